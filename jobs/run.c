@@ -1,0 +1,361 @@
+/* run.c - each line of the task file is a shell command */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "taskfarm.h"
+
+extern char **environ;
+
+#define MAX_WORDS 64
+#define READ_STEP 65536
+
+struct run_state {
+    const char *tmpl;    /* borrowed from the options; NULL: no template */
+    char **envp;         /* owned array; strings owned where noted */
+    size_t nenv;         /* entries before the four of ours */
+    char id_var[48];     /* TASKFARM_TASK_ID=... rewritten per task */
+    char *worker_var;    /* owned */
+    char *nworkers_var;  /* owned */
+    char *host_var;      /* owned */
+    int env_worker;      /* worker the three variables above were made for */
+    struct tf_buf cmd;   /* owned: the expanded command */
+    struct tf_buf words; /* owned: argv strings of a direct exec */
+};
+
+static const struct tf_option run_options[] = {
+    {"template", 0, "TMPL",
+     "turn each input line into a command: {} is the line (quoted for the "
+     "shell), {.} without extension, {/} basename, {//} dirname, {/.} "
+     "basename without extension, {#} task id, {%} worker slot"},
+    {NULL, 0, NULL, NULL},
+};
+
+static void
+run_fini(void *state)
+{
+    struct run_state *st = state;
+
+    if (st == NULL)
+        return;
+    free(st->envp);
+    free(st->worker_var);
+    free(st->nworkers_var);
+    free(st->host_var);
+    tf_buf_cleanup(&st->cmd);
+    tf_buf_cleanup(&st->words);
+    free(st);
+}
+
+static int
+run_init(void **state, const struct tf_opts *opts, struct tf_error *err)
+{
+    struct run_state *st;
+    size_t n = 0;
+    size_t i;
+
+    (void)err;
+    st = calloc(1, sizeof(*st));
+    if (st == NULL)
+        return TF_ENOMEM;
+    st->tmpl = tf_opts_get(opts, "template");
+    st->env_worker = -1;
+    tf_buf_init(&st->cmd, 0);
+    tf_buf_init(&st->words, 0);
+    while (environ != NULL && environ[n] != NULL)
+        n++;
+    st->envp = calloc(n + 5, sizeof(*st->envp));
+    if (st->envp == NULL) {
+        run_fini(st);
+        return TF_ENOMEM;
+    }
+    /* Our own variables replace any inherited ones of the same name. */
+    for (i = 0; i < n; i++)
+        if (strncmp(environ[i], "TASKFARM_", 9) != 0)
+            st->envp[st->nenv++] = environ[i];
+    *state = st;
+    return 0;
+}
+
+static int
+set_env(struct run_state *st, const struct tf_task *task)
+{
+    char *p;
+
+    if (st->env_worker != task->worker) {
+        free(st->worker_var);
+        free(st->nworkers_var);
+        free(st->host_var);
+        st->worker_var = malloc(32);
+        st->nworkers_var = malloc(32);
+        st->host_var = malloc(strlen(task->host) + 16);
+        if (st->worker_var == NULL || st->nworkers_var == NULL ||
+            st->host_var == NULL)
+            return TF_ENOMEM;
+        snprintf(st->worker_var, 32, "TASKFARM_WORKER=%d", task->worker);
+        snprintf(st->nworkers_var, 32, "TASKFARM_NWORKERS=%d",
+                 task->nworkers);
+        sprintf(st->host_var, "TASKFARM_HOST=%s", task->host);
+        st->env_worker = task->worker;
+        st->envp[st->nenv] = st->id_var;
+        st->envp[st->nenv + 1] = st->worker_var;
+        st->envp[st->nenv + 2] = st->nworkers_var;
+        st->envp[st->nenv + 3] = st->host_var;
+        st->envp[st->nenv + 4] = NULL;
+    }
+    p = st->id_var;
+    memcpy(p, "TASKFARM_TASK_ID=", 17);
+    snprintf(p + 17, sizeof(st->id_var) - 17, "%llu",
+             (unsigned long long)task->id);
+    return 0;
+}
+
+/* Words that the shell gives a meaning of its own: a command starting with
+ * one of them always goes through /bin/sh. */
+static bool
+shell_word(const char *w)
+{
+    static const char *const words[] = {
+        ".",      ":",     "[",      "alias",    "bg",      "break",
+        "case",   "cd",    "chdir",  "command",  "continue", "do",
+        "done",   "echo",  "elif",   "else",     "esac",    "eval",
+        "exec",   "exit",  "export", "false",    "fc",      "fg",
+        "fi",     "for",   "function", "getopts", "hash",    "if",
+        "in",     "jobs",  "kill",   "local",    "printf",  "pwd",
+        "read",   "readonly", "return", "select", "set",    "shift",
+        "source", "test",  "then",   "time",     "times",   "trap",
+        "true",   "type",  "ulimit", "umask",    "unalias", "unset",
+        "until",  "wait",  "while",  "!",        "{",       "}",
+        NULL,
+    };
+    size_t i;
+
+    for (i = 0; words[i] != NULL; i++)
+        if (strcmp(w, words[i]) == 0)
+            return true;
+    return false;
+}
+
+/*
+ * Splits CMD into words when it can be exec'd directly with the same effect
+ * as `sh -c CMD`: only plain characters (no quotes, expansions, redirections,
+ * globs or comments), no assignment before the command, and not a shell
+ * builtin or keyword (a lone `true` or `false` behaves the same either
+ * way). Returns the number of words, or 0 when the shell is needed.
+ */
+static int
+split_plain(struct run_state *st, const char *cmd, size_t len,
+            char *argv[MAX_WORDS + 1])
+{
+    char *p;
+    int n = 0;
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)cmd[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
+              c == '/' || c == ':' || c == ',' || c == '+' || c == '@' ||
+              c == '%' || c == '^' || c == '=' || c == ' ' || c == '\t'))
+            return 0;
+    }
+    tf_buf_reset(&st->words);
+    if (tf_buf_append(&st->words, cmd, len) < 0)
+        return 0;
+    p = (char *)st->words.data;
+    for (;;) {
+        while (*p == ' ' || *p == '\t')
+            *p++ = '\0';
+        if (*p == '\0')
+            break;
+        if (n == MAX_WORDS)
+            return 0;
+        argv[n++] = p;
+        while (*p != '\0' && *p != ' ' && *p != '\t')
+            p++;
+    }
+    argv[n] = NULL;
+    if (n == 0 || strchr(argv[0], '=') != NULL)
+        return 0;
+    if (shell_word(argv[0]) &&
+        !(n == 1 && (strcmp(argv[0], "true") == 0 ||
+                     strcmp(argv[0], "false") == 0)))
+        return 0;
+    return n;
+}
+
+/* Reads the task's stdout and stderr until both are closed. */
+static int
+collect(int out_fd, int err_fd, struct tf_result *res)
+{
+    struct pollfd pfd[2];
+    struct tf_buf *bufs[2] = {&res->out, &res->err};
+    int open_fds = 2;
+    int i;
+
+    pfd[0].fd = out_fd;
+    pfd[1].fd = err_fd;
+    pfd[0].events = pfd[1].events = POLLIN;
+    while (open_fds > 0) {
+        if (poll(pfd, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return TF_ESYS;
+        }
+        for (i = 0; i < 2; i++) {
+            ssize_t r;
+            int rc;
+
+            if (pfd[i].fd < 0 || pfd[i].revents == 0)
+                continue;
+            rc = tf_buf_reserve(bufs[i], READ_STEP);
+            if (rc < 0)
+                return rc;
+            r = read(pfd[i].fd, bufs[i]->data + bufs[i]->len, READ_STEP);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0) {
+                pfd[i].fd = -1;
+                open_fds--;
+                continue;
+            }
+            bufs[i]->len += (size_t)r;
+            bufs[i]->data[bufs[i]->len] = '\0';
+        }
+    }
+    return 0;
+}
+
+static int
+spawn(struct run_state *st, const char *cmd, size_t len, pid_t *pid,
+      int out_w, int err_w)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    sigset_t none;
+    sigset_t dfl;
+    char *argv[MAX_WORDS + 1];
+    char *sh_argv[4];
+    int n;
+    int rc;
+
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY,
+                                     0);
+    posix_spawn_file_actions_adddup2(&fa, out_w, STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, err_w, STDERR_FILENO);
+    posix_spawnattr_init(&attr);
+    sigemptyset(&none);
+    /* The task gets default signal handling and its own process group, so
+     * a signal to the group reaches everything it started. */
+    sigfillset(&dfl);
+    sigdelset(&dfl, SIGKILL);
+    sigdelset(&dfl, SIGSTOP);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &dfl);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
+                                        POSIX_SPAWN_SETSIGDEF |
+                                        POSIX_SPAWN_SETPGROUP);
+    n = split_plain(st, cmd, len, argv);
+    rc = n > 0 ? posix_spawnp(pid, argv[0], &fa, &attr, argv, st->envp)
+               : -1;
+    if (rc != 0) {
+        /* Anything not plain, and a plain command that cannot be exec'd,
+         * goes through the shell, which reports it as the shell would. */
+        sh_argv[0] = "sh";
+        sh_argv[1] = "-c";
+        sh_argv[2] = (char *)cmd;
+        sh_argv[3] = NULL;
+        rc = posix_spawn(pid, "/bin/sh", &fa, &attr, sh_argv, st->envp);
+    }
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&fa);
+    return rc;
+}
+
+static int
+run_run(void *state, const struct tf_task *task, struct tf_result *res)
+{
+    struct run_state *st = state;
+    const char *cmd;
+    size_t len;
+    int out_p[2] = {-1, -1};
+    int err_p[2] = {-1, -1};
+    pid_t pid;
+    int status;
+    int rc;
+
+    rc = set_env(st, task);
+    if (rc < 0)
+        return rc;
+    tf_buf_reset(&st->cmd);
+    if (st->tmpl != NULL)
+        rc = tf_template_expand(st->tmpl, task->data, task->len, task->id,
+                                task->worker + 1, &st->cmd);
+    else
+        rc = tf_buf_append(&st->cmd, task->data, task->len);
+    if (rc < 0)
+        return rc;
+    cmd = (const char *)st->cmd.data;
+    len = st->cmd.len;
+    if (pipe2(out_p, O_CLOEXEC) < 0 || pipe2(err_p, O_CLOEXEC) < 0) {
+        rc = TF_ESYS;
+        goto done;
+    }
+    rc = spawn(st, cmd, len, &pid, out_p[1], err_p[1]);
+    close(out_p[1]);
+    close(err_p[1]);
+    out_p[1] = err_p[1] = -1;
+    if (rc != 0) {
+        /* The shell itself could not start: report it as the task's own
+         * failure, the way a shell reports a command it cannot run. */
+        res->status = 127;
+        tf_buf_printf(&res->err, "taskfarm: /bin/sh: %s\n", strerror(rc));
+        rc = 0;
+        goto done;
+    }
+    rc = collect(out_p[0], err_p[0], res);
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            rc = TF_ESYS;
+            goto done;
+        }
+    }
+    if (WIFEXITED(status)) {
+        res->status = WEXITSTATUS(status);
+    } else if (WIFSIGNALED(status)) {
+        res->signal = WTERMSIG(status);
+        res->status = 128 + res->signal;
+    }
+done:
+    if (out_p[0] >= 0)
+        close(out_p[0]);
+    if (err_p[0] >= 0)
+        close(err_p[0]);
+    if (out_p[1] >= 0)
+        close(out_p[1]);
+    if (err_p[1] >= 0)
+        close(err_p[1]);
+    return rc;
+}
+
+const struct tf_job_kind tf_job_run = {
+    .name = "run",
+    .summary = "run each line of a file as a shell command",
+    .usage = "[options] FILE|-",
+    .options = run_options,
+    .reads_lines = true,
+    .init = run_init,
+    .run = run_run,
+    .fini = run_fini,
+};

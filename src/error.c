@@ -1,0 +1,121 @@
+/* error.c - error codes, struct tf_error and the diagnostic log */
+#include "error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static int log_level = TF_LOG_WARN;
+static int log_worker = -1;
+
+const char *
+tf_strerror(int code)
+{
+    switch (code) {
+    case TF_OK:
+        return "success";
+    case TF_EUSAGE:
+        return "usage error";
+    case TF_EINPUT:
+        return "bad input";
+    case TF_ENOMEM:
+        return "out of memory";
+    case TF_ESYS:
+        return "system error";
+    case TF_ETRANSPORT:
+        return "transport error";
+    case TF_EPROTO:
+        return "protocol error";
+    case TF_ETASK:
+        return "task failed";
+    case TF_EPEER:
+        return "worker lost";
+    }
+    return "unknown error";
+}
+
+void
+tf_error_init(struct tf_error *err)
+{
+    err->code = 0;
+    err->msg[0] = '\0';
+}
+
+static void
+fill(struct tf_error *err, int code, const char *fmt, va_list ap)
+{
+    err->code = code;
+    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+}
+
+int
+tf__error(struct tf_error *err, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL)
+        return code;
+    va_start(ap, fmt);
+    fill(err, code, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int
+tf__error_errno(struct tf_error *err, int code, int errno_value,
+                const char *fmt, ...)
+{
+    va_list ap;
+    size_t n;
+
+    if (err == NULL)
+        return code;
+    va_start(ap, fmt);
+    fill(err, code, fmt, ap);
+    va_end(ap);
+    n = strlen(err->msg);
+    snprintf(err->msg + n, sizeof(err->msg) - n, ": %s",
+             strerror(errno_value));
+    return code;
+}
+
+void
+tf__log_set_level(int level)
+{
+    log_level = level;
+}
+
+void
+tf__log_set_worker(int worker)
+{
+    log_worker = worker;
+}
+
+void
+tf__log(int level, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    int n;
+    int m;
+
+    if (level > log_level)
+        return;
+    if (log_worker >= 0)
+        n = snprintf(line, sizeof(line), "taskfarm[worker %d]: ", log_worker);
+    else
+        n = snprintf(line, sizeof(line), "taskfarm: ");
+    va_start(ap, fmt);
+    m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    if (m < 0)
+        m = 0;
+    n += m;
+    if ((size_t)n > sizeof(line) - 2)
+        n = (int)sizeof(line) - 2;
+    line[n++] = '\n';
+    /* One write, so lines from different processes never interleave. */
+    if (write(STDERR_FILENO, line, (size_t)n) < 0)
+        return;
+}

@@ -1,0 +1,873 @@
+/* farm.c - the master and worker loops over any transport */
+#include "farm.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "schedule.h"
+#include "sink.h"
+#include "source.h"
+#include "util.h"
+#include "wire.h"
+
+/* A worker holds at most this many chunks: the one it runs and the next. */
+#define PREFETCH 2
+/* Bytes of task text in one chunk, beyond its first task. */
+#define CHUNK_BYTES ((size_t)1 << 20)
+/* Results held back for ordered output, past which no new work goes out
+ * until the oldest unfinished task is done. */
+#define HOLD_CAP ((size_t)64 << 20)
+/* Bookkeeping cost of one held result, counted against HOLD_CAP. */
+#define HOLD_TASK 64
+/* A worker sends what it has after this long even mid-chunk. */
+#define PARTIAL_US 100000u
+/* ... or once its results reach this size. */
+#define PARTIAL_BYTES ((size_t)4 << 20)
+/* How long the master sleeps in one wait when nothing arrives. */
+#define WAIT_MS 1000
+
+/* ---------------------------------------------------------------- master */
+
+struct rframe {
+    int refs;
+    struct tf_buf buf; /* owned: a RESULTS frame */
+};
+
+struct task_rec {
+    uint64_t id;
+    size_t cmd_off;
+    size_t cmd_len;
+    bool done;
+    int32_t status;
+    int32_t signal;
+    int64_t start_us;
+    uint64_t runtime_us;
+    struct rframe *rf; /* a reference while the result is held */
+    const void *out;
+    size_t out_len;
+    const void *err;
+    size_t err_len;
+};
+
+struct chunk {
+    struct chunk *next;        /* all chunks, in the order handed out */
+    struct chunk *next_worker; /* the chunks its worker holds */
+    int worker;
+    uint32_t n;
+    uint32_t nresults;
+    uint32_t nemitted;
+    struct tf_buf cmds;        /* owned: the tasks' text */
+    struct task_rec *tasks;    /* owned */
+};
+
+enum { W_NEW, W_ACTIVE, W_STOPPED, W_GONE };
+
+struct wslot {
+    int state;
+    char host[256];
+    size_t host_len;
+    struct chunk *head; /* chunks held, oldest first */
+    struct chunk *tail;
+    int inflight;
+};
+
+struct pend {
+    uint64_t id;
+    size_t off;
+    size_t len;
+};
+
+struct master {
+    const struct tf__farm_cfg *cfg;
+    struct tf__transport *t;
+    struct tf__sched sched;
+    struct tf__source *src;
+    struct tf__sink *sink;
+    struct wslot *w; /* owned: [1..nworkers] */
+    int active;      /* workers not yet stopped or gone */
+
+    struct pend *q; /* owned ring of tasks read and not handed out */
+    size_t qhead;
+    size_t qlen;
+    size_t qcap;
+    struct tf_buf qbytes; /* owned: their text */
+    size_t qbytes_start;
+    bool eof;
+    int input_rc;
+    struct tf_error input_err;
+
+    struct chunk *chunks; /* owned: handed out, not yet all written */
+    struct chunk *chunks_tail;
+    uint64_t next_chunk;
+    size_t held;
+    int *hungry; /* owned: workers waiting for the hold to drain */
+    int nhungry;
+
+    struct tf_buf frame; /* owned: receive buffer */
+    struct tf_buf out;   /* owned: send buffer */
+    struct tf__farm_stats *stats;
+};
+
+static void
+rframe_unref(struct rframe *rf)
+{
+    if (rf != NULL && --rf->refs == 0) {
+        tf_buf_cleanup(&rf->buf);
+        free(rf);
+    }
+}
+
+static void
+chunk_free(struct chunk *c)
+{
+    uint32_t i;
+
+    if (c == NULL)
+        return;
+    if (c->tasks != NULL)
+        for (i = 0; i < c->n; i++)
+            rframe_unref(c->tasks[i].rf);
+    tf_buf_cleanup(&c->cmds);
+    free(c->tasks);
+    free(c);
+}
+
+/* Reads tasks until WANT are pending or the input ends. */
+static int
+read_ahead(struct master *m, uint64_t want)
+{
+    while (!m->eof && m->qlen < want) {
+        uint64_t id;
+        const char *line;
+        size_t len;
+        struct pend *p;
+        int rc;
+
+        rc = tf__source_next(m->src, &id, &line, &len, &m->input_err);
+        if (rc <= 0) {
+            /* A bad line ends the input; the tasks before it still run. */
+            m->eof = true;
+            m->input_rc = rc;
+            break;
+        }
+        if (m->qlen == m->qcap) {
+            size_t cap = m->qcap ? m->qcap * 2 : 1024;
+            struct pend *nq = malloc(cap * sizeof(*nq));
+            size_t i;
+
+            if (nq == NULL)
+                return TF_ENOMEM;
+            for (i = 0; i < m->qlen; i++)
+                nq[i] = m->q[(m->qhead + i) % m->qcap];
+            free(m->q);
+            m->q = nq;
+            m->qhead = 0;
+            m->qcap = cap;
+        }
+        p = &m->q[(m->qhead + m->qlen) % m->qcap];
+        p->id = id;
+        p->off = m->qbytes.len;
+        p->len = len;
+        rc = tf_buf_append(&m->qbytes, line, len);
+        if (rc < 0)
+            return rc;
+        m->qlen++;
+    }
+    return 0;
+}
+
+/* Drops text of tasks already handed out once it is half the arena. */
+static void
+compact_pending(struct master *m)
+{
+    size_t i;
+    size_t start = m->qbytes_start;
+
+    if (m->qlen == 0) {
+        tf_buf_reset(&m->qbytes);
+        m->qbytes_start = 0;
+        return;
+    }
+    if (start < m->qbytes.len / 2 || start < 65536)
+        return;
+    memmove(m->qbytes.data, m->qbytes.data + start, m->qbytes.len - start);
+    m->qbytes.len -= start;
+    for (i = 0; i < m->qlen; i++)
+        m->q[(m->qhead + i) % m->qcap].off -= start;
+    m->qbytes_start = 0;
+}
+
+/* Cuts the next chunk from the pending tasks and sends it to worker W. */
+static int
+send_chunk(struct master *m, int w, struct tf_error *err)
+{
+    struct chunk *c;
+    uint64_t n;
+    uint32_t i;
+    size_t bytes = 0;
+    int rc;
+
+    n = tf__sched_next(&m->sched, m->qlen, m->eof);
+    if (n > m->qlen)
+        n = m->qlen;
+    c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return tf__error(err, TF_ENOMEM, "out of memory");
+    tf_buf_init(&c->cmds, 0);
+    c->worker = w;
+    c->tasks = malloc(n * sizeof(*c->tasks));
+    if (c->tasks == NULL) {
+        chunk_free(c);
+        return tf__error(err, TF_ENOMEM, "out of memory");
+    }
+    rc = tf__wire_work_begin(&m->out, m->next_chunk);
+    for (i = 0; rc == 0 && i < n; i++) {
+        struct pend *p = &m->q[m->qhead];
+        const unsigned char *text = m->qbytes.data + p->off;
+        struct task_rec *tr = &c->tasks[i];
+
+        if (i > 0 && bytes + p->len > CHUNK_BYTES)
+            break;
+        memset(tr, 0, sizeof(*tr));
+        tr->id = p->id;
+        tr->cmd_off = c->cmds.len;
+        tr->cmd_len = p->len;
+        rc = tf_buf_append(&c->cmds, text, p->len);
+        if (rc == 0)
+            rc = tf__wire_work_add(&m->out, p->id, text, p->len);
+        bytes += p->len;
+        m->qbytes_start = p->off + p->len;
+        m->qhead = (m->qhead + 1) % m->qcap;
+        m->qlen--;
+        c->n = i + 1;
+    }
+    if (rc == 0)
+        rc = tf__wire_work_end(&m->out, c->n, err);
+    if (rc < 0) {
+        chunk_free(c);
+        return tf__error(err, rc, "cannot build a chunk of work");
+    }
+    compact_pending(m);
+    rc = m->t->ops->send(m->t, w, &m->out, err);
+    if (rc < 0) {
+        chunk_free(c);
+        return rc;
+    }
+    m->next_chunk++;
+    if (m->chunks_tail != NULL)
+        m->chunks_tail->next = c;
+    else
+        m->chunks = c;
+    m->chunks_tail = c;
+    if (m->w[w].tail != NULL)
+        m->w[w].tail->next_worker = c;
+    else
+        m->w[w].head = c;
+    m->w[w].tail = c;
+    m->w[w].inflight++;
+    return 0;
+}
+
+static int
+send_stop(struct master *m, int w, struct tf_error *err)
+{
+    int rc;
+
+    rc = tf__wire_begin(&m->out, TF__MSG_STOP);
+    if (rc == 0)
+        rc = tf__wire_end(&m->out, err);
+    if (rc < 0)
+        return rc;
+    m->w[w].state = W_STOPPED;
+    m->active--;
+    return m->t->ops->send(m->t, w, &m->out, err);
+}
+
+/* Gives worker W work up to its prefetch depth, or stops it when all is
+ * done. */
+static int
+refill(struct master *m, int w, struct tf_error *err)
+{
+    struct wslot *ws = &m->w[w];
+    int rc;
+
+    if (ws->state != W_ACTIVE)
+        return 0;
+    while (ws->inflight < PREFETCH) {
+        if (!m->cfg->unordered && m->held >= HOLD_CAP) {
+            m->hungry[m->nhungry++] = w;
+            return 0;
+        }
+        rc = read_ahead(m, tf__sched_lookahead(&m->sched));
+        if (rc < 0)
+            return tf__error(err, rc, "out of memory");
+        if (m->qlen == 0)
+            break;
+        rc = send_chunk(m, w, err);
+        if (rc < 0)
+            return rc;
+    }
+    if (ws->inflight == 0 && m->qlen == 0 && m->eof)
+        return send_stop(m, w, err);
+    return 0;
+}
+
+static int
+emit(struct master *m, struct chunk *c, struct task_rec *tr,
+     struct tf_error *err)
+{
+    struct tf__done d;
+    int rc;
+
+    d.id = tr->id;
+    d.host = m->w[c->worker].host;
+    d.host_len = m->w[c->worker].host_len;
+    d.start_us = tr->start_us;
+    d.runtime_us = tr->runtime_us;
+    d.send_bytes = tr->cmd_len;
+    d.status = tr->status;
+    d.signal = tr->signal;
+    d.cmd = c->cmds.data + tr->cmd_off;
+    d.cmd_len = tr->cmd_len;
+    d.out = tr->out;
+    d.out_len = tr->out_len;
+    d.err = tr->err;
+    d.err_len = tr->err_len;
+    rc = tf__sink_emit(m->sink, &d, err);
+    m->stats->tasks++;
+    if (tr->status != 0)
+        m->stats->failed++;
+    c->nemitted++;
+    m->held -= HOLD_TASK + tr->out_len + tr->err_len;
+    rframe_unref(tr->rf);
+    tr->rf = NULL;
+    return rc;
+}
+
+/* Writes every result that may be written now, in task order, and frees
+ * chunks that are finished. */
+static int
+drain(struct master *m, struct tf_error *err)
+{
+    while (m->chunks != NULL) {
+        struct chunk *c = m->chunks;
+        int rc;
+
+        while (!m->cfg->unordered && c->nemitted < c->n &&
+               c->tasks[c->nemitted].done) {
+            rc = emit(m, c, &c->tasks[c->nemitted], err);
+            if (rc < 0)
+                return rc;
+        }
+        if (c->nemitted < c->n)
+            break;
+        m->chunks = c->next;
+        if (m->chunks == NULL)
+            m->chunks_tail = NULL;
+        chunk_free(c);
+    }
+    /* Unordered runs free finished chunks wherever they are in the list. */
+    if (m->cfg->unordered && m->chunks != NULL) {
+        struct chunk *prev = m->chunks;
+
+        while (prev->next != NULL) {
+            struct chunk *c = prev->next;
+
+            if (c->nemitted == c->n) {
+                prev->next = c->next;
+                if (m->chunks_tail == c)
+                    m->chunks_tail = prev;
+                chunk_free(c);
+            } else {
+                prev = c;
+            }
+        }
+    }
+    return 0;
+}
+
+static int
+on_results(struct master *m, int w, struct tf_error *err)
+{
+    struct wslot *ws = &m->w[w];
+    struct tf__results_reader rr;
+    struct tf__wire_result res;
+    struct rframe *rf;
+    uint32_t k;
+    int rc;
+
+    if (ws->state != W_ACTIVE)
+        return tf__error(err, TF_EPROTO, "results from worker %d, which "
+                                         "holds no work", w);
+    rc = tf__wire_results_open(&rr, m->frame.data + TF__WIRE_HDR,
+                               m->frame.len - TF__WIRE_HDR, err);
+    if (rc < 0)
+        return rc;
+    rf = calloc(1, sizeof(*rf));
+    if (rf == NULL)
+        return tf__error(err, TF_ENOMEM, "out of memory");
+    /* The results point into the frame: keep it, and receive into a new
+     * buffer next time. */
+    rf->buf = m->frame;
+    rf->refs = 1;
+    tf_buf_init(&m->frame, 0);
+    for (k = 0; k < rr.count; k++) {
+        struct chunk *c = ws->head;
+        struct task_rec *tr;
+
+        (void)tf__wire_results_next(&rr, &res);
+        if (c == NULL || c->nresults >= c->n) {
+            rframe_unref(rf);
+            return tf__error(err, TF_EPROTO,
+                             "worker %d sent a result for work it does not "
+                             "hold",
+                             w);
+        }
+        tr = &c->tasks[c->nresults];
+        if (tr->id != res.id) {
+            rframe_unref(rf);
+            return tf__error(err, TF_EPROTO,
+                             "worker %d sent the result of task %llu where "
+                             "task %llu was expected",
+                             w, (unsigned long long)res.id,
+                             (unsigned long long)tr->id);
+        }
+        tr->done = true;
+        tr->status = res.status;
+        tr->signal = res.signal;
+        tr->start_us = res.start_us;
+        tr->runtime_us = res.runtime_us;
+        tr->out = res.out;
+        tr->out_len = res.out_len;
+        tr->err = res.err;
+        tr->err_len = res.err_len;
+        tr->rf = rf;
+        rf->refs++;
+        m->held += HOLD_TASK + res.out_len + res.err_len;
+        c->nresults++;
+        if (m->cfg->unordered) {
+            rc = emit(m, c, tr, err);
+            if (rc < 0) {
+                rframe_unref(rf);
+                return rc;
+            }
+        }
+        if (c->nresults == c->n) {
+            ws->head = c->next_worker;
+            if (ws->head == NULL)
+                ws->tail = NULL;
+            ws->inflight--;
+        }
+    }
+    rframe_unref(rf);
+    tf__sched_observe(&m->sched, rr.count, rr.busy_us);
+    rc = drain(m, err);
+    if (rc < 0)
+        return rc;
+    rc = refill(m, w, err);
+    if (rc < 0)
+        return rc;
+    while (m->nhungry > 0 && m->held < HOLD_CAP) {
+        int h = m->hungry[--m->nhungry];
+
+        rc = refill(m, h, err);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int
+on_hello(struct master *m, int w, struct tf_error *err)
+{
+    struct tf__hello h;
+    int rc;
+
+    if (m->w[w].state != W_NEW)
+        return tf__error(err, TF_EPROTO, "worker %d said hello twice", w);
+    rc = tf__wire_get_hello(m->frame.data + TF__WIRE_HDR,
+                            m->frame.len - TF__WIRE_HDR, &h, err);
+    if (rc < 0)
+        return rc;
+    memcpy(m->w[w].host, h.host, h.host_len);
+    m->w[w].host_len = h.host_len;
+    m->w[w].state = W_ACTIVE;
+    return refill(m, w, err);
+}
+
+static int
+on_message(struct master *m, int w, struct tf_error *err)
+{
+    struct tf_error werr;
+    size_t payload;
+    int type;
+    int code;
+    int rc;
+
+    if (w < 1 || w > m->t->nworkers)
+        return tf__error(err, TF_EPROTO, "message from unknown rank %d", w);
+    rc = tf__wire_header(m->frame.data, m->frame.len, &type, &payload, err);
+    if (rc < 0)
+        return rc;
+    if (payload != m->frame.len - TF__WIRE_HDR)
+        return tf__error(err, TF_EPROTO, "message of %zu bytes says %zu",
+                         m->frame.len, payload + TF__WIRE_HDR);
+    switch (type) {
+    case TF__MSG_HELLO:
+        return on_hello(m, w, err);
+    case TF__MSG_RESULTS:
+        return on_results(m, w, err);
+    case TF__MSG_ERROR:
+        rc = tf__wire_get_error(m->frame.data + TF__WIRE_HDR, payload, &code,
+                                &werr, err);
+        if (rc < 0)
+            return rc;
+        return tf__error(err, code, "worker %d on %.*s: %s", w,
+                         (int)m->w[w].host_len, m->w[w].host, werr.msg);
+    }
+    return tf__error(err, TF_EPROTO, "unexpected message of type %d from "
+                                     "worker %d",
+                     type, w);
+}
+
+static void
+master_cleanup(struct master *m)
+{
+    while (m->chunks != NULL) {
+        struct chunk *c = m->chunks;
+
+        m->chunks = c->next;
+        chunk_free(c);
+    }
+    free(m->w);
+    free(m->q);
+    free(m->hungry);
+    tf_buf_cleanup(&m->qbytes);
+    tf_buf_cleanup(&m->frame);
+    tf_buf_cleanup(&m->out);
+    tf__source_close(m->src);
+}
+
+static int
+master_loop(struct master *m, struct tf_error *err)
+{
+    while (m->active > 0) {
+        int peer = 0;
+        int rc;
+
+        rc = m->t->ops->recv(m->t, &peer, &m->frame, 0, err);
+        if (rc == 0) {
+            /* Nothing waiting: write what is buffered, then sleep. */
+            rc = tf__sink_flush(m->sink, err);
+            if (rc < 0)
+                return rc;
+            rc = m->t->ops->recv(m->t, &peer, &m->frame, WAIT_MS, err);
+        }
+        if (rc == TF_EPEER) {
+            if (peer >= 1 && peer <= m->t->nworkers &&
+                m->w[peer].state == W_STOPPED) {
+                m->w[peer].state = W_GONE;
+                continue;
+            }
+            return rc;
+        }
+        if (rc < 0)
+            return rc;
+        if (rc == 0)
+            continue;
+        rc = on_message(m, peer, err);
+        if (rc < 0)
+            return rc;
+    }
+    return drain(m, err);
+}
+
+static int
+master_run(struct tf__transport *t, const struct tf__farm_cfg *cfg,
+           struct tf__farm_stats *stats, struct tf_error *err)
+{
+    struct master m;
+    int rc;
+    int rc2;
+
+    memset(&m, 0, sizeof(m));
+    m.cfg = cfg;
+    m.t = t;
+    m.stats = stats;
+    m.active = t->nworkers;
+    tf_buf_init(&m.qbytes, 0);
+    tf_buf_init(&m.frame, 0);
+    tf_buf_init(&m.out, 0);
+    tf_error_init(&m.input_err);
+    tf__sched_init(&m.sched, t->nworkers, cfg->chunk);
+    m.w = calloc((size_t)t->nworkers + 1, sizeof(*m.w));
+    m.hungry = calloc((size_t)t->nworkers + 1, sizeof(*m.hungry));
+    if (m.w == NULL || m.hungry == NULL) {
+        master_cleanup(&m);
+        return tf__error(err, TF_ENOMEM, "out of memory");
+    }
+    rc = tf__source_open(cfg->input, cfg->max_line, &m.src, err);
+    if (rc == 0) {
+        uint64_t count;
+
+        /* A task file is checked whole first, so bad input runs nothing. */
+        rc = tf__source_prescan(m.src, &count, err);
+        if (rc > 0)
+            rc = 0;
+    }
+    if (rc == 0)
+        rc = tf__sink_open(cfg->out_fd, cfg->err_fd, cfg->joblog, cfg->tag,
+                           &m.sink, err);
+    if (rc < 0) {
+        master_cleanup(&m);
+        return rc;
+    }
+    rc = master_loop(&m, err);
+    rc2 = tf__sink_close(m.sink, rc < 0 ? NULL : err);
+    if (rc == 0)
+        rc = rc2;
+    if (rc == 0 && m.input_rc < 0) {
+        *err = m.input_err;
+        rc = m.input_rc;
+    }
+    master_cleanup(&m);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- worker */
+
+struct worker {
+    const struct tf__farm_cfg *cfg;
+    struct tf__transport *t;
+    char host[256];
+    struct tf_buf *queue; /* owned: WORK frames received, oldest first */
+    int nqueue;
+    struct tf_buf res;    /* owned: the RESULTS frame being built */
+    uint32_t nres;
+    uint64_t busy_us;
+    uint64_t last_send_us;
+    struct tf_buf frame;  /* owned */
+    bool stop;
+};
+
+static int
+worker_send_results(struct worker *wk, uint32_t chunks_done,
+                    struct tf_error *err)
+{
+    int rc;
+
+    rc = tf__wire_results_end(&wk->res, chunks_done, wk->busy_us, wk->nres,
+                              err);
+    if (rc == 0)
+        rc = wk->t->ops->send(wk->t, 0, &wk->res, err);
+    wk->nres = 0;
+    wk->busy_us = 0;
+    wk->last_send_us = tf__now_us();
+    if (rc == 0)
+        rc = tf__wire_results_begin(&wk->res);
+    return rc;
+}
+
+/* Takes one message: WORK joins the queue, STOP ends the loop. */
+static int
+worker_take(struct worker *wk, int timeout_ms, struct tf_error *err)
+{
+    size_t payload;
+    int peer;
+    int type;
+    int rc;
+
+    rc = wk->t->ops->recv(wk->t, &peer, &wk->frame, timeout_ms, err);
+    if (rc <= 0)
+        return rc;
+    rc = tf__wire_header(wk->frame.data, wk->frame.len, &type, &payload, err);
+    if (rc < 0)
+        return rc;
+    if (type == TF__MSG_STOP) {
+        wk->stop = true;
+        return 1;
+    }
+    if (type != TF__MSG_WORK || wk->nqueue >= PREFETCH + 1)
+        return tf__error(err, TF_EPROTO, "unexpected message of type %d",
+                         type);
+    wk->queue[wk->nqueue++] = wk->frame;
+    tf_buf_init(&wk->frame, 0);
+    return 1;
+}
+
+static int
+worker_run_chunk(struct worker *wk, struct tf_result *r, struct tf_error *err)
+{
+    struct tf__work_reader wr;
+    struct tf_buf chunk = wk->queue[0];
+    struct tf_task task;
+    const void *p;
+    size_t n;
+    int i;
+    int rc;
+
+    for (i = 1; i < wk->nqueue; i++)
+        wk->queue[i - 1] = wk->queue[i];
+    wk->nqueue--;
+    rc = tf__wire_work_open(&wr, chunk.data + TF__WIRE_HDR,
+                            chunk.len - TF__WIRE_HDR, err);
+    task.worker = wk->t->rank - 1;
+    task.nworkers = wk->t->nworkers;
+    task.host = wk->host;
+    while (rc == 0 && tf__wire_work_next(&wr, &task.id, &p, &n) == 1) {
+        struct tf__wire_result wres;
+        uint64_t t0;
+        uint64_t t1;
+
+        task.data = p;
+        task.len = n;
+        tf_buf_reset(&r->out);
+        tf_buf_reset(&r->err);
+        r->status = 0;
+        r->signal = 0;
+        wres.start_us = tf__wall_us();
+        t0 = tf__now_us();
+        rc = wk->cfg->kind->run(wk->cfg->job_state, &task, r);
+        t1 = tf__now_us();
+        if (rc < 0) {
+            rc = tf__error(err, rc, "task %llu: %s",
+                           (unsigned long long)task.id, tf_strerror(rc));
+            break;
+        }
+        wres.id = task.id;
+        wres.status = r->status;
+        wres.signal = r->signal;
+        wres.runtime_us = t1 - t0;
+        wres.out = r->out.data;
+        wres.out_len = r->out.len;
+        wres.err = r->err.data;
+        wres.err_len = r->err.len;
+        rc = tf__wire_results_add(&wk->res, &wres);
+        if (rc < 0) {
+            rc = tf__error(err, rc, "task %llu: output too large",
+                           (unsigned long long)task.id);
+            break;
+        }
+        wk->nres++;
+        wk->busy_us += t1 - t0;
+        if (wr.done < wr.count &&
+            (t1 - wk->last_send_us > PARTIAL_US ||
+             wk->res.len > PARTIAL_BYTES))
+            rc = worker_send_results(wk, 0, err);
+    }
+    tf_buf_cleanup(&chunk);
+    if (rc < 0)
+        return rc;
+    return worker_send_results(wk, 1, err);
+}
+
+static int
+worker_loop(struct worker *wk, struct tf_error *err)
+{
+    struct tf__hello h;
+    struct tf_result r;
+    int rc;
+
+    if (gethostname(wk->host, sizeof(wk->host) - 1) < 0)
+        strcpy(wk->host, "localhost");
+    h.pid = (uint32_t)getpid();
+    h.cpus = (uint32_t)tf__online_cpus();
+    h.host = wk->host;
+    h.host_len = strlen(wk->host);
+    rc = tf__wire_put_hello(&wk->frame, &h, err);
+    if (rc == 0)
+        rc = wk->t->ops->send(wk->t, 0, &wk->frame, err);
+    if (rc == 0)
+        rc = tf__wire_results_begin(&wk->res);
+    if (rc < 0)
+        return rc;
+    tf_buf_init(&r.out, 0);
+    tf_buf_init(&r.err, 0);
+    wk->last_send_us = tf__now_us();
+    while (rc >= 0 && !(wk->stop && wk->nqueue == 0)) {
+        if (wk->nqueue == 0) {
+            rc = worker_take(wk, -1, err);
+            continue;
+        }
+        /* Pick up a chunk that arrived meanwhile, then run the oldest. */
+        rc = worker_take(wk, 0, err);
+        if (rc >= 0)
+            rc = worker_run_chunk(wk, &r, err);
+    }
+    tf_buf_cleanup(&r.out);
+    tf_buf_cleanup(&r.err);
+    return rc < 0 ? rc : 0;
+}
+
+static int
+worker_main(struct tf__transport *t, void *arg)
+{
+    const struct tf__farm_cfg *cfg = arg;
+    struct tf_buf queue[PREFETCH + 1];
+    struct tf_error err;
+    struct worker wk;
+    int rc;
+    int i;
+
+    memset(&wk, 0, sizeof(wk));
+    wk.cfg = cfg;
+    wk.t = t;
+    wk.queue = queue;
+    tf_buf_init(&wk.res, 0);
+    tf_buf_init(&wk.frame, 0);
+    tf_error_init(&err);
+    tf__log_set_worker(t->rank - 1);
+    rc = worker_loop(&wk, &err);
+    if (rc < 0 && rc != TF_EPEER) {
+        struct tf_buf msg;
+        struct tf_error ignored;
+
+        /* Tell the master why; it decides what happens to the run. */
+        tf_buf_init(&msg, 0);
+        if (tf__wire_put_error(&msg, rc, err.msg, &ignored) == 0)
+            (void)t->ops->send(t, 0, &msg, &ignored);
+        tf_buf_cleanup(&msg);
+    } else if (rc == TF_EPEER) {
+        tf__log(TF_LOG_ERROR, "lost the master; stopping");
+    }
+    for (i = 0; i < wk.nqueue; i++)
+        tf_buf_cleanup(&queue[i]);
+    tf_buf_cleanup(&wk.res);
+    tf_buf_cleanup(&wk.frame);
+    return rc < 0 ? 3 : 0;
+}
+
+/* ---------------------------------------------------------------- entry */
+
+int
+tf__farm_run(const struct tf__farm_cfg *cfg, struct tf__farm_stats *stats,
+             int *worker_rc, struct tf_error *err)
+{
+    struct tf__transport t;
+    uint64_t t0;
+    int rc;
+
+    memset(stats, 0, sizeof(*stats));
+    memset(&t, 0, sizeof(t));
+    t.ops = cfg->transport;
+    t0 = tf__now_us();
+    rc = t.ops->open(&t, cfg->nworkers, worker_main, (void *)cfg, err);
+    if (rc == TF__WORKER_DONE) {
+        *worker_rc = t.worker_rc;
+        t.ops->close(&t);
+        return TF__WORKER_DONE;
+    }
+    if (rc < 0)
+        return rc;
+    stats->nworkers = t.nworkers;
+    stats->transport = t.ops->name;
+    rc = master_run(&t, cfg, stats, err);
+    if (rc < 0 && t.ops->abort != NULL)
+        t.ops->abort(&t);
+    else
+        t.ops->close(&t);
+    stats->wall_us = tf__now_us() - t0;
+    return rc;
+}

@@ -1,0 +1,402 @@
+/* main.c - the taskfarm command: options, help, job choice, exit codes */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "farm.h"
+#include "jobs.h"
+#include "opts.h"
+#include "source.h"
+#include "transport.h"
+#include "util.h"
+
+/* Exit statuses: one table, here and in the README. */
+enum exit_code {
+    EXIT_ALL_OK = 0,    /* every task succeeded */
+    EXIT_TASK_FAIL = 1, /* some task failed */
+    EXIT_USAGE = 2,     /* usage or input error; nothing ran */
+    EXIT_SYSTEM = 3     /* system or transport error */
+};
+
+struct cli {
+    const struct tf_job_kind *kind;
+    const char *backend;
+    const char *input;
+    const char *joblog;
+    uint64_t jobs;
+    uint64_t chunk;
+    uint64_t max_line;
+    bool unordered;
+    bool tag;
+    bool quiet;
+    struct tf_opts opts;
+};
+
+static const struct tf_option common_options[] = {
+    {"jobs", 'j', "N",
+     "run N local workers (fork backend; default: one per online CPU)"},
+    {"backend", 0, "NAME",
+     "auto (default: mpi when started by mpirun or srun with several ranks, "
+     "else fork), mpi or fork"},
+    {"chunk", 0, "N|auto",
+     "tasks per chunk handed to a worker (default auto: adaptive)"},
+    {"keep-order", 'k', NULL,
+     "write each task's output in task order (the default)"},
+    {"unordered", 'u', NULL, "write each task's output as soon as it ends"},
+    {"tag", 0, NULL, "prefix each output line with the task id and a TAB"},
+    {"joblog", 0, "FILE",
+     "write a GNU Parallel-compatible log line per finished task to FILE"},
+    {"max-line", 0, "BYTES", "longest task line accepted (default 1048576)"},
+    {"quiet", 'q', NULL, "do not print the summary line at the end"},
+    {"help", 'h', NULL, "print this help and exit"},
+    {"version", 'V', NULL, "print the version and exit"},
+    {NULL, 0, NULL, NULL},
+};
+
+/* Only one rank of an MPI job prints usage errors; the environment says
+ * which before MPI is started. */
+static bool
+quiet_rank(void)
+{
+    static const char *const vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK",
+                                       "PMI_RANK", NULL};
+    size_t i;
+
+    for (i = 0; vars[i] != NULL; i++) {
+        const char *v = getenv(vars[i]);
+
+        if (v != NULL)
+            return atoi(v) != 0;
+    }
+    return false;
+}
+
+static void
+print_options(FILE *f, const struct tf_option *opt)
+{
+    for (; opt != NULL && opt->name != NULL; opt++) {
+        char left[64];
+
+        if (opt->short_name != 0)
+            snprintf(left, sizeof(left), "-%c, --%s%s%s", opt->short_name,
+                     opt->name, opt->arg ? " " : "", opt->arg ? opt->arg : "");
+        else
+            snprintf(left, sizeof(left), "    --%s%s%s", opt->name,
+                     opt->arg ? " " : "", opt->arg ? opt->arg : "");
+        fprintf(f, "  %-24s %s\n", left, opt->help);
+    }
+}
+
+static void
+usage(FILE *f, const struct tf_job_kind *kind)
+{
+    size_t i;
+
+    if (kind != NULL) {
+        fprintf(f, "Usage: taskfarm [options] %s %s\n\n%s.\n", kind->name,
+                kind->usage ? kind->usage : "[options]", kind->summary);
+        if (kind->options != NULL && kind->options->name != NULL) {
+            fprintf(f, "\nOptions of %s:\n", kind->name);
+            print_options(f, kind->options);
+        }
+        fprintf(f, "\nCommon options:\n");
+        print_options(f, common_options);
+        if (kind->reads_lines)
+            fprintf(f, "\nEach non-empty line of FILE (or of standard input "
+                       "for -) is one task;\nlines whose first non-blank "
+                       "character is # are comments.\n");
+        return;
+    }
+    fprintf(f,
+            "Usage: taskfarm [options] JOB [job options] [FILE|-]\n"
+            "\n"
+            "Farm out many independent tasks to workers: local processes, or "
+            "the ranks of\nan MPI job (mpirun, srun). Rank 0 is the master; "
+            "workers pull chunks of tasks.\n"
+            "\nJobs:\n");
+    for (i = 0; tf__jobs[i] != NULL; i++)
+        fprintf(f, "  %-24s %s\n", tf__jobs[i]->name, tf__jobs[i]->summary);
+    fprintf(f, "\nOptions:\n");
+    print_options(f, common_options);
+    fprintf(f,
+            "\nExamples:\n"
+            "  taskfarm run tasks.txt                 one worker per CPU\n"
+            "  taskfarm -j 8 run tasks.txt            eight local workers\n"
+            "  mpirun -np 65 taskfarm run tasks.txt   master + 64 MPI "
+            "workers\n"
+            "  ls *.fastq | taskfarm run --template 'gzip -9 {}' -\n"
+            "\nExit status: 0 every task succeeded, 1 some task failed, 2 "
+            "usage or input\nerror (nothing ran), 3 system or transport "
+            "error.\n"
+            "\nRun 'taskfarm JOB --help' for a job's own options.\n");
+}
+
+static const struct tf_option *
+find_option(const struct tf_option *table, const char *name, int short_name)
+{
+    for (; table != NULL && table->name != NULL; table++) {
+        if (name != NULL && strcmp(table->name, name) == 0)
+            return table;
+        if (name == NULL && short_name != 0 && table->short_name == short_name)
+            return table;
+    }
+    return NULL;
+}
+
+/* Applies one option. Returns 0, 1 when the program should exit 0 (help,
+ * version), or TF_EUSAGE. */
+static int
+apply(struct cli *c, const struct tf_option *opt, const char *value,
+      bool common, struct tf_error *err)
+{
+    const char *n = opt->name;
+
+    if (!common)
+        return tf__opts_set(&c->opts, n, value ? value : "1") < 0
+                   ? tf__error(err, TF_EUSAGE, "too many options")
+                   : 0;
+    if (strcmp(n, "help") == 0) {
+        usage(stdout, c->kind);
+        return 1;
+    }
+    if (strcmp(n, "version") == 0) {
+        printf("taskfarm %s\n", TF_VERSION_STRING);
+        return 1;
+    }
+    if (strcmp(n, "jobs") == 0)
+        return tf__parse_u64(value, 1, 1000000, "-j", &c->jobs, err);
+    if (strcmp(n, "backend") == 0) {
+        if (strcmp(value, "auto") != 0 && strcmp(value, "mpi") != 0 &&
+            strcmp(value, "fork") != 0)
+            return tf__error(err, TF_EUSAGE,
+                             "--backend: '%s' is not auto, mpi or fork",
+                             value);
+        c->backend = value;
+        return 0;
+    }
+    if (strcmp(n, "chunk") == 0) {
+        if (strcmp(value, "auto") == 0) {
+            c->chunk = 0;
+            return 0;
+        }
+        return tf__parse_u64(value, 1, 1u << 24, "--chunk", &c->chunk, err);
+    }
+    if (strcmp(n, "keep-order") == 0)
+        c->unordered = false;
+    else if (strcmp(n, "unordered") == 0)
+        c->unordered = true;
+    else if (strcmp(n, "tag") == 0)
+        c->tag = true;
+    else if (strcmp(n, "joblog") == 0)
+        c->joblog = value;
+    else if (strcmp(n, "quiet") == 0)
+        c->quiet = true;
+    else if (strcmp(n, "max-line") == 0)
+        return tf__parse_u64(value, 1, (uint64_t)1 << 30, "--max-line",
+                             &c->max_line, err);
+    return 0;
+}
+
+/*
+ * Parses argv: common options, the job name, then job and common options
+ * mixed with positional arguments. Returns 0, 1 to exit 0, or TF_EUSAGE.
+ */
+static int
+parse_args(struct cli *c, int argc, char **argv, struct tf_error *err)
+{
+    bool options_done = false;
+    int npos = 0;
+    int i;
+
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const struct tf_option *opt;
+        const char *value = NULL;
+        bool common = true;
+        char name[64];
+        int rc;
+
+        if (options_done || a[0] != '-' || a[1] == '\0') {
+            if (c->kind == NULL) {
+                c->kind = tf__job_find(a);
+                if (c->kind == NULL)
+                    return tf__error(err, TF_EUSAGE,
+                                     "unknown job '%s' (try 'taskfarm "
+                                     "--help')",
+                                     a);
+                continue;
+            }
+            if (npos++ > 0 || !c->kind->reads_lines)
+                return tf__error(err, TF_EUSAGE, "unexpected argument '%s'",
+                                 a);
+            c->input = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            options_done = true;
+            continue;
+        }
+        if (a[1] == '-') {
+            const char *eq = strchr(a + 2, '=');
+            size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+
+            if (len >= sizeof(name))
+                len = sizeof(name) - 1;
+            memcpy(name, a + 2, len);
+            name[len] = '\0';
+            if (eq != NULL)
+                value = eq + 1;
+            opt = find_option(common_options, name, 0);
+            if (opt == NULL && c->kind != NULL) {
+                opt = find_option(c->kind->options, name, 0);
+                common = false;
+            }
+        } else {
+            opt = find_option(common_options, NULL, a[1]);
+            if (opt == NULL && c->kind != NULL) {
+                opt = find_option(c->kind->options, NULL, a[1]);
+                common = false;
+            }
+            if (opt != NULL && a[2] != '\0') {
+                if (opt->arg == NULL)
+                    return tf__error(err, TF_EUSAGE,
+                                     "unknown option '%s' (options take one "
+                                     "letter each)",
+                                     a);
+                value = a + 2;
+            }
+        }
+        if (opt == NULL)
+            return tf__error(err, TF_EUSAGE, "unknown option '%s'%s%s", a,
+                             c->kind ? " for job " : "",
+                             c->kind ? c->kind->name : "");
+        if (opt->arg != NULL && value == NULL) {
+            if (i + 1 >= argc)
+                return tf__error(err, TF_EUSAGE, "option '%s' needs %s", a,
+                                 opt->arg);
+            value = argv[++i];
+        } else if (opt->arg == NULL && value != NULL && a[1] == '-') {
+            return tf__error(err, TF_EUSAGE, "option '--%s' takes no value",
+                             opt->name);
+        }
+        rc = apply(c, opt, value, common, err);
+        if (rc != 0)
+            return rc;
+    }
+    if (c->kind == NULL)
+        return tf__error(err, TF_EUSAGE,
+                         "no job given (try 'taskfarm --help')");
+    if (c->kind->reads_lines && c->input == NULL) {
+        if (isatty(STDIN_FILENO))
+            return tf__error(err, TF_EUSAGE,
+                             "%s: no task file given (use - for standard "
+                             "input)",
+                             c->kind->name);
+        c->input = "-";
+    }
+    return 0;
+}
+
+static const struct tf__transport_ops *
+pick_transport(const struct cli *c, struct tf_error *err)
+{
+    const char *name = c->backend;
+
+    if (strcmp(name, "auto") == 0)
+        name = tf__mpi_launched() ? "mpi" : "fork";
+    if (tf__transport_find(name) == NULL)
+        tf__error(err, TF_EUSAGE,
+                  "--backend %s: this taskfarm was built without MPI", name);
+    return tf__transport_find(name);
+}
+
+static int
+exit_for(int rc)
+{
+    if (rc == TF_EUSAGE || rc == TF_EINPUT)
+        return EXIT_USAGE;
+    return EXIT_SYSTEM;
+}
+
+static void
+summary(const struct tf__farm_stats *s)
+{
+    double secs = (double)s->wall_us / 1e6;
+
+    fprintf(stderr,
+            "taskfarm: %llu tasks, %llu failed, %.3f s, %d workers (%s), "
+            "%.0f tasks/s\n",
+            (unsigned long long)s->tasks, (unsigned long long)s->failed, secs,
+            s->nworkers, s->transport,
+            secs > 0 ? (double)s->tasks / secs : 0.0);
+}
+
+int
+main(int argc, char **argv)
+{
+    struct tf__farm_stats stats;
+    struct tf__farm_cfg cfg;
+    struct tf_error err;
+    struct cli c;
+    void *state = NULL;
+    int worker_rc = 0;
+    int rc;
+
+    memset(&c, 0, sizeof(c));
+    c.backend = "auto";
+    c.max_line = TF__DEFAULT_MAX_LINE;
+    tf__opts_init(&c.opts);
+    tf_error_init(&err);
+    /* A closed pipe is a write error to report, not a silent death. */
+    signal(SIGPIPE, SIG_IGN);
+    rc = parse_args(&c, argc, argv, &err);
+    if (rc == 1)
+        return EXIT_ALL_OK;
+    if (rc < 0) {
+        if (!quiet_rank())
+            tf__log(TF_LOG_ERROR, "%s", err.msg);
+        return EXIT_USAGE;
+    }
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.transport = pick_transport(&c, &err);
+    if (cfg.transport == NULL) {
+        if (!quiet_rank())
+            tf__log(TF_LOG_ERROR, "%s", err.msg);
+        return EXIT_USAGE;
+    }
+    if (c.kind->init != NULL) {
+        rc = c.kind->init(&state, &c.opts, &err);
+        if (rc < 0) {
+            if (!quiet_rank())
+                tf__log(TF_LOG_ERROR, "%s: %s", c.kind->name,
+                        err.msg[0] ? err.msg : tf_strerror(rc));
+            return exit_for(rc);
+        }
+    }
+    cfg.kind = c.kind;
+    cfg.job_state = state;
+    cfg.input = c.input;
+    cfg.max_line = (size_t)c.max_line;
+    cfg.nworkers = c.jobs != 0 ? (int)c.jobs : tf__online_cpus();
+    cfg.chunk = c.chunk;
+    cfg.unordered = c.unordered;
+    cfg.tag = c.tag;
+    cfg.joblog = c.joblog;
+    cfg.out_fd = STDOUT_FILENO;
+    cfg.err_fd = STDERR_FILENO;
+    rc = tf__farm_run(&cfg, &stats, &worker_rc, &err);
+    if (c.kind->fini != NULL)
+        c.kind->fini(state);
+    if (rc == TF__WORKER_DONE)
+        return worker_rc == 0 ? EXIT_ALL_OK : EXIT_SYSTEM;
+    if (rc < 0) {
+        tf__log(TF_LOG_ERROR, "%s", err.msg);
+        return exit_for(rc);
+    }
+    if (!c.quiet)
+        summary(&stats);
+    return stats.failed > 0 ? EXIT_TASK_FAIL : EXIT_ALL_OK;
+}

@@ -1,0 +1,92 @@
+/* transport.c - choosing a transport, and helpers shared by transports */
+#include "transport.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "wire.h"
+
+static bool
+env_above_one(const char *name)
+{
+    const char *v = getenv(name);
+
+    return v != NULL && atoi(v) > 1;
+}
+
+bool
+tf__mpi_launched(void)
+{
+    /* Open MPI's mpirun, MPICH/Hydra and PMIx launchers, and Slurm's srun. */
+    if (env_above_one("OMPI_COMM_WORLD_SIZE") || env_above_one("PMI_SIZE") ||
+        env_above_one("PMIX_SIZE") || env_above_one("MPI_LOCALNRANKS"))
+        return true;
+    if (getenv("SLURM_STEP_ID") != NULL && getenv("SLURM_PROCID") != NULL &&
+        env_above_one("SLURM_STEP_NUM_TASKS"))
+        return true;
+    return false;
+}
+
+const struct tf__transport_ops *
+tf__transport_find(const char *name)
+{
+    if (strcmp(name, "fork") == 0)
+        return &tf__transport_fork;
+    if (strcmp(name, "loop") == 0)
+        return &tf__transport_loop;
+#ifdef TF_HAVE_MPI
+    if (strcmp(name, "mpi") == 0)
+        return &tf__transport_mpi;
+#endif
+    return NULL;
+}
+
+int
+tf__transport_take_frame(struct tf_buf *in, size_t *off, struct tf_buf *frame,
+                         struct tf_error *err)
+{
+    size_t avail = in->len - *off;
+    size_t payload;
+    size_t total;
+    int type;
+    int rc;
+
+    if (avail < TF__WIRE_HDR)
+        return 0;
+    rc = tf__wire_header(in->data + *off, avail, &type, &payload, err);
+    if (rc < 0)
+        return rc;
+    total = TF__WIRE_HDR + payload;
+    if (avail < total) {
+        /* Make room for the rest of this frame in one go. */
+        rc = tf_buf_reserve(in, total - avail);
+        return rc < 0 ? tf__error(err, rc, "cannot buffer a message of %zu "
+                                           "bytes", total)
+                      : 0;
+    }
+    if (*off == 0 && avail == total) {
+        struct tf_buf tmp = *frame;
+
+        /* The common case: the buffer holds exactly one frame. */
+        *frame = *in;
+        *in = tmp;
+        tf_buf_reset(in);
+        return 1;
+    }
+    tf_buf_reset(frame);
+    rc = tf_buf_append(frame, in->data + *off, total);
+    if (rc < 0)
+        return tf__error(err, rc, "cannot buffer a message of %zu bytes",
+                         total);
+    *off += total;
+    if (*off == in->len) {
+        tf_buf_reset(in);
+        *off = 0;
+    } else if (*off > in->cap / 2) {
+        memmove(in->data, in->data + *off, in->len - *off);
+        in->len -= *off;
+        *off = 0;
+    }
+    return 1;
+}

@@ -1,0 +1,84 @@
+/* transport.h - the one seam below the scheduler: moving frames between ranks */
+#ifndef TF_TRANSPORT_H
+#define TF_TRANSPORT_H
+
+#include <stdbool.h>
+
+#include "taskfarm.h"
+
+struct tf__transport;
+
+/* The worker's main loop; it talks to the master (peer 0) over T. */
+typedef int (*tf__worker_fn)(struct tf__transport *t, void *arg);
+
+/* open() returns this on a worker rank whose worker function has ended. */
+#define TF__WORKER_DONE 1
+
+struct tf__transport {
+    const struct tf__transport_ops *ops;
+    int rank;      /* 0 for the master, 1..nworkers for a worker */
+    int nworkers;
+    int worker_rc; /* on a worker rank after TF__WORKER_DONE */
+    void *impl;    /* owned; freed by close() */
+};
+
+/*
+ * A transport moves whole frames (see wire.h) between the master (peer 0)
+ * and the workers (peers 1..nworkers), and nothing else.
+ *
+ * open: starts the workers. fork and loop start NWORKERS of them, each
+ *   running FN(worker_transport, ARG): fork in a child process that exits
+ *   with FN's status, loop in a thread. mpi joins MPI_COMM_WORLD, where the
+ *   size of the job sets the number of workers; on ranks other than 0 it runs
+ *   FN and returns TF__WORKER_DONE. Returns 0 on the master.
+ * send: queues FRAME for PEER and never blocks the master for long; it may
+ *   take FRAME's memory, leaving FRAME empty and reusable.
+ * recv: waits up to TIMEOUT_MS (-1: forever, 0: just look) for a frame from
+ *   any peer. Returns 1 with the whole frame in FRAME and its sender in
+ *   *PEER, 0 on timeout, or a negative code. TF_EPEER means the peer in *PEER
+ *   is gone (its process ended or the master went away); later calls go on
+ *   with the other peers.
+ * close: ends the transport, waiting for the workers; safe on a half-opened
+ *   transport and on one that was never opened.
+ * abort: ends the transport after a failure without waiting for workers
+ *   that may be busy: fork signals its children, mpi leaves MPI without
+ *   finalizing so that the launcher ends the other ranks when this process
+ *   exits non-zero. The process must exit soon after.
+ */
+struct tf__transport_ops {
+    const char *name;
+    int (*open)(struct tf__transport *t, int nworkers, tf__worker_fn fn,
+                void *arg, struct tf_error *err);
+    int (*send)(struct tf__transport *t, int peer, struct tf_buf *frame,
+                struct tf_error *err);
+    int (*recv)(struct tf__transport *t, int *peer, struct tf_buf *frame,
+                int timeout_ms, struct tf_error *err);
+    void (*close)(struct tf__transport *t);
+    void (*abort)(struct tf__transport *t);
+};
+
+extern const struct tf__transport_ops tf__transport_fork;
+extern const struct tf__transport_ops tf__transport_loop;
+#ifdef TF_HAVE_MPI
+extern const struct tf__transport_ops tf__transport_mpi;
+#endif
+
+/*
+ * Returns true when an MPI launcher (mpirun, mpiexec, srun) started this
+ * process as one of several ranks, judged from the environment alone, so
+ * MPI_Init is never called in a process no launcher started.
+ */
+bool tf__mpi_launched(void);
+
+/* Returns the transport called NAME ("mpi", "fork", "loop") or NULL. */
+const struct tf__transport_ops *tf__transport_find(const char *name);
+
+/*
+ * Shared by the transports that read byte streams: takes the next whole
+ * frame out of IN (starting at *OFF) into FRAME. Returns 1 when a frame was
+ * taken, 0 when more bytes are needed, or TF_EPROTO for a bad header.
+ */
+int tf__transport_take_frame(struct tf_buf *in, size_t *off,
+                             struct tf_buf *frame, struct tf_error *err);
+
+#endif /* TF_TRANSPORT_H */

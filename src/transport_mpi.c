@@ -1,0 +1,293 @@
+/* transport_mpi.c - ranks of MPI_COMM_WORLD; the only file that includes mpi.h */
+#include "transport.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <mpi.h>
+
+#include "error.h"
+#include "util.h"
+
+#define TAG_FRAME 7
+/* Longest nap of an idle rank: bounds the extra latency of a message that
+ * arrives while nobody is busy, and keeps an idle rank near 0% CPU. */
+#define MAX_NAP_NS 2000000L
+
+struct pending {
+    MPI_Request req;
+    struct tf_buf buf; /* owned until the send completes */
+};
+
+struct mpi_impl {
+    MPI_Comm comm;
+    bool we_initialised;
+    struct pending *pend; /* owned */
+    size_t npend;
+    size_t cap;
+};
+
+static int
+mpi_check(int mpirc, const char *what, struct tf_error *err)
+{
+    char text[MPI_MAX_ERROR_STRING];
+    int len = 0;
+
+    if (mpirc == MPI_SUCCESS)
+        return 0;
+    if (MPI_Error_string(mpirc, text, &len) != MPI_SUCCESS)
+        len = 0;
+    text[len] = '\0';
+    return tf__error(err, TF_ETRANSPORT, "%s: %s", what, text);
+}
+
+static void
+nap(long *ns)
+{
+    struct timespec ts;
+
+    if (*ns == 0) {
+        *ns = 1000;
+        return; /* first miss: look again at once */
+    }
+    ts.tv_sec = 0;
+    ts.tv_nsec = *ns;
+    nanosleep(&ts, NULL);
+    *ns = *ns * 2 > MAX_NAP_NS ? MAX_NAP_NS : *ns * 2;
+}
+
+/* Completes whatever sends have finished and frees their buffers. */
+static int
+reap_sends(struct mpi_impl *im, struct tf_error *err)
+{
+    size_t i = 0;
+
+    while (i < im->npend) {
+        int done = 0;
+        int rc;
+
+        rc = mpi_check(MPI_Test(&im->pend[i].req, &done, MPI_STATUS_IGNORE),
+                       "MPI_Test", err);
+        if (rc < 0)
+            return rc;
+        if (done) {
+            tf_buf_cleanup(&im->pend[i].buf);
+            im->pend[i] = im->pend[im->npend - 1];
+            im->npend--;
+        } else {
+            i++;
+        }
+    }
+    return 0;
+}
+
+static void
+mpi_close(struct tf__transport *t)
+{
+    struct mpi_impl *im = t->impl;
+    int finalized = 0;
+    size_t i;
+
+    if (im == NULL)
+        return;
+    for (i = 0; i < im->npend; i++) {
+        long ns = 0;
+        int done = 0;
+
+        while (!done && MPI_Test(&im->pend[i].req, &done,
+                                 MPI_STATUS_IGNORE) == MPI_SUCCESS) {
+            if (!done)
+                nap(&ns);
+        }
+        tf_buf_cleanup(&im->pend[i].buf);
+    }
+    free(im->pend);
+    MPI_Finalized(&finalized);
+    if (!finalized) {
+        if (im->comm != MPI_COMM_NULL)
+            MPI_Comm_free(&im->comm);
+        if (im->we_initialised)
+            MPI_Finalize();
+    }
+    free(im);
+    t->impl = NULL;
+}
+
+static int
+mpi_open(struct tf__transport *t, int nworkers, tf__worker_fn fn, void *arg,
+         struct tf_error *err)
+{
+    struct mpi_impl *im;
+    int initialised = 0;
+    int size = 0;
+    int rank = 0;
+    int rc;
+
+    (void)nworkers;
+    t->impl = NULL;
+    im = calloc(1, sizeof(*im));
+    if (im == NULL)
+        return tf__error(err, TF_ENOMEM, "out of memory");
+    im->comm = MPI_COMM_NULL;
+    t->impl = im;
+    MPI_Initialized(&initialised);
+    if (!initialised) {
+        if (MPI_Init(NULL, NULL) != MPI_SUCCESS) {
+            mpi_close(t);
+            return tf__error(err, TF_ETRANSPORT, "MPI_Init failed");
+        }
+        im->we_initialised = true;
+    }
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    rc = mpi_check(MPI_Comm_dup(MPI_COMM_WORLD, &im->comm), "MPI_Comm_dup",
+                   err);
+    if (rc == 0)
+        rc = mpi_check(MPI_Comm_size(im->comm, &size), "MPI_Comm_size", err);
+    if (rc == 0)
+        rc = mpi_check(MPI_Comm_rank(im->comm, &rank), "MPI_Comm_rank", err);
+    if (rc == 0 && size < 2)
+        rc = tf__error(err, TF_EUSAGE,
+                       "the MPI backend needs at least 2 ranks (a master and "
+                       "a worker); started with %d",
+                       size);
+    if (rc < 0) {
+        mpi_close(t);
+        return rc;
+    }
+    t->rank = rank;
+    t->nworkers = size - 1;
+    if (rank != 0) {
+        t->worker_rc = fn(t, arg);
+        return TF__WORKER_DONE;
+    }
+    return 0;
+}
+
+static int
+mpi_send(struct tf__transport *t, int peer, struct tf_buf *frame,
+         struct tf_error *err)
+{
+    struct mpi_impl *im = t->impl;
+    struct pending *p;
+    int rc;
+
+    if (frame->len > (size_t)INT32_MAX)
+        return tf__error(err, TF_EINPUT, "message too large for MPI");
+    if (t->rank != 0)
+        peer = 0;
+    rc = reap_sends(im, err);
+    if (rc < 0)
+        return rc;
+    if (im->npend == im->cap) {
+        size_t cap = im->cap ? im->cap * 2 : 8;
+        struct pending *np = realloc(im->pend, cap * sizeof(*np));
+
+        if (np == NULL)
+            return tf__error(err, TF_ENOMEM, "out of memory");
+        im->pend = np;
+        im->cap = cap;
+    }
+    p = &im->pend[im->npend];
+    p->buf = *frame; /* the send keeps the frame's memory until done */
+    tf_buf_init(frame, frame->max);
+    rc = mpi_check(MPI_Isend(p->buf.data, (int)p->buf.len, MPI_BYTE, peer,
+                             TAG_FRAME, im->comm, &p->req),
+                   "MPI_Isend", err);
+    if (rc < 0) {
+        tf_buf_cleanup(&p->buf);
+        return rc;
+    }
+    im->npend++;
+    /* A worker has one message in flight at a time: finish it here so its
+     * memory is not held while a task runs. */
+    if (t->rank != 0) {
+        long ns = 0;
+
+        while (im->npend > 0) {
+            rc = reap_sends(im, err);
+            if (rc < 0)
+                return rc;
+            if (im->npend > 0)
+                nap(&ns);
+        }
+    }
+    return 0;
+}
+
+static int
+mpi_recv(struct tf__transport *t, int *peer, struct tf_buf *frame,
+         int timeout_ms, struct tf_error *err)
+{
+    struct mpi_impl *im = t->impl;
+    uint64_t start = tf__now_us();
+    long ns = 0;
+
+    for (;;) {
+        MPI_Message msg;
+        MPI_Status st;
+        int flag = 0;
+        int count = 0;
+        int rc;
+
+        rc = mpi_check(MPI_Improbe(MPI_ANY_SOURCE, TAG_FRAME, im->comm, &flag,
+                                   &msg, &st),
+                       "MPI_Improbe", err);
+        if (rc < 0)
+            return rc;
+        if (flag) {
+            rc = mpi_check(MPI_Get_count(&st, MPI_BYTE, &count),
+                           "MPI_Get_count", err);
+            if (rc < 0)
+                return rc;
+            tf_buf_reset(frame);
+            rc = tf_buf_reserve(frame, (size_t)count);
+            if (rc < 0)
+                return tf__error(err, rc, "cannot receive %d bytes", count);
+            rc = mpi_check(MPI_Mrecv(frame->data, count, MPI_BYTE, &msg,
+                                     MPI_STATUS_IGNORE),
+                           "MPI_Mrecv", err);
+            if (rc < 0)
+                return rc;
+            frame->len = (size_t)count;
+            frame->data[frame->len] = '\0';
+            *peer = st.MPI_SOURCE;
+            return 1;
+        }
+        rc = reap_sends(im, err);
+        if (rc < 0)
+            return rc;
+        if (timeout_ms == 0)
+            return 0;
+        if (timeout_ms > 0 &&
+            tf__now_us() - start >= (uint64_t)timeout_ms * 1000u)
+            return 0;
+        /* Open MPI's blocking receive spins a core; nap instead, backing
+         * off from microseconds while busy to milliseconds when idle. */
+        nap(&ns);
+    }
+}
+
+static void
+mpi_abort(struct tf__transport *t)
+{
+    struct mpi_impl *im = t->impl;
+
+    /* Busy ranks would never reach MPI_Finalize: leave without it. The
+     * launcher then ends the job when this process exits non-zero. */
+    if (im == NULL)
+        return;
+    free(im->pend);
+    free(im);
+    t->impl = NULL;
+}
+
+const struct tf__transport_ops tf__transport_mpi = {
+    .name = "mpi",
+    .open = mpi_open,
+    .send = mpi_send,
+    .recv = mpi_recv,
+    .close = mpi_close,
+    .abort = mpi_abort,
+};

@@ -1,0 +1,205 @@
+/* util.c - struct tf_buf, checked number parsing and clocks */
+#include "util.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "error.h"
+
+void
+tf_buf_init(struct tf_buf *buf, size_t max)
+{
+    buf->data = NULL;
+    buf->len = 0;
+    buf->cap = 0;
+    buf->max = max;
+}
+
+void
+tf_buf_cleanup(struct tf_buf *buf)
+{
+    free(buf->data);
+    buf->data = NULL;
+    buf->len = 0;
+    buf->cap = 0;
+}
+
+void
+tf_buf_reset(struct tf_buf *buf)
+{
+    buf->len = 0;
+    if (buf->data != NULL)
+        buf->data[0] = '\0';
+}
+
+int
+tf_buf_reserve(struct tf_buf *buf, size_t n)
+{
+    size_t need;
+    size_t cap;
+    unsigned char *p;
+
+    if (n > SIZE_MAX - buf->len - 1)
+        return TF_ENOMEM;
+    need = buf->len + n;
+    if (buf->max != 0 && need > buf->max)
+        return TF_EINPUT;
+    if (need + 1 <= buf->cap)
+        return 0;
+    cap = buf->cap < 64 ? 64 : buf->cap;
+    while (cap < need + 1)
+        cap = cap > SIZE_MAX / 2 ? need + 1 : cap * 2;
+    p = realloc(buf->data, cap);
+    if (p == NULL)
+        return TF_ENOMEM;
+    buf->data = p;
+    buf->cap = cap;
+    return 0;
+}
+
+int
+tf_buf_append(struct tf_buf *buf, const void *p, size_t n)
+{
+    int rc;
+
+    rc = tf_buf_reserve(buf, n);
+    if (rc < 0)
+        return rc;
+    if (n > 0)
+        memcpy(buf->data + buf->len, p, n);
+    buf->len += n;
+    buf->data[buf->len] = '\0';
+    return 0;
+}
+
+int
+tf_buf_puts(struct tf_buf *buf, const char *s)
+{
+    return tf_buf_append(buf, s, strlen(s));
+}
+
+int
+tf_buf_printf(struct tf_buf *buf, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    int rc;
+
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return TF_EINPUT;
+    rc = tf_buf_reserve(buf, (size_t)n);
+    if (rc < 0)
+        return rc;
+    va_start(ap, fmt);
+    vsnprintf((char *)buf->data + buf->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    buf->len += (size_t)n;
+    return 0;
+}
+
+int
+tf__parse_u64(const char *s, uint64_t min, uint64_t max, const char *what,
+              uint64_t *out, struct tf_error *err)
+{
+    uint64_t v = 0;
+    const char *p = s;
+
+    if (s == NULL || *s == '\0')
+        return tf__error(err, TF_EUSAGE, "%s: missing number", what);
+    for (; *p != '\0'; p++) {
+        unsigned d;
+
+        if (*p < '0' || *p > '9')
+            return tf__error(err, TF_EUSAGE,
+                             "%s: '%s' is not a whole number", what, s);
+        d = (unsigned)(*p - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return tf__error(err, TF_EUSAGE, "%s: '%s' is too large", what,
+                             s);
+        v = v * 10 + d;
+    }
+    if (v < min || v > max)
+        return tf__error(err, TF_EUSAGE,
+                         "%s: %s is out of range (%llu to %llu)", what, s,
+                         (unsigned long long)min, (unsigned long long)max);
+    *out = v;
+    return 0;
+}
+
+uint64_t
+tf__now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+int64_t
+tf__wall_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + (int64_t)ts.tv_nsec / 1000;
+}
+
+int
+tf__write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+
+    while (n > 0) {
+        ssize_t w = write(fd, c, n);
+
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+size_t
+tf__fmt_u64(char *p, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+    size_t i;
+
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    for (i = 0; i < n; i++)
+        p[i] = tmp[n - 1 - i];
+    return n;
+}
+
+int
+tf__online_cpus(void)
+{
+    cpu_set_t set;
+    long n;
+
+    if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+        int c = CPU_COUNT(&set);
+
+        if (c > 0)
+            return c;
+    }
+    n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}

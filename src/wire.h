@@ -1,0 +1,144 @@
+/* wire.h - framing and encoding of the messages between master and workers */
+#ifndef TF_WIRE_H
+#define TF_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "taskfarm.h"
+
+/*
+ * Every message is a frame: a 12-byte header (magic "TFRM", protocol
+ * version, type, two reserved bytes, payload length as little-endian u32)
+ * followed by the payload. Integers are little-endian; byte strings are a
+ * u32 length and the bytes. A decoder checks every length against what it
+ * received before it reads, so a short or corrupted frame is an error.
+ */
+#define TF__WIRE_MAGIC 0x4d524654u /* "TFRM" read as a little-endian u32 */
+#define TF__WIRE_VERSION 1
+#define TF__WIRE_HDR 12
+#define TF__WIRE_MAX_PAYLOAD ((size_t)1 << 30)
+
+enum tf__msg_type {
+    TF__MSG_HELLO = 1,   /* worker -> master: pid, cpus, host */
+    TF__MSG_WORK = 2,    /* master -> worker: a chunk of tasks */
+    TF__MSG_RESULTS = 3, /* worker -> master: results; asks for more */
+    TF__MSG_STOP = 4,    /* master -> worker: no more work */
+    TF__MSG_ERROR = 5    /* worker -> master: the worker failed */
+};
+
+/* Starts a frame of TYPE in BUF (which it empties). */
+int tf__wire_begin(struct tf_buf *buf, int type);
+/* Writes the payload length into the header; call once the payload is in. */
+int tf__wire_end(struct tf_buf *buf, struct tf_error *err);
+
+int tf__wire_put_u32(struct tf_buf *buf, uint32_t v);
+int tf__wire_put_u64(struct tf_buf *buf, uint64_t v);
+int tf__wire_put_bytes(struct tf_buf *buf, const void *p, size_t n);
+
+/*
+ * Checks the header of the LEN bytes at P: magic, version, a known type and
+ * a payload length within TF__WIRE_MAX_PAYLOAD. On success stores the type
+ * and payload length. LEN may be shorter than the whole frame (the caller
+ * then knows how much more to read) but not shorter than the header.
+ */
+int tf__wire_header(const void *p, size_t len, int *type, size_t *payload_len,
+                    struct tf_error *err);
+
+/*
+ * A cursor over a received payload. Every get checks the remaining length;
+ * after an overrun `bad` is set and every later get returns zeroes, so a
+ * decoder checks `bad` once at the end.
+ */
+struct tf__wire_reader {
+    const unsigned char *p;
+    const unsigned char *end;
+    int bad;
+};
+
+void tf__wire_reader_init(struct tf__wire_reader *r, const void *payload,
+                          size_t len);
+uint32_t tf__wire_get_u32(struct tf__wire_reader *r);
+uint64_t tf__wire_get_u64(struct tf__wire_reader *r);
+/* Returns a pointer into the payload (not copied) and its length. */
+const void *tf__wire_get_bytes(struct tf__wire_reader *r, size_t *n);
+
+/* HELLO */
+struct tf__hello {
+    uint32_t pid;
+    uint32_t cpus;
+    const char *host; /* points into the payload; not NUL-terminated */
+    size_t host_len;
+};
+int tf__wire_put_hello(struct tf_buf *buf, const struct tf__hello *h,
+                       struct tf_error *err);
+int tf__wire_get_hello(const void *payload, size_t len, struct tf__hello *h,
+                       struct tf_error *err);
+
+/* ERROR */
+int tf__wire_put_error(struct tf_buf *buf, int code, const char *msg,
+                       struct tf_error *err);
+int tf__wire_get_error(const void *payload, size_t len, int *code,
+                       struct tf_error *out, struct tf_error *err);
+
+/*
+ * WORK payload: u64 chunk number, u32 count, then count times
+ * { u64 task id, bytes payload }. Built with put_u64/put_u32/put_bytes;
+ * tf__wire_work_begin() writes the fixed part with a placeholder count.
+ */
+int tf__wire_work_begin(struct tf_buf *buf, uint64_t chunk);
+int tf__wire_work_add(struct tf_buf *buf, uint64_t id, const void *p,
+                      size_t n);
+/* Patches the count and the frame length. */
+int tf__wire_work_end(struct tf_buf *buf, uint32_t count,
+                      struct tf_error *err);
+
+struct tf__work_reader {
+    struct tf__wire_reader r;
+    uint64_t chunk;
+    uint32_t count;
+    uint32_t done;
+};
+/* Checks the whole payload (every task's length) before returning 0. */
+int tf__wire_work_open(struct tf__work_reader *w, const void *payload,
+                       size_t len, struct tf_error *err);
+/* Returns 1 with the next task, 0 after the last. */
+int tf__wire_work_next(struct tf__work_reader *w, uint64_t *id,
+                       const void **p, size_t *n);
+
+/*
+ * RESULTS payload: u32 chunks completed by this message (0 or more), u64
+ * busy microseconds, u32 count, then count times { u64 id, u32 status,
+ * u32 signal, u64 start (wall us), u64 runtime us, bytes out, bytes err }.
+ */
+struct tf__wire_result {
+    uint64_t id;
+    int32_t status;
+    int32_t signal;
+    int64_t start_us;
+    uint64_t runtime_us;
+    const void *out;
+    size_t out_len;
+    const void *err;
+    size_t err_len;
+};
+
+int tf__wire_results_begin(struct tf_buf *buf);
+int tf__wire_results_add(struct tf_buf *buf, const struct tf__wire_result *res);
+int tf__wire_results_end(struct tf_buf *buf, uint32_t chunks_done,
+                         uint64_t busy_us, uint32_t count,
+                         struct tf_error *err);
+
+struct tf__results_reader {
+    struct tf__wire_reader r;
+    uint32_t chunks_done;
+    uint64_t busy_us;
+    uint32_t count;
+    uint32_t done;
+};
+int tf__wire_results_open(struct tf__results_reader *rr, const void *payload,
+                          size_t len, struct tf_error *err);
+int tf__wire_results_next(struct tf__results_reader *rr,
+                          struct tf__wire_result *res);
+
+#endif /* TF_WIRE_H */
