@@ -29,6 +29,8 @@ struct run_state {
     int env_worker;      /* worker the three variables above were made for */
     struct tf_buf cmd;   /* owned: the expanded command */
     struct tf_buf words; /* owned: argv strings of a direct exec */
+    char last_name[256]; /* the program resolve() found last */
+    char last_path[4096];
 };
 
 static const struct tf_option run_options[] = {
@@ -193,6 +195,47 @@ split_plain(struct run_state *st, const char *cmd, size_t len,
     return n;
 }
 
+/*
+ * Finds NAME in PATH as execvp() would, remembering the last answer: a task
+ * file usually runs the same program many times. Returns NULL when it is not
+ * found, and the shell then reports it.
+ */
+static const char *
+resolve(struct run_state *st, const char *name)
+{
+    const char *path;
+    const char *dir;
+
+    if (strchr(name, '/') != NULL)
+        return name;
+    if (st->last_name[0] != '\0' && strcmp(st->last_name, name) == 0)
+        return st->last_path;
+    path = getenv("PATH");
+    if (path == NULL)
+        path = "/bin:/usr/bin";
+    for (dir = path;; dir++) {
+        const char *end = strchr(dir, ':');
+        size_t dlen = end != NULL ? (size_t)(end - dir) : strlen(dir);
+
+        if (dlen + strlen(name) + 2 < sizeof(st->last_path)) {
+            if (dlen == 0)
+                snprintf(st->last_path, sizeof(st->last_path), "%s", name);
+            else
+                snprintf(st->last_path, sizeof(st->last_path), "%.*s/%s",
+                         (int)dlen, dir, name);
+            if (access(st->last_path, X_OK) == 0) {
+                snprintf(st->last_name, sizeof(st->last_name), "%s", name);
+                return st->last_path;
+            }
+        }
+        if (end == NULL)
+            break;
+        dir = end;
+    }
+    st->last_name[0] = '\0';
+    return NULL;
+}
+
 /* Reads the task's stdout and stderr until both are closed. */
 static int
 collect(int out_fd, int err_fd, struct tf_result *res)
@@ -255,11 +298,12 @@ spawn(struct run_state *st, const char *cmd, size_t len, pid_t *pid,
     posix_spawn_file_actions_adddup2(&fa, err_w, STDERR_FILENO);
     posix_spawnattr_init(&attr);
     sigemptyset(&none);
-    /* The task gets default signal handling and its own process group, so
-     * a signal to the group reaches everything it started. */
-    sigfillset(&dfl);
-    sigdelset(&dfl, SIGKILL);
-    sigdelset(&dfl, SIGSTOP);
+    /* The task gets its own process group, so a signal to the group
+     * reaches everything it started, and SIGPIPE back at its default (the
+     * worker ignores it). Only signals set to be ignored survive exec, so
+     * only that one needs resetting. */
+    sigemptyset(&dfl);
+    sigaddset(&dfl, SIGPIPE);
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setsigdefault(&attr, &dfl);
     posix_spawnattr_setpgroup(&attr, 0);
@@ -267,8 +311,13 @@ spawn(struct run_state *st, const char *cmd, size_t len, pid_t *pid,
                                         POSIX_SPAWN_SETSIGDEF |
                                         POSIX_SPAWN_SETPGROUP);
     n = split_plain(st, cmd, len, argv);
-    rc = n > 0 ? posix_spawnp(pid, argv[0], &fa, &attr, argv, st->envp)
-               : -1;
+    rc = -1;
+    if (n > 0) {
+        const char *path = resolve(st, argv[0]);
+
+        if (path != NULL)
+            rc = posix_spawn(pid, path, &fa, &attr, argv, st->envp);
+    }
     if (rc != 0) {
         /* Anything not plain, and a plain command that cannot be exec'd,
          * goes through the shell, which reports it as the shell would. */

@@ -705,6 +705,9 @@ worker_run_chunk(struct worker *wk, struct tf_result *r, struct tf_error *err)
     struct tf_task task;
     const void *p;
     size_t n;
+    int64_t wall0;
+    uint64_t mono0;
+    uint64_t t1;
     int i;
     int rc;
 
@@ -716,10 +719,13 @@ worker_run_chunk(struct worker *wk, struct tf_result *r, struct tf_error *err)
     task.worker = wk->t->rank - 1;
     task.nworkers = wk->t->nworkers;
     task.host = wk->host;
+    /* One clock read per task: a task starts when the one before it ended,
+     * and wall-clock starts are derived from the chunk's first reading. */
+    wall0 = tf__wall_us();
+    t1 = mono0 = tf__now_us();
     while (rc == 0 && tf__wire_work_next(&wr, &task.id, &p, &n) == 1) {
         struct tf__wire_result wres;
-        uint64_t t0;
-        uint64_t t1;
+        uint64_t t0 = t1;
 
         task.data = p;
         task.len = n;
@@ -727,8 +733,7 @@ worker_run_chunk(struct worker *wk, struct tf_result *r, struct tf_error *err)
         tf_buf_reset(&r->err);
         r->status = 0;
         r->signal = 0;
-        wres.start_us = tf__wall_us();
-        t0 = tf__now_us();
+        wres.start_us = wall0 + (int64_t)(t0 - mono0);
         rc = wk->cfg->kind->run(wk->cfg->job_state, &task, r);
         t1 = tf__now_us();
         if (rc < 0) {

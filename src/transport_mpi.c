@@ -134,6 +134,9 @@ mpi_open(struct tf__transport *t, int nworkers, tf__worker_fn fn, void *arg,
     t->impl = im;
     MPI_Initialized(&initialised);
     if (!initialised) {
+        /* Ranks nap between probes (see nap()); Open MPI's own yield on
+         * every probe of an oversubscribed node only adds system calls. */
+        setenv("OMPI_MCA_mpi_yield_when_idle", "0", 0);
         if (MPI_Init(NULL, NULL) != MPI_SUCCESS) {
             mpi_close(t);
             return tf__error(err, TF_ETRANSPORT, "MPI_Init failed");
@@ -264,7 +267,11 @@ mpi_recv(struct tf__transport *t, int *peer, struct tf_buf *frame,
             tf__now_us() - start >= (uint64_t)timeout_ms * 1000u)
             return 0;
         /* Open MPI's blocking receive spins a core; nap instead, backing
-         * off from microseconds while busy to milliseconds when idle. */
+         * off from microseconds while busy to milliseconds when idle. A
+         * large send in progress needs this rank to drive it, so naps stay
+         * short until it is done. */
+        if (im->npend > 0 && ns > 50000)
+            ns = 50000;
         nap(&ns);
     }
 }

@@ -175,16 +175,38 @@ tf__write_all(int fd, const void *p, size_t n)
 size_t
 tf__fmt_u64(char *p, uint64_t v)
 {
-    char tmp[20];
-    size_t n = 0;
-    size_t i;
+    static const char pairs[] = "00010203040506070809"
+                                "10111213141516171819"
+                                "20212223242526272829"
+                                "30313233343536373839"
+                                "40414243444546474849"
+                                "50515253545556575859"
+                                "60616263646566676869"
+                                "70717273747576777879"
+                                "80818283848586878889"
+                                "90919293949596979899";
+    size_t n = 1;
+    uint64_t t = v;
+    char *w;
 
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    for (i = 0; i < n; i++)
-        p[i] = tmp[n - 1 - i];
+    while (t >= 10) {
+        t /= 10;
+        n++;
+    }
+    w = p + n;
+    while (v >= 100) {
+        unsigned i = (unsigned)(v % 100) * 2;
+
+        v /= 100;
+        *--w = pairs[i + 1];
+        *--w = pairs[i];
+    }
+    if (v >= 10) {
+        *--w = pairs[v * 2 + 1];
+        *--w = pairs[v * 2];
+    } else {
+        *--w = (char)('0' + v);
+    }
     return n;
 }
 
