@@ -12,7 +12,8 @@
 #include "util.h"
 #include "wire.h"
 
-/* A worker holds at most this many chunks: the one it runs and the next. */
+/* A worker holds at most this many chunks: the one it runs and the next
+ * (tf__sched_prefetch() says when it gets the next one early). */
 #define PREFETCH 2
 /* Bytes of task text in one chunk, beyond its first task. */
 #define CHUNK_BYTES ((size_t)1 << 20)
@@ -27,6 +28,8 @@
 #define PARTIAL_BYTES ((size_t)4 << 20)
 /* How long the master sleeps in one wait when nothing arrives. */
 #define WAIT_MS 1000
+/* ... and when workers wait for input from a pipe that had none ready. */
+#define INPUT_WAIT_MS 10
 
 /* ---------------------------------------------------------------- master */
 
@@ -66,6 +69,7 @@ enum { W_NEW, W_ACTIVE, W_STOPPED, W_GONE };
 
 struct wslot {
     int state;
+    bool waiting; /* on the master's list of workers short of work */
     char host[256];
     size_t host_len;
     struct chunk *head; /* chunks held, oldest first */
@@ -102,8 +106,10 @@ struct master {
     struct chunk *chunks_tail;
     uint64_t next_chunk;
     size_t held;
-    int *hungry; /* owned: workers waiting for the hold to drain */
+    int *hungry; /* owned: workers short of work, waiting for input or
+                    for held results to drain */
     int nhungry;
+    int inflight; /* chunks held by all workers */
 
     struct tf_buf frame; /* owned: receive buffer */
     struct tf_buf out;   /* owned: send buffer */
@@ -134,9 +140,13 @@ chunk_free(struct chunk *c)
     free(c);
 }
 
-/* Reads tasks until WANT are pending or the input ends. */
+/*
+ * Reads tasks until WANT are pending or the input ends. It stops early,
+ * rather than wait, when a pipe has nothing ready, except that with
+ * MAY_BLOCK it waits for one task when none is pending.
+ */
 static int
-read_ahead(struct master *m, uint64_t want)
+read_ahead(struct master *m, uint64_t want, bool may_block)
 {
     while (!m->eof && m->qlen < want) {
         uint64_t id;
@@ -145,7 +155,11 @@ read_ahead(struct master *m, uint64_t want)
         struct pend *p;
         int rc;
 
+        /* Wait for the first task at most, never for a full lookahead. */
+        tf__source_set_blocking(m->src, may_block && m->qlen == 0);
         rc = tf__source_next(m->src, &id, &line, &len, &m->input_err);
+        if (rc == TF__SOURCE_WAIT)
+            break;
         if (rc <= 0) {
             /* A bad line ends the input; the tasks before it still run. */
             m->eof = true;
@@ -267,6 +281,7 @@ send_chunk(struct master *m, int w, struct tf_error *err)
         m->w[w].head = c;
     m->w[w].tail = c;
     m->w[w].inflight++;
+    m->inflight++;
     return 0;
 }
 
@@ -285,8 +300,17 @@ send_stop(struct master *m, int w, struct tf_error *err)
     return m->t->ops->send(m->t, w, &m->out, err);
 }
 
+static void
+wait_for_work(struct master *m, int w)
+{
+    if (!m->w[w].waiting) {
+        m->w[w].waiting = true;
+        m->hungry[m->nhungry++] = w;
+    }
+}
+
 /* Gives worker W work up to its prefetch depth, or stops it when all is
- * done. */
+ * done. A worker that cannot be given work yet goes on the waiting list. */
 static int
 refill(struct master *m, int w, struct tf_error *err)
 {
@@ -295,22 +319,57 @@ refill(struct master *m, int w, struct tf_error *err)
 
     if (ws->state != W_ACTIVE)
         return 0;
-    while (ws->inflight < PREFETCH) {
+    while (ws->inflight < tf__sched_prefetch(&m->sched)) {
+        bool may_block = m->inflight == 0;
+
         if (!m->cfg->unordered && m->held >= HOLD_CAP) {
-            m->hungry[m->nhungry++] = w;
+            wait_for_work(m, w);
             return 0;
         }
-        rc = read_ahead(m, tf__sched_lookahead(&m->sched));
+        if (may_block && !m->eof) {
+            /* About to wait for input with nothing running: show what is
+             * done first. */
+            rc = tf__sink_flush(m->sink, err);
+            if (rc < 0)
+                return rc;
+        }
+        rc = read_ahead(m, tf__sched_lookahead(&m->sched), may_block);
         if (rc < 0)
             return tf__error(err, rc, "out of memory");
-        if (m->qlen == 0)
+        if (m->qlen == 0) {
+            if (!m->eof) {
+                wait_for_work(m, w);
+                return 0;
+            }
             break;
+        }
         rc = send_chunk(m, w, err);
         if (rc < 0)
             return rc;
     }
     if (ws->inflight == 0 && m->qlen == 0 && m->eof)
         return send_stop(m, w, err);
+    return 0;
+}
+
+/* Tries again to give work to the workers on the waiting list. */
+static int
+serve_waiting(struct master *m, struct tf_error *err)
+{
+    int n = m->nhungry;
+    int i;
+    int rc;
+
+    if (n == 0 || (!m->cfg->unordered && m->held >= HOLD_CAP))
+        return 0;
+    m->nhungry = 0;
+    for (i = 0; i < n; i++)
+        m->w[m->hungry[i]].waiting = false;
+    for (i = 0; i < n; i++) {
+        rc = refill(m, m->hungry[i], err);
+        if (rc < 0)
+            return rc;
+    }
     return 0;
 }
 
@@ -459,6 +518,7 @@ on_results(struct master *m, int w, struct tf_error *err)
             if (ws->head == NULL)
                 ws->tail = NULL;
             ws->inflight--;
+            m->inflight--;
         }
     }
     rframe_unref(rf);
@@ -469,14 +529,7 @@ on_results(struct master *m, int w, struct tf_error *err)
     rc = refill(m, w, err);
     if (rc < 0)
         return rc;
-    while (m->nhungry > 0 && m->held < HOLD_CAP) {
-        int h = m->hungry[--m->nhungry];
-
-        rc = refill(m, h, err);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    return serve_waiting(m, err);
 }
 
 static int
@@ -557,13 +610,19 @@ master_loop(struct master *m, struct tf_error *err)
         int peer = 0;
         int rc;
 
+        rc = serve_waiting(m, err);
+        if (rc < 0)
+            return rc;
         rc = m->t->ops->recv(m->t, &peer, &m->frame, 0, err);
         if (rc == 0) {
-            /* Nothing waiting: write what is buffered, then sleep. */
+            /* Nothing waiting: write what is buffered, then sleep, briefly
+             * when workers wait for input that may come. */
             rc = tf__sink_flush(m->sink, err);
             if (rc < 0)
                 return rc;
-            rc = m->t->ops->recv(m->t, &peer, &m->frame, WAIT_MS, err);
+            rc = m->t->ops->recv(m->t, &peer, &m->frame,
+                                 m->nhungry > 0 ? INPUT_WAIT_MS : WAIT_MS,
+                                 err);
         }
         if (rc == TF_EPEER) {
             if (peer >= 1 && peer <= m->t->nworkers &&

@@ -79,3 +79,11 @@ tf__sched_lookahead(const struct tf__sched *s)
      * input is seen a little before the last chunks are cut. */
     return c * 2 * (uint64_t)s->nworkers;
 }
+
+int
+tf__sched_prefetch(const struct tf__sched *s)
+{
+    if (s->tasks == 0)
+        return 1;
+    return s->busy_us / s->tasks < TF__SCHED_PREFETCH_BELOW_US ? 2 : 1;
+}

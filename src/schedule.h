@@ -42,6 +42,16 @@ uint64_t tf__sched_next(struct tf__sched *s, uint64_t pending, bool eof);
 /* Records that NTASKS tasks took BUSY_US microseconds of worker time. */
 void tf__sched_observe(struct tf__sched *s, uint64_t ntasks, uint64_t busy_us);
 
+/*
+ * How many chunks a worker should hold: 2 (the one it runs and the next, so
+ * it never waits for the master between chunks) once tasks are known to be
+ * short, else 1. For long tasks a second chunk buys nothing, since a round
+ * trip is a small part of a task, and would sit behind a straggler while
+ * another worker goes idle.
+ */
+#define TF__SCHED_PREFETCH_BELOW_US 100000u
+int tf__sched_prefetch(const struct tf__sched *s);
+
 /* How many tasks the master should have read ahead to size chunks well. */
 uint64_t tf__sched_lookahead(const struct tf__sched *s);
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,6 +18,7 @@ struct tf__source {
     bool own_fd;
     bool regular;
     bool eof;
+    bool nonblocking;
     char *name;        /* owned */
     size_t max_line;
     char *buf;         /* owned */
@@ -91,12 +93,25 @@ fail:
     return rc;
 }
 
-/* Reads more input after the unread bytes. Returns bytes read, 0 at EOF. */
+void
+tf__source_set_blocking(struct tf__source *src, bool blocking)
+{
+    src->nonblocking = !blocking;
+}
+
+/* Reads more input after the unread bytes. Returns 1 when bytes were read,
+ * 0 at EOF, TF__SOURCE_WAIT when none are ready and we may not wait. */
 static int
 fill(struct tf__source *src, struct tf_error *err)
 {
     ssize_t r;
 
+    if (src->nonblocking && !src->regular) {
+        struct pollfd pfd = {.fd = src->fd, .events = POLLIN};
+
+        if (poll(&pfd, 1, 0) == 0)
+            return TF__SOURCE_WAIT;
+    }
     if (src->start > 0) {
         memmove(src->buf, src->buf + src->start, src->end - src->start);
         src->end -= src->start;
@@ -140,7 +155,7 @@ tf__source_next(struct tf__source *src, uint64_t *id, const char **line,
                 return too_long(src, err);
             if (!src->eof) {
                 rc = fill(src, err);
-                if (rc < 0)
+                if (rc < 0 || rc == TF__SOURCE_WAIT)
                     return rc;
                 continue;
             }

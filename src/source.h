@@ -31,6 +31,14 @@ int tf__source_next(struct tf__source *src, uint64_t *id, const char **line,
                     size_t *len, struct tf_error *err);
 
 /*
+ * With BLOCKING false, tf__source_next() returns TF__SOURCE_WAIT instead of
+ * waiting when it needs more input from a pipe and none is ready, so the
+ * master can go on serving workers meanwhile. The default is blocking.
+ */
+#define TF__SOURCE_WAIT 2
+void tf__source_set_blocking(struct tf__source *src, bool blocking);
+
+/*
  * For a regular file, reads it once ahead and checks every line, so bad
  * input is reported before any task runs. Stores the number of tasks in
  * *COUNT and returns 0; returns 1 when the source is not a regular file

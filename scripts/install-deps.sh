@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# install-deps.sh - install the Debian packages taskfarm needs (run as root).
+#   scripts/install-deps.sh          what building and running need
+#   scripts/install-deps.sh --test   also what the test suite and benchmarks use
+# Packages already installed are left alone; apt-get runs only when something
+# is missing.
+set -euo pipefail
+
+build_pkgs=(gcc make cmake pkg-config openmpi-bin libopenmpi-dev
+            libcmocka-dev libcurl4-openssl-dev libopenblas-dev liblapacke-dev
+            libjansson-dev)
+test_pkgs=(python3 parallel time procps)
+
+want=("${build_pkgs[@]}")
+if [ "${1:-}" = "--test" ]; then
+    want+=("${test_pkgs[@]}")
+fi
+
+missing=()
+for p in "${want[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+        missing+=("$p")
+    fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "install-deps: all ${#want[@]} packages present"
+    exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: missing packages: ${missing[*]}; run as root to install them" >&2
+    exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
