@@ -74,6 +74,37 @@ quiet_rank(void)
     return false;
 }
 
+/* Prints TEXT wrapped to 79 columns, every line but the first indented by
+ * INDENT, the first continuing from column COL. */
+static void
+print_wrapped(FILE *f, const char *text, int indent, int col)
+{
+    const char *p = text;
+
+    while (*p != '\0') {
+        const char *end = p;
+        const char *brk = NULL;
+        int width = 79 - col;
+
+        while (*end != '\0' && end - p <= width) {
+            if (*end == ' ')
+                brk = end;
+            end++;
+        }
+        if (*end == '\0' && end - p <= width)
+            brk = end;
+        else if (brk == NULL)
+            brk = end;
+        fprintf(f, "%.*s\n", (int)(brk - p), p);
+        p = brk;
+        while (*p == ' ')
+            p++;
+        if (*p != '\0')
+            fprintf(f, "%*s", indent, "");
+        col = indent;
+    }
+}
+
 static void
 print_options(FILE *f, const struct tf_option *opt)
 {
@@ -86,7 +117,12 @@ print_options(FILE *f, const struct tf_option *opt)
         else
             snprintf(left, sizeof(left), "    --%s%s%s", opt->name,
                      opt->arg ? " " : "", opt->arg ? opt->arg : "");
-        fprintf(f, "  %-24s %s\n", left, opt->help);
+        if (strlen(left) > 22) {
+            fprintf(f, "  %s\n%26s", left, "");
+        } else {
+            fprintf(f, "  %-22s  ", left);
+        }
+        print_wrapped(f, opt->help, 26, 26);
     }
 }
 
@@ -96,8 +132,12 @@ usage(FILE *f, const struct tf_job_kind *kind)
     size_t i;
 
     if (kind != NULL) {
-        fprintf(f, "Usage: taskfarm [options] %s %s\n\n%s.\n", kind->name,
-                kind->usage ? kind->usage : "[options]", kind->summary);
+        fprintf(f, "Usage: taskfarm [options] %s %s\n\n%c%s.\n", kind->name,
+                kind->usage ? kind->usage : "[options]",
+                kind->summary[0] >= 'a' && kind->summary[0] <= 'z'
+                    ? kind->summary[0] - 'a' + 'A'
+                    : kind->summary[0],
+                kind->summary + 1);
         if (kind->options != NULL && kind->options->name != NULL) {
             fprintf(f, "\nOptions of %s:\n", kind->name);
             print_options(f, kind->options);
@@ -118,7 +158,7 @@ usage(FILE *f, const struct tf_job_kind *kind)
             "workers pull chunks of tasks.\n"
             "\nJobs:\n");
     for (i = 0; tf__jobs[i] != NULL; i++)
-        fprintf(f, "  %-24s %s\n", tf__jobs[i]->name, tf__jobs[i]->summary);
+        fprintf(f, "  %-22s  %s\n", tf__jobs[i]->name, tf__jobs[i]->summary);
     fprintf(f, "\nOptions:\n");
     print_options(f, common_options);
     fprintf(f,

@@ -1,0 +1,217 @@
+# lib.sh - helpers sourced by the end-to-end scripts in tests/e2e/
+#
+# Usage, from a script:
+#     . "$(dirname "$0")/lib.sh"
+#     e2e_init "$@"        # finds taskfarm (argument 1 or $TASKFARM), makes $W
+#     expect_status 0 "$TF" --version
+#     run_cmd 2 "$(q "$TF") -j 0 run $W/tasks.txt > $W/out 2> $W/err"
+#     e2e_finish           # prints "N passed, M failed" and exits
+#
+# Every check prints one line, IOR's form: OK or ERR (or SKIP), then the
+# complete command, so a failing check can be re-run by pasting it into a
+# shell. Set TF_E2E_KEEP=1 to keep the scratch directory ($W) after the run;
+# the commands refer to files in it. Details of a failure follow on lines
+# that start with '#'.
+#
+# Exit status of a script: 0 when every check passed, 1 when one failed, 77
+# when a prerequisite is missing (ctest's SKIP_RETURN_CODE).
+
+E2E_PASSED=0
+E2E_FAILED=0
+E2E_SKIPPED=0
+E2E_N=0
+
+# q ARG... - ARGs quoted for the shell and joined with spaces.
+q()
+{
+    local out="" a
+    for a in "$@"; do
+        out="$out${out:+ }$(printf '%q' "$a")"
+    done
+    printf '%s' "$out"
+}
+
+# e2e_skip_all MSG - a prerequisite is missing: say so and exit 77.
+e2e_skip_all()
+{
+    echo "SKIP $*"
+    exit 77
+}
+
+# e2e_init [TASKFARM] - sets TF (absolute path of the binary), W (a scratch
+# directory removed at exit), and the Open MPI settings needed as root.
+e2e_init()
+{
+    TF=${1:-${TASKFARM:-}}
+    if [ -z "$TF" ]; then
+        e2e_skip_all "no taskfarm binary: pass it as argument 1 or set TASKFARM"
+    fi
+    if [ ! -x "$TF" ] || [ -d "$TF" ]; then
+        e2e_skip_all "taskfarm binary '$TF' is not an executable file"
+    fi
+    TF=$(cd "$(dirname "$TF")" && pwd)/$(basename "$TF")
+    # The commands name files in $W unquoted, so $W must need no quoting.
+    case ${TMPDIR:-/tmp} in
+    *[!A-Za-z0-9/._-]*) W=$(mktemp -d /tmp/tf-e2e.XXXXXX) || exit 3 ;;
+    *) W=$(mktemp -d "${TMPDIR:-/tmp}/tf-e2e.XXXXXX") || exit 3 ;;
+    esac
+    trap e2e_cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    # No inherited variable of ours may change what the tasks see.
+    unset TASKFARM_TASK_ID TASKFARM_WORKER TASKFARM_NWORKERS TASKFARM_HOST
+    export LC_ALL=C
+    echo "# taskfarm: $TF"
+    echo "# scratch:  $W"
+}
+
+e2e_cleanup()
+{
+    if [ -n "${W:-}" ] && [ -d "$W" ]; then
+        if [ -n "${TF_E2E_KEEP:-}" ]; then
+            echo "# kept $W"
+        else
+            rm -rf "$W"
+        fi
+    fi
+}
+
+# e2e_ok CMD / e2e_err CMD [DETAIL...] / e2e_skip CMD REASON - record and
+# print one result.
+e2e_ok()
+{
+    E2E_PASSED=$((E2E_PASSED + 1))
+    printf 'OK   %s\n' "$1"
+}
+
+e2e_err()
+{
+    local line
+    E2E_FAILED=$((E2E_FAILED + 1))
+    printf 'ERR  %s\n' "$1"
+    shift
+    for line in "$@"; do
+        [ -n "$line" ] && printf '%s\n' "$line" | sed 's/^/#    /'
+    done
+    return 0
+}
+
+e2e_skip()
+{
+    E2E_SKIPPED=$((E2E_SKIPPED + 1))
+    printf 'SKIP %s\n' "$1"
+    printf '#    %s\n' "$2"
+}
+
+# run_cmd STATUS CMD - runs the shell command line CMD in a subshell and
+# checks that it exits with STATUS. CMD does its own redirections; whatever
+# it leaves on stdout and stderr goes to $W/cmd.N.out and $W/cmd.N.err and
+# is shown when the check fails. Returns 0 when the check passed.
+run_cmd()
+{
+    local want=$1 cmd=$2 rc
+    E2E_N=$((E2E_N + 1))
+    (eval "$cmd") > "$W/cmd.$E2E_N.out" 2> "$W/cmd.$E2E_N.err" < /dev/null
+    rc=$?
+    if [ "$rc" -eq "$want" ]; then
+        e2e_ok "$cmd"
+        return 0
+    fi
+    e2e_err "$cmd" "expected exit status $want, got $rc" \
+        "$(head -c 2000 "$W/cmd.$E2E_N.out" | head -n 10)" \
+        "$(head -c 2000 "$W/cmd.$E2E_N.err" | head -n 10)"
+    return 1
+}
+
+# check CMD - run_cmd 0 CMD: a check written as a shell command (test, cmp,
+# grep ...).
+check()
+{
+    run_cmd 0 "$1"
+}
+
+# expect_status N CMD... - runs CMD with its arguments (quoted for display)
+# and checks that it exits with N.
+expect_status()
+{
+    local want=$1
+    shift
+    if [ $# -eq 1 ]; then
+        run_cmd "$want" "$1"
+    else
+        run_cmd "$want" "$(q "$@")"
+    fi
+}
+
+# same_file A B - A and B are byte for byte identical.
+same_file()
+{
+    local cmd
+    cmd="cmp $(q "$1" "$2")"
+    E2E_N=$((E2E_N + 1))
+    if cmp "$1" "$2" > "$W/cmd.$E2E_N.out" 2>&1; then
+        e2e_ok "$cmd"
+        return 0
+    fi
+    e2e_err "$cmd" "$(cat "$W/cmd.$E2E_N.out")" \
+        "$(diff <(head -c 100000 "$1" | cut -c1-200) \
+                <(head -c 100000 "$2" | cut -c1-200) | head -n 20)"
+    return 1
+}
+
+# joblog_cols FILE - the Seq, Exitval, Signal and Command columns (1, 7, 8
+# and 9; a command holding a TAB keeps its remaining fields) of a joblog,
+# header included: the columns that do not depend on timing or hosts.
+joblog_cols()
+{
+    cut -f 1,7,8,9- "$1"
+}
+
+# mpirun_cmd "MPIRUN OPTIONS" ARGS... - the command line (a string) that
+# runs taskfarm with ARGS under mpirun, e.g. mpirun_cmd "-np 3" run FILE:
+# as root, oversubscription allowed, bounded in time.
+mpirun_cmd()
+{
+    local mpiopts=$1
+    shift
+    printf '%s' "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1"
+    printf '%s' " OMPI_MCA_rmaps_base_oversubscribe=1"
+    printf '%s' " OMPI_MCA_btl_vader_single_copy_mechanism=none"
+    printf '%s' " timeout -k 5 120 mpirun $mpiopts $(q "$TF" "$@")"
+}
+
+# have_mpirun - true when mpirun exists and taskfarm was built with MPI.
+# Sets E2E_NO_MPI to the reason otherwise.
+have_mpirun()
+{
+    local msg
+    if ! command -v mpirun > /dev/null 2>&1; then
+        E2E_NO_MPI="mpirun not found in PATH"
+        return 1
+    fi
+    : > "$W/.have_mpi_tasks"
+    msg=$("$TF" --backend mpi -q run "$W/.have_mpi_tasks" 2>&1 < /dev/null)
+    case $msg in
+    *"built without MPI"*)
+        E2E_NO_MPI="taskfarm was built without MPI"
+        return 1
+        ;;
+    esac
+    return 0
+}
+
+# e2e_finish - prints the summary and exits: 1 if anything failed.
+e2e_finish()
+{
+    if [ "$E2E_SKIPPED" -gt 0 ]; then
+        echo "# $E2E_SKIPPED skipped"
+    fi
+    if [ "$E2E_FAILED" -gt 0 ] && [ -z "${TF_E2E_KEEP:-}" ]; then
+        echo "# rerun with TF_E2E_KEEP=1 to keep $W for the commands above"
+    fi
+    echo "$E2E_PASSED passed, $E2E_FAILED failed"
+    if [ "$E2E_FAILED" -gt 0 ]; then
+        exit 1
+    fi
+    exit 0
+}
