@@ -9,8 +9,9 @@
  * The chunk policy. With `fixed` set every chunk has that many tasks. In
  * auto mode a chunk is sized to last about `target_us` at the mean task
  * time measured so far (so messaging is a small share of a chunk however
- * short the tasks are), grows at most twofold from one chunk to the next
- * (a first estimate from a few tasks is not trusted with the whole input),
+ * short the tasks are), is at most twice the largest chunk handed out
+ * before it (a first estimate from a few tasks is not trusted with the
+ * whole input),
  * and, once the end of the input is known, is at most pending / (2 x
  * workers) (guided self-scheduling), so the last chunks are small and the
  * tail is short. The first chunks hold one task each, to measure.

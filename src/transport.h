@@ -32,7 +32,9 @@ struct tf__transport {
  *   size of the job sets the number of workers; on ranks other than 0 it runs
  *   FN and returns TF__WORKER_DONE. Returns 0 on the master.
  * send: queues FRAME for PEER and never blocks the master for long; it may
- *   take FRAME's memory, leaving FRAME empty and reusable.
+ *   take FRAME's memory, leaving FRAME empty and reusable. Sending to a peer
+ *   that is gone is not an error: recv reports the loss, after the messages
+ *   the peer sent before it left.
  * recv: waits up to TIMEOUT_MS (-1: forever, 0: just look) for a frame from
  *   any peer. Returns 1 with the whole frame in FRAME and its sender in
  *   *PEER, 0 on timeout, or a negative code. TF_EPEER means the peer in *PEER

@@ -212,6 +212,10 @@ mpi_send(struct tf__transport *t, int peer, struct tf_buf *frame,
             rc = reap_sends(im, err);
             if (rc < 0)
                 return rc;
+            /* A large message moves in fragments as both sides make
+             * progress: keep the naps short while it does. */
+            if (ns > 20000)
+                ns = 20000;
             if (im->npend > 0)
                 nap(&ns);
         }
@@ -270,8 +274,8 @@ mpi_recv(struct tf__transport *t, int *peer, struct tf_buf *frame,
          * off from microseconds while busy to milliseconds when idle. A
          * large send in progress needs this rank to drive it, so naps stay
          * short until it is done. */
-        if (im->npend > 0 && ns > 50000)
-            ns = 50000;
+        if (im->npend > 0 && ns > 20000)
+            ns = 20000;
         nap(&ns);
     }
 }
