@@ -3,17 +3,19 @@
 # compared with the usual ways of doing it?
 #
 # Two task sets of TASKS lines each (default 2,000): `true`, and `echo N` for
-# N = 1..TASKS. Every contestant uses 2 workers and runs each line as
-# /bin/sh -c LINE (directly or through its own shell):
+# N = 1..TASKS. Every contestant uses 2 workers and runs each line with the
+# effect of `sh -c LINE` (the peers always through a shell; taskfarm and the
+# floor exec a plain, non-builtin line directly - here a lone `true` - and
+# give `echo N` to /bin/sh, whose builtin echo is the cheaper way):
 #   taskfarm fork   taskfarm -j 2 run FILE
 #   taskfarm mpi    mpirun -np 3 taskfarm run FILE        (master + 2 workers)
 #   GNU Parallel    parallel -j2 --joblog J < FILE
 #   xargs           xargs -P2 -d '\n' -n1 sh -c < FILE    (each whole line is
 #                   the script of one `sh -c`; -L1 would split it into words)
 #   Python Pool     multiprocessing.Pool(2).map of subprocess.run(line, shell=True)
-#   floor           bench/floor.c: 2 processes doing posix_spawn of
-#                   /bin/sh -c LINE + waitpid, nothing else (see floor.c for
-#                   why that is the cheapest honest floor)
+#   floor           bench/floor.c: 2 processes doing posix_spawn + waitpid
+#                   of each line, nothing else (floor.c says why that is the
+#                   cheapest honest way to start each command)
 #
 # House rule: every comparison alternates taskfarm and the peer, A B A B ...,
 # ROUNDS pairs (default 5), and the result is the MEDIAN of the pairwise
@@ -22,11 +24,12 @@
 # TASKS / median wall time of that contestant's timed runs, for reference.
 #
 # Every run, timed or not, is checked, so a broken run cannot look fast:
-# exit status 0; `true` prints nothing, so taskfarm's summary line on stderr
-# must report "TASKS tasks, 0 failed" and GNU Parallel's joblog must have
-# TASKS+1 lines, all with exit value 0; `echo` output is exactly 1..TASKS in order for taskfarm
-# (ordered by default) and in any order for the peers. One untimed warm-up
-# run of each contestant per set comes first.
+# exit status 0; `echo` output is exactly 1..TASKS, in order for taskfarm
+# (ordered by default) and in any order for the peers; `true` prints
+# nothing, so taskfarm's summary line on stderr must also say "TASKS tasks,
+# 0 failed" (checked on both sets) and GNU Parallel's joblog must have
+# TASKS+1 lines, all with exit value 0. One untimed warm-up run of each
+# contestant per set comes first.
 #
 # Env: TASKFARM (binary, default ../build/taskfarm beside this script),
 #      ROUNDS (pairs per comparison, default 5), TASKS (default 2000),
@@ -34,6 +37,8 @@
 #      behind python3, so that a pyenv shim's start-up is not timed).
 # Exit status: 0 when everything ran and checked out (whether or not the
 # targets were met), 1 when a run failed its check, 2 on a setup error.
+# The c_* functions are called by name: "c_$name".
+# shellcheck disable=SC2317
 set -euo pipefail
 export LC_ALL=C
 

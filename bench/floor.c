@@ -7,28 +7,38 @@
  * processes and nothing else: no output capture, no ordering, no logging.
  * Each runner takes the next line from a counter shared by all runners (an
  * atomic in a MAP_SHARED page, so the load is balanced the way a task farm
- * balances it, for one atomic add per task), starts it as
- * /bin/sh -c LINE and waits for it with waitpid. Children inherit
- * stdout/stderr, so their output goes straight to wherever the caller
- * pointed it. Exit status: 0 when every command was started and waited
- * for, 1 otherwise (the commands' own exit statuses are not judged).
+ * balances it, for one atomic add per task), starts it and waits for it
+ * with waitpid. Children inherit stdin/stdout/stderr, so their output goes
+ * straight to wherever the caller pointed it. Exit status: 0 when every
+ * command was started and waited for, 1 otherwise (the commands' own exit
+ * statuses are not judged).
  *
- * Choices, each measured on the 2-core reference machine with 2,000-line
- * files, alternating the two variants, median of 8 pairwise ratios:
+ * How a line is started - the cheapest way that has exactly the effect of
+ * `sh -c LINE`:
  *
- * - /bin/sh -c for every line, not a direct execvp for lines without shell
- *   metacharacters. Every contestant in dispatch.sh (taskfarm `run`, GNU
- *   Parallel, xargs ... sh -c, Python's subprocess.run(shell=True)) promises
- *   "each line is a shell command" and runs it through a shell, so the
- *   floor does exactly that work. A direct exec is not even uniformly
- *   cheaper: ~10% faster for `true` (/usr/bin/true vs dash running its
- *   builtin), ~25% slower for `echo N` (coreutils /bin/echo is heavier than
- *   dash's builtin echo); both are one exec of a small dynamic binary.
+ * - A "plain" line is exec'd directly (no shell): only the characters
+ *   [A-Za-z0-9 \t-_./:,+@%^=] (no quotes, expansions, redirections, globs,
+ *   comments or tildes), no VAR=value before the command, and the command
+ *   is not a shell builtin or keyword - except a lone `true` or `false`,
+ *   which behave the same either way. The program is looked up in PATH
+ *   once per distinct name (the last answer is remembered), not by a
+ *   failing exec per PATH entry as execvp/posix_spawnp do. Everything else
+ *   goes through posix_spawn of /bin/sh -c LINE.
+ *   This is the same rule taskfarm's `run` job applies (jobs/run.c), so
+ *   the floor starts the very same processes taskfarm does for each line:
+ *   `true` -> /usr/bin/true directly, `echo N` -> sh -c (echo is a dash
+ *   builtin). Measured on the 2-core reference machine (2,000 lines,
+ *   the two variants alternating, median of the pairwise ratios; single
+ *   runs drift by +-30%): for `true`, direct exec is ~4% faster than
+ *   sh -c (20 pairs); for `echo N`, a direct exec of /bin/echo would be
+ *   ~25% *slower* than dash's builtin echo (8 pairs), which is why
+ *   builtins keep the shell.
  *
- * - posix_spawn (glibc: clone(CLONE_VM|CLONE_VFORK) + exec) rather than
- *   fork + execl: ~5-15% faster here even for this tiny process, so it is
- *   the cheapest honest way to start each command and therefore the floor.
- *   Build with -DFLOOR_FORK for the textbook fork + execl + waitpid.
+ * - posix_spawn (glibc: clone(CLONE_VM|CLONE_VFORK) + exec), not fork +
+ *   exec: ~15-20% faster here even for this tiny process (20 pairs each on
+ *   the `true` and `echo` files), so it is the cheapest honest way to start
+ *   a command. Build with -DFLOOR_FORK for the textbook fork + execv +
+ *   waitpid instead.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -47,22 +57,129 @@ extern char **environ;
 static char **lines;
 static size_t nlines;
 
-static int run_line(const char *line)
+#define MAX_WORDS 64
+
+/* Shell builtins and keywords: a line starting with one keeps the shell. */
+static int shell_word(const char *w)
 {
-    pid_t pid;
+    static const char *const words[] = {
+        ".", ":", "[", "alias", "bg", "break", "case", "cd", "chdir",
+        "command", "continue", "do", "done", "echo", "elif", "else", "esac",
+        "eval", "exec", "exit", "export", "false", "fc", "fg", "fi", "for",
+        "function", "getopts", "hash", "if", "in", "jobs", "kill", "local",
+        "printf", "pwd", "read", "readonly", "return", "select", "set",
+        "shift", "source", "test", "then", "time", "times", "trap", "true",
+        "type", "ulimit", "umask", "unalias", "unset", "until", "wait",
+        "while", "!", "{", "}", NULL};
+    for (int i = 0; words[i]; i++)
+        if (strcmp(w, words[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Splits a plain LINE into ARGV (in BUF); returns the word count, or 0
+ * when the line needs the shell. */
+static int split_plain(const char *line, char *buf, size_t bufsz,
+                       char *argv[MAX_WORDS + 1])
+{
+    size_t len = strlen(line);
+    if (len >= bufsz)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)line[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || strchr("-_./:,+@%^= \t", c)))
+            return 0;
+    }
+    memcpy(buf, line, len + 1);
+    int n = 0;
+    for (char *p = buf;;) {
+        while (*p == ' ' || *p == '\t')
+            *p++ = '\0';
+        if (!*p)
+            break;
+        if (n == MAX_WORDS)
+            return 0;
+        argv[n++] = p;
+        while (*p && *p != ' ' && *p != '\t')
+            p++;
+    }
+    argv[n] = NULL;
+    if (n == 0 || strchr(argv[0], '='))
+        return 0;
+    if (shell_word(argv[0]) &&
+        !(n == 1 && (!strcmp(argv[0], "true") || !strcmp(argv[0], "false"))))
+        return 0;
+    return n;
+}
+
+/* PATH lookup, remembering the last answer. NULL when not found. */
+static const char *resolve(const char *name)
+{
+    static char last_name[256], last_path[4096];
+    if (strchr(name, '/'))
+        return name;
+    if (last_name[0] && strcmp(last_name, name) == 0)
+        return last_path;
+    const char *path = getenv("PATH");
+    if (!path)
+        path = "/bin:/usr/bin";
+    for (const char *dir = path;; dir++) {
+        const char *end = strchr(dir, ':');
+        size_t dlen = end ? (size_t)(end - dir) : strlen(dir);
+        if (dlen + strlen(name) + 2 < sizeof last_path &&
+            strlen(name) < sizeof last_name) {
+            if (dlen == 0)
+                snprintf(last_path, sizeof last_path, "%s", name);
+            else
+                snprintf(last_path, sizeof last_path, "%.*s/%s", (int)dlen,
+                         dir, name);
+            if (access(last_path, X_OK) == 0) {
+                snprintf(last_name, sizeof last_name, "%s", name);
+                return last_path;
+            }
+        }
+        if (!end)
+            break;
+        dir = end;
+    }
+    last_name[0] = '\0';
+    return NULL;
+}
+
+static int start(pid_t *pid, const char *path, char *const argv[])
+{
 #ifndef FLOOR_FORK
-    char *argv[] = {"sh", "-c", (char *)line, NULL};
-    if (posix_spawn(&pid, "/bin/sh", NULL, NULL, argv, environ) != 0)
-        return -1;
+    return posix_spawn(pid, path, NULL, NULL, argv, environ);
 #else
-    pid = fork();
-    if (pid < 0)
+    *pid = fork();
+    if (*pid < 0)
         return -1;
-    if (pid == 0) {
-        execl("/bin/sh", "sh", "-c", line, (char *)NULL);
+    if (*pid == 0) {
+        execv(path, argv);
         _exit(127);
     }
+    return 0;
 #endif
+}
+
+static int run_line(const char *line)
+{
+    static char buf[65536];
+    char *argv[MAX_WORDS + 1];
+    pid_t pid;
+    int rc = -1;
+
+    if (split_plain(line, buf, sizeof buf, argv) > 0) {
+        const char *path = resolve(argv[0]);
+        if (path)
+            rc = start(&pid, path, argv);
+    }
+    if (rc != 0) {
+        char *sh_argv[] = {"sh", "-c", (char *)line, NULL};
+        if (start(&pid, "/bin/sh", sh_argv) != 0)
+            return -1;
+    }
     int status;
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR)

@@ -32,6 +32,8 @@
 #      TASKS (default 200), SLEEP (seconds, default 0.5), ROUNDS (default 1).
 # Exit status: 0 when every run checked out (target met or not), 1 when a
 # run failed its check, 2 on a setup error.
+# The c_* functions are called by name: "c_$name".
+# shellcheck disable=SC2317
 set -euo pipefail
 export LC_ALL=C
 
@@ -87,7 +89,7 @@ declare -A WALL=() CPU=() PCT=() FAILED=()
 status=0
 
 run() {
-    local tr=$1 rc=0 why= wall= cpu=
+    local tr=$1 rc=0 why='' wall='' cpu=''
     rm -f "$tmp/pw" "$tmp/joblog" "$tmp/out"
     "c_$tr" >"$tmp/out" 2>"$tmp/err" || rc=$?
     if [[ -s $tmp/pw ]]; then

@@ -25,7 +25,10 @@
 #   the process's own peak and those of all descendants it reaped (checked
 #   here: a 20 MB parent reaping a 200 MB child reports ~200 MB; unreaped,
 #   ~20 MB). So for fork it is max(master, workers): an upper bound on the
-#   master, and a verdict that passes on it is safe.
+#   master, and a verdict that passes on it is safe. (On Linux 6.x the
+#   kernel's ru_maxrss reads a few hundred kB below VmHWM for the very same
+#   process - RSS counter slack - so the two columns can differ by that
+#   much either way; seen here: 0.1-0.4 MB.)
 # - "VmHWM polled": the master alone, from /proc/PID/status sampled every
 #   20 ms by bench/procwatch.py (VmHWM only grows, so this can miss at most
 #   growth in the master's last 20 ms). The master's pid comes from a
@@ -40,6 +43,8 @@
 #      N (tasks, default 10000000), ROUNDS (runs per transport, default 3).
 # Exit status: 0 when every run checked out (targets met or not), 1 when a
 # run failed its check, 2 on a setup error.
+# The c_* functions are called by name: "c_$name".
+# shellcheck disable=SC2317
 set -euo pipefail
 export LC_ALL=C
 
@@ -95,6 +100,7 @@ seq "$N" >"$tmp/expect"
 # Under mpirun the wrapper is rank 0's program in an MPMD line.
 wrap=()
 [[ -z $GTIME ]] || wrap=("$GTIME" -f %M -o "$tmp/time")
+# shellcheck disable=SC2016 # $$ and $@ are for the inner sh
 wrap+=(sh -c 'echo $$ >"$0"; exec "$@"' "$tmp/pid")
 c_fork() { "${wrap[@]}" "$TF" -j 2 --joblog "$tmp/joblog" null -; }
 c_mpi() {
@@ -107,7 +113,7 @@ status=0
 
 # one checked run of transport $1
 run() {
-    local tr=$1 t0 t1 rc why= watcher=
+    local tr=$1 t0 t1 rc why='' watcher=''
     rm -f "$tmp/pid" "$tmp/stop" "$tmp/time" "$tmp/hwm" "$tmp/joblog" "$tmp/out"
     if [[ -n $PY ]]; then
         "$PY" "$here/procwatch.py" watch "$tmp/pid" "$tmp/stop" "$tmp/hwm" &
@@ -180,7 +186,7 @@ for tr in "${transports[@]}"; do
     printf '%-9s  %12s  %8.2f  %15s  %15s\n' "$tr" "$(commas "${RATE[$tr]}")" "$w" \
         "$([[ -n $rss ]] && mb "$rss" || echo -)" "$([[ -n $hwm ]] && mb "$hwm" || echo -)"
 done
-echo "(GNU time %M: fork = max(master, reaped workers), an upper bound on the master; mpi = rank 0 alone)"
+echo "(GNU time %M: fork = max(master, reaped workers), mpi = rank 0 alone; VmHWM polled = the master alone)"
 
 echo
 printf '%-28s' target

@@ -20,7 +20,9 @@ Used by bench/overhead.sh and bench/master_cpu.sh.
                  Linux fills it like getrusage(RUSAGE_BOTH): the maximum of
                  the process's own peak and the peaks of every descendant it
                  (or they) waited for - so for taskfarm's fork transport it is
-                 max(master, workers), an upper bound on the master.
+                 max(master, workers), an upper bound on the master (give
+                 or take a few hundred kB: on Linux 6.x ru_maxrss reads a
+                 little below VmHWM even for a lone process).
         rc       CMD's exit status (128+N when killed by signal N)
       writes them as KEY=VALUE lines to OUTFILE and exits with rc.
       Under mpirun it is rank 0's program in an MPMD line

@@ -1,4 +1,5 @@
 # lib.sh - helpers sourced by the end-to-end scripts in tests/e2e/
+# shellcheck shell=bash disable=SC2034 # E2E_NO_MPI, TF, W: used by the scripts
 #
 # Usage, from a script:
 #     . "$(dirname "$0")/lib.sh"
@@ -20,13 +21,18 @@ E2E_PASSED=0
 E2E_FAILED=0
 E2E_SKIPPED=0
 E2E_N=0
+E2E_NO_MPI= # why have_mpirun said no
 
-# q ARG... - ARGs quoted for the shell and joined with spaces.
+# q ARG... - ARGs quoted for the shell (in single quotes where needed) and
+# joined with spaces.
 q()
 {
-    local out="" a
+    local out="" a sq="'\\''"
     for a in "$@"; do
-        out="$out${out:+ }$(printf '%q' "$a")"
+        case $a in
+        '' | *[!A-Za-z0-9_./:=,+@%^-]*) a="'${a//\'/$sq}'" ;;
+        esac
+        out="$out${out:+ }$a"
     done
     printf '%s' "$out"
 }
@@ -38,8 +44,8 @@ e2e_skip_all()
     exit 77
 }
 
-# e2e_init [TASKFARM] - sets TF (absolute path of the binary), W (a scratch
-# directory removed at exit), and the Open MPI settings needed as root.
+# e2e_init [TASKFARM] - sets TF (absolute path of the binary) and W (a
+# scratch directory removed at exit); exits 77 when there is no binary.
 e2e_init()
 {
     TF=${1:-${TASKFARM:-}}
@@ -49,7 +55,7 @@ e2e_init()
     if [ ! -x "$TF" ] || [ -d "$TF" ]; then
         e2e_skip_all "taskfarm binary '$TF' is not an executable file"
     fi
-    TF=$(cd "$(dirname "$TF")" && pwd)/$(basename "$TF")
+    TF=$(CDPATH='' cd -- "$(dirname -- "$TF")" && pwd)/$(basename -- "$TF")
     # The commands name files in $W unquoted, so $W must need no quoting.
     case ${TMPDIR:-/tmp} in
     *[!A-Za-z0-9/._-]*) W=$(mktemp -d /tmp/tf-e2e.XXXXXX) || exit 3 ;;
@@ -98,18 +104,24 @@ e2e_err()
 
 e2e_skip()
 {
+    # In a fork-only build (TF_E2E_FORK_ONLY=1, set by CMake) the MPI cases
+    # are out of scope: the e2e_mpi test reports them as skipped instead.
+    if [ -n "${TF_E2E_FORK_ONLY:-}" ]; then
+        return 0
+    fi
     E2E_SKIPPED=$((E2E_SKIPPED + 1))
     printf 'SKIP %s\n' "$1"
     printf '#    %s\n' "$2"
 }
 
-# run_cmd STATUS CMD - runs the shell command line CMD in a subshell and
-# checks that it exits with STATUS. CMD does its own redirections; whatever
-# it leaves on stdout and stderr goes to $W/cmd.N.out and $W/cmd.N.err and
-# is shown when the check fails. Returns 0 when the check passed.
+# run_cmd STATUS CMD [WHAT] - runs the shell command line CMD in a subshell
+# and checks that it exits with STATUS. CMD does its own redirections;
+# whatever it leaves on stdout and stderr goes to $W/cmd.N.out and
+# $W/cmd.N.err and is shown when the check fails. Returns 0 when the check
+# passed.
 run_cmd()
 {
-    local want=$1 cmd=$2 rc
+    local want=$1 cmd=$2 what=${3:-} rc
     E2E_N=$((E2E_N + 1))
     (eval "$cmd") > "$W/cmd.$E2E_N.out" 2> "$W/cmd.$E2E_N.err" < /dev/null
     rc=$?
@@ -117,7 +129,10 @@ run_cmd()
         e2e_ok "$cmd"
         return 0
     fi
-    e2e_err "$cmd" "expected exit status $want, got $rc" \
+    if [ -z "$what" ]; then
+        what="expected exit status $want, got $rc"
+    fi
+    e2e_err "$cmd" "$what" \
         "$(head -c 2000 "$W/cmd.$E2E_N.out" | head -n 10)" \
         "$(head -c 2000 "$W/cmd.$E2E_N.err" | head -n 10)"
     return 1
@@ -127,7 +142,7 @@ run_cmd()
 # grep ...).
 check()
 {
-    run_cmd 0 "$1"
+    run_cmd 0 "$1" "the check does not hold"
 }
 
 # expect_status N CMD... - runs CMD with its arguments (quoted for display)
@@ -190,7 +205,8 @@ have_mpirun()
         return 1
     fi
     : > "$W/.have_mpi_tasks"
-    msg=$("$TF" --backend mpi -q run "$W/.have_mpi_tasks" 2>&1 < /dev/null)
+    msg=$(timeout -k 5 30 "$TF" --backend mpi -q run "$W/.have_mpi_tasks" \
+        2>&1 < /dev/null)
     case $msg in
     *"built without MPI"*)
         E2E_NO_MPI="taskfarm was built without MPI"
@@ -212,6 +228,10 @@ e2e_finish()
     echo "$E2E_PASSED passed, $E2E_FAILED failed"
     if [ "$E2E_FAILED" -gt 0 ]; then
         exit 1
+    fi
+    # A check that could not run is not a pass: ctest shows it as skipped.
+    if [ "$E2E_SKIPPED" -gt 0 ]; then
+        exit 77
     fi
     exit 0
 }

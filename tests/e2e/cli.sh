@@ -1,0 +1,147 @@
+#!/bin/bash
+# cli.sh - usage and input errors exit 2 with one line naming the problem,
+# and run nothing; --help and --version exit 0 on stdout
+#
+# Usage: bash tests/e2e/cli.sh path/to/taskfarm   (or TASKFARM=...)
+#
+# Every task file used here creates a marker file when a task runs, and
+# every error case checks that the marker is absent afterwards. The cases
+# that go through mpirun are skipped (and reported as such) without mpirun
+# or without MPI in taskfarm.
+
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
+e2e_init "$@"
+
+TFQ=$(q "$TF")
+M=$W/marker
+if have_mpirun; then
+    MPI=1
+else
+    MPI=0
+    echo "# MPI cases will be skipped: $E2E_NO_MPI"
+fi
+
+# Task files. Each would create $M the moment its first task ran.
+OK=$W/ok.txt
+printf 'touch %s\necho ran\n' "$M" > "$OK"
+NUL=$W/nul.txt
+printf 'touch %s\necho "a\000b"\necho after\n' "$M" > "$NUL"
+LONG=$W/long.txt
+{
+    printf 'touch %s\n' "$M"
+    echo "echo short"
+    printf 'echo %0100d\n' 0
+    echo "echo after"
+} > "$LONG"
+BIG=$W/big.txt
+{
+    printf 'touch %s\n' "$M"
+    head -c 2000000 /dev/zero | tr '\0' a # no newline at the end either
+} > "$BIG"
+mkdir "$W/dir"
+
+# usage_error NEEDLE... -- ARGS... - `taskfarm ARGS` exits 2, writes nothing
+# on stdout and one line on stderr that contains every NEEDLE, and runs no
+# task.
+N=0
+usage_error()
+{
+    local needles=() g="" n
+    while [ "$1" != -- ]; do
+        needles+=("$1")
+        shift
+    done
+    shift
+    N=$((N + 1))
+    rm -f "$M"
+    for n in "${needles[@]}"; do
+        g="$g && grep -q -F -e $(q "$n") $W/u$N.err"
+    done
+    run_cmd 2 "$TFQ $(q "$@") > $W/u$N.out 2> $W/u$N.err"
+    check "test ! -s $W/u$N.out && test \"\$(wc -l < $W/u$N.err)\" = 1$g"
+    check "test ! -e $M"
+}
+
+# --------------------------------------------------------- bad options
+usage_error -j 0 -- -j 0 run "$OK"
+usage_error -j -1 -- -j -1 run "$OK"
+usage_error -j abc -- -j abc run "$OK"
+usage_error -j 2x -- -j 2x run "$OK"
+usage_error -j 99999999999999999999 -- -j 99999999999999999999 run "$OK"
+usage_error -j 0 -- --jobs=0 run "$OK"
+usage_error -j -- run "$OK" -j
+usage_error --chunk abc -- --chunk abc run "$OK"
+usage_error --chunk 0 -- --chunk 0 run "$OK"
+usage_error --chunk -3 -- --chunk -3 run "$OK"
+usage_error --max-line 0 -- --max-line 0 run "$OK"
+usage_error --backend foo -- --backend foo run "$OK"
+usage_error MPI -- --backend mpi run "$OK"
+usage_error --bogus -- --bogus run "$OK"
+usage_error --bogus -- run --bogus "$OK"
+usage_error -z -- -z run "$OK"
+usage_error --tag -- --tag=yes run "$OK"
+usage_error --template -- run "$OK" --template
+usage_error frobnicate -- frobnicate "$OK"
+usage_error extra -- run "$OK" extra
+
+# --------------------------------------------------------- bad input
+usage_error "$W/missing.txt" -- run "$W/missing.txt"
+usage_error "$W/dir" directory -- run "$W/dir"
+usage_error "$NUL:2" -- run "$NUL"
+usage_error "$NUL:2" -- -j 3 --chunk 1 run "$NUL"
+usage_error "$LONG:3" 50 -- --max-line 50 run "$LONG"
+usage_error "$BIG:2" 1048576 -- run "$BIG"
+usage_error "$BIG:2" 100 -- --max-line 100 run "$BIG"
+usage_error /nonexistent/x.log -- --joblog /nonexistent/x.log run "$OK"
+usage_error "$W/dir" -- --joblog "$W/dir" run "$OK"
+
+# A pipe cannot be checked before it is read: the tasks before the bad line
+# run, then the run stops with 2 (README, exit status table).
+rm -f "$M"
+run_cmd 2 "cat $NUL | $TFQ -j 2 -q run - > $W/pipe-nul.out 2> $W/pipe-nul.err"
+check "test ! -s $W/pipe-nul.out && test \"\$(wc -l < $W/pipe-nul.err)\" = 1 && grep -q -F -e stdin:2 $W/pipe-nul.err"
+check "test -e $M"
+
+# The same errors under mpirun: only rank 0 speaks; mpirun adds its own
+# banner to stderr, so count taskfarm's lines there.
+for c in "-j 0 run $OK|-j: 0" \
+         "run $W/missing.txt|$W/missing.txt" \
+         "run $NUL|$NUL:2" \
+         "--joblog /nonexistent/x.log run $OK|/nonexistent/x.log"; do
+    N=$((N + 1))
+    rm -f "$M"
+    # shellcheck disable=SC2086 # the arguments are words without blanks
+    cmd="$(mpirun_cmd "-np 3" ${c%%|*}) > $W/u$N.out 2> $W/u$N.err"
+    if [ "$MPI" = 1 ]; then
+        run_cmd 2 "$cmd"
+        check "test ! -s $W/u$N.out && test \"\$(grep -c '^taskfarm' $W/u$N.err)\" = 1 && grep -q -F -e $(q "${c#*|}") $W/u$N.err"
+        check "test ! -e $M"
+    else
+        e2e_skip "$cmd" "$E2E_NO_MPI"
+    fi
+done
+
+# --------------------------------------------------------- help, version
+for h in --help -h; do
+    run_cmd 0 "$TFQ $h > $W/help$h.out 2> $W/help$h.err"
+    check "grep -q '^Usage: taskfarm' $W/help$h.out && grep -q -F -e --joblog $W/help$h.out && test ! -s $W/help$h.err"
+done
+check "grep -q -E '^  run +' $W/help--help.out"
+for v in --version -V; do
+    run_cmd 0 "$TFQ $v > $W/version$v.out 2> $W/version$v.err"
+    check "grep -q -x -E 'taskfarm [0-9]+\\.[0-9]+\\.[0-9]+.*' $W/version$v.out && test \"\$(wc -l < $W/version$v.out)\" = 1 && test ! -s $W/version$v.err"
+done
+run_cmd 0 "$TFQ run --help > $W/run-help.out 2> $W/run-help.err"
+check "grep -q -F -e --template $W/run-help.out && grep -q '^Usage: taskfarm .*run' $W/run-help.out && test ! -s $W/run-help.err"
+# help and version end the program before any task runs
+rm -f "$M"
+expect_status 0 "$TF" run --help "$OK"
+expect_status 0 "$TF" --version run "$OK"
+expect_status 0 "$TF" run "$OK" --help
+check "test ! -e $M"
+# and the task file does run when nothing is wrong
+run_cmd 0 "$TFQ -q run $OK > $W/ok.out"
+check "test -e $M && test \"\$(cat $W/ok.out)\" = ran"
+
+e2e_finish
