@@ -49,7 +49,7 @@ TASKS=${TASKS:-2000}
 # mpirun as root, 3 ranks on 2 cores, no CMA in containers
 export OMPI_ALLOW_RUN_AS_ROOT=${OMPI_ALLOW_RUN_AS_ROOT:-1}
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=${OMPI_ALLOW_RUN_AS_ROOT_CONFIRM:-1}
-export OMPI_MCA_btl_vader_single_copy_mechanism=${OMPI_MCA_btl_vader_single_copy_mechanism:-none}
+# CMA single-copy stays on (Open MPI default); set OMPI_MCA_btl_vader_single_copy_mechanism=none where process_vm_readv is blocked.
 export OMPI_MCA_rmaps_base_oversubscribe=${OMPI_MCA_rmaps_base_oversubscribe:-1}
 
 if [[ ! -x $TF ]]; then

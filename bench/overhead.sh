@@ -54,7 +54,7 @@ N=${N:-10000000}
 ROUNDS=${ROUNDS:-3}
 export OMPI_ALLOW_RUN_AS_ROOT=${OMPI_ALLOW_RUN_AS_ROOT:-1}
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=${OMPI_ALLOW_RUN_AS_ROOT_CONFIRM:-1}
-export OMPI_MCA_btl_vader_single_copy_mechanism=${OMPI_MCA_btl_vader_single_copy_mechanism:-none}
+# CMA single-copy stays on (Open MPI default); set OMPI_MCA_btl_vader_single_copy_mechanism=none where process_vm_readv is blocked.
 export OMPI_MCA_rmaps_base_oversubscribe=${OMPI_MCA_rmaps_base_oversubscribe:-1}
 
 if [[ ! -x $TF ]]; then

@@ -45,12 +45,13 @@ void tf__sched_observe(struct tf__sched *s, uint64_t ntasks, uint64_t busy_us);
 
 /*
  * How many chunks a worker should hold: 2 (the one it runs and the next, so
- * it never waits for the master between chunks) once tasks are known to be
- * short, else 1. For long tasks a second chunk buys nothing, since a round
- * trip is a small part of a task, and would sit behind a straggler while
- * another worker goes idle.
+ * it never waits for the master between chunks) once tasks are known to
+ * take less than a second on average, else 1. For longer tasks a round trip
+ * is a small part of a task, while a second chunk could sit behind a
+ * straggler for a long time as another worker goes idle. Before anything is
+ * measured a worker holds 1, so the first tasks spread over all workers.
  */
-#define TF__SCHED_PREFETCH_BELOW_US 100000u
+#define TF__SCHED_PREFETCH_BELOW_US 1000000u
 int tf__sched_prefetch(const struct tf__sched *s);
 
 /* How many tasks the master should have read ahead to size chunks well. */

@@ -699,10 +699,49 @@ test_sim_bound_tells_auto_from_chunks_of_one_or_huge_chunks(void **state)
     free(d);
 }
 
+static void
+test_prefetch_is_one_chunk_before_any_measurement(void **state)
+{
+    struct tf__sched s;
+
+    (void)state;
+    tf__sched_init(&s, 4, 0);
+    assert_int_equal(tf__sched_prefetch(&s), 1);
+}
+
+static void
+test_prefetch_is_two_chunks_for_short_tasks(void **state)
+{
+    struct tf__sched s;
+
+    (void)state;
+    tf__sched_init(&s, 4, 0);
+    tf__sched_observe(&s, 100, 100 * 1000); /* 1 ms each */
+    assert_int_equal(tf__sched_prefetch(&s), 2);
+}
+
+static void
+test_prefetch_is_one_chunk_for_tasks_of_a_second_or_more(void **state)
+{
+    struct tf__sched s;
+
+    (void)state;
+    tf__sched_init(&s, 4, 0);
+    tf__sched_observe(&s, 3, 3 * TF__SCHED_PREFETCH_BELOW_US);
+    assert_int_equal(tf__sched_prefetch(&s), 1);
+    tf__sched_init(&s, 4, 0);
+    tf__sched_observe(&s, 3, 3 * TF__SCHED_PREFETCH_BELOW_US - 3);
+    assert_int_equal(tf__sched_prefetch(&s), 2);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_prefetch_is_one_chunk_before_any_measurement),
+        cmocka_unit_test(test_prefetch_is_two_chunks_for_short_tasks),
+        cmocka_unit_test(
+            test_prefetch_is_one_chunk_for_tasks_of_a_second_or_more),
         cmocka_unit_test(
             test_fixed_mode_gives_the_fixed_size_whatever_was_observed),
         cmocka_unit_test(test_fixed_mode_at_eof_gives_at_most_what_is_pending),
