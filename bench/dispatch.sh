@@ -39,34 +39,12 @@
 # targets were met), 1 when a run failed its check, 2 on a setup error.
 # The c_* functions are called by name: "c_$name".
 # shellcheck disable=SC2317
-set -euo pipefail
-export LC_ALL=C
-
-here=$(cd "$(dirname "$0")" && pwd)
-TF=${TASKFARM:-"$here/../build/taskfarm"}
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 ROUNDS=${ROUNDS:-5}
 TASKS=${TASKS:-2000}
-# mpirun as root, 3 ranks on 2 cores, no CMA in containers
-export OMPI_ALLOW_RUN_AS_ROOT=${OMPI_ALLOW_RUN_AS_ROOT:-1}
-export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=${OMPI_ALLOW_RUN_AS_ROOT_CONFIRM:-1}
-# CMA single-copy stays on (Open MPI default); set OMPI_MCA_btl_vader_single_copy_mechanism=none where process_vm_readv is blocked.
-export OMPI_MCA_rmaps_base_oversubscribe=${OMPI_MCA_rmaps_base_oversubscribe:-1}
-
-if [[ ! -x $TF ]]; then
-    echo "dispatch.sh: taskfarm binary not found or not executable: $TF (set TASKFARM)" >&2
-    exit 2
-fi
-TF=$(cd "$(dirname "$TF")" && pwd)/$(basename "$TF")
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 
 # ---- helpers ---------------------------------------------------------------
-
-# now: wall clock in seconds into REPLY ($EPOCHREALTIME needs no fork).
-now() {
-    if [[ -n ${EPOCHREALTIME:-} ]]; then REPLY=$EPOCHREALTIME; else REPLY=$(date +%s.%N); fi
-}
 
 # timeit OUT CMD...: runs CMD with stdout to OUT and stderr to $tmp/stderr;
 # sets T to its wall time in seconds and returns its exit status.
@@ -79,9 +57,6 @@ timeit() {
     T=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')
     return "$rc"
 }
-
-median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ a[NR] = $1 } END {
-    if (NR == 0) exit; if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 # ---- the contestants -------------------------------------------------------
 # Each takes the task file as $1 and writes the tasks' output to stdout.

@@ -45,34 +45,12 @@
 # run failed its check, 2 on a setup error.
 # The c_* functions are called by name: "c_$name".
 # shellcheck disable=SC2317
-set -euo pipefail
-export LC_ALL=C
-
-here=$(cd "$(dirname "$0")" && pwd)
-TF=${TASKFARM:-"$here/../build/taskfarm"}
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 N=${N:-10000000}
 ROUNDS=${ROUNDS:-3}
-export OMPI_ALLOW_RUN_AS_ROOT=${OMPI_ALLOW_RUN_AS_ROOT:-1}
-export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=${OMPI_ALLOW_RUN_AS_ROOT_CONFIRM:-1}
-# CMA single-copy stays on (Open MPI default); set OMPI_MCA_btl_vader_single_copy_mechanism=none where process_vm_readv is blocked.
-export OMPI_MCA_rmaps_base_oversubscribe=${OMPI_MCA_rmaps_base_oversubscribe:-1}
 
-if [[ ! -x $TF ]]; then
-    echo "overhead.sh: taskfarm binary not found or not executable: $TF (set TASKFARM)" >&2
-    exit 2
-fi
-TF=$(cd "$(dirname "$TF")" && pwd)/$(basename "$TF")
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-now() {
-    if [[ -n ${EPOCHREALTIME:-} ]]; then REPLY=$EPOCHREALTIME; else REPLY=$(date +%s.%N); fi
-}
-median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ a[NR] = $1 } END {
-    if (NR == 0) exit; if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-maxof() { tr ' ' '\n' | sed '/^$/d' | sort -g | tail -n 1; }
-commas() { sed -e ':a' -e 's/\([0-9]\)\([0-9]\{3\}\)\($\|,\)/\1,\2\3/' -e 'ta' <<<"$1"; }
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f MB", k * 1024 / 1e6 }'; }
 
 transports=(fork)

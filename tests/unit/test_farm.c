@@ -82,21 +82,6 @@ files_close(struct files *f)
     unlink(f->log);
 }
 
-static void
-slurp(const char *path, struct tf_buf *buf)
-{
-    char chunk[65536];
-    ssize_t n;
-    int fd;
-
-    tf_buf_reset(buf);
-    fd = open(path, O_RDONLY);
-    assert_true(fd >= 0);
-    while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-        assert_int_equal(tf_buf_append(buf, chunk, (size_t)n), 0);
-    assert_int_equal(n, 0);
-    close(fd);
-}
 
 static void
 file_is(const char *path, const struct tf_buf *want)
@@ -104,7 +89,7 @@ file_is(const char *path, const struct tf_buf *want)
     struct tf_buf got;
 
     tf_buf_init(&got, 0);
-    slurp(path, &got);
+    tf_test_slurp(path, &got);
     if (got.len != want->len)
         fail_msg("%s has %zu bytes, expected %zu", path, got.len, want->len);
     if (want->len > 0 && memcmp(got.data, want->data, want->len) != 0) {
@@ -309,7 +294,7 @@ file_has_same_lines(const char *path, const struct tf_buf *want)
 
     tf_buf_init(&got, 0);
     tf_buf_init(&w, 0);
-    slurp(path, &got);
+    tf_test_slurp(path, &got);
     assert_int_equal(tf_buf_append(&w, want->data, want->len), 0);
     gl = sorted_lines(&got, &ng);
     wl = sorted_lines(&w, &nw);
@@ -450,7 +435,7 @@ joblog_matches(const char *path, const struct tf_buf *text, bool unordered)
     const char *tend = t + text->len;
 
     tf_buf_init(&log, 0);
-    slurp(path, &log);
+    tf_test_slurp(path, &log);
     assert_int_equal(gethostname(host, sizeof(host) - 1), 0);
     host[sizeof(host) - 1] = '\0';
     seen = calloc(200000, sizeof(*seen));

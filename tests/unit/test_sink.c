@@ -78,22 +78,6 @@ temp_fd(char *path)
     return fd;
 }
 
-/* The whole content of PATH in BUF. */
-static void
-slurp(const char *path, struct tf_buf *buf)
-{
-    char chunk[65536];
-    ssize_t n;
-    int fd;
-
-    tf_buf_reset(buf);
-    fd = open(path, O_RDONLY);
-    assert_true(fd >= 0);
-    while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-        assert_int_equal(tf_buf_append(buf, chunk, (size_t)n), 0);
-    assert_int_equal(n, 0);
-    close(fd);
-}
 
 static void
 file_is(const char *path, const void *want, size_t n)
@@ -101,7 +85,7 @@ file_is(const char *path, const void *want, size_t n)
     struct tf_buf got;
 
     tf_buf_init(&got, 0);
-    slurp(path, &got);
+    tf_test_slurp(path, &got);
     if (got.len != n)
         fail_msg("%s has %zu bytes, expected %zu", path, got.len, n);
     if (n > 0)
