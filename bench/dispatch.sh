@@ -266,4 +266,19 @@ for set in true echo; do
         done
     done
 done
+
+# What part of an MPI run is the launch: mpirun, MPI_Init and MPI_Finalize
+# with no task at all, the same for every run whatever it does.
+if [[ " ${transports[*]} " == *" mpi "* ]]; then
+    : >"$tmp/empty"
+    launch=()
+    for ((i = 0; i < 3; i++)); do
+        now; t0=$REPLY
+        mpirun -np 3 "$TF" -q run "$tmp/empty" </dev/null >/dev/null 2>&1 || true
+        now; t1=$REPLY
+        launch+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')")
+    done
+    echo
+    echo "MPI launch and teardown with no task (mpirun + MPI_Init + MPI_Finalize), included in every mpi run above: $(median <<<"${launch[*]}") s (median of 3)"
+fi
 exit "$status"

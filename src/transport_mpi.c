@@ -12,10 +12,11 @@
 #include "util.h"
 
 #define TAG_FRAME 7
-/* Naps start at a microsecond and double up to MAX_NAP_NS, or, after a long
+/* Naps start at MIN_NAP_NS and double up to MAX_NAP_NS, or, after a long
  * wait, up to a fiftieth of the time waited so far (at most LONG_NAP_NS):
  * a message that ends a wait of T is seen at most T/50 late, 2% of what was
  * spent waiting anyway, and an idle rank wakes 50 times a second at most. */
+#define MIN_NAP_NS 50000L
 #define MAX_NAP_NS 2000000L
 #define LONG_NAP_NS 20000000L
 #define NAP_SHARE 50
@@ -56,8 +57,11 @@ nap(long *ns, uint64_t waited_us)
     long cap = MAX_NAP_NS;
 
     if (*ns == 0) {
-        *ns = 1000;
-        return; /* first miss: look again at once */
+        /* First miss: look again at once. Then nap from 50 us: a shorter
+         * sleep costs as much (timer slack and the wake-up itself), and
+         * every wake-up costs a context switch. */
+        *ns = MIN_NAP_NS;
+        return;
     }
     ts.tv_sec = 0;
     ts.tv_nsec = *ns;
