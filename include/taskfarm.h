@@ -100,12 +100,15 @@ int tf_template_expand(const char *tmpl, const char *line, size_t len,
  * jobs, the line without its newline) and is valid only during the call.
  */
 struct tf_task {
-    uint64_t id;      /* stable 1-based id: the line number in a task file */
-    const void *data; /* borrowed */
+    uint64_t id;        /* stable 1-based id: the line number in a task
+                           file, index + 1 for the pool calls below */
+    const void *data;   /* borrowed */
     size_t len;
-    int worker;       /* 0-based index of the worker running it */
+    int worker;         /* 0-based index of the worker running it */
     int nworkers;
-    const char *host; /* the worker's host name */
+    const char *host;   /* the worker's host name */
+    const void *shared; /* what tf_pool_share() sent, or NULL; borrowed */
+    size_t shared_len;
 };
 
 /*
@@ -122,6 +125,17 @@ struct tf_result {
 };
 
 /*
+ * A task function: runs on a worker for each task, with ARG as given to
+ * tf_register(). It writes its result bytes to RES->out and sets
+ * RES->status (0: success); a failed task sets a non-zero status and may
+ * put a message in RES->err, which reaches the master. It returns 0 when the
+ * task ran, whatever its status, and a negative code only for a failure of
+ * the worker itself, which ends the run.
+ */
+typedef int (*tf_task_fn)(void *arg, const struct tf_task *task,
+                          struct tf_result *res);
+
+/*
  * Option values given to a job kind: `get` returns the value of a long option
  * (without the dashes) or NULL when it was not given; a flag's value is "1".
  */
@@ -136,14 +150,19 @@ struct tf_option {
     const char *help;  /* one sentence */
 };
 
+struct tf_pool;
+
 /*
- * A job kind: what the workers do with each task. Only `name` and `run` are
- * required; `init` and `fini` default to doing nothing.
+ * A job kind of the taskfarm command: what the workers do with each task.
+ * Only `name` and `run` are required.
  *
  * `init` runs on every rank (master and workers) with the parsed options,
- * before any task, and may allocate `*state`; `fini` frees it. `run` runs on
- * a worker for each task; it returns 0 when the task ran (whatever its
- * status) and a negative code only for a failure of the worker itself.
+ * before any task, and may allocate `*state`; `fini` frees it. `run` is the
+ * task function (see tf_task_fn), called with `state`. With `reads_lines`
+ * the tasks are the lines of FILE|- and the command writes each task's
+ * output and the joblog; otherwise `master` runs on the master with the
+ * pool and produces the tasks itself (for instance with tf_pool_run()),
+ * returning 0, 1 when some task failed, or a negative code.
  */
 struct tf_job_kind {
     const char *name;
@@ -153,10 +172,137 @@ struct tf_job_kind {
     bool reads_lines;                   /* tasks are the lines of FILE|- */
     int (*init)(void **state, const struct tf_opts *opts,
                 struct tf_error *err);
-    int (*run)(void *state, const struct tf_task *task,
-               struct tf_result *res);
+    tf_task_fn run;
+    int (*master)(void *state, struct tf_pool *pool, struct tf_error *err);
     void (*fini)(void *state);
 };
+
+/* ------------------------------------------------------------------ pools */
+
+/*
+ * A pool farms out C functions, as Python's multiprocessing.Pool does, over
+ * the ranks of an MPI job or over forked local workers. Every rank runs the
+ * same program (SPMD): it registers its task functions, calls tf_init(), and
+ * on the master goes on to submit work; on a worker tf_init() serves tasks
+ * until the master calls tf_finalize(), and then returns TF_WORKER_DONE (or,
+ * for forked workers, the worker process ends), so a program reads:
+ *
+ *     tf_register("square", square, NULL);
+ *     rc = tf_init(&cfg, &pool, &err);
+ *     if (rc == TF_WORKER_DONE)
+ *         return 0;
+ *     ... tf_map(pool, "square", in, sizeof(in[0]), out, sizeof(out[0]), n,
+ *                &err) ...
+ *     tf_finalize(pool, &err);
+ */
+#define TF_WORKER_DONE 1
+
+/*
+ * Registers FN under NAME, with ARG passed to every call. Task functions are
+ * named because their addresses differ between processes: every rank must
+ * register the same names before tf_init(). Returns 0, or TF_EUSAGE for a
+ * duplicate or empty name, too many functions (64), or a call after
+ * tf_init(). NAME is borrowed and must outlive the pool.
+ */
+int tf_register(const char *name, tf_task_fn fn, void *arg);
+
+struct tf_config {
+    const char *backend;     /* NULL or "auto": MPI when started by mpirun or
+                                srun with several ranks, else "fork";
+                                "mpi", "fork", or "loop" (worker threads in
+                                this process, for tests) */
+    int nworkers;            /* fork and loop: 0 is one per online CPU; MPI:
+                                the job's size minus the master */
+    uint64_t chunksize;      /* tasks per chunk; 0 adapts (see README) */
+    uint64_t max_tasks_per_worker; /* 0: no limit. Past it a forked worker
+                                is replaced by a fresh process; an MPI rank
+                                or a thread cannot be, and runs the
+                                initializer again instead */
+    int (*initializer)(void *arg); /* on each worker before its first task;
+                                a negative return fails the run */
+    void *initarg;
+    int threads_per_worker;  /* OMP/OpenBLAS/MKL threads per worker; 0: the
+                                node's CPUs divided among its workers */
+};
+
+/* Fills CFG with the defaults (all zero: auto backend, adaptive chunks). */
+void tf_config_init(struct tf_config *cfg);
+
+/*
+ * Starts the pool: forks the workers, or joins the MPI job. On the master
+ * returns 0 with *OUT set. On a worker it serves tasks until the master
+ * calls tf_finalize(), then returns TF_WORKER_DONE (MPI, loop) or ends the
+ * process (fork). Returns a negative code on failure. Call it once.
+ */
+int tf_init(const struct tf_config *cfg, struct tf_pool **out,
+            struct tf_error *err);
+
+/* Master: stops the workers and frees POOL. Returns the first error met
+ * while stopping them. NULL is a no-op. */
+int tf_finalize(struct tf_pool *pool, struct tf_error *err);
+
+/* Number of workers. */
+int tf_pool_nworkers(const struct tf_pool *pool);
+
+/*
+ * Master: sends the LEN bytes at DATA once to every worker, where each later
+ * task sees them as task->shared (for instance a matrix every task
+ * multiplies by). A later call replaces them. DATA is copied.
+ */
+int tf_pool_share(struct tf_pool *pool, const void *data, size_t len,
+                  struct tf_error *err);
+
+/*
+ * Master-side callbacks of tf_pool_run(). `next` appends task INDEX (0, 1,
+ * 2, ...) to TASK and returns 1, or returns 0 when there are no more tasks,
+ * or a negative code to stop. `done` receives each finished task's result
+ * (valid only during the call); a negative return stops the run.
+ */
+typedef int (*tf_next_fn)(void *arg, uint64_t index, struct tf_buf *task);
+typedef int (*tf_done_fn)(void *arg, uint64_t index,
+                          const struct tf_result *res);
+
+#define TF_UNORDERED 1 /* flag: deliver results as they complete */
+
+/*
+ * Master: runs the task function FN on every task NEXT produces, calling
+ * DONE for each result: in task order, or as completed with TF_UNORDERED.
+ * Tasks are produced as workers need them, so an endless or huge stream
+ * never sits in memory. A task that fails does not stop the others: the run
+ * returns TF_ETASK with ERR naming the first failed task (by index), after
+ * all tasks ran. Other negative codes: a callback's, or a failure of the
+ * pool.
+ */
+int tf_pool_run(struct tf_pool *pool, const char *fn, tf_next_fn next,
+                void *next_arg, tf_done_fn done, void *done_arg, int flags,
+                struct tf_error *err);
+
+/*
+ * Master: OUT[i] = FN(IN[i]) for N inputs of IN_SIZE bytes each; each
+ * result must be OUT_SIZE bytes and lands in place, as Pool.map. A task that
+ * fails or returns another size leaves its output zeroed and makes the call
+ * return TF_ETASK naming the first such index.
+ */
+int tf_map(struct tf_pool *pool, const char *fn, const void *in,
+           size_t in_size, void *out, size_t out_size, size_t n,
+           struct tf_error *err);
+
+/* Master: as tf_map(), but each result goes to DONE as it completes
+ * (Pool.imap_unordered); use DONE to reduce results on the master. */
+int tf_imap_unordered(struct tf_pool *pool, const char *fn, const void *in,
+                      size_t in_size, size_t n, tf_done_fn done, void *arg,
+                      struct tf_error *err);
+
+/* Master: tasks of variable length: ARGS[i] of LENS[i] bytes (packed
+ * arguments, as Pool.starmap); results go to DONE in task order. */
+int tf_starmap(struct tf_pool *pool, const char *fn, const void *const *args,
+               const size_t *lens, size_t n, tf_done_fn done, void *arg,
+               struct tf_error *err);
+
+/* Master: runs one task of LEN bytes and appends its result to OUT
+ * (Pool.apply). Returns TF_ETASK with the task's message if it failed. */
+int tf_apply(struct tf_pool *pool, const char *fn, const void *in, size_t len,
+             struct tf_buf *out, struct tf_error *err);
 
 #ifdef __cplusplus
 }

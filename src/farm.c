@@ -1,6 +1,7 @@
 /* farm.c - the master and worker loops over any transport */
 #include "farm.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -65,10 +66,11 @@ struct chunk {
     struct task_rec *tasks;    /* owned */
 };
 
-enum { W_NEW, W_ACTIVE, W_STOPPED, W_GONE };
+enum { W_NEW, W_ACTIVE, W_STOPPED, W_GONE, W_RECYCLING };
 
 struct wslot {
     int state;
+    uint64_t tasks; /* since it started or was last reset */
     bool waiting; /* on the master's list of workers short of work */
     char host[256];
     size_t host_len;
@@ -83,14 +85,15 @@ struct pend {
     size_t len;
 };
 
-struct master {
-    const struct tf__farm_cfg *cfg;
-    struct tf__transport *t;
+struct tf__session {
+    struct tf__session_cfg cfg;
+    struct tf__transport t;
     struct tf__sched sched;
-    struct tf__source *src;
-    struct tf__sink *sink;
     struct wslot *w; /* owned: [1..nworkers] */
-    int active;      /* workers not yet stopped or gone */
+    int active;      /* workers not stopped or gone */
+    struct tf__batch *b; /* the batch running, or NULL */
+    struct tf_buf share; /* owned: what tf__session_share() sent */
+    bool have_share;
 
     struct pend *q; /* owned ring of tasks read and not handed out */
     size_t qhead;
@@ -113,8 +116,10 @@ struct master {
 
     struct tf_buf frame; /* owned: receive buffer */
     struct tf_buf out;   /* owned: send buffer */
-    struct tf__farm_stats *stats;
 };
+
+/* The master's state is the session; "m" reads better in the loops. */
+#define master tf__session
 
 static void
 rframe_unref(struct rframe *rf)
@@ -150,18 +155,18 @@ read_ahead(struct master *m, uint64_t want, bool may_block)
 {
     while (!m->eof && m->qlen < want) {
         uint64_t id;
-        const char *line;
+        const void *line;
         size_t len;
         struct pend *p;
         int rc;
 
         /* Wait for the first task at most, never for a full lookahead. */
-        tf__source_set_blocking(m->src, may_block && m->qlen == 0);
-        rc = tf__source_next(m->src, &id, &line, &len, &m->input_err);
-        if (rc == TF__SOURCE_WAIT)
+        rc = m->b->next(m->b->next_arg, &id, &line, &len,
+                        may_block && m->qlen == 0, &m->input_err);
+        if (rc == TF__BATCH_WAIT)
             break;
         if (rc <= 0) {
-            /* A bad line ends the input; the tasks before it still run. */
+            /* A bad task ends the input; the tasks before it still run. */
             m->eof = true;
             m->input_rc = rc;
             break;
@@ -236,7 +241,7 @@ send_chunk(struct master *m, int w, struct tf_error *err)
         chunk_free(c);
         return tf__error(err, TF_ENOMEM, "out of memory");
     }
-    rc = tf__wire_work_begin(&m->out, m->next_chunk);
+    rc = tf__wire_work_begin(&m->out, m->next_chunk, m->b->fn);
     for (i = 0; rc == 0 && i < n; i++) {
         struct pend *p = &m->q[m->qhead];
         const unsigned char *text = m->qbytes.data + p->off;
@@ -248,7 +253,8 @@ send_chunk(struct master *m, int w, struct tf_error *err)
         tr->id = p->id;
         tr->cmd_off = c->cmds.len;
         tr->cmd_len = p->len;
-        rc = tf_buf_append(&c->cmds, text, p->len);
+        if (m->b->keep_text)
+            rc = tf_buf_append(&c->cmds, text, p->len);
         if (rc == 0)
             rc = tf__wire_work_add(&m->out, p->id, text, p->len);
         bytes += p->len;
@@ -264,7 +270,7 @@ send_chunk(struct master *m, int w, struct tf_error *err)
         return tf__error(err, rc, "cannot build a chunk of work");
     }
     compact_pending(m);
-    rc = m->t->ops->send(m->t, w, &m->out, err);
+    rc = m->t.ops->send(&m->t, w, &m->out, err);
     if (rc < 0) {
         chunk_free(c);
         return rc;
@@ -285,21 +291,6 @@ send_chunk(struct master *m, int w, struct tf_error *err)
     return 0;
 }
 
-static int
-send_stop(struct master *m, int w, struct tf_error *err)
-{
-    int rc;
-
-    rc = tf__wire_begin(&m->out, TF__MSG_STOP);
-    if (rc == 0)
-        rc = tf__wire_end(&m->out, err);
-    if (rc < 0)
-        return rc;
-    m->w[w].state = W_STOPPED;
-    m->active--;
-    return m->t->ops->send(m->t, w, &m->out, err);
-}
-
 static void
 wait_for_work(struct master *m, int w)
 {
@@ -309,27 +300,70 @@ wait_for_work(struct master *m, int w)
     }
 }
 
-/* Gives worker W work up to its prefetch depth, or stops it when all is
- * done. A worker that cannot be given work yet goes on the waiting list. */
+static int
+send_plain(struct master *m, int w, int type, struct tf_error *err)
+{
+    int rc;
+
+    rc = tf__wire_begin(&m->out, type);
+    if (rc == 0)
+        rc = tf__wire_end(&m->out, err);
+    if (rc < 0)
+        return rc;
+    return m->t.ops->send(&m->t, w, &m->out, err);
+}
+
+static bool
+holding_too_much(const struct master *m)
+{
+    return !m->b->unordered && m->held >= HOLD_CAP;
+}
+
+/* A worker that ran its share of tasks is replaced (fork) or reset. */
+static int
+recycle(struct master *m, int w, struct tf_error *err)
+{
+    struct wslot *ws = &m->w[w];
+    int rc;
+
+    if (m->t.ops->respawn != NULL) {
+        rc = send_plain(m, w, TF__MSG_STOP, err);
+        ws->state = W_RECYCLING;
+        return rc;
+    }
+    ws->tasks = 0;
+    return send_plain(m, w, TF__MSG_RESET, err);
+}
+
+/* Gives worker W work up to its prefetch depth. A worker that cannot be
+ * given work yet goes on the waiting list. */
 static int
 refill(struct master *m, int w, struct tf_error *err)
 {
     struct wslot *ws = &m->w[w];
     int rc;
 
-    if (ws->state != W_ACTIVE)
+    if (ws->state != W_ACTIVE || m->b == NULL)
         return 0;
+    if (m->cfg.max_tasks_per_worker != 0 &&
+        ws->tasks >= m->cfg.max_tasks_per_worker) {
+        if (ws->inflight > 0)
+            return 0; /* recycled once what it holds is done */
+        rc = recycle(m, w, err);
+        if (rc < 0 || ws->state != W_ACTIVE)
+            return rc;
+    }
     while (ws->inflight < tf__sched_prefetch(&m->sched)) {
         bool may_block = m->inflight == 0;
 
-        if (!m->cfg->unordered && m->held >= HOLD_CAP) {
+        if (holding_too_much(m)) {
             wait_for_work(m, w);
             return 0;
         }
-        if (may_block && !m->eof) {
+        if (may_block && !m->eof && m->b->flush != NULL) {
             /* About to wait for input with nothing running: show what is
              * done first. */
-            rc = tf__sink_flush(m->sink, err);
+            rc = m->b->flush(m->b->flush_arg, err);
             if (rc < 0)
                 return rc;
         }
@@ -337,18 +371,14 @@ refill(struct master *m, int w, struct tf_error *err)
         if (rc < 0)
             return tf__error(err, rc, "out of memory");
         if (m->qlen == 0) {
-            if (!m->eof) {
+            if (!m->eof)
                 wait_for_work(m, w);
-                return 0;
-            }
-            break;
+            return 0;
         }
         rc = send_chunk(m, w, err);
         if (rc < 0)
             return rc;
     }
-    if (ws->inflight == 0 && m->qlen == 0 && m->eof)
-        return send_stop(m, w, err);
     return 0;
 }
 
@@ -360,7 +390,7 @@ serve_waiting(struct master *m, struct tf_error *err)
     int i;
     int rc;
 
-    if (n == 0 || (!m->cfg->unordered && m->held >= HOLD_CAP))
+    if (n == 0 || holding_too_much(m))
         return 0;
     m->nhungry = 0;
     for (i = 0; i < n; i++)
@@ -388,16 +418,16 @@ emit(struct master *m, struct chunk *c, struct task_rec *tr,
     d.send_bytes = tr->cmd_len;
     d.status = tr->status;
     d.signal = tr->signal;
-    d.cmd = c->cmds.data + tr->cmd_off;
-    d.cmd_len = tr->cmd_len;
+    d.cmd = m->b->keep_text ? c->cmds.data + tr->cmd_off : NULL;
+    d.cmd_len = m->b->keep_text ? tr->cmd_len : 0;
     d.out = tr->out;
     d.out_len = tr->out_len;
     d.err = tr->err;
     d.err_len = tr->err_len;
-    rc = tf__sink_emit(m->sink, &d, err);
-    m->stats->tasks++;
+    rc = m->b->done(m->b->done_arg, &d, err);
+    m->b->tasks++;
     if (tr->status != 0)
-        m->stats->failed++;
+        m->b->failed++;
     c->nemitted++;
     m->held -= HOLD_TASK + tr->out_len + tr->err_len;
     rframe_unref(tr->rf);
@@ -414,7 +444,7 @@ drain(struct master *m, struct tf_error *err)
         struct chunk *c = m->chunks;
         int rc;
 
-        while (!m->cfg->unordered && c->nemitted < c->n &&
+        while (!m->b->unordered && c->nemitted < c->n &&
                c->tasks[c->nemitted].done) {
             rc = emit(m, c, &c->tasks[c->nemitted], err);
             if (rc < 0)
@@ -428,7 +458,7 @@ drain(struct master *m, struct tf_error *err)
         chunk_free(c);
     }
     /* Unordered runs free finished chunks wherever they are in the list. */
-    if (m->cfg->unordered && m->chunks != NULL) {
+    if (m->b->unordered && m->chunks != NULL) {
         struct chunk *prev = m->chunks;
 
         while (prev->next != NULL) {
@@ -457,7 +487,7 @@ on_results(struct master *m, int w, struct tf_error *err)
     uint32_t k;
     int rc;
 
-    if (ws->state != W_ACTIVE)
+    if (ws->state != W_ACTIVE || m->b == NULL)
         return tf__error(err, TF_EPROTO, "results from worker %d, which "
                                          "holds no work", w);
     rc = tf__wire_results_open(&rr, m->frame.data + TF__WIRE_HDR,
@@ -506,7 +536,8 @@ on_results(struct master *m, int w, struct tf_error *err)
         rf->refs++;
         m->held += HOLD_TASK + res.out_len + res.err_len;
         c->nresults++;
-        if (m->cfg->unordered) {
+        ws->tasks++;
+        if (m->b->unordered) {
             rc = emit(m, c, tr, err);
             if (rc < 0) {
                 rframe_unref(rf);
@@ -533,6 +564,23 @@ on_results(struct master *m, int w, struct tf_error *err)
 }
 
 static int
+send_share(struct master *m, int w, struct tf_error *err)
+{
+    int rc;
+
+    rc = tf__wire_begin(&m->out, TF__MSG_SHARE);
+    if (rc == 0)
+        rc = tf__wire_put_bytes(&m->out, m->share.data, m->share.len);
+    if (rc < 0)
+        return tf__error(err, rc, "cannot encode %zu shared bytes",
+                         m->share.len);
+    rc = tf__wire_end(&m->out, err);
+    if (rc < 0)
+        return rc;
+    return m->t.ops->send(&m->t, w, &m->out, err);
+}
+
+static int
 on_hello(struct master *m, int w, struct tf_error *err)
 {
     struct tf__hello h;
@@ -547,6 +595,12 @@ on_hello(struct master *m, int w, struct tf_error *err)
     memcpy(m->w[w].host, h.host, h.host_len);
     m->w[w].host_len = h.host_len;
     m->w[w].state = W_ACTIVE;
+    m->w[w].tasks = 0;
+    if (m->have_share) {
+        rc = send_share(m, w, err);
+        if (rc < 0)
+            return rc;
+    }
     return refill(m, w, err);
 }
 
@@ -559,7 +613,7 @@ on_message(struct master *m, int w, struct tf_error *err)
     int code;
     int rc;
 
-    if (w < 1 || w > m->t->nworkers)
+    if (w < 1 || w > m->t.nworkers)
         return tf__error(err, TF_EPROTO, "message from unknown rank %d", w);
     rc = tf__wire_header(m->frame.data, m->frame.len, &type, &payload, err);
     if (rc < 0)
@@ -585,8 +639,139 @@ on_message(struct master *m, int w, struct tf_error *err)
                      type, w);
 }
 
+/* Takes one message or event and acts on it; waits up to WAIT_MS. */
+static int
+master_step(struct master *m, struct tf_error *err)
+{
+    int peer = 0;
+    int rc;
+
+    rc = serve_waiting(m, err);
+    if (rc < 0)
+        return rc;
+    rc = m->t.ops->recv(&m->t, &peer, &m->frame, 0, err);
+    if (rc == 0) {
+        /* Nothing waiting: write what is buffered, then sleep, briefly
+         * when workers wait for input that may come. */
+        if (m->b != NULL && m->b->flush != NULL) {
+            rc = m->b->flush(m->b->flush_arg, err);
+            if (rc < 0)
+                return rc;
+        }
+        rc = m->t.ops->recv(&m->t, &peer, &m->frame,
+                            m->nhungry > 0 ? INPUT_WAIT_MS : WAIT_MS, err);
+    }
+    if (rc == TF_EPEER) {
+        if (peer >= 1 && peer <= m->t.nworkers &&
+            m->w[peer].state == W_STOPPED) {
+            m->w[peer].state = W_GONE;
+            return 0;
+        }
+        if (peer >= 1 && peer <= m->t.nworkers &&
+            m->w[peer].state == W_RECYCLING) {
+            /* A recycled worker ended: start a fresh one in its place. */
+            rc = m->t.ops->respawn(&m->t, peer, err);
+            if (rc < 0)
+                return rc;
+            m->w[peer].state = W_NEW;
+            return 0;
+        }
+        return rc;
+    }
+    if (rc <= 0)
+        return rc;
+    return on_message(m, peer, err);
+}
+
+static bool
+batch_finished(const struct master *m)
+{
+    int i;
+
+    if (!m->eof || m->qlen > 0 || m->inflight > 0 || m->chunks != NULL)
+        return false;
+    /* A worker being replaced may not be left half started. */
+    for (i = 1; i <= m->t.nworkers; i++)
+        if (m->w[i].state == W_RECYCLING)
+            return false;
+    return true;
+}
+
+int
+tf__session_batch(struct tf__session *m, struct tf__batch *b,
+                  struct tf_error *err)
+{
+    int rc = 0;
+    int i;
+
+    b->tasks = 0;
+    b->failed = 0;
+    m->b = b;
+    m->eof = false;
+    m->input_rc = 0;
+    tf_error_init(&m->input_err);
+    tf__sched_init(&m->sched, m->t.nworkers, m->cfg.chunk);
+    for (i = 1; i <= m->t.nworkers && rc == 0; i++)
+        rc = refill(m, i, err);
+    while (rc == 0 && !batch_finished(m)) {
+        if (m->active == 0) {
+            rc = tf__error(err, TF_EPEER, "no workers left");
+            break;
+        }
+        rc = master_step(m, err);
+        if (rc == 0)
+            rc = drain(m, err);
+    }
+    if (rc == 0 && b->flush != NULL)
+        rc = b->flush(b->flush_arg, err);
+    if (rc == 0 && m->input_rc < 0) {
+        *err = m->input_err;
+        rc = m->input_rc;
+    }
+    /* Whatever the batch left (after a failure) is dropped. */
+    m->nhungry = 0;
+    for (i = 1; i <= m->t.nworkers; i++)
+        m->w[i].waiting = false;
+    m->b = NULL;
+    return rc;
+}
+
+int
+tf__session_share(struct tf__session *m, const void *data, size_t len,
+                  struct tf_error *err)
+{
+    int rc;
+    int i;
+
+    tf_buf_reset(&m->share);
+    rc = tf_buf_append(&m->share, data, len);
+    if (rc < 0)
+        return tf__error(err, rc, "cannot keep %zu shared bytes", len);
+    m->have_share = true;
+    for (i = 1; i <= m->t.nworkers; i++) {
+        if (m->w[i].state != W_ACTIVE)
+            continue; /* a worker that says hello later gets it then */
+        rc = send_share(m, i, err);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int
+tf__session_nworkers(const struct tf__session *s)
+{
+    return s->t.nworkers;
+}
+
+const char *
+tf__session_transport(const struct tf__session *s)
+{
+    return s->t.ops->name;
+}
+
 static void
-master_cleanup(struct master *m)
+session_free(struct tf__session *m)
 {
     while (m->chunks != NULL) {
         struct chunk *c = m->chunks;
@@ -597,109 +782,56 @@ master_cleanup(struct master *m)
     free(m->w);
     free(m->q);
     free(m->hungry);
+    tf_buf_cleanup(&m->share);
     tf_buf_cleanup(&m->qbytes);
     tf_buf_cleanup(&m->frame);
     tf_buf_cleanup(&m->out);
-    tf__source_close(m->src);
+    free(m);
 }
 
-static int
-master_loop(struct master *m, struct tf_error *err)
+int
+tf__session_close(struct tf__session *m, struct tf_error *err)
 {
-    while (m->active > 0) {
-        int peer = 0;
-        int rc;
+    int rc = 0;
+    int i;
 
-        rc = serve_waiting(m, err);
-        if (rc < 0)
-            return rc;
-        rc = m->t->ops->recv(m->t, &peer, &m->frame, 0, err);
-        if (rc == 0) {
-            /* Nothing waiting: write what is buffered, then sleep, briefly
-             * when workers wait for input that may come. */
-            rc = tf__sink_flush(m->sink, err);
-            if (rc < 0)
-                return rc;
-            rc = m->t->ops->recv(m->t, &peer, &m->frame,
-                                 m->nhungry > 0 ? INPUT_WAIT_MS : WAIT_MS,
-                                 err);
-        }
-        if (rc == TF_EPEER) {
-            if (peer >= 1 && peer <= m->t->nworkers &&
-                m->w[peer].state == W_STOPPED) {
-                m->w[peer].state = W_GONE;
-                continue;
+    if (m == NULL)
+        return 0;
+    /* Workers still saying hello are stopped once they have. */
+    while (rc == 0 && m->active > 0) {
+        for (i = 1; i <= m->t.nworkers && rc == 0; i++) {
+            if (m->w[i].state == W_ACTIVE && m->w[i].inflight == 0) {
+                rc = send_plain(m, i, TF__MSG_STOP, err);
+                m->w[i].state = W_STOPPED;
+                m->active--;
             }
-            return rc;
         }
-        if (rc < 0)
-            return rc;
-        if (rc == 0)
-            continue;
-        rc = on_message(m, peer, err);
-        if (rc < 0)
-            return rc;
+        if (rc == 0 && m->active > 0)
+            rc = master_step(m, err);
     }
-    return drain(m, err);
+    if (rc < 0)
+        m->t.ops->abort(&m->t);
+    else
+        m->t.ops->close(&m->t);
+    session_free(m);
+    return rc;
 }
 
-static int
-master_run(struct tf__transport *t, const struct tf__farm_cfg *cfg,
-           struct tf__farm_stats *stats, struct tf_error *err)
+void
+tf__session_abort(struct tf__session *m)
 {
-    struct master m;
-    int rc;
-    int rc2;
-
-    memset(&m, 0, sizeof(m));
-    m.cfg = cfg;
-    m.t = t;
-    m.stats = stats;
-    m.active = t->nworkers;
-    tf_buf_init(&m.qbytes, 0);
-    tf_buf_init(&m.frame, 0);
-    tf_buf_init(&m.out, 0);
-    tf_error_init(&m.input_err);
-    tf__sched_init(&m.sched, t->nworkers, cfg->chunk);
-    m.w = calloc((size_t)t->nworkers + 1, sizeof(*m.w));
-    m.hungry = calloc((size_t)t->nworkers + 1, sizeof(*m.hungry));
-    if (m.w == NULL || m.hungry == NULL) {
-        master_cleanup(&m);
-        return tf__error(err, TF_ENOMEM, "out of memory");
-    }
-    rc = tf__source_open(cfg->input, cfg->max_line, &m.src, err);
-    if (rc == 0) {
-        uint64_t count;
-
-        /* A task file is checked whole first, so bad input runs nothing. */
-        rc = tf__source_prescan(m.src, &count, err);
-        if (rc > 0)
-            rc = 0;
-    }
-    if (rc == 0)
-        rc = tf__sink_open(cfg->out_fd, cfg->err_fd, cfg->joblog, cfg->tag,
-                           &m.sink, err);
-    if (rc < 0) {
-        master_cleanup(&m);
-        return rc;
-    }
-    rc = master_loop(&m, err);
-    rc2 = tf__sink_close(m.sink, rc < 0 ? NULL : err);
-    if (rc == 0)
-        rc = rc2;
-    if (rc == 0 && m.input_rc < 0) {
-        *err = m.input_err;
-        rc = m.input_rc;
-    }
-    master_cleanup(&m);
-    return rc;
+    if (m == NULL)
+        return;
+    m->t.ops->abort(&m->t);
+    session_free(m);
 }
 
 /* ---------------------------------------------------------------- worker */
 
 struct worker {
-    const struct tf__farm_cfg *cfg;
+    const struct tf__session_cfg *cfg;
     struct tf__transport *t;
+    struct tf_buf share;  /* owned: the last SHARE received */
     char host[256];
     struct tf_buf *queue; /* owned: WORK frames received, oldest first */
     int nqueue;
@@ -729,6 +861,39 @@ worker_send_results(struct worker *wk, uint32_t chunks_done,
     return rc;
 }
 
+/* Sets the worker's share of threads for the BLAS and OpenMP libraries its
+ * tasks use, unless the user did, and runs the initializer. */
+static int
+worker_init(struct worker *wk, struct tf_error *err)
+{
+    static const char *const vars[] = {"OMP_NUM_THREADS",
+                                       "OPENBLAS_NUM_THREADS",
+                                       "MKL_NUM_THREADS", NULL};
+    char value[16];
+    int n = wk->cfg->threads_per_worker;
+    int i;
+    int rc;
+
+    if (n <= 0) {
+        int per_node = wk->t->node_workers > 0 ? wk->t->node_workers : 1;
+
+        n = tf__online_cpus() / per_node;
+    }
+    if (n < 1)
+        n = 1;
+    snprintf(value, sizeof(value), "%d", n);
+    for (i = 0; vars[i] != NULL; i++)
+        setenv(vars[i], value, 0);
+    tf__set_library_threads(n);
+    if (wk->cfg->initializer == NULL)
+        return 0;
+    rc = wk->cfg->initializer(wk->cfg->initarg);
+    if (rc < 0)
+        return tf__error(err, rc, "the worker initializer failed: %s",
+                         tf_strerror(rc));
+    return 0;
+}
+
 /* Takes one message: WORK joins the queue, STOP ends the loop. */
 static int
 worker_take(struct worker *wk, int timeout_ms, struct tf_error *err)
@@ -748,6 +913,22 @@ worker_take(struct worker *wk, int timeout_ms, struct tf_error *err)
         wk->stop = true;
         return 1;
     }
+    if (type == TF__MSG_SHARE) {
+        struct tf__wire_reader r;
+        const void *p;
+        size_t n;
+
+        tf__wire_reader_init(&r, wk->frame.data + TF__WIRE_HDR, payload);
+        p = tf__wire_get_bytes(&r, &n);
+        if (r.bad || r.p != r.end)
+            return tf__error(err, TF_EPROTO, "malformed SHARE message");
+        tf_buf_reset(&wk->share);
+        rc = tf_buf_append(&wk->share, p, n);
+        return rc < 0 ? tf__error(err, rc, "cannot keep %zu shared bytes", n)
+                      : 1;
+    }
+    if (type == TF__MSG_RESET)
+        return worker_init(wk, err) < 0 ? -1 : 1;
     if (type != TF__MSG_WORK || wk->nqueue >= PREFETCH + 1)
         return tf__error(err, TF_EPROTO, "unexpected message of type %d",
                          type);
@@ -761,6 +942,7 @@ worker_run_chunk(struct worker *wk, struct tf_result *r, struct tf_error *err)
 {
     struct tf__work_reader wr;
     struct tf_buf chunk = wk->queue[0];
+    const struct tf__fn *fn = NULL;
     struct tf_task task;
     const void *p;
     size_t n;
@@ -775,9 +957,16 @@ worker_run_chunk(struct worker *wk, struct tf_result *r, struct tf_error *err)
     wk->nqueue--;
     rc = tf__wire_work_open(&wr, chunk.data + TF__WIRE_HDR,
                             chunk.len - TF__WIRE_HDR, err);
+    if (rc == 0 && wr.fn >= (uint32_t)wk->cfg->nfns)
+        rc = tf__error(err, TF_EPROTO, "work for task function %u of %d",
+                       (unsigned)wr.fn, wk->cfg->nfns);
+    if (rc == 0)
+        fn = &wk->cfg->fns[wr.fn];
     task.worker = wk->t->rank - 1;
     task.nworkers = wk->t->nworkers;
     task.host = wk->host;
+    task.shared = wk->share.len > 0 ? wk->share.data : NULL;
+    task.shared_len = wk->share.len;
     /* One clock read per task: a task starts when the one before it ended,
      * and wall-clock starts are derived from the chunk's first reading. */
     wall0 = tf__wall_us();
@@ -793,7 +982,7 @@ worker_run_chunk(struct worker *wk, struct tf_result *r, struct tf_error *err)
         r->status = 0;
         r->signal = 0;
         wres.start_us = wall0 + (int64_t)(t0 - mono0);
-        rc = wk->cfg->kind->run(wk->cfg->job_state, &task, r);
+        rc = fn->fn(fn->arg, &task, r);
         t1 = tf__now_us();
         if (rc < 0) {
             rc = tf__error(err, rc, "task %llu: %s",
@@ -840,7 +1029,9 @@ worker_loop(struct worker *wk, struct tf_error *err)
     h.cpus = (uint32_t)tf__online_cpus();
     h.host = wk->host;
     h.host_len = strlen(wk->host);
-    rc = tf__wire_put_hello(&wk->frame, &h, err);
+    rc = worker_init(wk, err);
+    if (rc == 0)
+        rc = tf__wire_put_hello(&wk->frame, &h, err);
     if (rc == 0)
         rc = wk->t->ops->send(wk->t, 0, &wk->frame, err);
     if (rc == 0)
@@ -868,7 +1059,7 @@ worker_loop(struct worker *wk, struct tf_error *err)
 static int
 worker_main(struct tf__transport *t, void *arg)
 {
-    const struct tf__farm_cfg *cfg = arg;
+    const struct tf__session_cfg *cfg = arg;
     struct tf_buf queue[PREFETCH + 1];
     struct tf_error err;
     struct worker wk;
@@ -881,6 +1072,7 @@ worker_main(struct tf__transport *t, void *arg)
     wk.queue = queue;
     tf_buf_init(&wk.res, 0);
     tf_buf_init(&wk.frame, 0);
+    tf_buf_init(&wk.share, 0);
     tf_error_init(&err);
     tf__log_set_worker(t->rank - 1);
     rc = worker_loop(&wk, &err);
@@ -900,38 +1092,166 @@ worker_main(struct tf__transport *t, void *arg)
         tf_buf_cleanup(&queue[i]);
     tf_buf_cleanup(&wk.res);
     tf_buf_cleanup(&wk.frame);
+    tf_buf_cleanup(&wk.share);
     return rc < 0 ? 3 : 0;
 }
 
 /* ---------------------------------------------------------------- entry */
 
 int
+tf__session_open(const struct tf__session_cfg *cfg, struct tf__session **out,
+                 int *worker_rc, struct tf_error *err)
+{
+    struct tf__session *m;
+    int rc;
+
+    *out = NULL;
+    m = calloc(1, sizeof(*m));
+    if (m == NULL)
+        return tf__error(err, TF_ENOMEM, "out of memory");
+    m->cfg = *cfg;
+    tf_buf_init(&m->share, 0);
+    tf_buf_init(&m->qbytes, 0);
+    tf_buf_init(&m->frame, 0);
+    tf_buf_init(&m->out, 0);
+    m->t.ops = cfg->transport;
+    /* The workers read the configuration that M holds, which stays put. */
+    rc = m->t.ops->open(&m->t, cfg->nworkers, worker_main, &m->cfg, err);
+    if (rc == TF__WORKER_DONE) {
+        *worker_rc = m->t.worker_rc;
+        m->t.ops->close(&m->t);
+        session_free(m);
+        return TF__WORKER_DONE;
+    }
+    if (rc < 0) {
+        session_free(m);
+        return rc;
+    }
+    m->active = m->t.nworkers;
+    m->w = calloc((size_t)m->t.nworkers + 1, sizeof(*m->w));
+    m->hungry = calloc((size_t)m->t.nworkers + 1, sizeof(*m->hungry));
+    if (m->w == NULL || m->hungry == NULL) {
+        tf__session_abort(m);
+        return tf__error(err, TF_ENOMEM, "out of memory");
+    }
+    *out = m;
+    return 0;
+}
+
+/* The line run's source: lines of a task file or pipe. */
+static int
+lines_next(void *arg, uint64_t *id, const void **data, size_t *len,
+           bool may_block, struct tf_error *err)
+{
+    struct tf__source *src = arg;
+    const char *line;
+    int rc;
+
+    tf__source_set_blocking(src, may_block);
+    rc = tf__source_next(src, id, &line, len, err);
+    if (rc == TF__SOURCE_WAIT)
+        return TF__BATCH_WAIT;
+    *data = line;
+    return rc;
+}
+
+static int
+lines_done(void *arg, const struct tf__done *d, struct tf_error *err)
+{
+    return tf__sink_emit(arg, d, err);
+}
+
+static int
+lines_flush(void *arg, struct tf_error *err)
+{
+    return tf__sink_flush(arg, err);
+}
+
+int
+tf__farm_lines(struct tf__session *s, uint32_t fn, const char *input,
+               size_t max_line, struct tf__sink *sink, bool unordered,
+               struct tf__farm_stats *stats, struct tf_error *err)
+{
+    struct tf__source *src = NULL;
+    struct tf__batch b;
+    uint64_t count;
+    int rc;
+
+    rc = tf__source_open(input, max_line, &src, err);
+    if (rc == 0) {
+        /* A task file is checked whole first, so bad input runs nothing. */
+        rc = tf__source_prescan(src, &count, err);
+        if (rc > 0)
+            rc = 0;
+    }
+    if (rc < 0) {
+        tf__source_close(src);
+        return rc;
+    }
+    memset(&b, 0, sizeof(b));
+    b.fn = fn;
+    b.unordered = unordered;
+    b.keep_text = true;
+    b.next = lines_next;
+    b.next_arg = src;
+    b.done = lines_done;
+    b.done_arg = sink;
+    b.flush = lines_flush;
+    b.flush_arg = sink;
+    rc = tf__session_batch(s, &b, err);
+    stats->tasks += b.tasks;
+    stats->failed += b.failed;
+    tf__source_close(src);
+    return rc;
+}
+
+int
 tf__farm_run(const struct tf__farm_cfg *cfg, struct tf__farm_stats *stats,
              int *worker_rc, struct tf_error *err)
 {
-    struct tf__transport t;
+    struct tf__session_cfg scfg;
+    struct tf__session *s;
+    struct tf__sink *sink = NULL;
+    struct tf__fn fn;
     uint64_t t0;
     int rc;
+    int rc2;
 
     memset(stats, 0, sizeof(*stats));
-    memset(&t, 0, sizeof(t));
-    t.ops = cfg->transport;
+    memset(&scfg, 0, sizeof(scfg));
+    fn.name = cfg->kind->name;
+    fn.fn = cfg->kind->run;
+    fn.arg = cfg->job_state;
+    scfg.transport = cfg->transport;
+    scfg.nworkers = cfg->nworkers;
+    scfg.chunk = cfg->chunk;
+    scfg.threads_per_worker = cfg->threads_per_worker;
+    scfg.fns = &fn;
+    scfg.nfns = 1;
     t0 = tf__now_us();
-    rc = t.ops->open(&t, cfg->nworkers, worker_main, (void *)cfg, err);
-    if (rc == TF__WORKER_DONE) {
-        *worker_rc = t.worker_rc;
-        t.ops->close(&t);
-        return TF__WORKER_DONE;
-    }
-    if (rc < 0)
+    rc = tf__session_open(&scfg, &s, worker_rc, err);
+    if (rc != 0)
         return rc;
-    stats->nworkers = t.nworkers;
-    stats->transport = t.ops->name;
-    rc = master_run(&t, cfg, stats, err);
-    if (rc < 0 && t.ops->abort != NULL)
-        t.ops->abort(&t);
-    else
-        t.ops->close(&t);
+    stats->nworkers = tf__session_nworkers(s);
+    stats->transport = tf__session_transport(s);
+    rc = tf__sink_open(cfg->out_fd, cfg->err_fd, cfg->joblog, cfg->tag, &sink,
+                       err);
+    if (rc == 0)
+        rc = tf__farm_lines(s, 0, cfg->input, cfg->max_line, sink,
+                            cfg->unordered, stats, err);
+    rc2 = tf__sink_close(sink, rc < 0 ? NULL : err);
+    if (rc == 0)
+        rc = rc2;
+    if (rc == 0 || rc == TF_EINPUT || rc == TF_EUSAGE) {
+        /* The workers are idle and can be stopped in order. */
+        struct tf_error cerr;
+
+        rc2 = tf__session_close(s, rc == 0 ? err : &cerr);
+        if (rc == 0)
+            rc = rc2;
+    } else {
+        tf__session_abort(s);
+    }
     stats->wall_us = tf__now_us() - t0;
     return rc;
 }

@@ -6,8 +6,85 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sink.h"
 #include "taskfarm.h"
 #include "transport.h"
+
+/* A registered task function. */
+struct tf__fn {
+    const char *name;
+    tf_task_fn fn;
+    void *arg;
+};
+
+/* How a session's workers are started and fed. */
+struct tf__session_cfg {
+    const struct tf__transport_ops *transport;
+    int nworkers;                  /* fork and loop */
+    uint64_t chunk;                /* 0: auto */
+    uint64_t max_tasks_per_worker; /* 0: no limit */
+    int threads_per_worker;        /* 0: the node's CPUs / its workers */
+    int (*initializer)(void *arg);
+    void *initarg;
+    const struct tf__fn *fns;      /* borrowed; the same on every rank */
+    int nfns;
+};
+
+struct tf__session;
+
+/*
+ * Starts the workers. On the master returns 0 with *OUT. On a worker rank it
+ * serves until the master closes the session and returns TF__WORKER_DONE
+ * with the worker's status in *WORKER_RC (fork workers end instead).
+ */
+int tf__session_open(const struct tf__session_cfg *cfg,
+                     struct tf__session **out, int *worker_rc,
+                     struct tf_error *err);
+
+/*
+ * One batch of tasks: where they come from and where their results go.
+ * `next` returns 1 with the next task (ID, and DATA of LEN bytes valid until
+ * the next call), 0 at the end, TF__BATCH_WAIT when a stream has nothing
+ * ready and MAY_BLOCK is false, or a negative code: the tasks before it
+ * still run and the batch then returns that code. `done` gets each finished
+ * task, in task order unless `unordered`; a negative return ends the batch.
+ * `flush` (may be NULL) runs before the master waits for workers.
+ */
+#define TF__BATCH_WAIT 2
+struct tf__batch {
+    uint32_t fn;
+    bool unordered;
+    bool keep_text; /* pass each task's text to done (d->cmd) */
+    int (*next)(void *arg, uint64_t *id, const void **data, size_t *len,
+                bool may_block, struct tf_error *err);
+    void *next_arg;
+    int (*done)(void *arg, const struct tf__done *d, struct tf_error *err);
+    void *done_arg;
+    int (*flush)(void *arg, struct tf_error *err);
+    void *flush_arg;
+    /* filled by the run */
+    uint64_t tasks;
+    uint64_t failed;
+};
+
+/* Master: runs one batch to its end. Returns 0 or a negative code. */
+int tf__session_batch(struct tf__session *s, struct tf__batch *b,
+                      struct tf_error *err);
+
+/* Master: sends DATA to every worker, now and to any worker started later;
+ * tasks see it as task->shared. */
+int tf__session_share(struct tf__session *s, const void *data, size_t len,
+                      struct tf_error *err);
+
+int tf__session_nworkers(const struct tf__session *s);
+const char *tf__session_transport(const struct tf__session *s);
+
+/* Master: stops the workers and frees S. NULL is a no-op. */
+int tf__session_close(struct tf__session *s, struct tf_error *err);
+/* Master: ends S at once after a failure (see transport abort). */
+void tf__session_abort(struct tf__session *s);
+
+/* ------------------------------------------------- the command's line run */
 
 struct tf__farm_cfg {
     const struct tf_job_kind *kind;
@@ -22,6 +99,7 @@ struct tf__farm_cfg {
     const char *joblog;      /* NULL: none */
     int out_fd;              /* task stdout goes here (1) */
     int err_fd;              /* task stderr goes here (2) */
+    int threads_per_worker;
 };
 
 struct tf__farm_stats {
@@ -33,14 +111,21 @@ struct tf__farm_stats {
 };
 
 /*
- * Runs the farm. On the master, reads the tasks, hands them out, writes the
- * results and returns 0 (even when tasks failed: see STATS) or a negative
- * code with ERR filled (TF_EINPUT for bad input, TF_EUSAGE for a bad
- * option such as an unwritable joblog, else a system or transport error).
- * On a worker rank it serves tasks until the master stops it and returns
- * TF__WORKER_DONE, with the worker's status in *WORKER_RC.
+ * Runs the lines of CFG->input as tasks of CFG->kind, writing output and
+ * joblog: the whole of a line-reading job. Returns 0 on the master (tasks
+ * may have failed: see STATS) or a negative code (TF_EINPUT for bad input,
+ * TF_EUSAGE for an unwritable joblog, else a system or transport error). On
+ * a worker rank returns TF__WORKER_DONE with its status in *WORKER_RC.
  */
 int tf__farm_run(const struct tf__farm_cfg *cfg, struct tf__farm_stats *stats,
                  int *worker_rc, struct tf_error *err);
+
+/*
+ * Reads the lines of INPUT and writes results to SINK in session S: the
+ * master's part of tf__farm_run(), for a session opened by the caller.
+ */
+int tf__farm_lines(struct tf__session *s, uint32_t fn, const char *input,
+                   size_t max_line, struct tf__sink *sink, bool unordered,
+                   struct tf__farm_stats *stats, struct tf_error *err);
 
 #endif /* TF_FARM_H */

@@ -18,6 +18,7 @@ struct tf__transport {
     const struct tf__transport_ops *ops;
     int rank;      /* 0 for the master, 1..nworkers for a worker */
     int nworkers;
+    int node_workers; /* workers on this rank's node (for thread counts) */
     int worker_rc; /* on a worker rank after TF__WORKER_DONE */
     void *impl;    /* owned; freed by close() */
 };
@@ -42,6 +43,8 @@ struct tf__transport {
  *   with the other peers.
  * close: ends the transport, waiting for the workers; safe on a half-opened
  *   transport and on one that was never opened.
+ * respawn: (optional; fork only) starts a new worker in the place of PEER,
+ *   whose process has ended; it says hello like the first one did.
  * abort: ends the transport after a failure without waiting for workers
  *   that may be busy: fork signals its children, mpi leaves MPI without
  *   finalizing so that the launcher ends the other ranks when this process
@@ -56,6 +59,7 @@ struct tf__transport_ops {
     int (*recv)(struct tf__transport *t, int *peer, struct tf_buf *frame,
                 int timeout_ms, struct tf_error *err);
     void (*close)(struct tf__transport *t);
+    int (*respawn)(struct tf__transport *t, int peer, struct tf_error *err);
     void (*abort)(struct tf__transport *t);
 };
 

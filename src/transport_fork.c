@@ -34,6 +34,8 @@ struct fork_peer {
 };
 
 struct fork_impl {
+    tf__worker_fn fn; /* what a worker runs, for respawn */
+    void *arg;
     /* master: peers[1..npeers]; worker: peers[0] is the master */
     struct fork_peer *peers; /* owned */
     int npeers;
@@ -127,82 +129,106 @@ fork_close(struct tf__transport *t)
     t->impl = NULL;
 }
 
+/* Forks the worker for slot I: a child that runs the worker function over
+ * a socketpair and exits with its status. */
+static int
+spawn_worker(struct tf__transport *t, int i, struct tf_error *err)
+{
+    struct fork_impl *im = t->impl;
+    int sv[2];
+    pid_t pid;
+    int j;
+
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return tf__error_errno(err, TF_ESYS, errno, "socketpair");
+    /* The child must not write out copies of the parent's stdio buffers. */
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0) {
+        int e = errno;
+
+        close(sv[0]);
+        close(sv[1]);
+        return tf__error_errno(err, TF_ESYS, e, "fork");
+    }
+    if (pid == 0) {
+        struct tf__transport wt;
+        struct fork_impl *wim;
+        int rc;
+
+        close(sv[0]);
+        for (j = 1; j <= im->npeers; j++)
+            if (im->peers[j].fd >= 0)
+                close(im->peers[j].fd);
+        /* This child's copy of the master's state is not used. */
+        wim = impl_new(0);
+        if (wim == NULL || fcntl(sv[1], F_SETFL, O_NONBLOCK) < 0)
+            _exit(3);
+        wim->peers[0].fd = sv[1];
+        wt.ops = &tf__transport_fork;
+        wt.rank = i;
+        wt.nworkers = t->nworkers;
+        wt.node_workers = t->nworkers;
+        wt.worker_rc = 0;
+        wt.impl = wim;
+        rc = im->fn(&wt, im->arg);
+        fork_close(&wt);
+        _exit(rc < 0 ? 3 : rc);
+    }
+    close(sv[1]);
+    im->peers[i].fd = sv[0];
+    im->peers[i].pid = pid;
+    if (fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0)
+        return tf__error_errno(err, TF_ESYS, errno, "fcntl");
+    return 0;
+}
+
 static int
 fork_open(struct tf__transport *t, int nworkers, tf__worker_fn fn, void *arg,
           struct tf_error *err)
 {
     struct fork_impl *im;
     int i;
-    int j;
+    int rc;
 
     t->impl = NULL;
     t->rank = 0;
     t->nworkers = nworkers;
+    t->node_workers = nworkers;
     if (nworkers < 1)
         return tf__error(err, TF_EUSAGE, "need at least one worker");
     im = impl_new(nworkers);
     if (im == NULL)
         return tf__error(err, TF_ENOMEM, "out of memory");
+    im->fn = fn;
+    im->arg = arg;
     t->impl = im;
-    /* The children must not write out copies of the parent's stdio buffers. */
-    fflush(NULL);
     for (i = 1; i <= nworkers; i++) {
-        int sv[2];
-        pid_t pid;
-
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-            int e = errno;
-
+        rc = spawn_worker(t, i, err);
+        if (rc < 0) {
             fork_close(t);
-            return tf__error_errno(err, TF_ESYS, e, "socketpair");
+            return rc;
         }
-        pid = fork();
-        if (pid < 0) {
-            int e = errno;
-
-            close(sv[0]);
-            close(sv[1]);
-            fork_close(t);
-            return tf__error_errno(err, TF_ESYS, e, "fork");
-        }
-        if (pid == 0) {
-            struct tf__transport wt;
-            struct fork_impl *wim;
-            int rc;
-
-            close(sv[0]);
-            for (j = 1; j < i; j++)
-                if (im->peers[j].fd >= 0)
-                    close(im->peers[j].fd);
-            /* This child's copy of the master's state is not used. */
-            wim = impl_new(0);
-            if (wim == NULL)
-                _exit(3);
-            if (fcntl(sv[1], F_SETFL, O_NONBLOCK) < 0)
-                _exit(3);
-            wim->peers[0].fd = sv[1];
-            wt.ops = &tf__transport_fork;
-            wt.rank = i;
-            wt.nworkers = nworkers;
-            wt.worker_rc = 0;
-            wt.impl = wim;
-            rc = fn(&wt, arg);
-            fork_close(&wt);
-            _exit(rc < 0 ? 3 : rc);
-        }
-        close(sv[1]);
-        if (fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0) {
-            int e = errno;
-
-            im->peers[i].fd = sv[0];
-            im->peers[i].pid = pid;
-            fork_close(t);
-            return tf__error_errno(err, TF_ESYS, e, "fcntl");
-        }
-        im->peers[i].fd = sv[0];
-        im->peers[i].pid = pid;
     }
     return 0;
+}
+
+static int
+fork_respawn(struct tf__transport *t, int peer, struct tf_error *err)
+{
+    struct fork_impl *im = t->impl;
+    struct fork_peer *p;
+
+    if (t->rank != 0 || peer < 1 || peer > im->npeers)
+        return tf__error(err, TF_ETRANSPORT, "no worker %d", peer);
+    p = &im->peers[peer];
+    peer_close(p);
+    /* Reap the one that ended, so it leaves no zombie. */
+    while (p->pid > 0 && waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    p->pid = 0;
+    tf_buf_init(&p->in, 0);
+    return spawn_worker(t, peer, err);
 }
 
 /* Writes what can be written of PEER's queue without blocking. */
@@ -440,5 +466,6 @@ const struct tf__transport_ops tf__transport_fork = {
     .send = fork_send,
     .recv = fork_recv,
     .close = fork_close,
+    .respawn = fork_respawn,
     .abort = fork_abort,
 };

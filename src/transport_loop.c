@@ -103,6 +103,7 @@ loop_open(struct tf__transport *t, int nworkers, tf__worker_fn fn, void *arg,
     t->impl = NULL;
     t->rank = 0;
     t->nworkers = nworkers;
+    t->node_workers = nworkers;
     if (nworkers < 1)
         return tf__error(err, TF_EUSAGE, "need at least one worker");
     sh = calloc(1, sizeof(*sh));
@@ -127,6 +128,7 @@ loop_open(struct tf__transport *t, int nworkers, tf__worker_fn fn, void *arg,
         sh->wts[i].ops = &tf__transport_loop;
         sh->wts[i].rank = i;
         sh->wts[i].nworkers = nworkers;
+        sh->wts[i].node_workers = nworkers;
         sh->wts[i].impl = sh;
         if (pthread_create(&sh->threads[i], NULL, worker_main, &sh->wts[i]) !=
             0) {

@@ -130,6 +130,33 @@ mpi_close(struct tf__transport *t)
     t->impl = NULL;
 }
 
+/* Counts the workers on this rank's node: its ranks less the master if
+ * the master is one of them. Collective over COMM. */
+static int
+node_workers(MPI_Comm comm, int rank, struct tf_error *err)
+{
+    MPI_Comm node;
+    int size = 0;
+    int has_master = rank == 0;
+    int any_master = 0;
+    int rc;
+
+    rc = mpi_check(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, rank,
+                                       MPI_INFO_NULL, &node),
+                   "MPI_Comm_split_type", err);
+    if (rc < 0)
+        return rc;
+    rc = mpi_check(MPI_Comm_size(node, &size), "MPI_Comm_size", err);
+    if (rc == 0)
+        rc = mpi_check(MPI_Allreduce(&has_master, &any_master, 1, MPI_INT,
+                                     MPI_MAX, node),
+                       "MPI_Allreduce", err);
+    MPI_Comm_free(&node);
+    if (rc < 0)
+        return rc;
+    return any_master ? size - 1 : size;
+}
+
 static int
 mpi_open(struct tf__transport *t, int nworkers, tf__worker_fn fn, void *arg,
          struct tf_error *err)
@@ -176,6 +203,12 @@ mpi_open(struct tf__transport *t, int nworkers, tf__worker_fn fn, void *arg,
     }
     t->rank = rank;
     t->nworkers = size - 1;
+    t->node_workers = node_workers(im->comm, rank, err);
+    if (t->node_workers < 0) {
+        rc = t->node_workers;
+        mpi_close(t);
+        return rc;
+    }
     if (rank != 0) {
         t->worker_rc = fn(t, arg);
         return TF__WORKER_DONE;

@@ -225,3 +225,19 @@ tf__online_cpus(void)
     n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
 }
+
+/* Weak: present only when the program links the library. */
+extern void omp_set_num_threads(int n) __attribute__((weak));
+extern void openblas_set_num_threads(int n) __attribute__((weak));
+extern void MKL_Set_Num_Threads(int n) __attribute__((weak));
+
+void
+tf__set_library_threads(int n)
+{
+    if (omp_set_num_threads != NULL)
+        omp_set_num_threads(n);
+    if (openblas_set_num_threads != NULL)
+        openblas_set_num_threads(n);
+    if (MKL_Set_Num_Threads != NULL)
+        MKL_Set_Num_Threads(n);
+}

@@ -30,6 +30,13 @@ int tf__write_all(int fd, const void *p, size_t n);
  */
 size_t tf__fmt_u64(char *p, uint64_t v);
 
+/*
+ * Tells the OpenMP, OpenBLAS and MKL runtimes linked into this process, if
+ * any, to use N threads. They read their environment variables only when
+ * loaded, so setting those is too late for a running worker.
+ */
+void tf__set_library_threads(int n);
+
 /* Number of CPUs this process may run on (at least 1). */
 int tf__online_cpus(void);
 

@@ -118,7 +118,7 @@ tf__wire_header(const void *p, size_t len, int *type, size_t *payload_len,
         return tf__error(err, TF_EPROTO,
                          "message of protocol version %u, expected %u",
                          (unsigned)h[4], (unsigned)TF__WIRE_VERSION);
-    if (h[5] < TF__MSG_HELLO || h[5] > TF__MSG_ERROR)
+    if (h[5] < TF__MSG_HELLO || h[5] > TF__MSG_RESET)
         return tf__error(err, TF_EPROTO, "message of unknown type %u",
                          (unsigned)h[5]);
     n = load_u32(h + 8);
@@ -258,7 +258,7 @@ tf__wire_get_error(const void *payload, size_t len, int *code,
 }
 
 int
-tf__wire_work_begin(struct tf_buf *buf, uint64_t chunk)
+tf__wire_work_begin(struct tf_buf *buf, uint64_t chunk, uint32_t fn)
 {
     int rc;
 
@@ -267,6 +267,8 @@ tf__wire_work_begin(struct tf_buf *buf, uint64_t chunk)
         rc = tf__wire_put_u64(buf, chunk);
     if (rc == 0)
         rc = tf__wire_put_u32(buf, 0);
+    if (rc == 0)
+        rc = tf__wire_put_u32(buf, fn);
     return rc;
 }
 
@@ -294,7 +296,7 @@ tf__wire_work_add(struct tf_buf *buf, uint64_t id, const void *p, size_t n)
 int
 tf__wire_work_end(struct tf_buf *buf, uint32_t count, struct tf_error *err)
 {
-    if (buf->len < TF__WIRE_HDR + 12)
+    if (buf->len < TF__WIRE_HDR + 16)
         return tf__error(err, TF_EPROTO, "WORK frame without its header");
     store_u32(buf->data + TF__WIRE_HDR + 8, count);
     return tf__wire_end(buf, err);
@@ -310,6 +312,7 @@ tf__wire_work_open(struct tf__work_reader *w, const void *payload, size_t len,
     tf__wire_reader_init(&w->r, payload, len);
     w->chunk = tf__wire_get_u64(&w->r);
     w->count = tf__wire_get_u32(&w->r);
+    w->fn = tf__wire_get_u32(&w->r);
     w->done = 0;
     if (w->r.bad || w->count > len / 12)
         return tf__error(err, TF_EPROTO, "malformed WORK message");

@@ -24,7 +24,9 @@ enum tf__msg_type {
     TF__MSG_WORK = 2,    /* master -> worker: a chunk of tasks */
     TF__MSG_RESULTS = 3, /* worker -> master: results; asks for more */
     TF__MSG_STOP = 4,    /* master -> worker: no more work */
-    TF__MSG_ERROR = 5    /* worker -> master: the worker failed */
+    TF__MSG_ERROR = 5,   /* worker -> master: the worker failed */
+    TF__MSG_SHARE = 6,   /* master -> worker: bytes every task may read */
+    TF__MSG_RESET = 7    /* master -> worker: run the initializer again */
 };
 
 /* Starts a frame of TYPE in BUF (which it empties). */
@@ -82,11 +84,12 @@ int tf__wire_get_error(const void *payload, size_t len, int *code,
                        struct tf_error *out, struct tf_error *err);
 
 /*
- * WORK payload: u64 chunk number, u32 count, then count times
- * { u64 task id, bytes payload }. Built with put_u64/put_u32/put_bytes;
- * tf__wire_work_begin() writes the fixed part with a placeholder count.
+ * WORK payload: u64 chunk number, u32 count, u32 task function (its index
+ * in the table every rank registered), then count times { u64 task id,
+ * bytes payload }. tf__wire_work_begin() writes the fixed part with a
+ * placeholder count.
  */
-int tf__wire_work_begin(struct tf_buf *buf, uint64_t chunk);
+int tf__wire_work_begin(struct tf_buf *buf, uint64_t chunk, uint32_t fn);
 int tf__wire_work_add(struct tf_buf *buf, uint64_t id, const void *p,
                       size_t n);
 /* Patches the count and the frame length. */
@@ -97,6 +100,7 @@ struct tf__work_reader {
     struct tf__wire_reader r;
     uint64_t chunk;
     uint32_t count;
+    uint32_t fn;
     uint32_t done;
 };
 /* Checks the whole payload (every task's length) before returning 0. */

@@ -88,7 +88,7 @@ build_work(struct tf_buf *buf, uint64_t chunk, const struct task_spec *t,
     struct tf_error err;
     uint32_t i;
 
-    assert_int_equal(tf__wire_work_begin(buf, chunk), 0);
+    assert_int_equal(tf__wire_work_begin(buf, chunk, 3), 0);
     for (i = 0; i < count; i++)
         assert_int_equal(tf__wire_work_add(buf, t[i].id, t[i].p, t[i].n), 0);
     assert_int_equal(tf__wire_work_end(buf, count, &err), 0);
@@ -111,6 +111,7 @@ work_holds(const void *p, size_t len, uint64_t chunk, const struct task_spec *t,
     assert_int_equal(tf__wire_work_open(&w, copy, len, &err), 0);
     assert_int_equal(w.chunk, chunk);
     assert_int_equal(w.count, count);
+    assert_int_equal(w.fn, 3); /* what build_work() wrote */
     for (i = 0; i < count; i++) {
         assert_int_equal(tf__wire_work_next(&w, &id, &data, &n), 1);
         assert_int_equal(id, t[i].id);
@@ -450,7 +451,7 @@ test_work_round_trips_empty_chunk(void **state)
     (void)state;
     tf_buf_init(&buf, 0);
     build_work(&buf, 0, NULL, 0);
-    assert_int_equal(buf.len, TF__WIRE_HDR + 12);
+    assert_int_equal(buf.len, TF__WIRE_HDR + 16);
     work_holds(buf.data + TF__WIRE_HDR, buf.len - TF__WIRE_HDR, 0, NULL, 0);
     tf_buf_cleanup(&buf);
 }
@@ -464,7 +465,7 @@ test_work_round_trips_one_task(void **state)
     (void)state;
     tf_buf_init(&buf, 0);
     build_work(&buf, 5, t, 1);
-    assert_int_equal(buf.len, TF__WIRE_HDR + 12 + 12 + 16);
+    assert_int_equal(buf.len, TF__WIRE_HDR + 16 + 12 + 16);
     work_holds(buf.data + TF__WIRE_HDR, buf.len - TF__WIRE_HDR, 5, t, 1);
     tf_buf_cleanup(&buf);
 }
@@ -606,7 +607,7 @@ test_work_open_rejects_task_length_past_the_end(void **state)
     struct tf_buf buf;
     const unsigned char *payload;
     size_t len;
-    size_t first_len_at = 12 + 8; /* after chunk, count and the first id */
+    size_t first_len_at = 16 + 8; /* after chunk, count, fn, the first id */
     size_t last_len_at;
 
     (void)state;
@@ -946,7 +947,7 @@ test_header_rejects_wrong_version(void **state)
 static void
 test_header_rejects_unknown_type(void **state)
 {
-    static const int bad[] = {0, TF__MSG_ERROR + 1, 100, 255};
+    static const int bad[] = {0, TF__MSG_RESET + 1, 100, 255};
     unsigned char h[TF__WIRE_HDR];
     struct tf_error err;
     size_t i;
