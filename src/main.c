@@ -9,6 +9,8 @@
 #include "farm.h"
 #include "jobs.h"
 #include "opts.h"
+#include "pool.h"
+#include "sink.h"
 #include "source.h"
 #include "transport.h"
 #include "util.h"
@@ -29,6 +31,7 @@ struct cli {
     uint64_t jobs;
     uint64_t chunk;
     uint64_t max_line;
+    uint64_t threads;
     bool unordered;
     bool tag;
     bool quiet;
@@ -50,6 +53,10 @@ static const struct tf_option common_options[] = {
     {"joblog", 0, "FILE",
      "write a GNU Parallel-compatible log line per finished task to FILE"},
     {"max-line", 0, "BYTES", "longest task line accepted (default 1048576)"},
+    {"threads-per-worker", 0, "N",
+     "OpenMP/OpenBLAS/MKL threads each worker may use (default: the node's "
+     "CPUs divided among its workers; the variables set in the environment "
+     "win)"},
     {"quiet", 'q', NULL, "do not print the summary line at the end"},
     {"help", 'h', NULL, "print this help and exit"},
     {"version", 'V', NULL, "print the version and exit"},
@@ -237,6 +244,9 @@ apply(struct cli *c, const struct tf_option *opt, const char *value,
     else if (strcmp(n, "max-line") == 0)
         return tf__parse_u64(value, 1, (uint64_t)1 << 30, "--max-line",
                              &c->max_line, err);
+    else if (strcmp(n, "threads-per-worker") == 0)
+        return tf__parse_u64(value, 1, 4096, "--threads-per-worker",
+                             &c->threads, err);
     return 0;
 }
 
@@ -340,19 +350,6 @@ parse_args(struct cli *c, int argc, char **argv, struct tf_error *err)
     return 0;
 }
 
-static const struct tf__transport_ops *
-pick_transport(const struct cli *c, struct tf_error *err)
-{
-    const char *name = c->backend;
-
-    if (strcmp(name, "auto") == 0)
-        name = tf__mpi_launched() ? "mpi" : "fork";
-    if (tf__transport_find(name) == NULL)
-        tf__error(err, TF_EUSAGE,
-                  "--backend %s: this taskfarm was built without MPI", name);
-    return tf__transport_find(name);
-}
-
 static int
 exit_for(int rc)
 {
@@ -374,16 +371,48 @@ summary(const struct tf__farm_stats *s)
             secs > 0 ? (double)s->tasks / secs : 0.0);
 }
 
+/* The master's part of a line-reading job: output, joblog, summary. */
+static int
+run_lines(const struct cli *c, struct tf_pool *pool, uint64_t t0,
+          struct tf_error *err)
+{
+    struct tf__farm_stats stats;
+    struct tf__sink *sink = NULL;
+    int rc;
+    int rc2;
+
+    memset(&stats, 0, sizeof(stats));
+    rc = tf__sink_open(STDOUT_FILENO, STDERR_FILENO, c->joblog, c->tag, &sink,
+                       err);
+    if (rc == 0)
+        rc = tf__farm_lines(tf__pool_session(pool), 0, c->input,
+                            (size_t)c->max_line, sink, c->unordered, &stats,
+                            err);
+    rc2 = tf__sink_close(sink, rc < 0 ? NULL : err);
+    if (rc == 0)
+        rc = rc2;
+    if (rc < 0)
+        return rc;
+    if (!c->quiet) {
+        stats.wall_us = tf__now_us() - t0;
+        stats.nworkers = tf_pool_nworkers(pool);
+        stats.transport = tf__session_transport(tf__pool_session(pool));
+        summary(&stats);
+    }
+    return stats.failed > 0 ? 1 : 0;
+}
+
 int
 main(int argc, char **argv)
 {
-    struct tf__farm_stats stats;
-    struct tf__farm_cfg cfg;
+    struct tf_config cfg;
     struct tf_error err;
+    struct tf_pool *pool = NULL;
     struct cli c;
     void *state = NULL;
-    int worker_rc = 0;
+    uint64_t t0 = tf__now_us();
     int rc;
+    int rc2;
 
     memset(&c, 0, sizeof(c));
     c.backend = "auto";
@@ -400,13 +429,6 @@ main(int argc, char **argv)
             tf__log(TF_LOG_ERROR, "%s", err.msg);
         return EXIT_USAGE;
     }
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.transport = pick_transport(&c, &err);
-    if (cfg.transport == NULL) {
-        if (!quiet_rank())
-            tf__log(TF_LOG_ERROR, "%s", err.msg);
-        return EXIT_USAGE;
-    }
     if (c.kind->init != NULL) {
         rc = c.kind->init(&state, &c.opts, &err);
         if (rc < 0) {
@@ -416,27 +438,50 @@ main(int argc, char **argv)
             return exit_for(rc);
         }
     }
-    cfg.kind = c.kind;
-    cfg.job_state = state;
-    cfg.input = c.input;
-    cfg.max_line = (size_t)c.max_line;
-    cfg.nworkers = c.jobs != 0 ? (int)c.jobs : tf__online_cpus();
-    cfg.chunk = c.chunk;
-    cfg.unordered = c.unordered;
-    cfg.tag = c.tag;
-    cfg.joblog = c.joblog;
-    cfg.out_fd = STDOUT_FILENO;
-    cfg.err_fd = STDERR_FILENO;
-    rc = tf__farm_run(&cfg, &stats, &worker_rc, &err);
+    tf_config_init(&cfg);
+    cfg.backend = c.backend;
+    cfg.nworkers = (int)c.jobs;
+    cfg.chunksize = c.chunk;
+    cfg.threads_per_worker = (int)c.threads;
+    rc = tf_register(c.kind->name, c.kind->run, state);
+    if (rc == 0)
+        rc = tf_init(&cfg, &pool, &err);
+    else
+        tf__error(&err, rc, "cannot register job %s", c.kind->name);
+    if (rc == TF_WORKER_DONE) {
+        if (c.kind->fini != NULL)
+            c.kind->fini(state);
+        return EXIT_ALL_OK;
+    }
+    if (rc < 0) {
+        if (!quiet_rank())
+            tf__log(TF_LOG_ERROR, "%s", err.msg);
+        if (c.kind->fini != NULL)
+            c.kind->fini(state);
+        return exit_for(rc);
+    }
+    if (c.kind->reads_lines)
+        rc = run_lines(&c, pool, t0, &err);
+    else if (c.kind->master != NULL)
+        rc = c.kind->master(state, pool, &err);
+    else
+        rc = tf__error(&err, TF_EUSAGE, "job %s has nothing to run",
+                       c.kind->name);
+    if (rc >= 0 || rc == TF_EINPUT || rc == TF_EUSAGE || rc == TF_ETASK) {
+        /* The workers are idle: stop them in order. */
+        rc2 = tf_finalize(pool, rc >= 0 ? &err : NULL);
+        if (rc >= 0 && rc2 < 0)
+            rc = rc2;
+    } else {
+        tf__pool_abort(pool);
+    }
     if (c.kind->fini != NULL)
         c.kind->fini(state);
-    if (rc == TF__WORKER_DONE)
-        return worker_rc == 0 ? EXIT_ALL_OK : EXIT_SYSTEM;
+    if (rc == TF_ETASK)
+        rc = 1; /* the job reported its failed tasks */
     if (rc < 0) {
         tf__log(TF_LOG_ERROR, "%s", err.msg);
         return exit_for(rc);
     }
-    if (!c.quiet)
-        summary(&stats);
-    return stats.failed > 0 ? EXIT_TASK_FAIL : EXIT_ALL_OK;
+    return rc > 0 ? EXIT_TASK_FAIL : EXIT_ALL_OK;
 }

@@ -1,0 +1,410 @@
+/* pool.c - tf_pool_*: Pool.map and friends for C, over the farm's session */
+#include "pool.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "farm.h"
+#include "transport.h"
+#include "util.h"
+
+#define MAX_FNS 64
+
+/* Task functions are registered per process, before tf_init(), the same on
+ * every rank; the index in this table is what goes over the wire. */
+static struct tf__fn fns[MAX_FNS];
+static int nfns;
+static bool initialised;
+
+struct tf_pool {
+    struct tf__session *session; /* owned */
+};
+
+int
+tf_register(const char *name, tf_task_fn fn, void *arg)
+{
+    int i;
+
+    if (initialised || name == NULL || name[0] == '\0' || fn == NULL ||
+        nfns == MAX_FNS)
+        return TF_EUSAGE;
+    for (i = 0; i < nfns; i++)
+        if (strcmp(fns[i].name, name) == 0)
+            return TF_EUSAGE;
+    fns[nfns].name = name;
+    fns[nfns].fn = fn;
+    fns[nfns].arg = arg;
+    nfns++;
+    return 0;
+}
+
+void
+tf_config_init(struct tf_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+}
+
+int
+tf_init(const struct tf_config *cfg, struct tf_pool **out,
+        struct tf_error *err)
+{
+    struct tf__session_cfg scfg;
+    struct tf_config defaults;
+    struct tf_pool *pool;
+    const char *name;
+    int worker_rc = 0;
+    int rc;
+
+    *out = NULL;
+    if (cfg == NULL) {
+        tf_config_init(&defaults);
+        cfg = &defaults;
+    }
+    if (initialised)
+        return tf__error(err, TF_EUSAGE, "tf_init: the pool was started "
+                                         "already");
+    if (nfns == 0)
+        return tf__error(err, TF_EUSAGE,
+                         "tf_init: no task function registered");
+    name = cfg->backend;
+    if (name == NULL || strcmp(name, "auto") == 0)
+        name = tf__mpi_launched() ? "mpi" : "fork";
+    memset(&scfg, 0, sizeof(scfg));
+    scfg.transport = tf__transport_find(name);
+    if (scfg.transport == NULL)
+        return tf__error(err, TF_EUSAGE, "tf_init: no backend '%s'%s", name,
+                         strcmp(name, "mpi") == 0 ? " (built without MPI)"
+                                                   : "");
+    if (cfg->nworkers < 0 || cfg->threads_per_worker < 0)
+        return tf__error(err, TF_EUSAGE, "tf_init: negative worker or "
+                                         "thread count");
+    scfg.nworkers = cfg->nworkers > 0 ? cfg->nworkers : tf__online_cpus();
+    scfg.chunk = cfg->chunksize;
+    scfg.max_tasks_per_worker = cfg->max_tasks_per_worker;
+    scfg.threads_per_worker = cfg->threads_per_worker;
+    scfg.initializer = cfg->initializer;
+    scfg.initarg = cfg->initarg;
+    scfg.fns = fns;
+    scfg.nfns = nfns;
+    pool = calloc(1, sizeof(*pool));
+    if (pool == NULL)
+        return tf__error(err, TF_ENOMEM, "out of memory");
+    initialised = true;
+    rc = tf__session_open(&scfg, &pool->session, &worker_rc, err);
+    if (rc != 0) {
+        free(pool);
+        if (rc == TF__WORKER_DONE) {
+            if (worker_rc != 0)
+                return tf__error(err, TF_ESYS, "the worker failed");
+            return TF_WORKER_DONE;
+        }
+        initialised = false;
+        return rc;
+    }
+    *out = pool;
+    return 0;
+}
+
+int
+tf_finalize(struct tf_pool *pool, struct tf_error *err)
+{
+    int rc;
+
+    if (pool == NULL)
+        return 0;
+    rc = tf__session_close(pool->session, err);
+    free(pool);
+    initialised = false;
+    return rc;
+}
+
+struct tf__session *
+tf__pool_session(struct tf_pool *pool)
+{
+    return pool->session;
+}
+
+void
+tf__pool_abort(struct tf_pool *pool)
+{
+    if (pool == NULL)
+        return;
+    tf__session_abort(pool->session);
+    free(pool);
+    initialised = false;
+}
+
+int
+tf_pool_nworkers(const struct tf_pool *pool)
+{
+    return tf__session_nworkers(pool->session);
+}
+
+int
+tf_pool_share(struct tf_pool *pool, const void *data, size_t len,
+              struct tf_error *err)
+{
+    return tf__session_share(pool->session, data, len, err);
+}
+
+/* Finds FN in the table. */
+static int
+fn_index(const char *fn, uint32_t *out, struct tf_error *err)
+{
+    int i;
+
+    for (i = 0; i < nfns; i++) {
+        if (strcmp(fns[i].name, fn) == 0) {
+            *out = (uint32_t)i;
+            return 0;
+        }
+    }
+    return tf__error(err, TF_EUSAGE, "no task function '%s' was registered",
+                     fn);
+}
+
+/* ------------------------------------------------------------ tf_pool_run */
+
+struct run_ctx {
+    tf_next_fn next;
+    void *next_arg;
+    tf_done_fn done;
+    void *done_arg;
+    struct tf_buf task; /* owned */
+    uint64_t index;
+    uint64_t first_failed; /* index + 1 of the first failed task, or 0 */
+    char failed_msg[256];
+};
+
+static int
+run_next(void *arg, uint64_t *id, const void **data, size_t *len,
+         bool may_block, struct tf_error *err)
+{
+    struct run_ctx *c = arg;
+    int rc;
+
+    (void)may_block;
+    tf_buf_reset(&c->task);
+    rc = c->next(c->next_arg, c->index, &c->task);
+    if (rc < 0)
+        return tf__error(err, rc, "task %llu could not be made: %s",
+                         (unsigned long long)c->index, tf_strerror(rc));
+    if (rc == 0)
+        return 0;
+    c->index++;
+    *id = c->index; /* ids are 1-based */
+    *data = c->task.data != NULL ? (const void *)c->task.data : "";
+    *len = c->task.len;
+    return 1;
+}
+
+static int
+run_done(void *arg, const struct tf__done *d, struct tf_error *err)
+{
+    struct run_ctx *c = arg;
+    struct tf_result res;
+    uint64_t index = d->id - 1;
+    int rc;
+
+    /* A read-only view of the result: the callback must not keep it. */
+    res.status = d->status;
+    res.signal = d->signal;
+    res.out.data = (unsigned char *)d->out;
+    res.out.len = d->out_len;
+    res.out.cap = 0;
+    res.out.max = 0;
+    res.err.data = (unsigned char *)d->err;
+    res.err.len = d->err_len;
+    res.err.cap = 0;
+    res.err.max = 0;
+    if (d->status != 0 &&
+        (c->first_failed == 0 || index + 1 < c->first_failed)) {
+        size_t n = d->err_len < sizeof(c->failed_msg) - 1
+                       ? d->err_len
+                       : sizeof(c->failed_msg) - 1;
+
+        c->first_failed = index + 1;
+        memcpy(c->failed_msg, d->err, n);
+        while (n > 0 && (c->failed_msg[n - 1] == '\n'))
+            n--;
+        c->failed_msg[n] = '\0';
+    }
+    if (c->done == NULL)
+        return 0;
+    rc = c->done(c->done_arg, index, &res);
+    if (rc < 0)
+        return tf__error(err, rc, "the result callback of task %llu "
+                                  "failed: %s",
+                         (unsigned long long)index, tf_strerror(rc));
+    return 0;
+}
+
+int
+tf_pool_run(struct tf_pool *pool, const char *fn, tf_next_fn next,
+            void *next_arg, tf_done_fn done, void *done_arg, int flags,
+            struct tf_error *err)
+{
+    struct tf__batch b;
+    struct run_ctx c;
+    int rc;
+
+    if (pool == NULL || next == NULL)
+        return tf__error(err, TF_EUSAGE, "tf_pool_run: no pool or no task "
+                                         "generator");
+    memset(&b, 0, sizeof(b));
+    rc = fn_index(fn, &b.fn, err);
+    if (rc < 0)
+        return rc;
+    memset(&c, 0, sizeof(c));
+    c.next = next;
+    c.next_arg = next_arg;
+    c.done = done;
+    c.done_arg = done_arg;
+    tf_buf_init(&c.task, 0);
+    b.unordered = (flags & TF_UNORDERED) != 0;
+    b.next = run_next;
+    b.next_arg = &c;
+    b.done = run_done;
+    b.done_arg = &c;
+    rc = tf__session_batch(pool->session, &b, err);
+    tf_buf_cleanup(&c.task);
+    if (rc == 0 && c.first_failed != 0)
+        rc = tf__error(err, TF_ETASK, "task %llu failed%s%s",
+                       (unsigned long long)(c.first_failed - 1),
+                       c.failed_msg[0] ? ": " : "", c.failed_msg);
+    return rc;
+}
+
+/* ------------------------------------------------- map, starmap, apply */
+
+struct array_ctx {
+    const unsigned char *in;
+    size_t in_size;
+    size_t n;
+    const void *const *args;
+    const size_t *lens;
+    unsigned char *out;
+    size_t out_size;
+    uint64_t first_bad; /* index + 1 of the first result of a wrong size */
+    size_t bad_len;
+    tf_done_fn done;
+    void *done_arg;
+    struct tf_buf *one; /* tf_apply's output */
+};
+
+static int
+array_next(void *arg, uint64_t index, struct tf_buf *task)
+{
+    struct array_ctx *a = arg;
+
+    if (index >= a->n)
+        return 0;
+    if (a->args != NULL)
+        return tf_buf_append(task, a->args[index], a->lens[index]) < 0
+                   ? TF_ENOMEM
+                   : 1;
+    return tf_buf_append(task, a->in + index * a->in_size, a->in_size) < 0
+               ? TF_ENOMEM
+               : 1;
+}
+
+static int
+map_done(void *arg, uint64_t index, const struct tf_result *res)
+{
+    struct array_ctx *a = arg;
+    unsigned char *slot = a->out + index * a->out_size;
+
+    if (res->status == 0 && res->out.len == a->out_size) {
+        memcpy(slot, res->out.data, a->out_size);
+        return 0;
+    }
+    memset(slot, 0, a->out_size);
+    if (res->status == 0 && (a->first_bad == 0 || index + 1 < a->first_bad)) {
+        a->first_bad = index + 1;
+        a->bad_len = res->out.len;
+    }
+    return 0;
+}
+
+int
+tf_map(struct tf_pool *pool, const char *fn, const void *in, size_t in_size,
+       void *out, size_t out_size, size_t n, struct tf_error *err)
+{
+    struct array_ctx a;
+    int rc;
+
+    memset(&a, 0, sizeof(a));
+    a.in = in;
+    a.in_size = in_size;
+    a.n = n;
+    a.out = out;
+    a.out_size = out_size;
+    rc = tf_pool_run(pool, fn, array_next, &a, map_done, &a, 0, err);
+    if (rc == 0 && a.first_bad != 0)
+        rc = tf__error(err, TF_ETASK,
+                       "task %llu returned %zu bytes where %zu were expected",
+                       (unsigned long long)(a.first_bad - 1), a.bad_len,
+                       out_size);
+    return rc;
+}
+
+int
+tf_imap_unordered(struct tf_pool *pool, const char *fn, const void *in,
+                  size_t in_size, size_t n, tf_done_fn done, void *arg,
+                  struct tf_error *err)
+{
+    struct array_ctx a;
+
+    memset(&a, 0, sizeof(a));
+    a.in = in;
+    a.in_size = in_size;
+    a.n = n;
+    return tf_pool_run(pool, fn, array_next, &a, done, arg, TF_UNORDERED,
+                       err);
+}
+
+int
+tf_starmap(struct tf_pool *pool, const char *fn, const void *const *args,
+           const size_t *lens, size_t n, tf_done_fn done, void *arg,
+           struct tf_error *err)
+{
+    struct array_ctx a;
+
+    if (n > 0 && (args == NULL || lens == NULL))
+        return tf__error(err, TF_EUSAGE, "tf_starmap: no arguments");
+    memset(&a, 0, sizeof(a));
+    a.args = args;
+    a.lens = lens;
+    a.n = n;
+    return tf_pool_run(pool, fn, array_next, &a, done, arg, 0, err);
+}
+
+static int
+apply_done(void *arg, uint64_t index, const struct tf_result *res)
+{
+    struct array_ctx *a = arg;
+
+    (void)index;
+    if (res->status != 0)
+        return 0;
+    return tf_buf_append(a->one, res->out.data, res->out.len);
+}
+
+int
+tf_apply(struct tf_pool *pool, const char *fn, const void *in, size_t len,
+         struct tf_buf *out, struct tf_error *err)
+{
+    struct array_ctx a;
+    const void *args[1];
+    size_t lens[1];
+
+    args[0] = in != NULL ? in : "";
+    lens[0] = len;
+    memset(&a, 0, sizeof(a));
+    a.args = args;
+    a.lens = lens;
+    a.n = 1;
+    a.one = out;
+    return tf_pool_run(pool, fn, array_next, &a, apply_done, &a, 0, err);
+}
