@@ -61,8 +61,6 @@ static int
 run_init(void **state, const struct tf_opts *opts, struct tf_error *err)
 {
     struct run_state *st;
-    size_t n = 0;
-    size_t i;
 
     (void)err;
     st = calloc(1, sizeof(*st));
@@ -72,18 +70,29 @@ run_init(void **state, const struct tf_opts *opts, struct tf_error *err)
     st->env_worker = -1;
     tf_buf_init(&st->cmd, 0);
     tf_buf_init(&st->words, 0);
+    *state = st;
+    return 0;
+}
+
+/* Builds the tasks' environment from the worker's, once per worker: the
+ * worker has set its thread counts (OMP_NUM_THREADS...) by then. Our own
+ * variables replace any inherited ones of the same name. */
+static int
+make_envp(struct run_state *st)
+{
+    size_t n = 0;
+    size_t i;
+
+    free(st->envp);
+    st->nenv = 0;
     while (environ != NULL && environ[n] != NULL)
         n++;
     st->envp = calloc(n + 5, sizeof(*st->envp));
-    if (st->envp == NULL) {
-        run_fini(st);
+    if (st->envp == NULL)
         return TF_ENOMEM;
-    }
-    /* Our own variables replace any inherited ones of the same name. */
     for (i = 0; i < n; i++)
         if (strncmp(environ[i], "TASKFARM_", 9) != 0)
             st->envp[st->nenv++] = environ[i];
-    *state = st;
     return 0;
 }
 
@@ -93,6 +102,8 @@ set_env(struct run_state *st, const struct tf_task *task)
     char *p;
 
     if (st->env_worker != task->worker) {
+        if (make_envp(st) < 0)
+            return TF_ENOMEM;
         free(st->worker_var);
         free(st->nworkers_var);
         free(st->host_var);
