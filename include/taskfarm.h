@@ -138,6 +138,8 @@ typedef int (*tf_task_fn)(void *arg, const struct tf_task *task,
 /*
  * Option values given to a job kind: `get` returns the value of a long option
  * (without the dashes) or NULL when it was not given; a flag's value is "1".
+ * The positional arguments of a job that does not read lines are "1", "2",
+ * and so on, in order.
  */
 struct tf_opts;
 const char *tf_opts_get(const struct tf_opts *opts, const char *name);

@@ -279,7 +279,18 @@ parse_args(struct cli *c, int argc, char **argv, struct tf_error *err)
                                      a);
                 continue;
             }
-            if (npos++ > 0 || !c->kind->reads_lines)
+            if (!c->kind->reads_lines) {
+                /* A job's own positional arguments: "1", "2", ... */
+                static const char *const names[] = {"1", "2", "3", "4",
+                                                    "5", "6", "7", "8"};
+
+                if (npos >= 8 || tf__opts_set(&c->opts, names[npos], a) < 0)
+                    return tf__error(err, TF_EUSAGE,
+                                     "unexpected argument '%s'", a);
+                npos++;
+                continue;
+            }
+            if (npos++ > 0)
                 return tf__error(err, TF_EUSAGE, "unexpected argument '%s'",
                                  a);
             c->input = a;
