@@ -70,7 +70,7 @@ enum { W_NEW, W_ACTIVE, W_STOPPED, W_GONE, W_RECYCLING };
 
 struct wslot {
     int state;
-    uint64_t tasks; /* since it started or was last reset */
+    uint64_t tasks; /* handed to it since it started or was last reset */
     bool waiting; /* on the master's list of workers short of work */
     char host[256];
     size_t host_len;
@@ -231,6 +231,9 @@ send_chunk(struct master *m, int w, struct tf_error *err)
     n = tf__sched_next(&m->sched, m->qlen, m->eof);
     if (n > m->qlen)
         n = m->qlen;
+    if (m->cfg.max_tasks_per_worker != 0 &&
+        n > m->cfg.max_tasks_per_worker - m->w[w].tasks)
+        n = m->cfg.max_tasks_per_worker - m->w[w].tasks;
     c = calloc(1, sizeof(*c));
     if (c == NULL)
         return tf__error(err, TF_ENOMEM, "out of memory");
@@ -287,6 +290,7 @@ send_chunk(struct master *m, int w, struct tf_error *err)
         m->w[w].head = c;
     m->w[w].tail = c;
     m->w[w].inflight++;
+    m->w[w].tasks += c->n;
     m->inflight++;
     return 0;
 }
@@ -355,6 +359,10 @@ refill(struct master *m, int w, struct tf_error *err)
     }
     while (ws->inflight < tf__sched_prefetch(&m->sched)) {
         bool may_block = m->inflight == 0;
+
+        if (m->cfg.max_tasks_per_worker != 0 &&
+            ws->tasks >= m->cfg.max_tasks_per_worker)
+            return 0; /* recycled once what it holds is done */
 
         if (holding_too_much(m)) {
             wait_for_work(m, w);
@@ -536,7 +544,6 @@ on_results(struct master *m, int w, struct tf_error *err)
         rf->refs++;
         m->held += HOLD_TASK + res.out_len + res.err_len;
         c->nresults++;
-        ws->tasks++;
         if (m->b->unordered) {
             rc = emit(m, c, tr, err);
             if (rc < 0) {
