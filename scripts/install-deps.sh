@@ -9,7 +9,7 @@ set -euo pipefail
 build_pkgs=(gcc make cmake pkg-config openmpi-bin libopenmpi-dev
             libcmocka-dev libcurl4-openssl-dev libopenblas-dev liblapacke-dev
             libjansson-dev)
-test_pkgs=(python3 parallel time procps)
+test_pkgs=(python3 parallel time procps python3-numpy python3-mpi4py)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then

@@ -92,6 +92,7 @@ struct tf__session {
     struct wslot *w; /* owned: [1..nworkers] */
     int active;      /* workers not stopped or gone */
     struct tf__batch *b; /* the batch running, or NULL */
+    bool discard;        /* a failed batch's results are being dropped */
     struct tf_buf share; /* owned: what tf__session_share() sent */
     bool have_share;
 
@@ -432,7 +433,7 @@ emit(struct master *m, struct chunk *c, struct task_rec *tr,
     d.out_len = tr->out_len;
     d.err = tr->err;
     d.err_len = tr->err_len;
-    rc = m->b->done(m->b->done_arg, &d, err);
+    rc = m->discard ? 0 : m->b->done(m->b->done_arg, &d, err);
     m->b->tasks++;
     if (tr->status != 0)
         m->b->failed++;
@@ -704,6 +705,30 @@ batch_finished(const struct master *m)
     return true;
 }
 
+/*
+ * After a batch stopped early (a callback failed), lets the workers finish
+ * what they hold and drops those results, so the session is ready for the
+ * next batch. A transport failure ends this too.
+ */
+static void
+discard_rest(struct master *m)
+{
+    struct tf_error ignored;
+    int rc = 0;
+
+    m->discard = true;
+    m->eof = true;
+    m->qlen = 0;
+    m->qhead = 0;
+    tf_buf_reset(&m->qbytes);
+    m->qbytes_start = 0;
+    while (rc == 0 && m->inflight > 0)
+        rc = master_step(m, &ignored);
+    if (rc == 0)
+        (void)drain(m, &ignored);
+    m->discard = false;
+}
+
 int
 tf__session_batch(struct tf__session *m, struct tf__batch *b,
                   struct tf_error *err)
@@ -729,6 +754,8 @@ tf__session_batch(struct tf__session *m, struct tf__batch *b,
         if (rc == 0)
             rc = drain(m, err);
     }
+    if (rc < 0 && rc != TF_ETRANSPORT && rc != TF_EPEER && rc != TF_EPROTO)
+        discard_rest(m);
     if (rc == 0 && b->flush != NULL)
         rc = b->flush(b->flush_arg, err);
     if (rc == 0 && m->input_rc < 0) {
@@ -891,7 +918,7 @@ worker_init(struct worker *wk, struct tf_error *err)
     snprintf(value, sizeof(value), "%d", n);
     for (i = 0; vars[i] != NULL; i++)
         setenv(vars[i], value, 0);
-    tf__set_library_threads(n);
+    tf__set_library_threads();
     if (wk->cfg->initializer == NULL)
         return 0;
     rc = wk->cfg->initializer(wk->cfg->initarg);

@@ -231,13 +231,22 @@ extern void omp_set_num_threads(int n) __attribute__((weak));
 extern void openblas_set_num_threads(int n) __attribute__((weak));
 extern void MKL_Set_Num_Threads(int n) __attribute__((weak));
 
+static int
+env_threads(const char *name)
+{
+    const char *v = getenv(name);
+    int n = v != NULL ? atoi(v) : 0;
+
+    return n > 0 ? n : 1;
+}
+
 void
-tf__set_library_threads(int n)
+tf__set_library_threads(void)
 {
     if (omp_set_num_threads != NULL)
-        omp_set_num_threads(n);
+        omp_set_num_threads(env_threads("OMP_NUM_THREADS"));
     if (openblas_set_num_threads != NULL)
-        openblas_set_num_threads(n);
+        openblas_set_num_threads(env_threads("OPENBLAS_NUM_THREADS"));
     if (MKL_Set_Num_Threads != NULL)
-        MKL_Set_Num_Threads(n);
+        MKL_Set_Num_Threads(env_threads("MKL_NUM_THREADS"));
 }

@@ -32,10 +32,11 @@ size_t tf__fmt_u64(char *p, uint64_t v);
 
 /*
  * Tells the OpenMP, OpenBLAS and MKL runtimes linked into this process, if
- * any, to use N threads. They read their environment variables only when
- * loaded, so setting those is too late for a running worker.
+ * any, to use the thread counts in OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and
+ * MKL_NUM_THREADS. They read those variables only when loaded, so setting
+ * them is too late for a running worker.
  */
-void tf__set_library_threads(int n);
+void tf__set_library_threads(void);
 
 /* Number of CPUs this process may run on (at least 1). */
 int tf__online_cpus(void);

@@ -1,0 +1,1721 @@
+/* test_pool.c - unit tests of the pool API (tf_map and friends) on transport_loop */
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "tf_test.h"
+
+static const int worker_counts[] = {1, 2, 4};
+#define NCOUNTS (sizeof(worker_counts) / sizeof(worker_counts[0]))
+
+/* The variables a worker sets for its libraries when the user did not. */
+static const char *const thread_vars[] = {"OMP_NUM_THREADS",
+                                          "OPENBLAS_NUM_THREADS",
+                                          "MKL_NUM_THREADS"};
+#define NVARS (sizeof(thread_vars) / sizeof(thread_vars[0]))
+
+/* ------------------------------------------------------ task functions */
+
+/* Workers are threads of this process on the loop transport, so what the
+ * initializer sets up for a worker is thread-local here. */
+static _Thread_local int tls_initialised;
+static _Thread_local uint64_t tls_tasks_since_init;
+
+static atomic_int init_count;
+static atomic_int square_calls;
+
+/* The initializer: counts its runs through ARG (&init_count). */
+static int
+count_init(void *arg)
+{
+    atomic_int *count = arg;
+
+    atomic_fetch_add(count, 1);
+    tls_initialised = 1;
+    tls_tasks_since_init = 0;
+    return 0;
+}
+
+static int
+fail_init(void *arg)
+{
+    (void)arg;
+    return TF_EINPUT;
+}
+
+/* Reads the task as one int64; a task of another size fails. */
+static int
+get_i64(const struct tf_task *task, struct tf_result *res, int64_t *x)
+{
+    if (task->len != sizeof(*x)) {
+        res->status = 1;
+        (void)tf_buf_printf(&res->err, "task of %zu bytes", task->len);
+        return 1;
+    }
+    memcpy(x, task->data, sizeof(*x));
+    return 0;
+}
+
+static int
+put_i64(struct tf_result *res, int64_t x)
+{
+    return tf_buf_append(&res->out, &x, sizeof(x));
+}
+
+/* "square": x -> x * x, for int64. */
+static int
+square(void *arg, const struct tf_task *task, struct tf_result *res)
+{
+    int64_t x;
+
+    (void)arg;
+    atomic_fetch_add(&square_calls, 1);
+    if (get_i64(task, res, &x) != 0)
+        return 0;
+    return put_i64(res, x * x);
+}
+
+/* "square_shuffled": as square, after a pause that depends on x, so that
+ * tasks finish out of order on several workers. */
+static int
+square_shuffled(void *arg, const struct tf_task *task, struct tf_result *res)
+{
+    struct timespec pause = {0, 0};
+    int64_t x;
+
+    (void)arg;
+    if (get_i64(task, res, &x) != 0)
+        return 0;
+    pause.tv_nsec = (long)((x * 7919) % 5) * 20000L;
+    nanosleep(&pause, NULL);
+    return put_i64(res, x * x);
+}
+
+/* "slow_but_0": as square, after 20 ms except for x == 0, so that a run
+ * stopped at the result of 0 leaves the other workers busy. */
+static int
+slow_but_0(void *arg, const struct tf_task *task, struct tf_result *res)
+{
+    struct timespec pause = {0, 20000000};
+    int64_t x;
+
+    (void)arg;
+    if (get_i64(task, res, &x) != 0)
+        return 0;
+    if (x != 0)
+        nanosleep(&pause, NULL);
+    return put_i64(res, x * x);
+}
+
+/* "echo": the result is the task's bytes. */
+static int
+echo(void *arg, const struct tf_task *task, struct tf_result *res)
+{
+    (void)arg;
+    return tf_buf_append(&res->out, task->data, task->len);
+}
+
+/* "fail_some": x -> x * x, except that x % 7 == 3 fails with status 1
+ * and a message. */
+static int
+fail_some(void *arg, const struct tf_task *task, struct tf_result *res)
+{
+    int64_t x;
+
+    (void)arg;
+    if (get_i64(task, res, &x) != 0)
+        return 0;
+    if (x % 7 == 3) {
+        res->status = 1;
+        return tf_buf_printf(&res->err, "bad input %" PRId64 "\n", x);
+    }
+    return put_i64(res, x * x);
+}
+
+/* "wrong_size": x -> x * x in 8 bytes, except 4 bytes for x == 5. */
+static int
+wrong_size(void *arg, const struct tf_task *task, struct tf_result *res)
+{
+    int64_t x;
+    int32_t small;
+
+    (void)arg;
+    if (get_i64(task, res, &x) != 0)
+        return 0;
+    if (x == 5) {
+        small = 25;
+        return tf_buf_append(&res->out, &small, sizeof(small));
+    }
+    return put_i64(res, x * x);
+}
+
+/* "shared": the result is what tf_pool_share() sent, or "(none)". */
+static int
+shared(void *arg, const struct tf_task *task, struct tf_result *res)
+{
+    (void)arg;
+    if (task->shared == NULL)
+        return tf_buf_puts(&res->out, "(none)");
+    return tf_buf_append(&res->out, task->shared, task->shared_len);
+}
+
+/* "init_state": whether this worker's initializer ran, and how many tasks
+ * it has run since then, this one included (two int64). */
+static int
+init_state(void *arg, const struct tf_task *task, struct tf_result *res)
+{
+    int64_t v[2];
+
+    (void)arg;
+    (void)task;
+    tls_tasks_since_init++;
+    v[0] = tls_initialised;
+    v[1] = (int64_t)tls_tasks_since_init;
+    return tf_buf_append(&res->out, v, sizeof(v));
+}
+
+/* "getenv": the value of the variable the task names, or status 1. */
+static int
+get_env(void *arg, const struct tf_task *task, struct tf_result *res)
+{
+    char name[64];
+    const char *v;
+
+    (void)arg;
+    if (task->len >= sizeof(name))
+        return TF_EINPUT;
+    memcpy(name, task->data, task->len);
+    name[task->len] = '\0';
+    v = getenv(name);
+    if (v == NULL) {
+        res->status = 1;
+        return tf_buf_printf(&res->err, "%s is not set", name);
+    }
+    return tf_buf_puts(&res->out, v);
+}
+
+/* "whoami": task id, worker and nworkers (three int64), after 200 us, so
+ * that a run of a few of them spreads over every worker. */
+static int
+whoami(void *arg, const struct tf_task *task, struct tf_result *res)
+{
+    struct timespec pause = {0, 200000};
+    int64_t v[3];
+
+    (void)arg;
+    nanosleep(&pause, NULL);
+    v[0] = (int64_t)task->id;
+    v[1] = task->worker;
+    v[2] = task->nworkers;
+    return tf_buf_append(&res->out, v, sizeof(v));
+}
+
+/* "worker_fails": a failure of the worker itself (negative return). */
+static int
+worker_fails(void *arg, const struct tf_task *task, struct tf_result *res)
+{
+    (void)arg;
+    (void)task;
+    (void)res;
+    return TF_ENOMEM;
+}
+
+static int
+register_all(void **state)
+{
+    (void)state;
+    /* Set before any worker thread runs, so that workers never grow the
+     * environment while another thread reads it. */
+    for (size_t i = 0; i < NVARS; i++)
+        setenv(thread_vars[i], "1", 1);
+    if (tf_register("square", square, NULL) != 0 ||
+        tf_register("square_shuffled", square_shuffled, NULL) != 0 ||
+        tf_register("slow_but_0", slow_but_0, NULL) != 0 ||
+        tf_register("echo", echo, NULL) != 0 ||
+        tf_register("fail_some", fail_some, NULL) != 0 ||
+        tf_register("wrong_size", wrong_size, NULL) != 0 ||
+        tf_register("shared", shared, NULL) != 0 ||
+        tf_register("init_state", init_state, NULL) != 0 ||
+        tf_register("getenv", get_env, NULL) != 0 ||
+        tf_register("whoami", whoami, NULL) != 0 ||
+        tf_register("worker_fails", worker_fails, NULL) != 0)
+        return -1;
+    return 0;
+}
+
+/* ------------------------------------------------------------- helpers */
+
+static struct tf_config
+loop_cfg(int nworkers)
+{
+    struct tf_config cfg;
+
+    tf_config_init(&cfg);
+    cfg.backend = "loop";
+    cfg.nworkers = nworkers;
+    return cfg;
+}
+
+/* The pool a test has open, so that a test failing half-way still
+ * finalizes it (in finalize_leftover()) and the next test can start one. */
+static struct tf_pool *live_pool;
+
+static struct tf_pool *
+open_pool(const struct tf_config *cfg)
+{
+    struct tf_pool *pool = NULL;
+    struct tf_error err;
+    int rc;
+
+    tf_error_init(&err);
+    rc = tf_init(cfg, &pool, &err);
+    if (rc != 0)
+        fail_msg("tf_init: %d %s", rc, err.msg);
+    assert_non_null(pool);
+    live_pool = pool;
+    assert_int_equal(tf_pool_nworkers(pool), cfg->nworkers);
+    return pool;
+}
+
+static void
+close_pool(struct tf_pool *pool)
+{
+    struct tf_error err;
+    int rc;
+
+    tf_error_init(&err);
+    live_pool = NULL;
+    rc = tf_finalize(pool, &err);
+    if (rc != 0)
+        fail_msg("tf_finalize: %d %s", rc, err.msg);
+}
+
+/* Finalizes POOL after a failure, when tf_finalize() may report it. */
+static void
+finalize_any(struct tf_pool *pool)
+{
+    struct tf_error err;
+
+    live_pool = NULL;
+    tf_error_init(&err);
+    (void)tf_finalize(pool, &err);
+}
+
+static int
+finalize_leftover(void **state)
+{
+    (void)state;
+    if (live_pool != NULL)
+        finalize_any(live_pool);
+    return 0;
+}
+
+/* Inputs i - n/2 for i in 0..n-1, so some are negative. */
+static int64_t *
+make_inputs(size_t n)
+{
+    int64_t *in = malloc(n * sizeof(*in));
+    size_t i;
+
+    assert_non_null(in);
+    for (i = 0; i < n; i++)
+        in[i] = (int64_t)i - (int64_t)(n / 2);
+    return in;
+}
+
+static int64_t
+result_i64(const struct tf_result *res)
+{
+    int64_t v = INT64_MIN; /* no int64 for another size */
+
+    if (res->out.len == sizeof(v))
+        memcpy(&v, res->out.data, sizeof(v));
+    return v;
+}
+
+/* ---------------------------------------------------------- group 1 */
+
+static void
+test_init_with_no_task_function_registered_is_eusage(void **state)
+{
+    struct tf_config cfg = loop_cfg(1);
+    struct tf_pool *pool = (struct tf_pool *)&cfg;
+    struct tf_error err;
+
+    (void)state;
+    tf_error_init(&err);
+    assert_int_equal(tf_init(&cfg, &pool, &err), TF_EUSAGE);
+    assert_null(pool);
+    assert_non_null(strstr(err.msg, "no task function registered"));
+}
+
+/* ------------------------------------------------------------- tf_map */
+
+static void
+test_map_puts_10000_results_in_place_and_in_order(void **state)
+{
+    static const uint64_t chunks[] = {0, 1, 100};
+    const size_t n = 10000;
+    int64_t *in = make_inputs(n);
+    int64_t *out = malloc(n * sizeof(*out));
+    size_t w, c, i;
+
+    (void)state;
+    assert_non_null(out);
+    for (w = 0; w < NCOUNTS; w++) {
+        for (c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
+            struct tf_config cfg = loop_cfg(worker_counts[w]);
+            struct tf_pool *pool;
+            struct tf_error err;
+            int rc;
+
+            cfg.chunksize = chunks[c];
+            pool = open_pool(&cfg);
+            for (i = 0; i < n; i++)
+                out[i] = -1;
+            atomic_store(&square_calls, 0);
+            tf_error_init(&err);
+            rc = tf_map(pool, "square", in, sizeof(in[0]), out,
+                        sizeof(out[0]), n, &err);
+            if (rc != 0)
+                fail_msg("%d workers, chunk %" PRIu64 ": %d %s",
+                         worker_counts[w], chunks[c], rc, err.msg);
+            for (i = 0; i < n; i++)
+                if (out[i] != in[i] * in[i])
+                    fail_msg("%d workers, chunk %" PRIu64 ": out[%zu] = "
+                             "%" PRId64 ", expected %" PRId64,
+                             worker_counts[w], chunks[c], i, out[i],
+                             in[i] * in[i]);
+            assert_int_equal(atomic_load(&square_calls), n);
+            close_pool(pool);
+        }
+    }
+    free(in);
+    free(out);
+}
+
+static void
+test_map_of_no_inputs_runs_nothing_and_succeeds(void **state)
+{
+    struct tf_config cfg = loop_cfg(2);
+    struct tf_pool *pool = open_pool(&cfg);
+    struct tf_error err;
+    int64_t in[1] = {3};
+    int64_t out[1] = {-1};
+
+    (void)state;
+    atomic_store(&square_calls, 0);
+    assert_int_equal(tf_map(pool, "square", in, sizeof(in[0]), out,
+                            sizeof(out[0]), 0, &err),
+                     0);
+    assert_int_equal(out[0], -1);
+    assert_int_equal(atomic_load(&square_calls), 0);
+    close_pool(pool);
+}
+
+static void
+test_map_with_an_unregistered_function_is_eusage_naming_it(void **state)
+{
+    struct tf_config cfg = loop_cfg(1);
+    struct tf_pool *pool = open_pool(&cfg);
+    struct tf_error err;
+    int64_t in[2] = {1, 2};
+    int64_t out[2];
+
+    (void)state;
+    tf_error_init(&err);
+    assert_int_equal(tf_map(pool, "no_such_fn", in, sizeof(in[0]), out,
+                            sizeof(out[0]), 2, &err),
+                     TF_EUSAGE);
+    assert_non_null(strstr(err.msg, "no_such_fn"));
+    close_pool(pool);
+}
+
+static void
+test_several_maps_in_a_row_on_one_pool_all_succeed(void **state)
+{
+    struct tf_config cfg = loop_cfg(3);
+    struct tf_pool *pool = open_pool(&cfg);
+    struct tf_error err;
+    struct tf_buf one;
+    size_t n, i;
+    int round;
+
+    (void)state;
+    tf_buf_init(&one, 0);
+    for (round = 0; round < 6; round++) {
+        int64_t *in;
+        int64_t *out;
+
+        /* 1, 10, 100 ... inputs, with an apply between maps. */
+        n = 1;
+        for (i = 0; i < (size_t)round; i++)
+            n *= 10;
+        in = make_inputs(n);
+        out = calloc(n, sizeof(*out));
+        assert_non_null(out);
+        for (i = 0; i < n; i++)
+            in[i] += round;
+        assert_int_equal(tf_map(pool, round % 2 ? "square_shuffled" : "square",
+                                in, sizeof(in[0]), out, sizeof(out[0]), n,
+                                &err),
+                         0);
+        for (i = 0; i < n; i++)
+            assert_true(out[i] == in[i] * in[i]);
+        tf_buf_reset(&one);
+        assert_int_equal(tf_apply(pool, "echo", "between", 7, &one, &err), 0);
+        assert_int_equal(one.len, 7);
+        assert_memory_equal(one.data, "between", 7);
+        free(in);
+        free(out);
+    }
+    tf_buf_cleanup(&one);
+    close_pool(pool);
+}
+
+/* -------------------------------------------------- tf_imap_unordered */
+
+struct seen {
+    const int64_t *in;
+    size_t n;
+    int *count;      /* per index */
+    size_t calls;
+    size_t bad;      /* results that were not in[i]^2 */
+};
+
+static int
+seen_done(void *arg, uint64_t index, const struct tf_result *res)
+{
+    struct seen *s = arg;
+
+    s->calls++;
+    if (index >= s->n) {
+        s->bad++;
+        return 0;
+    }
+    s->count[index]++;
+    if (res->status != 0 || res->out.len != sizeof(int64_t) ||
+        result_i64(res) != s->in[index] * s->in[index])
+        s->bad++;
+    return 0;
+}
+
+static void
+test_imap_unordered_delivers_each_index_exactly_once(void **state)
+{
+    const size_t n = 10000;
+    int64_t *in = make_inputs(n);
+    size_t w, i;
+
+    (void)state;
+    for (w = 0; w < NCOUNTS; w++) {
+        struct tf_config cfg = loop_cfg(worker_counts[w]);
+        struct tf_pool *pool = open_pool(&cfg);
+        struct tf_error err;
+        struct seen s;
+
+        memset(&s, 0, sizeof(s));
+        s.in = in;
+        s.n = n;
+        s.count = calloc(n, sizeof(*s.count));
+        assert_non_null(s.count);
+        tf_error_init(&err);
+        assert_int_equal(tf_imap_unordered(pool, "square_shuffled", in,
+                                           sizeof(in[0]), n, seen_done, &s,
+                                           &err),
+                         0);
+        assert_int_equal(s.calls, n);
+        assert_int_equal(s.bad, 0);
+        for (i = 0; i < n; i++)
+            if (s.count[i] != 1)
+                fail_msg("%d workers: index %zu delivered %d times",
+                         worker_counts[w], i, s.count[i]);
+        free(s.count);
+        close_pool(pool);
+    }
+    free(in);
+}
+
+/* ---------------------------------------------------------- tf_starmap */
+
+struct in_order {
+    const void *const *args;
+    const size_t *lens;
+    size_t n;
+    uint64_t next;  /* the index expected next */
+    size_t bad;
+};
+
+static int
+in_order_done(void *arg, uint64_t index, const struct tf_result *res)
+{
+    struct in_order *o = arg;
+
+    if (index != o->next || index >= o->n || res->status != 0 ||
+        res->out.len != o->lens[index] ||
+        (res->out.len > 0 &&
+         memcmp(res->out.data, o->args[index], res->out.len) != 0))
+        o->bad++;
+    o->next++;
+    return 0;
+}
+
+static void
+test_starmap_of_variable_length_inputs_delivers_them_in_order(void **state)
+{
+    enum { N = 300 };
+    static unsigned char bytes[N][N + 1];
+    const void *args[N];
+    size_t lens[N];
+    size_t w, i;
+
+    (void)state;
+    /* Lengths 0, 1, 2 ... with 0 and a long one among them; every byte
+     * value appears. */
+    for (i = 0; i < N; i++) {
+        lens[i] = (i * 37) % (N + 1);
+        memset(bytes[i], (int)(i & 0xff), sizeof(bytes[i]));
+        args[i] = bytes[i];
+    }
+    lens[0] = 0;
+    lens[N - 1] = N + 1;
+    for (w = 0; w < NCOUNTS; w++) {
+        struct tf_config cfg = loop_cfg(worker_counts[w]);
+        struct tf_pool *pool;
+        struct tf_error err;
+        struct in_order o;
+
+        cfg.chunksize = w == 1 ? 1 : 0;
+        pool = open_pool(&cfg);
+        memset(&o, 0, sizeof(o));
+        o.args = args;
+        o.lens = lens;
+        o.n = N;
+        tf_error_init(&err);
+        assert_int_equal(tf_starmap(pool, "echo", args, lens, N,
+                                    in_order_done, &o, &err),
+                         0);
+        assert_int_equal(o.next, N);
+        assert_int_equal(o.bad, 0);
+        close_pool(pool);
+    }
+}
+
+static void
+test_starmap_of_only_empty_inputs_gives_empty_results(void **state)
+{
+    const void *args[3] = {"", "", ""};
+    size_t lens[3] = {0, 0, 0};
+    struct tf_config cfg = loop_cfg(2);
+    struct tf_pool *pool = open_pool(&cfg);
+    struct tf_error err;
+    struct in_order o;
+
+    (void)state;
+    memset(&o, 0, sizeof(o));
+    o.args = args;
+    o.lens = lens;
+    o.n = 3;
+    assert_int_equal(
+        tf_starmap(pool, "echo", args, lens, 3, in_order_done, &o, &err), 0);
+    assert_int_equal(o.next, 3);
+    assert_int_equal(o.bad, 0);
+    close_pool(pool);
+}
+
+/* ------------------------------------------------------------ tf_apply */
+
+static void
+test_apply_appends_the_one_result_to_out(void **state)
+{
+    struct tf_config cfg = loop_cfg(2);
+    struct tf_pool *pool = open_pool(&cfg);
+    struct tf_error err;
+    struct tf_buf out;
+    int64_t x = -12;
+
+    (void)state;
+    tf_buf_init(&out, 0);
+    assert_int_equal(tf_buf_puts(&out, "kept:"), 0);
+    assert_int_equal(tf_apply(pool, "echo", "hello", 5, &out, &err), 0);
+    assert_string_equal((char *)out.data, "kept:hello");
+    tf_buf_reset(&out);
+    assert_int_equal(tf_apply(pool, "square", &x, sizeof(x), &out, &err), 0);
+    assert_int_equal(out.len, sizeof(x));
+    memcpy(&x, out.data, sizeof(x));
+    assert_int_equal(x, 144);
+    /* An empty task. */
+    tf_buf_reset(&out);
+    assert_int_equal(tf_apply(pool, "echo", NULL, 0, &out, &err), 0);
+    assert_int_equal(out.len, 0);
+    tf_buf_cleanup(&out);
+    close_pool(pool);
+}
+
+static void
+test_apply_of_a_failing_task_is_etask_with_its_message(void **state)
+{
+    struct tf_config cfg = loop_cfg(1);
+    struct tf_pool *pool = open_pool(&cfg);
+    struct tf_error err;
+    struct tf_buf out;
+    int64_t x = 10; /* 10 % 7 == 3: fails */
+
+    (void)state;
+    tf_buf_init(&out, 0);
+    tf_error_init(&err);
+    assert_int_equal(tf_apply(pool, "fail_some", &x, sizeof(x), &out, &err),
+                     TF_ETASK);
+    assert_int_equal(err.code, TF_ETASK);
+    assert_non_null(strstr(err.msg, "bad input 10"));
+    assert_int_equal(out.len, 0);
+    tf_buf_cleanup(&out);
+    close_pool(pool);
+}
+
+/* --------------------------------------------------------- tf_pool_run */
+
+struct gen {
+    uint64_t n;
+    uint64_t calls;
+    uint64_t expect; /* the index next should be asked for */
+    size_t bad;
+    int stop_code;   /* returned for index stop_at, if non-zero */
+    uint64_t stop_at;
+};
+
+static int
+gen_next(void *arg, uint64_t index, struct tf_buf *task)
+{
+    struct gen *g = arg;
+    int64_t x = (int64_t)index;
+
+    g->calls++;
+    if (index != g->expect)
+        g->bad++;
+    g->expect = index + 1;
+    if (g->stop_code != 0 && index == g->stop_at)
+        return g->stop_code;
+    if (index >= g->n)
+        return 0;
+    return tf_buf_append(task, &x, sizeof(x)) < 0 ? TF_ENOMEM : 1;
+}
+
+struct collect {
+    uint64_t next;   /* index expected next, when ordered */
+    uint64_t calls;
+    size_t out_of_order;
+    size_t wrong;
+    size_t failed;   /* results with a non-zero status */
+    size_t failed_wrong; /* ... without the expected message */
+    int stop_code;   /* returned for index stop_at, if non-zero */
+    uint64_t stop_at;
+};
+
+static int
+collect_done(void *arg, uint64_t index, const struct tf_result *res)
+{
+    struct collect *c = arg;
+    int64_t x = (int64_t)index;
+
+    c->calls++;
+    if (index != c->next)
+        c->out_of_order++;
+    c->next = index + 1;
+    if (res->status != 0) {
+        char want[64];
+
+        c->failed++;
+        snprintf(want, sizeof(want), "bad input %" PRId64 "\n", x);
+        if (res->status != 1 || res->err.len != strlen(want) ||
+            memcmp(res->err.data, want, res->err.len) != 0 ||
+            res->out.len != 0)
+            c->failed_wrong++;
+    } else if (res->out.len != sizeof(x) || result_i64(res) != x * x) {
+        c->wrong++;
+    }
+    if (c->stop_code != 0 && index == c->stop_at)
+        return c->stop_code;
+    return 0;
+}
+
+static void
+test_pool_run_asks_the_generator_in_order_until_it_stops(void **state)
+{
+    size_t w;
+
+    (void)state;
+    for (w = 0; w < NCOUNTS; w++) {
+        struct tf_config cfg = loop_cfg(worker_counts[w]);
+        struct tf_pool *pool;
+        struct tf_error err;
+        struct collect c;
+        struct gen g;
+
+        cfg.chunksize = 1;
+        pool = open_pool(&cfg);
+        memset(&g, 0, sizeof(g));
+        memset(&c, 0, sizeof(c));
+        g.n = 2000;
+        tf_error_init(&err);
+        assert_int_equal(tf_pool_run(pool, "square_shuffled", gen_next, &g,
+                                     collect_done, &c, 0, &err),
+                         0);
+        /* Asked for 0, 1, ..., 2000, where it said "no more". */
+        assert_int_equal(g.calls, 2001);
+        assert_int_equal(g.bad, 0);
+        /* The results came in task order. */
+        assert_int_equal(c.calls, 2000);
+        assert_int_equal(c.out_of_order, 0);
+        assert_int_equal(c.wrong, 0);
+        assert_int_equal(c.failed, 0);
+        close_pool(pool);
+    }
+}
+
+static void
+test_pool_run_unordered_delivers_each_index_once(void **state)
+{
+    struct tf_config cfg = loop_cfg(4);
+    struct tf_pool *pool;
+    struct tf_error err;
+    struct seen s;
+    struct gen g;
+    const size_t n = 3000;
+    int64_t *in = malloc(n * sizeof(*in));
+    size_t i;
+
+    (void)state;
+    assert_non_null(in);
+    for (i = 0; i < n; i++)
+        in[i] = (int64_t)i;
+    cfg.chunksize = 1;
+    pool = open_pool(&cfg);
+    memset(&g, 0, sizeof(g));
+    g.n = n;
+    memset(&s, 0, sizeof(s));
+    s.in = in;
+    s.n = n;
+    s.count = calloc(n, sizeof(*s.count));
+    assert_non_null(s.count);
+    assert_int_equal(tf_pool_run(pool, "square_shuffled", gen_next, &g,
+                                 seen_done, &s, TF_UNORDERED, &err),
+                     0);
+    assert_int_equal(s.calls, n);
+    assert_int_equal(s.bad, 0);
+    for (i = 0; i < n; i++)
+        assert_int_equal(s.count[i], 1);
+    free(s.count);
+    free(in);
+    close_pool(pool);
+}
+
+static void
+test_pool_run_task_ids_are_index_plus_one(void **state)
+{
+    struct tf_config cfg = loop_cfg(3);
+    struct tf_pool *pool = open_pool(&cfg);
+    struct tf_error err;
+    int64_t in[50];
+    int64_t out[50][3];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < 50; i++)
+        in[i] = 0;
+    assert_int_equal(tf_map(pool, "whoami", in, sizeof(in[0]), out,
+                            sizeof(out[0]), 50, &err),
+                     0);
+    for (i = 0; i < 50; i++) {
+        assert_int_equal(out[i][0], i + 1);
+        assert_in_range(out[i][1], 0, 2);
+        assert_int_equal(out[i][2], 3);
+    }
+    close_pool(pool);
+}
+
+/* ------------------------------------------------------ failed tasks */
+
+static void
+test_failed_task_is_etask_naming_the_first_failed_index(void **state)
+{
+    size_t w;
+
+    (void)state;
+    for (w = 0; w < NCOUNTS; w++) {
+        int flags;
+
+        for (flags = 0; flags <= TF_UNORDERED; flags += TF_UNORDERED) {
+            struct tf_config cfg = loop_cfg(worker_counts[w]);
+            struct tf_pool *pool;
+            struct tf_error err;
+            struct collect c;
+            struct gen g;
+
+            cfg.chunksize = 1;
+            pool = open_pool(&cfg);
+            memset(&g, 0, sizeof(g));
+            memset(&c, 0, sizeof(c));
+            g.n = 100;
+            tf_error_init(&err);
+            assert_int_equal(tf_pool_run(pool, "fail_some", gen_next, &g,
+                                         collect_done, &c, flags, &err),
+                             TF_ETASK);
+            assert_int_equal(err.code, TF_ETASK);
+            /* Index 3 is the first of 3, 10, 17 ... that fail, whichever
+             * failure arrived first; the message lost its newline. */
+            assert_string_equal(err.msg, "task 3 failed: bad input 3");
+            /* Every task ran and reached the callback. */
+            assert_int_equal(c.calls, 100);
+            assert_int_equal(c.failed, 14);
+            assert_int_equal(c.failed_wrong, 0);
+            assert_int_equal(c.wrong, 0);
+            if (flags == 0)
+                assert_int_equal(c.out_of_order, 0);
+            close_pool(pool);
+        }
+    }
+}
+
+static void
+test_map_with_failed_tasks_is_etask_and_fills_the_other_results(void **state)
+{
+    const size_t n = 1000;
+    int64_t *in = malloc(n * sizeof(*in));
+    int64_t *out = malloc(n * sizeof(*out));
+    struct tf_config cfg = loop_cfg(4);
+    struct tf_pool *pool = open_pool(&cfg);
+    struct tf_error err;
+    size_t i;
+
+    (void)state;
+    assert_non_null(in);
+    assert_non_null(out);
+    for (i = 0; i < n; i++) {
+        in[i] = (int64_t)i + 4; /* 10, the first failure, is index 6 */
+        out[i] = -1;
+    }
+    tf_error_init(&err);
+    assert_int_equal(tf_map(pool, "fail_some", in, sizeof(in[0]), out,
+                            sizeof(out[0]), n, &err),
+                     TF_ETASK);
+    assert_string_equal(err.msg, "task 6 failed: bad input 10");
+    for (i = 0; i < n; i++) {
+        if (in[i] % 7 == 3)
+            assert_int_equal(out[i], 0);
+        else
+            assert_true(out[i] == in[i] * in[i]);
+    }
+    free(in);
+    free(out);
+    close_pool(pool);
+}
+
+static void
+test_map_result_of_the_wrong_size_is_etask_naming_it(void **state)
+{
+    int64_t in[10];
+    int64_t out[10];
+    struct tf_config cfg = loop_cfg(2);
+    struct tf_pool *pool = open_pool(&cfg);
+    struct tf_error err;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < 10; i++) {
+        in[i] = (int64_t)i;
+        out[i] = -1;
+    }
+    tf_error_init(&err);
+    assert_int_equal(tf_map(pool, "wrong_size", in, sizeof(in[0]), out,
+                            sizeof(out[0]), 10, &err),
+                     TF_ETASK);
+    assert_int_equal(err.code, TF_ETASK);
+    assert_non_null(strstr(err.msg, "task 5 "));
+    assert_non_null(strstr(err.msg, "4 bytes"));
+    for (i = 0; i < 10; i++)
+        assert_int_equal(out[i], i == 5 ? 0 : in[i] * in[i]);
+    close_pool(pool);
+}
+
+static void
+test_worker_failure_ends_the_run_with_the_workers_code(void **state)
+{
+    int64_t in[20] = {0};
+    int64_t out[20];
+    struct tf_config cfg = loop_cfg(2);
+    struct tf_pool *pool = open_pool(&cfg);
+    struct tf_error err;
+
+    (void)state;
+    tf_error_init(&err);
+    assert_int_equal(tf_map(pool, "worker_fails", in, sizeof(in[0]), out,
+                            sizeof(out[0]), 20, &err),
+                     TF_ENOMEM);
+    assert_non_null(strstr(err.msg, "worker"));
+    /* Stopping a pool that lost a worker may report it, but must end. */
+    finalize_any(pool);
+}
+
+/* ------------------------------------------------- callbacks that stop */
+
+static void
+test_negative_done_return_stops_pool_run_with_that_code(void **state)
+{
+    struct tf_config cfg = loop_cfg(2);
+    struct tf_pool *pool = open_pool(&cfg);
+    struct tf_error err;
+    struct collect c;
+    struct gen g;
+
+    (void)state;
+    memset(&g, 0, sizeof(g));
+    memset(&c, 0, sizeof(c));
+    g.n = 1000;
+    c.stop_code = -42;
+    c.stop_at = 10;
+    tf_error_init(&err);
+    assert_int_equal(tf_pool_run(pool, "square", gen_next, &g, collect_done,
+                                 &c, 0, &err),
+                     -42);
+    assert_int_equal(err.code, -42);
+    assert_non_null(strstr(err.msg, "task 10"));
+    /* No result after the one that stopped it. */
+    assert_int_equal(c.calls, 11);
+    /* What tf_finalize() says after a stopped run is the next test's. */
+    finalize_any(pool);
+}
+
+/*
+ * The checks of a pool after a stopped run go on in a child process, so
+ * that a pool that hangs fails its test instead of stopping the whole run,
+ * and a pool left broken does not break the tests after it. The child
+ * reports through a pipe, in steps, so that a hang says where it was.
+ */
+static int child_fd = -1;
+
+static void
+say(const char *fmt, ...)
+{
+    char line[600];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (n > (int)sizeof(line) - 1)
+        n = (int)sizeof(line) - 1;
+    if (n > 0 && write(child_fd, line, (size_t)n) < 0)
+        return;
+}
+
+/* Runs FN in a child process: it passes when FN returns 0 within 60 s
+ * (far more than it takes), and fails with what FN said otherwise. */
+static void
+expect_in_child(int (*fn)(void))
+{
+    struct timespec pause = {0, 50000000};
+    char said[2048];
+    size_t len = 0;
+    ssize_t n;
+    pid_t pid;
+    int fds[2];
+    int status = 0;
+    int i;
+
+    assert_int_equal(pipe(fds), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        child_fd = fds[1];
+        _exit(fn() == 0 ? 0 : 1);
+    }
+    close(fds[1]);
+    for (i = 0; i < 1200 && waitpid(pid, &status, WNOHANG) == 0; i++)
+        nanosleep(&pause, NULL);
+    if (i == 1200) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+    }
+    while (len < sizeof(said) - 1 &&
+           (n = read(fds[0], said + len, sizeof(said) - 1 - len)) > 0)
+        len += (size_t)n;
+    said[len] = '\0';
+    close(fds[0]);
+    if (i == 1200)
+        fail_msg("%s... no end after 60 s: the pool hangs", said);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("%s", said);
+}
+
+/* Opens a pool of 4 workers with chunks of 1, runs tasks until every
+ * worker has run one (so all take part in the next run), then starts a run
+ * of N tasks and stops it at the first result, task 0's, while the other
+ * workers are still busy with theirs. Returns the pool, or NULL after saying
+ * why. */
+static struct tf_pool *
+pool_with_a_stopped_run(size_t n)
+{
+    struct tf_config cfg = loop_cfg(4);
+    struct tf_pool *pool = NULL;
+    struct tf_error err;
+    struct collect c;
+    struct gen g;
+    int64_t in[64] = {0};
+    int64_t out[64][3];
+    int seen = 0;
+    int tries;
+    int i;
+    int rc;
+
+    cfg.chunksize = 1;
+    tf_error_init(&err);
+    if (tf_init(&cfg, &pool, &err) != 0) {
+        say("tf_init: %s", err.msg);
+        return NULL;
+    }
+    for (tries = 0; tries < 100 && seen != 0xf; tries++) {
+        if (tf_map(pool, "whoami", in, sizeof(in[0]), out, sizeof(out[0]), 64,
+                   &err) != 0) {
+            say("tf_map: %s", err.msg);
+            return NULL;
+        }
+        for (i = 0; i < 64; i++)
+            seen |= 1 << out[i][1];
+    }
+    if (seen != 0xf) {
+        say("not every worker ran a task (seen: %#x)", seen);
+        return NULL;
+    }
+    memset(&g, 0, sizeof(g));
+    memset(&c, 0, sizeof(c));
+    g.n = n;
+    c.stop_code = TF_EINPUT;
+    c.stop_at = 0;
+    rc = tf_pool_run(pool, "slow_but_0", gen_next, &g, collect_done, &c, 0,
+                     &err);
+    if (rc != TF_EINPUT || c.calls != 1) {
+        say("the stopped run returned %d after %llu results", rc,
+            (unsigned long long)c.calls);
+        return NULL;
+    }
+    say("a run of %zu tasks stopped at its first result; ", n);
+    return pool;
+}
+
+static int
+finalize_after_a_stopped_run(void)
+{
+    struct tf_pool *pool = pool_with_a_stopped_run(5000);
+    struct tf_error err;
+    int rc;
+
+    if (pool == NULL)
+        return 1;
+    tf_error_init(&err);
+    rc = tf_finalize(pool, &err);
+    if (rc != 0) {
+        say("then tf_finalize returned %d: %s", rc, err.msg);
+        return 1;
+    }
+    return 0;
+}
+
+static void
+test_finalize_after_a_callback_stopped_a_run_returns_0(void **state)
+{
+    (void)state;
+    expect_in_child(finalize_after_a_stopped_run);
+}
+
+static int
+imap_after_a_stopped_run(void)
+{
+    const size_t n = 5000;
+    struct tf_pool *pool = pool_with_a_stopped_run(n);
+    struct tf_error err;
+    struct seen s;
+    int64_t in[5000];
+    size_t i;
+    int rc;
+
+    if (pool == NULL)
+        return 1;
+    for (i = 0; i < n; i++)
+        in[i] = (int64_t)i + 100000;
+    memset(&s, 0, sizeof(s));
+    s.in = in;
+    s.n = n;
+    s.count = calloc(n, sizeof(*s.count));
+    if (s.count == NULL)
+        return 1;
+    say("then tf_imap_unordered of %zu tasks", n);
+    tf_error_init(&err);
+    rc = tf_imap_unordered(pool, "square", in, sizeof(in[0]), n, seen_done,
+                           &s, &err);
+    say(" returned %d %s; ", rc, err.msg);
+    /* Each of its indices once, with its own result, and nothing else. */
+    for (i = 0; i < n && s.count[i] == 1; i++)
+        continue;
+    if (rc != 0 || s.calls != n || s.bad != 0 || i < n) {
+        say("it made %zu calls for %zu tasks, %zu with a result that is not "
+            "its own; index %zu was delivered %d times",
+            (size_t)s.calls, n, s.bad, i < n ? i : 0,
+            i < n ? s.count[i] : 1);
+        return 1;
+    }
+    tf_finalize(pool, &err);
+    return 0;
+}
+
+static void
+test_run_after_a_stopped_run_gets_only_its_own_results(void **state)
+{
+    (void)state;
+    expect_in_child(imap_after_a_stopped_run);
+}
+
+static void
+test_negative_next_return_stops_pool_run_after_the_tasks_before(void **state)
+{
+    struct tf_config cfg = loop_cfg(2);
+    struct tf_pool *pool = open_pool(&cfg);
+    struct tf_error err;
+    struct collect c;
+    struct gen g;
+
+    (void)state;
+    memset(&g, 0, sizeof(g));
+    memset(&c, 0, sizeof(c));
+    g.n = 1000;
+    g.stop_code = -77;
+    g.stop_at = 25;
+    tf_error_init(&err);
+    assert_int_equal(tf_pool_run(pool, "square", gen_next, &g, collect_done,
+                                 &c, 0, &err),
+                     -77);
+    assert_non_null(strstr(err.msg, "task 25"));
+    assert_int_equal(g.calls, 26);
+    assert_int_equal(c.calls, 25);
+    assert_int_equal(c.out_of_order, 0);
+    assert_int_equal(c.wrong, 0);
+    close_pool(pool);
+}
+
+/* -------------------------------------------------------- tf_pool_share */
+
+struct expect_text {
+    const char *want;
+    uint64_t calls;
+    size_t bad;
+};
+
+static int
+expect_text_done(void *arg, uint64_t index, const struct tf_result *res)
+{
+    struct expect_text *e = arg;
+
+    (void)index;
+    e->calls++;
+    if (res->status != 0 || res->out.len != strlen(e->want) ||
+        memcmp(res->out.data, e->want, res->out.len) != 0)
+        e->bad++;
+    return 0;
+}
+
+/* Runs N "shared" tasks and checks that each saw WANT. */
+static void
+all_tasks_see(struct tf_pool *pool, const char *want, size_t n)
+{
+    struct expect_text e;
+    struct tf_error err;
+    struct gen g;
+
+    memset(&g, 0, sizeof(g));
+    g.n = n;
+    memset(&e, 0, sizeof(e));
+    e.want = want;
+    tf_error_init(&err);
+    if (tf_pool_run(pool, "shared", gen_next, &g, expect_text_done, &e,
+                    TF_UNORDERED, &err) != 0)
+        fail_msg("tf_pool_run: %s", err.msg);
+    assert_int_equal(e.calls, n);
+    if (e.bad != 0)
+        fail_msg("%zu of %zu tasks did not see '%s'", e.bad, n, want);
+}
+
+static void
+test_share_is_seen_by_every_task_and_a_second_share_replaces_it(void **state)
+{
+    static const char big_want[] = "a longer second share, seen instead";
+    size_t w;
+
+    (void)state;
+    for (w = 0; w < NCOUNTS; w++) {
+        struct tf_config cfg = loop_cfg(worker_counts[w]);
+        struct tf_pool *pool;
+        struct tf_error err;
+
+        cfg.chunksize = 1;
+        pool = open_pool(&cfg);
+        all_tasks_see(pool, "(none)", 50);
+        assert_int_equal(tf_pool_share(pool, "first", 5, &err), 0);
+        all_tasks_see(pool, "first", 200);
+        assert_int_equal(
+            tf_pool_share(pool, big_want, sizeof(big_want) - 1, &err), 0);
+        all_tasks_see(pool, big_want, 200);
+        assert_int_equal(tf_pool_share(pool, "2nd", 3, &err), 0);
+        all_tasks_see(pool, "2nd", 200);
+        close_pool(pool);
+    }
+}
+
+static void
+test_share_right_after_init_reaches_workers_starting_up(void **state)
+{
+    struct tf_config cfg = loop_cfg(4);
+    struct tf_pool *pool = open_pool(&cfg);
+    struct tf_error err;
+    char data[100];
+
+    (void)state;
+    /* Copied: changing the caller's bytes afterwards changes nothing. */
+    strcpy(data, "shared before any worker said hello");
+    assert_int_equal(tf_pool_share(pool, data, strlen(data), &err), 0);
+    memset(data, 'x', sizeof(data) - 1);
+    all_tasks_see(pool, "shared before any worker said hello", 400);
+    close_pool(pool);
+}
+
+/* ---------------------------------------------------------- initializer */
+
+struct init_check {
+    uint64_t calls;
+    size_t uninitialised;   /* tasks that ran before their initializer */
+    size_t malformed;       /* results that are not two int64 */
+    int64_t most_since_init;
+};
+
+static int
+init_check_done(void *arg, uint64_t index, const struct tf_result *res)
+{
+    struct init_check *c = arg;
+    int64_t v[2];
+
+    (void)index;
+    c->calls++;
+    /* No assert here: a failure must not jump out of the pool's loop. */
+    if (res->status != 0 || res->out.len != sizeof(v)) {
+        c->malformed++;
+        return 0;
+    }
+    memcpy(v, res->out.data, sizeof(v));
+    if (v[0] != 1)
+        c->uninitialised++;
+    if (v[1] > c->most_since_init)
+        c->most_since_init = v[1];
+    return 0;
+}
+
+static void
+run_init_state(struct tf_pool *pool, uint64_t n, struct init_check *c)
+{
+    struct tf_error err;
+    struct gen g;
+
+    memset(&g, 0, sizeof(g));
+    g.n = n;
+    memset(c, 0, sizeof(*c));
+    tf_error_init(&err);
+    if (tf_pool_run(pool, "init_state", gen_next, &g, init_check_done, c, 0,
+                    &err) != 0)
+        fail_msg("tf_pool_run: %s", err.msg);
+    assert_int_equal(c->calls, n);
+    assert_int_equal(c->malformed, 0);
+}
+
+static void
+test_initializer_runs_once_on_each_worker_before_its_first_task(void **state)
+{
+    size_t w;
+
+    (void)state;
+    for (w = 0; w < NCOUNTS; w++) {
+        struct tf_config cfg = loop_cfg(worker_counts[w]);
+        struct tf_pool *pool;
+        struct init_check c;
+
+        cfg.initializer = count_init;
+        cfg.initarg = &init_count;
+        cfg.chunksize = 1;
+        atomic_store(&init_count, 0);
+        pool = open_pool(&cfg);
+        run_init_state(pool, 500, &c);
+        assert_int_equal(c.uninitialised, 0);
+        run_init_state(pool, 500, &c);
+        assert_int_equal(c.uninitialised, 0);
+        close_pool(pool);
+        /* Every worker ran it once, whether or not it got a task. */
+        assert_int_equal(atomic_load(&init_count), worker_counts[w]);
+    }
+}
+
+static void
+test_max_tasks_per_worker_3_reruns_the_initializer_every_3_tasks(void **state)
+{
+    static const uint64_t chunks[] = {0, 1, 2, 100};
+    size_t c;
+
+    (void)state;
+    for (c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
+        struct tf_config cfg = loop_cfg(1);
+        struct tf_pool *pool;
+        struct init_check ic;
+
+        cfg.initializer = count_init;
+        cfg.initarg = &init_count;
+        cfg.max_tasks_per_worker = 3;
+        cfg.chunksize = chunks[c];
+        atomic_store(&init_count, 0);
+        pool = open_pool(&cfg);
+        run_init_state(pool, 31, &ic);
+        assert_int_equal(ic.uninitialised, 0);
+        /* No task ran as the 4th since an initializer. */
+        if (ic.most_since_init != 3)
+            fail_msg("chunk %" PRIu64 ": up to %" PRId64 " tasks ran "
+                     "between initializers, the limit is 3",
+                     chunks[c], ic.most_since_init);
+        close_pool(pool);
+        /* A thread is not replaced: its initializer runs again after
+         * tasks 3, 6, ... 30 (the start, then 10 resets). */
+        assert_int_equal(atomic_load(&init_count), 11);
+    }
+}
+
+static void
+test_max_tasks_per_worker_holds_on_several_workers(void **state)
+{
+    struct tf_config cfg = loop_cfg(4);
+    struct tf_pool *pool;
+    struct init_check ic;
+
+    (void)state;
+    cfg.initializer = count_init;
+    cfg.initarg = &init_count;
+    cfg.max_tasks_per_worker = 3;
+    atomic_store(&init_count, 0);
+    pool = open_pool(&cfg);
+    run_init_state(pool, 600, &ic);
+    assert_int_equal(ic.uninitialised, 0);
+    assert_in_range(ic.most_since_init, 1, 3);
+    close_pool(pool);
+    /* 600 tasks, at most 3 per initializer run. */
+    assert_true(atomic_load(&init_count) >= 200);
+}
+
+static void
+test_failing_initializer_fails_the_run_with_its_code(void **state)
+{
+    struct tf_config cfg = loop_cfg(2);
+    struct tf_pool *pool;
+    struct tf_error err;
+    int64_t in[4] = {1, 2, 3, 4};
+    int64_t out[4];
+
+    (void)state;
+    cfg.initializer = fail_init;
+    pool = open_pool(&cfg);
+    tf_error_init(&err);
+    assert_int_equal(tf_map(pool, "square", in, sizeof(in[0]), out,
+                            sizeof(out[0]), 4, &err),
+                     TF_EINPUT);
+    assert_non_null(strstr(err.msg, "initializer"));
+    finalize_any(pool);
+}
+
+/* -------------------------------------------------- threads per worker */
+
+/* Runs the "getenv" task for NAME on POOL and returns its value. */
+static void
+env_seen_by_task(struct tf_pool *pool, const char *name, struct tf_buf *out)
+{
+    struct tf_error err;
+
+    tf_buf_reset(out);
+    tf_error_init(&err);
+    if (tf_apply(pool, "getenv", name, strlen(name), out, &err) != 0)
+        fail_msg("getenv %s: %s", name, err.msg);
+}
+
+static void
+test_threads_per_worker_3_sets_omp_num_threads_when_unset(void **state)
+{
+    struct tf_config cfg = loop_cfg(1);
+    struct tf_pool *pool;
+    struct tf_buf out;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < NVARS; i++)
+        unsetenv(thread_vars[i]);
+    tf_buf_init(&out, 0);
+    cfg.threads_per_worker = 3;
+    pool = open_pool(&cfg);
+    for (i = 0; i < NVARS; i++) {
+        env_seen_by_task(pool, thread_vars[i], &out);
+        assert_string_equal((char *)out.data, "3");
+    }
+    close_pool(pool);
+    tf_buf_cleanup(&out);
+    for (i = 0; i < NVARS; i++)
+        setenv(thread_vars[i], "1", 1);
+}
+
+static void
+test_threads_per_worker_leaves_a_value_the_user_set(void **state)
+{
+    struct tf_config cfg = loop_cfg(1);
+    struct tf_pool *pool;
+    struct tf_buf out;
+
+    (void)state;
+    setenv("OMP_NUM_THREADS", "5", 1);
+    tf_buf_init(&out, 0);
+    cfg.threads_per_worker = 3;
+    pool = open_pool(&cfg);
+    env_seen_by_task(pool, "OMP_NUM_THREADS", &out);
+    assert_string_equal((char *)out.data, "5");
+    close_pool(pool);
+    tf_buf_cleanup(&out);
+    setenv("OMP_NUM_THREADS", "1", 1);
+}
+
+/* ----------------------------------------------- registration and init */
+
+static void
+test_register_rejects_duplicates_empty_names_and_calls_after_init(
+    void **state)
+{
+    struct tf_config cfg = loop_cfg(1);
+    struct tf_pool *pool;
+    struct tf_error err;
+    struct tf_buf out;
+
+    (void)state;
+    assert_int_equal(tf_register("square", echo, NULL), TF_EUSAGE);
+    assert_int_equal(tf_register("echo", echo, NULL), TF_EUSAGE);
+    assert_int_equal(tf_register("", echo, NULL), TF_EUSAGE);
+    assert_int_equal(tf_register(NULL, echo, NULL), TF_EUSAGE);
+    assert_int_equal(tf_register("no_function", NULL, NULL), TF_EUSAGE);
+    pool = open_pool(&cfg);
+    assert_int_equal(tf_register("too_late", echo, NULL), TF_EUSAGE);
+    close_pool(pool);
+    /* The rejected names were not registered ... */
+    pool = open_pool(&cfg);
+    tf_buf_init(&out, 0);
+    assert_int_equal(tf_apply(pool, "too_late", "x", 1, &out, &err),
+                     TF_EUSAGE);
+    assert_int_equal(tf_apply(pool, "no_function", "x", 1, &out, &err),
+                     TF_EUSAGE);
+    /* ... and "square" is still the square. */
+    {
+        int64_t x = 7;
+
+        assert_int_equal(tf_apply(pool, "square", &x, sizeof(x), &out, &err),
+                         0);
+        memcpy(&x, out.data, sizeof(x));
+        assert_int_equal(x, 49);
+    }
+    close_pool(pool);
+    tf_buf_cleanup(&out);
+}
+
+static void
+test_register_after_finalize_is_allowed_for_the_next_pool(void **state)
+{
+    struct tf_config cfg = loop_cfg(2);
+    struct tf_pool *pool;
+    struct tf_error err;
+    struct tf_buf out;
+
+    (void)state;
+    /* pool.c clears its started flag in tf_finalize(), so a later pool in
+     * the same process may use functions registered in between. */
+    pool = open_pool(&cfg);
+    close_pool(pool);
+    assert_int_equal(tf_register("registered_late", echo, NULL), 0);
+    assert_int_equal(tf_register("registered_late", echo, NULL), TF_EUSAGE);
+    pool = open_pool(&cfg);
+    tf_buf_init(&out, 0);
+    assert_int_equal(tf_apply(pool, "registered_late", "late", 4, &out, &err),
+                     0);
+    assert_int_equal(out.len, 4);
+    assert_memory_equal(out.data, "late", 4);
+    tf_buf_cleanup(&out);
+    close_pool(pool);
+}
+
+static void
+test_init_with_an_unknown_backend_is_eusage_and_leaves_no_pool(void **state)
+{
+    struct tf_config cfg = loop_cfg(1);
+    struct tf_pool *pool = (struct tf_pool *)&cfg;
+    struct tf_error err;
+
+    (void)state;
+    cfg.backend = "carrier-pigeon";
+    tf_error_init(&err);
+    assert_int_equal(tf_init(&cfg, &pool, &err), TF_EUSAGE);
+    assert_null(pool);
+    assert_int_equal(err.code, TF_EUSAGE);
+    assert_non_null(strstr(err.msg, "carrier-pigeon"));
+    /* The failure left nothing started: a pool can be made now. */
+    cfg.backend = "loop";
+    pool = open_pool(&cfg);
+    close_pool(pool);
+}
+
+static void
+test_init_with_negative_counts_is_eusage(void **state)
+{
+    struct tf_config cfg = loop_cfg(-1);
+    struct tf_pool *pool = NULL;
+    struct tf_error err;
+
+    (void)state;
+    assert_int_equal(tf_init(&cfg, &pool, &err), TF_EUSAGE);
+    assert_null(pool);
+    cfg = loop_cfg(1);
+    cfg.threads_per_worker = -2;
+    assert_int_equal(tf_init(&cfg, &pool, &err), TF_EUSAGE);
+    assert_null(pool);
+}
+
+static void
+test_init_while_a_pool_is_active_is_eusage(void **state)
+{
+    struct tf_config cfg = loop_cfg(1);
+    struct tf_pool *pool = open_pool(&cfg);
+    struct tf_pool *second = NULL;
+    struct tf_error err;
+    struct tf_buf out;
+
+    (void)state;
+    tf_error_init(&err);
+    assert_int_equal(tf_init(&cfg, &second, &err), TF_EUSAGE);
+    assert_null(second);
+    /* The first pool is unharmed. */
+    tf_buf_init(&out, 0);
+    assert_int_equal(tf_apply(pool, "echo", "ok", 2, &out, &err), 0);
+    assert_int_equal(out.len, 2);
+    tf_buf_cleanup(&out);
+    close_pool(pool);
+}
+
+static void
+test_finalize_of_null_is_a_no_op(void **state)
+{
+    struct tf_error err;
+
+    (void)state;
+    tf_error_init(&err);
+    assert_int_equal(tf_finalize(NULL, &err), 0);
+    assert_int_equal(err.code, 0);
+}
+
+/* Last: it fills the table of functions, which the tests above need. */
+static void
+test_register_rejects_the_65th_function(void **state)
+{
+    static char names[64][16];
+    int i;
+    int rc = 0;
+
+    (void)state;
+    for (i = 0; i < 64 && rc == 0; i++) {
+        snprintf(names[i], sizeof(names[i]), "filler%d", i);
+        rc = tf_register(names[i], echo, NULL);
+    }
+    /* The table holds 64; the ones registered before count too. */
+    assert_int_equal(rc, TF_EUSAGE);
+    assert_true(i > 1 && i < 64);
+    assert_int_equal(tf_register("one_more", echo, NULL), TF_EUSAGE);
+}
+
+#define POOL_TEST(f) cmocka_unit_test_teardown(f, finalize_leftover)
+
+int
+main(void)
+{
+    const struct CMUnitTest before_registration[] = {
+        cmocka_unit_test(test_init_with_no_task_function_registered_is_eusage),
+    };
+    const struct CMUnitTest tests[] = {
+        POOL_TEST(test_map_puts_10000_results_in_place_and_in_order),
+        POOL_TEST(test_map_of_no_inputs_runs_nothing_and_succeeds),
+        POOL_TEST(
+            test_map_with_an_unregistered_function_is_eusage_naming_it),
+        POOL_TEST(test_several_maps_in_a_row_on_one_pool_all_succeed),
+        POOL_TEST(test_imap_unordered_delivers_each_index_exactly_once),
+        POOL_TEST(
+            test_starmap_of_variable_length_inputs_delivers_them_in_order),
+        POOL_TEST(
+            test_starmap_of_only_empty_inputs_gives_empty_results),
+        POOL_TEST(test_apply_appends_the_one_result_to_out),
+        POOL_TEST(
+            test_apply_of_a_failing_task_is_etask_with_its_message),
+        POOL_TEST(
+            test_pool_run_asks_the_generator_in_order_until_it_stops),
+        POOL_TEST(test_pool_run_unordered_delivers_each_index_once),
+        POOL_TEST(test_pool_run_task_ids_are_index_plus_one),
+        POOL_TEST(
+            test_failed_task_is_etask_naming_the_first_failed_index),
+        POOL_TEST(
+            test_map_with_failed_tasks_is_etask_and_fills_the_other_results),
+        POOL_TEST(test_map_result_of_the_wrong_size_is_etask_naming_it),
+        POOL_TEST(
+            test_worker_failure_ends_the_run_with_the_workers_code),
+        POOL_TEST(
+            test_negative_done_return_stops_pool_run_with_that_code),
+        POOL_TEST(
+            test_finalize_after_a_callback_stopped_a_run_returns_0),
+        POOL_TEST(
+            test_run_after_a_stopped_run_gets_only_its_own_results),
+        POOL_TEST(
+            test_negative_next_return_stops_pool_run_after_the_tasks_before),
+        POOL_TEST(
+            test_share_is_seen_by_every_task_and_a_second_share_replaces_it),
+        POOL_TEST(
+            test_share_right_after_init_reaches_workers_starting_up),
+        POOL_TEST(
+            test_initializer_runs_once_on_each_worker_before_its_first_task),
+        POOL_TEST(
+            test_max_tasks_per_worker_3_reruns_the_initializer_every_3_tasks),
+        POOL_TEST(test_max_tasks_per_worker_holds_on_several_workers),
+        POOL_TEST(test_failing_initializer_fails_the_run_with_its_code),
+        POOL_TEST(
+            test_threads_per_worker_3_sets_omp_num_threads_when_unset),
+        POOL_TEST(test_threads_per_worker_leaves_a_value_the_user_set),
+        POOL_TEST(
+            test_register_rejects_duplicates_empty_names_and_calls_after_init),
+        POOL_TEST(
+            test_register_after_finalize_is_allowed_for_the_next_pool),
+        POOL_TEST(
+            test_init_with_an_unknown_backend_is_eusage_and_leaves_no_pool),
+        POOL_TEST(test_init_with_negative_counts_is_eusage),
+        POOL_TEST(test_init_while_a_pool_is_active_is_eusage),
+        POOL_TEST(test_finalize_of_null_is_a_no_op),
+        POOL_TEST(test_register_rejects_the_65th_function),
+    };
+    int failed;
+
+    failed = cmocka_run_group_tests(before_registration, NULL, NULL);
+    failed += cmocka_run_group_tests(tests, register_all, NULL);
+    return failed;
+}
