@@ -108,6 +108,8 @@ struct tf__session {
 
     struct chunk *chunks; /* owned: handed out, not yet all written */
     struct chunk *chunks_tail;
+    struct chunk *orphans; /* in chunks: held by a worker that was lost,
+                              linked by next_worker */
     uint64_t next_chunk;
     size_t held;
     int *hungry; /* owned: workers short of work, waiting for input or
@@ -612,6 +614,33 @@ on_hello(struct master *m, int w, struct tf_error *err)
     return refill(m, w, err);
 }
 
+/*
+ * Worker W is gone: it no longer counts, and the chunks it held move to the
+ * orphans, whose unreported tasks nobody runs unless they are handed out
+ * again.
+ */
+static void
+worker_lost(struct master *m, int w)
+{
+    struct wslot *ws = &m->w[w];
+
+    if (ws->state == W_GONE)
+        return;
+    if (ws->state != W_STOPPED)
+        m->active--;
+    ws->state = W_GONE;
+    while (ws->head != NULL) {
+        struct chunk *c = ws->head;
+
+        ws->head = c->next_worker;
+        c->next_worker = m->orphans;
+        m->orphans = c;
+        ws->inflight--;
+        m->inflight--;
+    }
+    ws->tail = NULL;
+}
+
 static int
 on_message(struct master *m, int w, struct tf_error *err)
 {
@@ -639,8 +668,11 @@ on_message(struct master *m, int w, struct tf_error *err)
                                 &werr, err);
         if (rc < 0)
             return rc;
-        return tf__error(err, code, "worker %d on %.*s: %s", w,
-                         (int)m->w[w].host_len, m->w[w].host, werr.msg);
+        /* The worker ends after saying why. */
+        rc = tf__error(err, code, "worker %d on %.*s: %s", w,
+                       (int)m->w[w].host_len, m->w[w].host, werr.msg);
+        worker_lost(m, w);
+        return rc;
     }
     return tf__error(err, TF_EPROTO, "unexpected message of type %d from "
                                      "worker %d",
@@ -671,7 +703,7 @@ master_step(struct master *m, struct tf_error *err)
     }
     if (rc == TF_EPEER) {
         if (peer >= 1 && peer <= m->t.nworkers &&
-            m->w[peer].state == W_STOPPED) {
+            (m->w[peer].state == W_STOPPED || m->w[peer].state == W_GONE)) {
             m->w[peer].state = W_GONE;
             return 0;
         }
@@ -684,6 +716,8 @@ master_step(struct master *m, struct tf_error *err)
             m->w[peer].state = W_NEW;
             return 0;
         }
+        if (peer >= 1 && peer <= m->t.nworkers)
+            worker_lost(m, peer);
         return rc;
     }
     if (rc <= 0)
@@ -724,8 +758,16 @@ discard_rest(struct master *m)
     m->qbytes_start = 0;
     while (rc == 0 && m->inflight > 0)
         rc = master_step(m, &ignored);
-    if (rc == 0)
-        (void)drain(m, &ignored);
+    /* What is left either was lost with its worker or cannot come now. */
+    while (m->chunks != NULL) {
+        struct chunk *c = m->chunks;
+
+        m->chunks = c->next;
+        chunk_free(c);
+    }
+    m->chunks_tail = NULL;
+    m->orphans = NULL;
+    m->held = 0;
     m->discard = false;
 }
 
@@ -754,7 +796,7 @@ tf__session_batch(struct tf__session *m, struct tf__batch *b,
         if (rc == 0)
             rc = drain(m, err);
     }
-    if (rc < 0 && rc != TF_ETRANSPORT && rc != TF_EPEER && rc != TF_EPROTO)
+    if (rc < 0 && rc != TF_ETRANSPORT && rc != TF_EPROTO)
         discard_rest(m);
     if (rc == 0 && b->flush != NULL)
         rc = b->flush(b->flush_arg, err);

@@ -1,8 +1,8 @@
-/* test_pool.c - unit tests of the pool API (tf_map and friends) on transport_loop */
+/* test_pool.c - unit tests of the pool API (tf_map and friends), on loop */
 #include <inttypes.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -312,6 +312,71 @@ finalize_leftover(void **state)
     if (live_pool != NULL)
         finalize_any(live_pool);
     return 0;
+}
+
+/*
+ * Checks of a pool after a failure go on in a child process, so that a
+ * pool that hangs fails its test instead of stopping the whole run, and a
+ * pool left broken does not break the tests after it. The child reports
+ * through a pipe, in steps, so that a hang says where it was; it uses no
+ * cmocka assertion, which would go on with the tests in the child.
+ */
+static int child_fd = -1;
+
+static void
+say(const char *fmt, ...)
+{
+    char line[600];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (n > (int)sizeof(line) - 1)
+        n = (int)sizeof(line) - 1;
+    if (n > 0 && write(child_fd, line, (size_t)n) < 0)
+        return;
+}
+
+/* Runs FN in a child process: it passes when FN returns 0 within 30 s
+ * (far more than it takes), and fails with what FN said otherwise. */
+static void
+expect_in_child(int (*fn)(void))
+{
+    struct timespec pause = {0, 50000000};
+    char said[2048];
+    size_t len = 0;
+    ssize_t n;
+    pid_t pid;
+    int fds[2];
+    int status = 0;
+    int i;
+
+    assert_int_equal(pipe(fds), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        child_fd = fds[1];
+        _exit(fn() == 0 ? 0 : 1);
+    }
+    close(fds[1]);
+    for (i = 0; i < 600 && waitpid(pid, &status, WNOHANG) == 0; i++)
+        nanosleep(&pause, NULL);
+    if (i == 600) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+    }
+    while (len < sizeof(said) - 1 &&
+           (n = read(fds[0], said + len, sizeof(said) - 1 - len)) > 0)
+        len += (size_t)n;
+    said[len] = '\0';
+    close(fds[0]);
+    if (i == 600)
+        fail_msg("%s... no end after 30 s: the pool hangs", said);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("%s", said);
 }
 
 /* Inputs i - n/2 for i in 0..n-1, so some are negative. */
@@ -942,23 +1007,73 @@ test_map_result_of_the_wrong_size_is_etask_naming_it(void **state)
     close_pool(pool);
 }
 
-static void
-test_worker_failure_ends_the_run_with_the_workers_code(void **state)
+/*
+ * Runs 20 tasks of FN on a pool of 1, 2 and then 4 workers (with INIT as
+ * initializer), which must end with WANT and a message holding WHAT; then
+ * tf_finalize() must return (whatever it reports) and a new pool must work.
+ */
+static int
+failure_ends_run_and_pool(const char *fn, int (*init)(void *), int want,
+                          const char *what)
 {
     int64_t in[20] = {0};
     int64_t out[20];
-    struct tf_config cfg = loop_cfg(2);
-    struct tf_pool *pool = open_pool(&cfg);
-    struct tf_error err;
+    size_t w;
 
+    for (w = 0; w < NCOUNTS; w++) {
+        struct tf_config cfg = loop_cfg(worker_counts[w]);
+        struct tf_pool *pool = NULL;
+        struct tf_error err;
+        int rc;
+
+        cfg.chunksize = 1;
+        cfg.initializer = init;
+        tf_error_init(&err);
+        if (tf_init(&cfg, &pool, &err) != 0) {
+            say("tf_init: %s", err.msg);
+            return 1;
+        }
+        say("%d workers: ", worker_counts[w]);
+        rc = tf_map(pool, fn, in, sizeof(in[0]), out, sizeof(out[0]), 20,
+                    &err);
+        say("tf_map returned %d (%s); ", rc, err.msg);
+        if (rc != want || strstr(err.msg, what) == NULL) {
+            say("expected %d and a message with '%s'", want, what);
+            return 1;
+        }
+        say("tf_finalize");
+        rc = tf_finalize(pool, &err);
+        say(" returned %d; ", rc);
+    }
+    return 0;
+}
+
+static int
+worker_failure(void)
+{
+    return failure_ends_run_and_pool("worker_fails", NULL, TF_ENOMEM,
+                                     "task 1: out of memory");
+}
+
+static void
+test_worker_failure_ends_the_run_with_the_workers_code(void **state)
+{
     (void)state;
-    tf_error_init(&err);
-    assert_int_equal(tf_map(pool, "worker_fails", in, sizeof(in[0]), out,
-                            sizeof(out[0]), 20, &err),
-                     TF_ENOMEM);
-    assert_non_null(strstr(err.msg, "worker"));
-    /* Stopping a pool that lost a worker may report it, but must end. */
-    finalize_any(pool);
+    expect_in_child(worker_failure);
+}
+
+static int
+initializer_failure(void)
+{
+    return failure_ends_run_and_pool("square", fail_init, TF_EINPUT,
+                                     "initializer");
+}
+
+static void
+test_failing_initializer_fails_the_run_with_its_code(void **state)
+{
+    (void)state;
+    expect_in_child(initializer_failure);
 }
 
 /* ------------------------------------------------- callbacks that stop */
@@ -988,70 +1103,6 @@ test_negative_done_return_stops_pool_run_with_that_code(void **state)
     assert_int_equal(c.calls, 11);
     /* What tf_finalize() says after a stopped run is the next test's. */
     finalize_any(pool);
-}
-
-/*
- * The checks of a pool after a stopped run go on in a child process, so
- * that a pool that hangs fails its test instead of stopping the whole run,
- * and a pool left broken does not break the tests after it. The child
- * reports through a pipe, in steps, so that a hang says where it was.
- */
-static int child_fd = -1;
-
-static void
-say(const char *fmt, ...)
-{
-    char line[600];
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    if (n > (int)sizeof(line) - 1)
-        n = (int)sizeof(line) - 1;
-    if (n > 0 && write(child_fd, line, (size_t)n) < 0)
-        return;
-}
-
-/* Runs FN in a child process: it passes when FN returns 0 within 60 s
- * (far more than it takes), and fails with what FN said otherwise. */
-static void
-expect_in_child(int (*fn)(void))
-{
-    struct timespec pause = {0, 50000000};
-    char said[2048];
-    size_t len = 0;
-    ssize_t n;
-    pid_t pid;
-    int fds[2];
-    int status = 0;
-    int i;
-
-    assert_int_equal(pipe(fds), 0);
-    pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        close(fds[0]);
-        child_fd = fds[1];
-        _exit(fn() == 0 ? 0 : 1);
-    }
-    close(fds[1]);
-    for (i = 0; i < 1200 && waitpid(pid, &status, WNOHANG) == 0; i++)
-        nanosleep(&pause, NULL);
-    if (i == 1200) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-    }
-    while (len < sizeof(said) - 1 &&
-           (n = read(fds[0], said + len, sizeof(said) - 1 - len)) > 0)
-        len += (size_t)n;
-    said[len] = '\0';
-    close(fds[0]);
-    if (i == 1200)
-        fail_msg("%s... no end after 60 s: the pool hangs", said);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        fail_msg("%s", said);
 }
 
 /* Opens a pool of 4 workers with chunks of 1, runs tasks until every
@@ -1417,26 +1468,6 @@ test_max_tasks_per_worker_holds_on_several_workers(void **state)
     close_pool(pool);
     /* 600 tasks, at most 3 per initializer run. */
     assert_true(atomic_load(&init_count) >= 200);
-}
-
-static void
-test_failing_initializer_fails_the_run_with_its_code(void **state)
-{
-    struct tf_config cfg = loop_cfg(2);
-    struct tf_pool *pool;
-    struct tf_error err;
-    int64_t in[4] = {1, 2, 3, 4};
-    int64_t out[4];
-
-    (void)state;
-    cfg.initializer = fail_init;
-    pool = open_pool(&cfg);
-    tf_error_init(&err);
-    assert_int_equal(tf_map(pool, "square", in, sizeof(in[0]), out,
-                            sizeof(out[0]), 4, &err),
-                     TF_EINPUT);
-    assert_non_null(strstr(err.msg, "initializer"));
-    finalize_any(pool);
 }
 
 /* -------------------------------------------------- threads per worker */
