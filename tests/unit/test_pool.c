@@ -1052,7 +1052,7 @@ static int
 worker_failure(void)
 {
     return failure_ends_run_and_pool("worker_fails", NULL, TF_ENOMEM,
-                                     "task 1: out of memory");
+                                     ": out of memory");
 }
 
 static void
