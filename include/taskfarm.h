@@ -255,6 +255,18 @@ int tf_pool_share(struct tf_pool *pool, const void *data, size_t len,
                   struct tf_error *err);
 
 /*
+ * Master: tf_pool_share() without the copy, for large data. Returns LEN
+ * writable bytes (aligned for any type) to fill, or NULL with ERR set;
+ * tf_pool_share_commit() then sends them to every worker as tf_pool_share()
+ * does. The bytes belong to the pool: do not change them after the commit.
+ * On the fork backend large shared data lives in one shared memory file
+ * that every worker maps, so it costs no memory or time per worker.
+ */
+void *tf_pool_share_buffer(struct tf_pool *pool, size_t len,
+                           struct tf_error *err);
+int tf_pool_share_commit(struct tf_pool *pool, struct tf_error *err);
+
+/*
  * Master-side callbacks of tf_pool_run(). `next` appends task INDEX (0, 1,
  * 2, ...) to TASK and returns 1, or returns 0 when there are no more tasks,
  * or a negative code to stop. `done` receives each finished task's result

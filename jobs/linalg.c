@@ -32,6 +32,8 @@
 /* Tags of a solve task's payload. */
 #define SOLVE_GENERATED 1 /* u64 tag, seed, index, n: the worker makes it */
 #define SOLVE_EXPLICIT 2  /* u64 tag, n, then A (n*n, row-major) and b */
+#define SOLVE_BAD 3       /* u64 tag, then why the system could not be read:
+                             the task fails with that message */
 
 #define GEMM_HEADER 24  /* u64 first row, u64 rows, u64 n */
 #define SOLVE_RESULT 16 /* u64 n, double scaled residual; then x */
@@ -1230,6 +1232,9 @@ solve_run(const struct tf_task *task, struct tf_result *res)
     lapack_int info;
     int rc;
 
+    if (task->len >= 8 && get_u64(task->data) == SOLVE_BAD)
+        return task_fail(res, "%.*s", (int)(task->len - 8),
+                         (const char *)task->data + 8);
     rc = solve_task_decode(task->data, task->len, &n, &a, &b, &e);
     if (rc == TF_EPROTO)
         return task_fail(res, "%s", e.msg);
@@ -1569,18 +1574,25 @@ gemm_master(const struct linalg *st, struct tf_pool *pool, struct tf_error *err)
     g.a = a.v;
     tf_error_init(&g.err);
     c = calloc(count + 1, sizeof(double));
-    shared = malloc(8 + count * sizeof(double));
-    if (c == NULL || shared == NULL) {
+    /* B goes straight into the pool's shared buffer: no copy of it. */
+    shared = tf_pool_share_buffer(pool, 8 + count * sizeof(double), err);
+    if (shared == NULL) {
+        rc = err != NULL && err->code != 0 ? err->code : TF_ENOMEM;
+        goto out;
+    }
+    if (c == NULL) {
         rc = set_error(err, TF_ENOMEM, "out of memory for n=%llu",
                        (unsigned long long)n);
         goto out;
     }
+    /* Touch C now, as the kernel's warm-up does for its C, so that the
+     * timed part does not include the system's first-touch cost. */
+    memset(c, 0, count * sizeof(double));
     g.c = c;
     put_u64(shared, n);
     put_doubles(shared + 8, b.v, count);
     t0 = now_s();
-    rc = tf_pool_share(pool, shared, 8 + count * sizeof(double), err);
-    free(shared);
+    rc = tf_pool_share_commit(pool, err);
     shared = NULL;
     if (rc < 0)
         goto out;
@@ -1643,7 +1655,6 @@ gemm_master(const struct linalg *st, struct tf_pool *pool, struct tf_error *err)
     rc = 0;
 out:
     fflush(stdout);
-    free(shared);
     free(c);
     free(ref);
     free(g.start);
@@ -1661,7 +1672,17 @@ struct mtx_system {
     uint64_t n;
     unsigned char *payload; /* owned: the encoded task, or NULL to re-read */
     size_t len;
+    char *bad; /* owned: why it cannot be read, or NULL */
 };
+
+/* Appends the task of a system that could not be read: it fails with MSG. */
+static int
+solve_task_bad(struct tf_buf *task, const char *msg)
+{
+    int rc = append_u64(task, SOLVE_BAD);
+
+    return rc == 0 ? tf_buf_puts(task, msg) : rc;
+}
 
 struct solve_master {
     const struct linalg *st;
@@ -1789,6 +1810,7 @@ mtx_free(struct mtx_system *sys, uint64_t count)
         free(sys[i].name);
         free(sys[i].rhs);
         free(sys[i].payload);
+        free(sys[i].bad);
     }
     free(sys);
 }
@@ -1808,6 +1830,7 @@ mtx_load(const char *dir, struct mtx_system **out, uint64_t *count_out,
     uint64_t count = 0;
     struct dirent *de;
     struct tf_buf task;
+    struct tf_error e;
     DIR *d;
     int rc = 0;
 
@@ -1905,9 +1928,23 @@ mtx_load(const char *dir, struct mtx_system **out, uint64_t *count_out,
     tf_buf_init(&task, 0);
     for (i = 0; i < count; i++) {
         tf_buf_reset(&task);
-        rc = mtx_encode(dir, &sys[i], &task, &sys[i].n, err);
-        if (rc < 0)
+        tf_error_init(&e);
+        rc = mtx_encode(dir, &sys[i], &task, &sys[i].n, &e);
+        if (rc == TF_EINPUT || rc == TF_ESYS) {
+            /* A malformed or unreadable system fails alone, as its task. */
+            sys[i].bad = strdup(e.msg);
+            if (sys[i].bad == NULL) {
+                rc = set_error(err, TF_ENOMEM, "out of memory");
+                break;
+            }
+            rc = 0;
+            continue;
+        }
+        if (rc < 0) {
+            if (err != NULL)
+                *err = e;
             break;
+        }
         if (kept + task.len <= MTX_KEEP_BYTES) {
             sys[i].payload = malloc(task.len);
             if (sys[i].payload == NULL) {
@@ -1945,6 +1982,8 @@ solve_next(void *arg, uint64_t index, struct tf_buf *task)
         return 0;
     if (s->sys == NULL)
         rc = solve_task_generated(task, s->st->seed, index, s->st->n);
+    else if (s->sys[index].bad != NULL)
+        rc = solve_task_bad(task, s->sys[index].bad);
     else if (s->sys[index].payload != NULL)
         rc = tf_buf_append(task, s->sys[index].payload, s->sys[index].len);
     else
@@ -1972,9 +2011,12 @@ solve_done(void *arg, uint64_t index, const struct tf_result *res)
         while (len > 0 && res->err.data[len - 1] == '\n')
             len--;
         s->failed++;
-        printf("%s n=%llu failed: %.*s\n", name, (unsigned long long)n,
-               (int)(len > 200 ? 200 : len),
-               len > 0 ? (const char *)res->err.data : "");
+        if (s->sys != NULL && s->sys[index].bad != NULL)
+            printf("%s failed: %s\n", name, s->sys[index].bad);
+        else
+            printf("%s n=%llu failed: %.*s\n", name, (unsigned long long)n,
+                   (int)(len > 200 ? 200 : len),
+                   len > 0 ? (const char *)res->err.data : "");
         return 0;
     }
     if (res->out.len != SOLVE_RESULT + n * 8 || get_u64(res->out.data) != n)

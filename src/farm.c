@@ -18,6 +18,9 @@
 #define PREFETCH 2
 /* Bytes of task text in one chunk, beyond its first task. */
 #define CHUNK_BYTES ((size_t)1 << 20)
+/* Tasks read ahead of need stop at this many bytes, so that large tasks
+ * go out as they are read rather than after a long read-ahead. */
+#define LOOKAHEAD_BYTES (2 * CHUNK_BYTES)
 /* Results held back for ordered output, past which no new work goes out
  * until the oldest unfinished task is done. */
 #define HOLD_CAP ((size_t)64 << 20)
@@ -93,8 +96,8 @@ struct tf__session {
     int active;      /* workers not stopped or gone */
     struct tf__batch *b; /* the batch running, or NULL */
     bool discard;        /* a failed batch's results are being dropped */
-    struct tf_buf share; /* owned: what tf__session_share() sent */
-    bool have_share;
+    struct tf__frame_ref *share; /* a reference: the SHARE frame, or NULL */
+    struct tf__frame_ref *share_next; /* being filled by the caller */
 
     struct pend *q; /* owned ring of tasks read and not handed out */
     size_t qhead;
@@ -156,7 +159,9 @@ chunk_free(struct chunk *c)
 static int
 read_ahead(struct master *m, uint64_t want, bool may_block)
 {
-    while (!m->eof && m->qlen < want) {
+    while (!m->eof && m->qlen < want &&
+           (m->qlen == 0 ||
+            m->qbytes.len - m->qbytes_start < LOOKAHEAD_BYTES)) {
         uint64_t id;
         const void *line;
         size_t len;
@@ -578,15 +583,13 @@ send_share(struct master *m, int w, struct tf_error *err)
 {
     int rc;
 
-    rc = tf__wire_begin(&m->out, TF__MSG_SHARE);
-    if (rc == 0)
-        rc = tf__wire_put_bytes(&m->out, m->share.data, m->share.len);
+    if (m->t.ops->send_ref != NULL)
+        return m->t.ops->send_ref(&m->t, w, m->share, err);
+    tf_buf_reset(&m->out);
+    rc = tf_buf_append(&m->out, m->share->buf.data, m->share->buf.len);
     if (rc < 0)
-        return tf__error(err, rc, "cannot encode %zu shared bytes",
-                         m->share.len);
-    rc = tf__wire_end(&m->out, err);
-    if (rc < 0)
-        return rc;
+        return tf__error(err, rc, "cannot copy %zu shared bytes",
+                         m->share->buf.len);
     return m->t.ops->send(&m->t, w, &m->out, err);
 }
 
@@ -606,7 +609,7 @@ on_hello(struct master *m, int w, struct tf_error *err)
     m->w[w].host_len = h.host_len;
     m->w[w].state = W_ACTIVE;
     m->w[w].tasks = 0;
-    if (m->have_share) {
+    if (m->share != NULL) {
         rc = send_share(m, w, err);
         if (rc < 0)
             return rc;
@@ -748,7 +751,8 @@ static void
 discard_rest(struct master *m)
 {
     struct tf_error ignored;
-    int rc = 0;
+    int rc;
+    int i;
 
     m->discard = true;
     m->eof = true;
@@ -756,9 +760,22 @@ discard_rest(struct master *m)
     m->qhead = 0;
     tf_buf_reset(&m->qbytes);
     m->qbytes_start = 0;
-    while (rc == 0 && m->inflight > 0)
+    while (m->inflight > 0) {
+        int inflight = m->inflight;
+        int active = m->active;
+
         rc = master_step(m, &ignored);
+        /* Another worker failing is no reason to stop waiting for the
+         * rest; a failure that changes nothing (the transport's) is. */
+        if (rc < 0 && m->inflight == inflight && m->active == active)
+            break;
+    }
     /* What is left either was lost with its worker or cannot come now. */
+    for (i = 1; i <= m->t.nworkers; i++) {
+        m->inflight -= m->w[i].inflight;
+        m->w[i].inflight = 0;
+        m->w[i].head = m->w[i].tail = NULL;
+    }
     while (m->chunks != NULL) {
         struct chunk *c = m->chunks;
 
@@ -812,18 +829,44 @@ tf__session_batch(struct tf__session *m, struct tf__batch *b,
     return rc;
 }
 
+void *
+tf__session_share_buffer(struct tf__session *m, size_t len,
+                         struct tf_error *err)
+{
+    struct tf__frame_ref *f;
+
+    /* Built once, in place; every worker is sent the same frame. */
+    if (len > TF__WIRE_MAX_PAYLOAD - 4) {
+        tf__error(err, TF_EINPUT, "cannot share %zu bytes: the limit is %zu",
+                  len, TF__WIRE_MAX_PAYLOAD - 4);
+        return NULL;
+    }
+    f = tf__frame_ref_alloc(TF__WIRE_BYTES_HEAD + len);
+    if (f == NULL) {
+        tf__error(err, TF_ENOMEM, "cannot keep %zu shared bytes", len);
+        return NULL;
+    }
+    if (tf__wire_bytes_head(f->buf.data, TF__MSG_SHARE, len, err) < 0) {
+        tf__frame_ref_put(f);
+        return NULL;
+    }
+    tf__frame_ref_put(m->share_next);
+    m->share_next = f;
+    return f->buf.data + TF__WIRE_BYTES_HEAD;
+}
+
 int
-tf__session_share(struct tf__session *m, const void *data, size_t len,
-                  struct tf_error *err)
+tf__session_share_commit(struct tf__session *m, struct tf_error *err)
 {
     int rc;
     int i;
 
-    tf_buf_reset(&m->share);
-    rc = tf_buf_append(&m->share, data, len);
-    if (rc < 0)
-        return tf__error(err, rc, "cannot keep %zu shared bytes", len);
-    m->have_share = true;
+    if (m->share_next == NULL)
+        return tf__error(err, TF_EUSAGE, "nothing to share: no buffer was "
+                                         "asked for");
+    tf__frame_ref_put(m->share);
+    m->share = m->share_next;
+    m->share_next = NULL;
     for (i = 1; i <= m->t.nworkers; i++) {
         if (m->w[i].state != W_ACTIVE)
             continue; /* a worker that says hello later gets it then */
@@ -832,6 +875,19 @@ tf__session_share(struct tf__session *m, const void *data, size_t len,
             return rc;
     }
     return 0;
+}
+
+int
+tf__session_share(struct tf__session *m, const void *data, size_t len,
+                  struct tf_error *err)
+{
+    void *p = tf__session_share_buffer(m, len, err);
+
+    if (p == NULL)
+        return err != NULL && err->code != 0 ? err->code : TF_ENOMEM;
+    if (len > 0)
+        memcpy(p, data, len);
+    return tf__session_share_commit(m, err);
 }
 
 int
@@ -858,7 +914,8 @@ session_free(struct tf__session *m)
     free(m->w);
     free(m->q);
     free(m->hungry);
-    tf_buf_cleanup(&m->share);
+    tf__frame_ref_put(m->share);
+    tf__frame_ref_put(m->share_next);
     tf_buf_cleanup(&m->qbytes);
     tf_buf_cleanup(&m->frame);
     tf_buf_cleanup(&m->out);
@@ -907,7 +964,9 @@ tf__session_abort(struct tf__session *m)
 struct worker {
     const struct tf__session_cfg *cfg;
     struct tf__transport *t;
-    struct tf_buf share;  /* owned: the last SHARE received */
+    struct tf_buf share;  /* owned: the last SHARE frame received */
+    const void *share_p;  /* its bytes, in share */
+    size_t share_len;
     char host[256];
     struct tf_buf *queue; /* owned: WORK frames received, oldest first */
     int nqueue;
@@ -991,6 +1050,7 @@ worker_take(struct worker *wk, int timeout_ms, struct tf_error *err)
     }
     if (type == TF__MSG_SHARE) {
         struct tf__wire_reader r;
+        struct tf_buf tmp;
         const void *p;
         size_t n;
 
@@ -998,10 +1058,34 @@ worker_take(struct worker *wk, int timeout_ms, struct tf_error *err)
         p = tf__wire_get_bytes(&r, &n);
         if (r.bad || r.p != r.end)
             return tf__error(err, TF_EPROTO, "malformed SHARE message");
+        /* Keep the frame itself: no copy of what may be a large blob. */
+        tmp = wk->share;
+        wk->share = wk->frame;
+        wk->frame = tmp;
+        tf_buf_reset(&wk->frame);
+        wk->share_p = p;
+        wk->share_len = n;
+        return 1;
+    }
+    if (type == TF__MSG_MAPPED) {
+        /* A SHARE frame the transport mapped in place. */
+        struct tf__wire_reader r;
+        const unsigned char *f = wk->t->mapped;
+        const void *p;
+        size_t n;
+
+        if (f == NULL ||
+            tf__wire_header(f, wk->t->mapped_len, &type, &payload, err) < 0 ||
+            type != TF__MSG_SHARE)
+            return tf__error(err, TF_EPROTO, "malformed MAPPED message");
+        tf__wire_reader_init(&r, f + TF__WIRE_HDR, payload);
+        p = tf__wire_get_bytes(&r, &n);
+        if (r.bad || r.p != r.end)
+            return tf__error(err, TF_EPROTO, "malformed SHARE message");
         tf_buf_reset(&wk->share);
-        rc = tf_buf_append(&wk->share, p, n);
-        return rc < 0 ? tf__error(err, rc, "cannot keep %zu shared bytes", n)
-                      : 1;
+        wk->share_p = p;
+        wk->share_len = n;
+        return 1;
     }
     if (type == TF__MSG_RESET)
         return worker_init(wk, err) < 0 ? -1 : 1;
@@ -1041,8 +1125,8 @@ worker_run_chunk(struct worker *wk, struct tf_result *r, struct tf_error *err)
     task.worker = wk->t->rank - 1;
     task.nworkers = wk->t->nworkers;
     task.host = wk->host;
-    task.shared = wk->share.len > 0 ? wk->share.data : NULL;
-    task.shared_len = wk->share.len;
+    task.shared = wk->share_len > 0 ? wk->share_p : NULL;
+    task.shared_len = wk->share_len;
     /* One clock read per task: a task starts when the one before it ended,
      * and wall-clock starts are derived from the chunk's first reading. */
     wall0 = tf__wall_us();
@@ -1186,7 +1270,6 @@ tf__session_open(const struct tf__session_cfg *cfg, struct tf__session **out,
     if (m == NULL)
         return tf__error(err, TF_ENOMEM, "out of memory");
     m->cfg = *cfg;
-    tf_buf_init(&m->share, 0);
     tf_buf_init(&m->qbytes, 0);
     tf_buf_init(&m->frame, 0);
     tf_buf_init(&m->out, 0);

@@ -75,6 +75,11 @@ int tf__session_batch(struct tf__session *s, struct tf__batch *b,
  * tasks see it as task->shared. */
 int tf__session_share(struct tf__session *s, const void *data, size_t len,
                       struct tf_error *err);
+/* Master: the two halves of tf__session_share, for a caller that fills the
+ * LEN bytes in place: returns where (or NULL with ERR set), then sends. */
+void *tf__session_share_buffer(struct tf__session *s, size_t len,
+                               struct tf_error *err);
+int tf__session_share_commit(struct tf__session *s, struct tf_error *err);
 
 int tf__session_nworkers(const struct tf__session *s);
 const char *tf__session_transport(const struct tf__session *s);

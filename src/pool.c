@@ -141,6 +141,18 @@ tf_pool_nworkers(const struct tf_pool *pool)
     return tf__session_nworkers(pool->session);
 }
 
+void *
+tf_pool_share_buffer(struct tf_pool *pool, size_t len, struct tf_error *err)
+{
+    return tf__session_share_buffer(pool->session, len, err);
+}
+
+int
+tf_pool_share_commit(struct tf_pool *pool, struct tf_error *err)
+{
+    return tf__session_share_commit(pool->session, err);
+}
+
 int
 tf_pool_share(struct tf_pool *pool, const void *data, size_t len,
               struct tf_error *err)

@@ -1,8 +1,11 @@
 /* transport.c - choosing a transport, and helpers shared by transports */
 #include "transport.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "wire.h"
@@ -40,6 +43,70 @@ tf__transport_find(const char *name)
         return &tf__transport_mpi;
 #endif
     return NULL;
+}
+
+struct tf__frame_ref *
+tf__frame_ref_new(void)
+{
+    struct tf__frame_ref *r = malloc(sizeof(*r));
+
+    if (r == NULL)
+        return NULL;
+    r->refs = 1;
+    r->fd = -1;
+    r->map = NULL;
+    tf_buf_init(&r->buf, 0);
+    return r;
+}
+
+/* Frames from this size on are made in a memory file. */
+#define FILE_MIN ((size_t)1 << 20)
+
+struct tf__frame_ref *
+tf__frame_ref_alloc(size_t len)
+{
+    struct tf__frame_ref *r = tf__frame_ref_new();
+    void *p;
+    int fd;
+
+    if (r == NULL)
+        return NULL;
+    if (len >= FILE_MIN) {
+        fd = memfd_create("taskfarm-frame", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (fd >= 0 && ftruncate(fd, (off_t)len) == 0 &&
+            fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) == 0 &&
+            (p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) !=
+                MAP_FAILED) {
+            r->fd = fd;
+            r->map = p;
+            r->buf.data = p;
+            r->buf.len = len;
+            return r;
+        }
+        if (fd >= 0)
+            close(fd);
+    }
+    /* Small, or no memory files here: plain memory. */
+    if (tf_buf_reserve(&r->buf, len) < 0) {
+        free(r);
+        return NULL;
+    }
+    r->buf.len = len;
+    return r;
+}
+
+void
+tf__frame_ref_put(struct tf__frame_ref *r)
+{
+    if (r != NULL && --r->refs == 0) {
+        if (r->map != NULL)
+            munmap(r->map, r->buf.len);
+        else
+            tf_buf_cleanup(&r->buf);
+        if (r->fd >= 0)
+            close(r->fd);
+        free(r);
+    }
 }
 
 int

@@ -8,6 +8,29 @@
 
 struct tf__transport;
 
+/*
+ * A frame sent to many peers without a copy for each (send_ref): the
+ * sender's reference and one for each send not yet done. The transports
+ * run on the master's thread, so the count needs no lock.
+ */
+struct tf__frame_ref {
+    int refs;
+    struct tf_buf buf; /* the whole frame; cap 0 when it is the mapping */
+    int fd;            /* owned: a memory file holding the frame, or -1 */
+    void *map;         /* owned: FD mapped, or NULL */
+};
+
+/* Returns a new reference-counted, empty frame (refs 1), or NULL. */
+struct tf__frame_ref *tf__frame_ref_new(void);
+/*
+ * Returns a new frame of LEN bytes for the caller to fill, in a memory
+ * file when it is large (so that a transport can pass the file rather than
+ * the bytes), or NULL when out of memory.
+ */
+struct tf__frame_ref *tf__frame_ref_alloc(size_t len);
+/* Drops a reference; the last one frees the frame. NULL is ignored. */
+void tf__frame_ref_put(struct tf__frame_ref *r);
+
 /* The worker's main loop; it talks to the master (peer 0) over T. */
 typedef int (*tf__worker_fn)(struct tf__transport *t, void *arg);
 
@@ -20,6 +43,10 @@ struct tf__transport {
     int nworkers;
     int node_workers; /* workers on this rank's node (for thread counts) */
     int worker_rc; /* on a worker rank after TF__WORKER_DONE */
+    /* On a worker: the frame of the last TF__MSG_MAPPED received, mapped
+     * read-only by the transport until the next one or close(). */
+    const unsigned char *mapped;
+    size_t mapped_len;
     void *impl;    /* owned; freed by close() */
 };
 
@@ -43,6 +70,12 @@ struct tf__transport {
  *   with the other peers.
  * close: ends the transport, waiting for the workers; safe on a half-opened
  *   transport and on one that was never opened.
+ * send_ref: (optional) as send, for the frame in REF, which the transport
+ *   reads in place and holds a reference to until the send is done; the
+ *   caller must not change it meanwhile. Without it, callers copy REF's
+ *   frame and use send. fork passes a large frame as a sealed memory file
+ *   that every worker maps (no copy per worker): the worker then receives a
+ *   TF__MSG_MAPPED frame and finds the frame itself in t->mapped.
  * respawn: (optional; fork only) starts a new worker in the place of PEER,
  *   whose process has ended; it says hello like the first one did.
  * abort: ends the transport after a failure without waiting for workers
@@ -59,6 +92,8 @@ struct tf__transport_ops {
     int (*recv)(struct tf__transport *t, int *peer, struct tf_buf *frame,
                 int timeout_ms, struct tf_error *err);
     void (*close)(struct tf__transport *t);
+    int (*send_ref)(struct tf__transport *t, int peer,
+                    struct tf__frame_ref *ref, struct tf_error *err);
     int (*respawn)(struct tf__transport *t, int peer, struct tf_error *err);
     void (*abort)(struct tf__transport *t);
 };

@@ -8,27 +8,54 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "error.h"
+#include "util.h"
 #include "wire.h"
 
 #define READ_STEP (256 * 1024)
+/* Frames sent with send_ref from this size on are passed as a mapped file. */
+#define MAP_MIN ((size_t)1 << 20)
 
 struct outbuf {
     struct outbuf *next;
     struct tf_buf buf; /* owned */
+    struct tf__frame_ref *ref; /* a reference, or NULL */
+    bool send_ref;             /* send REF's frame rather than BUF */
+    int pass_fd;               /* REF's file, passed with the first byte */
     size_t off;
 };
+
+/* The bytes of O's frame. */
+static const struct tf_buf *
+outbuf_frame(const struct outbuf *o)
+{
+    return o->send_ref ? &o->ref->buf : &o->buf;
+}
+
+static void
+outbuf_free(struct outbuf *o)
+{
+    tf_buf_cleanup(&o->buf);
+    tf__frame_ref_put(o->ref);
+    free(o);
+}
+
+#define MAX_FDQ 4
 
 struct fork_peer {
     int fd; /* -1 once closed */
     pid_t pid;
     struct tf_buf in; /* owned */
     size_t in_off;
+    int fdq[MAX_FDQ]; /* owned: files received and not yet taken */
+    int nfdq;
     struct outbuf *out_head; /* owned list */
     struct outbuf *out_tail;
 };
@@ -55,12 +82,13 @@ peer_close(struct fork_peer *p)
     while (p->out_head != NULL) {
         o = p->out_head;
         p->out_head = o->next;
-        tf_buf_cleanup(&o->buf);
-        free(o);
+        outbuf_free(o);
     }
     p->out_tail = NULL;
     tf_buf_cleanup(&p->in);
     p->in_off = 0;
+    while (p->nfdq > 0)
+        close(p->fdq[--p->nfdq]);
 }
 
 static struct fork_impl *
@@ -127,6 +155,10 @@ fork_close(struct tf__transport *t)
     }
     impl_free(im);
     t->impl = NULL;
+    if (t->mapped != NULL)
+        munmap((void *)t->mapped, t->mapped_len);
+    t->mapped = NULL;
+    t->mapped_len = 0;
 }
 
 /* Forks the worker for slot I: a child that runs the worker function over
@@ -157,6 +189,7 @@ spawn_worker(struct tf__transport *t, int i, struct tf_error *err)
         int rc;
 
         close(sv[0]);
+        tf__big_forget();
         for (j = 1; j <= im->npeers; j++)
             if (im->peers[j].fd >= 0)
                 close(im->peers[j].fd);
@@ -170,6 +203,8 @@ spawn_worker(struct tf__transport *t, int i, struct tf_error *err)
         wt.nworkers = t->nworkers;
         wt.node_workers = t->nworkers;
         wt.worker_rc = 0;
+        wt.mapped = NULL;
+        wt.mapped_len = 0;
         wt.impl = wim;
         rc = im->fn(&wt, im->arg);
         fork_close(&wt);
@@ -232,15 +267,49 @@ fork_respawn(struct tf__transport *t, int peer, struct tf_error *err)
 }
 
 /* Writes what can be written of PEER's queue without blocking. */
+/* Sends up to N bytes at P with FD attached, without blocking. */
+static ssize_t
+send_fd(int sock, const unsigned char *p, size_t n, int fd)
+{
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } u;
+    struct iovec iov = {.iov_base = (void *)p, .iov_len = n};
+    struct msghdr msg;
+    struct cmsghdr *c;
+
+    memset(&msg, 0, sizeof(msg));
+    memset(&u, 0, sizeof(u));
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = u.buf;
+    msg.msg_controllen = sizeof(u.buf);
+    c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    return sendmsg(sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
 static int
 flush_peer(struct fork_peer *p)
 {
     while (p->out_head != NULL) {
         struct outbuf *o = p->out_head;
+        const struct tf_buf *f = outbuf_frame(o);
         ssize_t w;
 
-        w = send(p->fd, o->buf.data + o->off, o->buf.len - o->off,
-                 MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (o->pass_fd >= 0) {
+            w = send_fd(p->fd, f->data + o->off, f->len - o->off,
+                        o->pass_fd);
+            if (w > 0)
+                o->pass_fd = -1;
+        } else {
+            w = send(p->fd, f->data + o->off, f->len - o->off,
+                     MSG_NOSIGNAL | MSG_DONTWAIT);
+        }
         if (w < 0) {
             if (errno == EINTR)
                 continue;
@@ -249,12 +318,11 @@ flush_peer(struct fork_peer *p)
             return -1;
         }
         o->off += (size_t)w;
-        if (o->off == o->buf.len) {
+        if (o->off == f->len) {
             p->out_head = o->next;
             if (p->out_head == NULL)
                 p->out_tail = NULL;
-            tf_buf_cleanup(&o->buf);
-            free(o);
+            outbuf_free(o);
         }
     }
     return 0;
@@ -283,6 +351,32 @@ send_blocking(int fd, const unsigned char *p, size_t n)
     return 0;
 }
 
+/* Queues O for PEER (the master's side) and starts sending it. */
+static int
+queue_out(struct fork_impl *im, int peer, struct outbuf *o,
+          struct tf_error *err)
+{
+    struct fork_peer *p;
+
+    if (peer < 1 || peer > im->npeers) {
+        outbuf_free(o);
+        return tf__error(err, TF_ETRANSPORT, "no worker %d", peer);
+    }
+    p = &im->peers[peer];
+    if (p->fd < 0) {
+        outbuf_free(o); /* recv reported the loss already */
+        return 0;
+    }
+    if (p->out_tail != NULL)
+        p->out_tail->next = o;
+    else
+        p->out_head = o;
+    p->out_tail = o;
+    /* A dead peer shows up as EOF on the next recv. */
+    (void)flush_peer(p);
+    return 0;
+}
+
 static int
 fork_send(struct tf__transport *t, int peer, struct tf_buf *frame,
           struct tf_error *err)
@@ -298,25 +392,122 @@ fork_send(struct tf__transport *t, int peer, struct tf_buf *frame,
         tf_buf_reset(frame);
         return 0;
     }
-    if (peer < 1 || peer > im->npeers)
-        return tf__error(err, TF_ETRANSPORT, "no worker %d", peer);
-    p = &im->peers[peer];
-    if (p->fd < 0) {
-        tf_buf_reset(frame); /* recv reported the loss already */
+    o = calloc(1, sizeof(*o));
+    if (o == NULL)
+        return tf__error(err, TF_ENOMEM, "out of memory");
+    o->buf = *frame; /* take the frame's memory */
+    o->pass_fd = -1;
+    tf_buf_init(frame, frame->max);
+    return queue_out(im, peer, o, err);
+}
+
+/*
+ * Puts REF's frame in a sealed memory file, once, so that workers map it
+ * instead of each receiving a copy through its socket. Returns false when
+ * the system cannot (the frame is then sent as bytes).
+ */
+static bool
+make_memfd(struct tf__frame_ref *ref)
+{
+    int fd;
+
+    if (ref->fd >= 0)
+        return true; /* made in one already */
+    fd = memfd_create("taskfarm-share", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0)
+        return false;
+    if (tf__write_all(fd, ref->buf.data, ref->buf.len) < 0 ||
+        fcntl(fd, F_ADD_SEALS,
+              F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
+        close(fd);
+        return false;
+    }
+    ref->fd = fd;
+    return true;
+}
+
+static int
+fork_send_ref(struct tf__transport *t, int peer, struct tf__frame_ref *ref,
+              struct tf_error *err)
+{
+    struct fork_impl *im = t->impl;
+    struct outbuf *o;
+    int rc = 0;
+
+    if (t->rank != 0) {
+        struct fork_peer *p = &im->peers[0];
+
+        if (p->fd < 0 || send_blocking(p->fd, ref->buf.data, ref->buf.len) < 0)
+            return tf__error(err, TF_EPEER, "lost the master");
         return 0;
     }
     o = calloc(1, sizeof(*o));
     if (o == NULL)
         return tf__error(err, TF_ENOMEM, "out of memory");
-    o->buf = *frame; /* take the frame's memory */
-    tf_buf_init(frame, frame->max);
-    if (p->out_tail != NULL)
-        p->out_tail->next = o;
-    else
-        p->out_head = o;
-    p->out_tail = o;
-    /* A dead peer shows up as EOF on the next recv. */
-    (void)flush_peer(p);
+    tf_buf_init(&o->buf, 0);
+    o->ref = ref;
+    ref->refs++;
+    o->pass_fd = -1;
+    if (ref->buf.len >= MAP_MIN && make_memfd(ref)) {
+        rc = tf__wire_begin(&o->buf, TF__MSG_MAPPED);
+        if (rc == 0)
+            rc = tf__wire_put_u64(&o->buf, ref->buf.len);
+        if (rc == 0)
+            rc = tf__wire_end(&o->buf, err);
+        o->pass_fd = ref->fd;
+    } else {
+        o->send_ref = true;
+    }
+    if (rc < 0) {
+        outbuf_free(o);
+        return tf__error(err, rc, "cannot encode a message");
+    }
+    return queue_out(im, peer, o, err);
+}
+
+/*
+ * On a worker: maps the file that came with the TF__MSG_MAPPED frame in
+ * FRAME from peer P, in place of the one mapped before.
+ */
+static int
+map_frame(struct tf__transport *t, struct fork_peer *p,
+          const struct tf_buf *frame, struct tf_error *err)
+{
+    struct tf__wire_reader r;
+    struct stat st;
+    uint64_t len;
+    size_t payload;
+    void *map;
+    int type;
+    int fd;
+    int rc;
+
+    tf__wire_reader_init(&r, frame->data + TF__WIRE_HDR,
+                         frame->len - TF__WIRE_HDR);
+    len = tf__wire_get_u64(&r);
+    if (r.bad || r.p != r.end || len < TF__WIRE_HDR || p->nfdq == 0)
+        return tf__error(err, TF_EPROTO, "malformed MAPPED message");
+    fd = p->fdq[0];
+    memmove(p->fdq, p->fdq + 1, (size_t)(--p->nfdq) * sizeof(int));
+    if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != len) {
+        close(fd);
+        return tf__error(err, TF_EPROTO, "a mapped message of the wrong size");
+    }
+    map = mmap(NULL, (size_t)len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED)
+        return tf__error_errno(err, TF_ESYS, errno, "mmap");
+    rc = tf__wire_header(map, (size_t)len, &type, &payload, err);
+    if (rc == 0 && TF__WIRE_HDR + payload != len)
+        rc = tf__error(err, TF_EPROTO, "a mapped message of the wrong size");
+    if (rc < 0) {
+        munmap(map, (size_t)len);
+        return rc;
+    }
+    if (t->mapped != NULL)
+        munmap((void *)t->mapped, t->mapped_len);
+    t->mapped = map;
+    t->mapped_len = (size_t)len;
     return 0;
 }
 
@@ -325,19 +516,50 @@ static int
 read_peer(struct fork_peer *p, struct tf_error *err)
 {
     for (;;) {
+        union {
+            struct cmsghdr align;
+            char buf[CMSG_SPACE(MAX_FDQ * sizeof(int))];
+        } u;
+        struct msghdr msg;
+        struct iovec iov;
+        struct cmsghdr *c;
         ssize_t r;
         int rc;
 
         rc = tf_buf_reserve(&p->in, READ_STEP);
         if (rc < 0)
             return tf__error(err, rc, "out of memory");
-        r = read(p->fd, p->in.data + p->in.len, p->in.cap - p->in.len - 1);
+        iov.iov_base = p->in.data + p->in.len;
+        iov.iov_len = p->in.cap - p->in.len - 1;
+        memset(&msg, 0, sizeof(msg));
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = u.buf;
+        msg.msg_controllen = sizeof(u.buf);
+        r = recvmsg(p->fd, &msg, MSG_CMSG_CLOEXEC);
         if (r < 0) {
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 return 0;
             return 1;
+        }
+        /* Files passed with the bytes wait for their MAPPED frames. */
+        for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+            size_t k, nfd;
+
+            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+                continue;
+            nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            for (k = 0; k < nfd; k++) {
+                int fd;
+
+                memcpy(&fd, CMSG_DATA(c) + k * sizeof(int), sizeof(int));
+                if (p->nfdq < MAX_FDQ)
+                    p->fdq[p->nfdq++] = fd;
+                else
+                    close(fd);
+            }
         }
         if (r == 0)
             return 1;
@@ -373,8 +595,8 @@ take_buffered(struct fork_impl *im, int first, int last, int *peer,
 }
 
 static int
-fork_recv(struct tf__transport *t, int *peer, struct tf_buf *frame,
-          int timeout_ms, struct tf_error *err)
+recv_frame(struct tf__transport *t, int *peer, struct tf_buf *frame,
+           int timeout_ms, struct tf_error *err)
 {
     struct fork_impl *im = t->impl;
     int first = t->rank == 0 ? 1 : 0;
@@ -447,6 +669,27 @@ fork_recv(struct tf__transport *t, int *peer, struct tf_buf *frame,
     }
 }
 
+static int
+fork_recv(struct tf__transport *t, int *peer, struct tf_buf *frame,
+          int timeout_ms, struct tf_error *err)
+{
+    size_t payload;
+    int type;
+    int rc;
+
+    rc = recv_frame(t, peer, frame, timeout_ms, err);
+    if (rc == 1 && t->rank != 0 &&
+        tf__wire_header(frame->data, frame->len, &type, &payload, err) == 0 &&
+        type == TF__MSG_MAPPED) {
+        struct fork_impl *im = t->impl;
+
+        rc = map_frame(t, &im->peers[0], frame, err);
+        if (rc == 0)
+            rc = 1;
+    }
+    return rc;
+}
+
 static void
 fork_abort(struct tf__transport *t)
 {
@@ -466,6 +709,7 @@ const struct tf__transport_ops tf__transport_fork = {
     .send = fork_send,
     .recv = fork_recv,
     .close = fork_close,
+    .send_ref = fork_send_ref,
     .respawn = fork_respawn,
     .abort = fork_abort,
 };

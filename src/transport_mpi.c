@@ -24,7 +24,16 @@
 struct pending {
     MPI_Request req;
     struct tf_buf buf; /* owned until the send completes */
+    struct tf__frame_ref *ref; /* or a reference to the frame sent */
 };
+
+static void
+pending_free(struct pending *p)
+{
+    tf_buf_cleanup(&p->buf);
+    tf__frame_ref_put(p->ref);
+    p->ref = NULL;
+}
 
 struct mpi_impl {
     MPI_Comm comm;
@@ -88,7 +97,7 @@ reap_sends(struct mpi_impl *im, struct tf_error *err)
         if (rc < 0)
             return rc;
         if (done) {
-            tf_buf_cleanup(&im->pend[i].buf);
+            pending_free(&im->pend[i]);
             im->pend[i] = im->pend[im->npend - 1];
             im->npend--;
         } else {
@@ -116,7 +125,7 @@ mpi_close(struct tf__transport *t)
             if (!done)
                 nap(&ns, 0);
         }
-        tf_buf_cleanup(&im->pend[i].buf);
+        pending_free(&im->pend[i]);
     }
     free(im->pend);
     MPI_Finalized(&finalized);
@@ -216,15 +225,17 @@ mpi_open(struct tf__transport *t, int nworkers, tf__worker_fn fn, void *arg,
     return 0;
 }
 
+/* Starts sending FRAME (taking its memory) or REF's frame to PEER. */
 static int
-mpi_send(struct tf__transport *t, int peer, struct tf_buf *frame,
-         struct tf_error *err)
+start_send(struct tf__transport *t, int peer, struct tf_buf *frame,
+           struct tf__frame_ref *ref, struct tf_error *err)
 {
     struct mpi_impl *im = t->impl;
+    const struct tf_buf *f = ref != NULL ? &ref->buf : frame;
     struct pending *p;
     int rc;
 
-    if (frame->len > (size_t)INT32_MAX)
+    if (f->len > (size_t)INT32_MAX)
         return tf__error(err, TF_EINPUT, "message too large for MPI");
     if (t->rank != 0)
         peer = 0;
@@ -241,13 +252,20 @@ mpi_send(struct tf__transport *t, int peer, struct tf_buf *frame,
         im->cap = cap;
     }
     p = &im->pend[im->npend];
-    p->buf = *frame; /* the send keeps the frame's memory until done */
-    tf_buf_init(frame, frame->max);
-    rc = mpi_check(MPI_Isend(p->buf.data, (int)p->buf.len, MPI_BYTE, peer,
+    p->ref = ref;
+    if (ref != NULL) {
+        ref->refs++;
+        tf_buf_init(&p->buf, 0);
+    } else {
+        p->buf = *frame; /* the send keeps the frame's memory until done */
+        tf_buf_init(frame, frame->max);
+    }
+    f = ref != NULL ? &ref->buf : &p->buf;
+    rc = mpi_check(MPI_Isend(f->data, (int)f->len, MPI_BYTE, peer,
                              TAG_FRAME, im->comm, &p->req),
                    "MPI_Isend", err);
     if (rc < 0) {
-        tf_buf_cleanup(&p->buf);
+        pending_free(p);
         return rc;
     }
     im->npend++;
@@ -269,6 +287,20 @@ mpi_send(struct tf__transport *t, int peer, struct tf_buf *frame,
         }
     }
     return 0;
+}
+
+static int
+mpi_send(struct tf__transport *t, int peer, struct tf_buf *frame,
+         struct tf_error *err)
+{
+    return start_send(t, peer, frame, NULL, err);
+}
+
+static int
+mpi_send_ref(struct tf__transport *t, int peer, struct tf__frame_ref *ref,
+             struct tf_error *err)
+{
+    return start_send(t, peer, NULL, ref, err);
 }
 
 static int
@@ -348,5 +380,6 @@ const struct tf__transport_ops tf__transport_mpi = {
     .send = mpi_send,
     .recv = mpi_recv,
     .close = mpi_close,
+    .send_ref = mpi_send_ref,
     .abort = mpi_abort,
 };

@@ -2,11 +2,13 @@
 #include "util.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,10 +23,96 @@ tf_buf_init(struct tf_buf *buf, size_t max)
     buf->max = max;
 }
 
+/*
+ * Large buffers are kept for reuse rather than freed. glibc returns blocks
+ * over 32 MiB to the kernel at once, and fresh memory is zeroed by the
+ * kernel page by page on first touch, which on a virtual machine can cost
+ * more than the copy that fills it. A run that moves many large chunks or
+ * results reuses a few buffers instead.
+ */
+#define BIG_MIN ((size_t)1 << 20)    /* smallest buffer kept */
+#define BIG_SLOTS 8
+#define BIG_BYTES ((size_t)1 << 30)  /* most bytes kept */
+
+static pthread_mutex_t big_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    void *p;
+    size_t cap;
+} big[BIG_SLOTS];
+static size_t big_bytes;
+
+/* Takes a kept buffer of at least NEED bytes, not wastefully larger. */
+static void *
+big_take(size_t need, size_t *cap)
+{
+    void *p = NULL;
+    int best = -1;
+    int i;
+
+    pthread_mutex_lock(&big_mu);
+    for (i = 0; i < BIG_SLOTS; i++)
+        if (big[i].p != NULL && big[i].cap >= need &&
+            (big[i].cap / 8 <= need || big[i].cap <= 4 * BIG_MIN) &&
+            (best < 0 || big[i].cap < big[best].cap))
+            best = i;
+    if (best >= 0) {
+        p = big[best].p;
+        *cap = big[best].cap;
+        big_bytes -= big[best].cap;
+        big[best].p = NULL;
+    }
+    pthread_mutex_unlock(&big_mu);
+    return p;
+}
+
+/* Keeps P (CAP bytes) for reuse, or frees it. */
+static void
+big_give(void *p, size_t cap)
+{
+    int i;
+
+    if (cap >= BIG_MIN && cap <= BIG_BYTES) {
+        pthread_mutex_lock(&big_mu);
+        /* Make room by dropping smaller buffers. */
+        for (i = 0; i < BIG_SLOTS && big_bytes + cap > BIG_BYTES; i++) {
+            if (big[i].p != NULL && big[i].cap < cap) {
+                free(big[i].p);
+                big_bytes -= big[i].cap;
+                big[i].p = NULL;
+            }
+        }
+        for (i = 0; i < BIG_SLOTS && big_bytes + cap <= BIG_BYTES; i++) {
+            if (big[i].p == NULL) {
+                big[i].p = p;
+                big[i].cap = cap;
+                big_bytes += cap;
+                p = NULL;
+                break;
+            }
+        }
+        pthread_mutex_unlock(&big_mu);
+    }
+    free(p);
+}
+
+void
+tf__big_forget(void)
+{
+    int i;
+
+    pthread_mutex_lock(&big_mu);
+    for (i = 0; i < BIG_SLOTS; i++) {
+        free(big[i].p);
+        big[i].p = NULL;
+    }
+    big_bytes = 0;
+    pthread_mutex_unlock(&big_mu);
+}
+
 void
 tf_buf_cleanup(struct tf_buf *buf)
 {
-    free(buf->data);
+    big_give(buf->data, buf->cap);
     buf->data = NULL;
     buf->len = 0;
     buf->cap = 0;
@@ -36,6 +124,28 @@ tf_buf_reset(struct tf_buf *buf)
     buf->len = 0;
     if (buf->data != NULL)
         buf->data[0] = '\0';
+}
+
+/*
+ * Asks for transparent huge pages on the whole 2 MiB pages inside a large
+ * buffer. Fresh memory costs a page fault per 4 KiB page otherwise, which
+ * for the hundreds of megabytes of a large shared matrix or chunk is more
+ * system time than the copies themselves. Only a hint: errors are ignored.
+ */
+static void
+advise_huge(void *p, size_t len)
+{
+#ifdef MADV_HUGEPAGE
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    uintptr_t start = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+    uintptr_t end = ((uintptr_t)p + len) & ~(huge - 1);
+
+    if (len >= 2 * huge && end > start)
+        (void)madvise((void *)start, end - start, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)len;
+#endif
 }
 
 int
@@ -55,11 +165,25 @@ tf_buf_reserve(struct tf_buf *buf, size_t n)
     cap = buf->cap < 64 ? 64 : buf->cap;
     while (cap < need + 1)
         cap = cap > SIZE_MAX / 2 ? need + 1 : cap * 2;
+    if (cap >= BIG_MIN) {
+        size_t got;
+
+        p = big_take(need + 1, &got);
+        if (p != NULL) {
+            if (buf->data != NULL)
+                memcpy(p, buf->data, buf->len + 1);
+            big_give(buf->data, buf->cap);
+            buf->data = p;
+            buf->cap = got;
+            return 0;
+        }
+    }
     p = realloc(buf->data, cap);
     if (p == NULL)
         return TF_ENOMEM;
     buf->data = p;
     buf->cap = cap;
+    advise_huge(p, cap);
     return 0;
 }
 

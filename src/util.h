@@ -38,6 +38,13 @@ size_t tf__fmt_u64(char *p, uint64_t v);
  */
 void tf__set_library_threads(void);
 
+/*
+ * Frees the large buffers kept for reuse. A forked worker calls it first,
+ * so that it does not write into memory it shares copy-on-write with the
+ * master.
+ */
+void tf__big_forget(void);
+
 /* Number of CPUs this process may run on (at least 1). */
 int tf__online_cpus(void);
 

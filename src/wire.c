@@ -67,6 +67,25 @@ tf__wire_end(struct tf_buf *buf, struct tf_error *err)
 }
 
 int
+tf__wire_bytes_head(unsigned char *p, int type, size_t n,
+                    struct tf_error *err)
+{
+    if (n > TF__WIRE_MAX_PAYLOAD - 4)
+        return tf__error(err, TF_EINPUT,
+                         "message of %zu bytes is larger than the limit of "
+                         "%zu bytes",
+                         n + 4, TF__WIRE_MAX_PAYLOAD);
+    store_u32(p, TF__WIRE_MAGIC);
+    p[4] = TF__WIRE_VERSION;
+    p[5] = (unsigned char)type;
+    p[6] = 0;
+    p[7] = 0;
+    store_u32(p + 8, (uint32_t)(n + 4));
+    store_u32(p + 12, (uint32_t)n);
+    return 0;
+}
+
+int
 tf__wire_put_u32(struct tf_buf *buf, uint32_t v)
 {
     unsigned char b[4];
@@ -118,7 +137,7 @@ tf__wire_header(const void *p, size_t len, int *type, size_t *payload_len,
         return tf__error(err, TF_EPROTO,
                          "message of protocol version %u, expected %u",
                          (unsigned)h[4], (unsigned)TF__WIRE_VERSION);
-    if (h[5] < TF__MSG_HELLO || h[5] > TF__MSG_RESET)
+    if (h[5] < TF__MSG_HELLO || h[5] > TF__MSG_MAPPED)
         return tf__error(err, TF_EPROTO, "message of unknown type %u",
                          (unsigned)h[5]);
     n = load_u32(h + 8);

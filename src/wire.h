@@ -26,13 +26,25 @@ enum tf__msg_type {
     TF__MSG_STOP = 4,    /* master -> worker: no more work */
     TF__MSG_ERROR = 5,   /* worker -> master: the worker failed */
     TF__MSG_SHARE = 6,   /* master -> worker: bytes every task may read */
-    TF__MSG_RESET = 7    /* master -> worker: run the initializer again */
+    TF__MSG_RESET = 7,   /* master -> worker: run the initializer again */
+    TF__MSG_MAPPED = 8   /* master -> worker: u64 length; the frame itself
+                            is in the memory the transport mapped
+                            (struct tf__transport.mapped) */
 };
 
 /* Starts a frame of TYPE in BUF (which it empties). */
 int tf__wire_begin(struct tf_buf *buf, int type);
 /* Writes the payload length into the header; call once the payload is in. */
 int tf__wire_end(struct tf_buf *buf, struct tf_error *err);
+
+/*
+ * Writes at P the first TF__WIRE_BYTES_HEAD bytes of a frame of TYPE whose
+ * payload is N bytes as tf__wire_put_bytes puts them; the caller puts the
+ * N bytes right after. For a large frame built in place.
+ */
+#define TF__WIRE_BYTES_HEAD (TF__WIRE_HDR + 4)
+int tf__wire_bytes_head(unsigned char *p, int type, size_t n,
+                        struct tf_error *err);
 
 int tf__wire_put_u32(struct tf_buf *buf, uint32_t v);
 int tf__wire_put_u64(struct tf_buf *buf, uint64_t v);

@@ -132,9 +132,17 @@ printf '%%%%MatrixMarket matrix array real general\n2 2\n1\n2\n3\n' > "$B/malfor
 printf '%%%%MatrixMarket matrix array real general\n2 3\n1\n2\n3\n4\n5\n6\n' > "$B/square/a.mtx"
 cp "$M/a.mtx" "$B/rhs/a.mtx"
 printf '%%%%MatrixMarket matrix array real general\n2 1\n1\n2\n' > "$B/rhs/a_b.mtx"
-usage_error "malformed/a.mtx:5: expected 4 values, found 3" -- -j 2 linalg solve --mtx "$B/malformed"
-usage_error "square/a.mtx:2: the matrix is 2x3, not square" -- -j 2 linalg solve --mtx "$B/square"
-usage_error "rhs/a_b.mtx:2: the right-hand side is 2x1; a.mtx is 3x3" -- -j 2 linalg solve --mtx "$B/rhs"
+# In a --mtx directory a malformed system is that system's failure, named
+# with its file and line; the others are solved and the run exits 1.
+cp "$M/b.mtx" "$B/malformed/b.mtx"
+run_cmd 1 "$TFQ -j 2 linalg solve --mtx $B/malformed > $W/bad-dir.out 2> $W/bad-dir.err"
+check "grep -q -x 'a.mtx failed: .*malformed/a.mtx:5: expected 4 values, found 3' $W/bad-dir.out"
+check "grep -q '^b.mtx n=3 residual ' $W/bad-dir.out"
+check "grep -q -x 'solve: 2 systems, 1 failed, .*' $W/bad-dir.out"
+run_cmd 1 "$TFQ -j 2 linalg solve --mtx $B/square > $W/bad-sq.out 2> $W/bad-sq.err"
+check "grep -q -x 'a.mtx failed: .*square/a.mtx:2: the matrix is 2x3, not square' $W/bad-sq.out"
+run_cmd 1 "$TFQ -j 2 linalg solve --mtx $B/rhs > $W/bad-rhs.out 2> $W/bad-rhs.err"
+check "grep -q -x 'a.mtx failed: .*rhs/a_b.mtx:2: the right-hand side is 2x1; a.mtx is 3x3' $W/bad-rhs.out"
 usage_error "malformed/a.mtx:5: expected 4 values" -- -j 2 linalg gemm --a "$B/malformed/a.mtx"
 usage_error "dimension mismatch: --a $W/two.mtx is 3x3, --b $W/four.bin is 2x2" -- -j 2 linalg gemm --a "$W/two.mtx" --b "$W/four.bin"
 usage_error "--n: 0 is out of range" -- -j 2 linalg gemm --n 0
@@ -144,8 +152,11 @@ usage_error "--a $W/missing.bin: No such file or directory" -- -j 2 linalg gemm 
 usage_error "--mtx $W/nodir: No such file or directory" -- -j 2 linalg solve --mtx "$W/nodir"
 usage_error "unknown operation 'eig'" -- linalg eig --n 3
 usage_error "--check is not an option of solve" -- linalg solve --count 2 --n 2 --check
-if mpi_run 2 "$(mpirun_cmd "-np 3" linalg solve --mtx "$B/malformed") > $W/bad-np3.out 2> $W/bad-np3.err"; then
+if mpi_run 2 "$(mpirun_cmd "-np 3" linalg gemm --a "$B/malformed/a.mtx") > $W/bad-np3.out 2> $W/bad-np3.err"; then
     check "test ! -s $W/bad-np3.out && grep -q -F 'malformed/a.mtx:5: expected 4 values, found 3' $W/bad-np3.err"
+fi
+if mpi_run 1 "$(mpirun_cmd "-np 3" linalg solve --mtx "$B/malformed") > $W/bad-dir-np3.out 2> $W/bad-dir-np3.err"; then
+    check "grep -q -x 'a.mtx failed: .*malformed/a.mtx:5: expected 4 values, found 3' $W/bad-dir-np3.out"
 fi
 
 e2e_finish

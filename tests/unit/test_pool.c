@@ -163,6 +163,33 @@ shared(void *arg, const struct tf_task *task, struct tf_result *res)
     return tf_buf_append(&res->out, task->shared, task->shared_len);
 }
 
+/* FNV-1a of LEN bytes at P. */
+static uint64_t
+fnv(const void *p, size_t len)
+{
+    const unsigned char *b = p;
+    uint64_t h = 0xcbf29ce484222325u;
+    size_t i;
+
+    for (i = 0; i < len; i++)
+        h = (h ^ b[i]) * 0x100000001b3u;
+    return h;
+}
+
+/* "shared_sum": the length of what tf_pool_share() sent and its FNV-1a
+ * hash (two uint64), and whether it is 16-byte aligned (a third). */
+static int
+shared_sum(void *arg, const struct tf_task *task, struct tf_result *res)
+{
+    uint64_t v[3];
+
+    (void)arg;
+    v[0] = task->shared_len;
+    v[1] = fnv(task->shared, task->shared_len);
+    v[2] = ((uintptr_t)task->shared % 16) == 0;
+    return tf_buf_append(&res->out, v, sizeof(v));
+}
+
 /* "init_state": whether this worker's initializer ran, and how many tasks
  * it has run since then, this one included (two int64). */
 static int
@@ -239,6 +266,7 @@ register_all(void **state)
         tf_register("fail_some", fail_some, NULL) != 0 ||
         tf_register("wrong_size", wrong_size, NULL) != 0 ||
         tf_register("shared", shared, NULL) != 0 ||
+        tf_register("shared_sum", shared_sum, NULL) != 0 ||
         tf_register("init_state", init_state, NULL) != 0 ||
         tf_register("getenv", get_env, NULL) != 0 ||
         tf_register("whoami", whoami, NULL) != 0 ||
@@ -1327,6 +1355,132 @@ test_share_is_seen_by_every_task_and_a_second_share_replaces_it(void **state)
     }
 }
 
+struct expect_sum {
+    uint64_t len;
+    uint64_t hash;
+    uint64_t calls;
+    uint64_t bad;
+    uint64_t workers; /* bit per worker that ran a task */
+};
+
+static int
+expect_sum_done(void *arg, uint64_t index, const struct tf_result *res)
+{
+    struct expect_sum *e = arg;
+    uint64_t v[3];
+
+    (void)index;
+    e->calls++;
+    if (res->status != 0 || res->out.len != sizeof(v)) {
+        e->bad++;
+        return 0;
+    }
+    memcpy(v, res->out.data, sizeof(v));
+    if (v[0] != e->len || v[1] != e->hash || v[2] != 1)
+        e->bad++;
+    return 0;
+}
+
+/* Runs N "shared_sum" tasks; returns how many did not see LEN bytes
+ * hashing to HASH, 16-byte aligned (or -1 when the run failed). */
+static long
+tasks_not_seeing(struct tf_pool *pool, uint64_t len, uint64_t hash, size_t n,
+                 struct tf_error *err)
+{
+    struct expect_sum e;
+    struct gen g;
+
+    memset(&g, 0, sizeof(g));
+    g.n = n;
+    memset(&e, 0, sizeof(e));
+    e.len = len;
+    e.hash = hash;
+    if (tf_pool_run(pool, "shared_sum", gen_next, &g, expect_sum_done, &e,
+                    TF_UNORDERED, err) != 0)
+        return -1;
+    return e.calls == n ? (long)e.bad : (long)n;
+}
+
+static void
+test_share_buffer_is_filled_in_place_then_committed(void **state)
+{
+    struct tf_config cfg = loop_cfg(3);
+    struct tf_pool *pool = open_pool(&cfg);
+    struct tf_error err;
+    unsigned char *p;
+    size_t i, len = 100000;
+
+    (void)state;
+    tf_error_init(&err);
+    /* A commit with no buffer asked for is a usage error. */
+    assert_int_equal(tf_pool_share_commit(pool, &err), TF_EUSAGE);
+    p = tf_pool_share_buffer(pool, len, &err);
+    assert_non_null(p);
+    assert_true((uintptr_t)p % 16 == 0);
+    for (i = 0; i < len; i++)
+        p[i] = (unsigned char)(i * 7 + 3);
+    assert_int_equal(tf_pool_share_commit(pool, &err), 0);
+    assert_int_equal(tasks_not_seeing(pool, len, fnv(p, len), 300, &err), 0);
+    /* Committed once: a second commit has nothing to send. */
+    assert_int_equal(tf_pool_share_commit(pool, &err), TF_EUSAGE);
+    close_pool(pool);
+}
+
+/* On forked workers: a large share travels as one mapped file, a second
+ * replaces it, and a small one after them is sent as bytes. */
+static int
+fork_shares(void)
+{
+    static const size_t lens[] = {3u << 20, 5u << 20, 10};
+    struct tf_config cfg;
+    struct tf_pool *pool = NULL;
+    struct tf_error err;
+    unsigned char *p;
+    size_t k, i;
+    long bad;
+
+    tf_config_init(&cfg);
+    cfg.backend = "fork";
+    cfg.nworkers = 2;
+    cfg.chunksize = 1;
+    tf_error_init(&err);
+    if (tf_init(&cfg, &pool, &err) != 0) {
+        say("tf_init: %s", err.msg);
+        return 1;
+    }
+    for (k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+        p = tf_pool_share_buffer(pool, lens[k], &err);
+        if (p == NULL) {
+            say("tf_pool_share_buffer(%zu): %s", lens[k], err.msg);
+            return 1;
+        }
+        for (i = 0; i < lens[k]; i++)
+            p[i] = (unsigned char)(i * (k + 3) + (i >> 12));
+        if (tf_pool_share_commit(pool, &err) != 0) {
+            say("tf_pool_share_commit: %s", err.msg);
+            return 1;
+        }
+        bad = tasks_not_seeing(pool, lens[k], fnv(p, lens[k]), 100, &err);
+        if (bad != 0) {
+            say("share of %zu bytes: %ld of 100 tasks saw other bytes (%s)",
+                lens[k], bad, err.msg);
+            return 1;
+        }
+    }
+    if (tf_finalize(pool, &err) != 0) {
+        say("tf_finalize: %s", err.msg);
+        return 1;
+    }
+    return 0;
+}
+
+static void
+test_large_shares_reach_forked_workers_intact(void **state)
+{
+    (void)state;
+    expect_in_child(fork_shares);
+}
+
 static void
 test_share_right_after_init_reaches_workers_starting_up(void **state)
 {
@@ -1724,6 +1878,8 @@ main(void)
             test_share_is_seen_by_every_task_and_a_second_share_replaces_it),
         POOL_TEST(
             test_share_right_after_init_reaches_workers_starting_up),
+        POOL_TEST(test_share_buffer_is_filled_in_place_then_committed),
+        cmocka_unit_test(test_large_shares_reach_forked_workers_intact),
         POOL_TEST(
             test_initializer_runs_once_on_each_worker_before_its_first_task),
         POOL_TEST(

@@ -947,7 +947,7 @@ test_header_rejects_wrong_version(void **state)
 static void
 test_header_rejects_unknown_type(void **state)
 {
-    static const int bad[] = {0, TF__MSG_RESET + 1, 100, 255};
+    static const int bad[] = {0, TF__MSG_MAPPED + 1, 100, 255};
     unsigned char h[TF__WIRE_HDR];
     struct tf_error err;
     size_t i;
@@ -1269,6 +1269,90 @@ test_take_frame_rejects_bad_header_after_a_good_frame(void **state)
     tf_buf_cleanup(&f[2]);
 }
 
+/* A frame begun with tf__wire_bytes_head and filled in place is the same
+ * frame as one built with tf__wire_put_bytes, and decodes the same. */
+static void
+test_bytes_head_builds_the_frame_put_bytes_builds(void **state)
+{
+    static const size_t lens[] = {0, 1, 17, 70000};
+    size_t k;
+
+    (void)state;
+    for (k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+        size_t n = lens[k];
+        unsigned char *data = malloc(n + 1);
+        unsigned char *f = malloc(TF__WIRE_BYTES_HEAD + n);
+        struct tf_buf want;
+        struct tf_error err;
+        size_t i;
+
+        assert_non_null(data);
+        assert_non_null(f);
+        for (i = 0; i < n; i++)
+            data[i] = (unsigned char)(i * 13 + k);
+        tf_buf_init(&want, 0);
+        assert_int_equal(tf__wire_begin(&want, TF__MSG_SHARE), 0);
+        assert_int_equal(tf__wire_put_bytes(&want, data, n), 0);
+        assert_int_equal(tf__wire_end(&want, &err), 0);
+        assert_int_equal(tf__wire_bytes_head(f, TF__MSG_SHARE, n, &err), 0);
+        memcpy(f + TF__WIRE_BYTES_HEAD, data, n);
+        assert_int_equal(want.len, TF__WIRE_BYTES_HEAD + n);
+        assert_memory_equal(f, want.data, want.len);
+        tf_buf_cleanup(&want);
+        free(f);
+        free(data);
+    }
+}
+
+static void
+test_bytes_head_rejects_a_payload_over_the_limit(void **state)
+{
+    unsigned char f[TF__WIRE_BYTES_HEAD];
+    struct tf_error err;
+
+    (void)state;
+    tf_error_init(&err);
+    assert_int_equal(tf__wire_bytes_head(f, TF__MSG_SHARE,
+                                         TF__WIRE_MAX_PAYLOAD - 3, &err),
+                     TF_EINPUT);
+    assert_non_null(strstr(err.msg, "limit"));
+    assert_int_equal(tf__wire_bytes_head(f, TF__MSG_SHARE,
+                                         TF__WIRE_MAX_PAYLOAD - 4, &err),
+                     0);
+}
+
+/* Large buffers are kept for reuse: what a buffer held survives its
+ * growth through a kept one, and two live buffers never share memory. */
+static void
+test_large_buffers_are_reused_without_mixing_contents(void **state)
+{
+    struct tf_buf a, b;
+    size_t i, n = (size_t)3 << 20;
+
+    (void)state;
+    tf_buf_init(&a, 0);
+    tf_buf_init(&b, 0);
+    /* Leave a 4 MiB-class buffer behind for the growth below to take. */
+    assert_int_equal(tf_buf_reserve(&a, n), 0);
+    memset(a.data, 0xee, n);
+    tf_buf_cleanup(&a);
+    for (i = 0; i < 1000; i++)
+        assert_int_equal(tf_buf_append(&b, &i, sizeof(i)), 0);
+    assert_int_equal(tf_buf_reserve(&b, n), 0);
+    assert_int_equal(tf_buf_reserve(&a, n), 0);
+    assert_true(a.data + a.cap <= b.data || b.data + b.cap <= a.data);
+    for (i = 0; i < 1000; i++) {
+        size_t v;
+
+        memcpy(&v, b.data + i * sizeof(v), sizeof(v));
+        assert_int_equal(v, i);
+    }
+    assert_int_equal(b.len, 1000 * sizeof(size_t));
+    assert_int_equal(b.data[b.len], '\0');
+    tf_buf_cleanup(&a);
+    tf_buf_cleanup(&b);
+}
+
 int
 main(void)
 {
@@ -1307,6 +1391,10 @@ main(void)
         cmocka_unit_test(test_header_rejects_bad_magic),
         cmocka_unit_test(test_header_rejects_wrong_version),
         cmocka_unit_test(test_header_rejects_unknown_type),
+        cmocka_unit_test(test_bytes_head_builds_the_frame_put_bytes_builds),
+        cmocka_unit_test(test_bytes_head_rejects_a_payload_over_the_limit),
+        cmocka_unit_test(
+            test_large_buffers_are_reused_without_mixing_contents),
         cmocka_unit_test(test_header_rejects_payload_over_the_limit),
         cmocka_unit_test(test_header_rejects_every_short_header),
         cmocka_unit_test(
