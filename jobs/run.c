@@ -4,11 +4,13 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "taskfarm.h"
@@ -343,6 +345,58 @@ spawn(struct run_state *st, const char *cmd, size_t len, pid_t *pid,
     return rc;
 }
 
+/* The process group of the task running in this worker, or 0. */
+static volatile sig_atomic_t running_pgid;
+
+/*
+ * A worker told to end (SIGTERM, SIGINT, SIGHUP: its master died, or the
+ * user or the batch system ends the run) ends its task's whole process
+ * group first, SIGTERM then SIGKILL after KILL_GRACE_NS, and then itself
+ * with the same signal. Only async-signal-safe calls here.
+ */
+#define KILL_GRACE_NS 2000000000L
+
+static void
+end_task_and_worker(int sig)
+{
+    pid_t pg = (pid_t)running_pgid;
+
+    if (pg > 0) {
+        struct timespec nap = {0, 10000000};
+        long waited;
+
+        kill(-pg, SIGTERM);
+        for (waited = 0; waited < KILL_GRACE_NS; waited += nap.tv_nsec) {
+            if (waitpid(pg, NULL, WNOHANG) != 0)
+                break;
+            nanosleep(&nap, NULL);
+        }
+        kill(-pg, SIGKILL);
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void
+catch_end_signals(void)
+{
+    static bool done;
+    struct sigaction sa;
+
+    if (done)
+        return;
+    done = true;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = end_task_and_worker;
+    sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, SIGTERM);
+    sigaddset(&sa.sa_mask, SIGINT);
+    sigaddset(&sa.sa_mask, SIGHUP);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
 static int
 run_run(void *state, const struct tf_task *task, struct tf_result *res)
 {
@@ -355,6 +409,7 @@ run_run(void *state, const struct tf_task *task, struct tf_result *res)
     int status;
     int rc;
 
+    catch_end_signals(); /* on the worker, where tasks run */
     rc = set_env(st, task);
     if (rc < 0)
         return rc;
@@ -384,13 +439,16 @@ run_run(void *state, const struct tf_task *task, struct tf_result *res)
         rc = 0;
         goto done;
     }
+    running_pgid = pid; /* its own process group (see spawn) */
     rc = collect(out_p[0], err_p[0], res);
     while (waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR) {
+            running_pgid = 0;
             rc = TF_ESYS;
             goto done;
         }
     }
+    running_pgid = 0;
     if (WIFEXITED(status)) {
         res->status = WEXITSTATUS(status);
     } else if (WIFSIGNALED(status)) {

@@ -1,6 +1,7 @@
 /* farm.c - the master and worker loops over any transport */
 #include "farm.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,10 @@
 #define PREFETCH 2
 /* Bytes of task text in one chunk, beyond its first task. */
 #define CHUNK_BYTES ((size_t)1 << 20)
+/* A task whose worker died under it this often fails instead. */
+#define MAX_STRIKES 3
+/* Workers that die before saying hello, per worker, before the run fails. */
+#define MAX_EARLY_DEATHS 3
 /* Tasks read ahead of need stop at this many bytes, so that large tasks
  * go out as they are read rather than after a long read-ahead. */
 #define LOOKAHEAD_BYTES (2 * CHUNK_BYTES)
@@ -47,6 +52,8 @@ struct task_rec {
     size_t cmd_off;
     size_t cmd_len;
     bool done;
+    uint8_t strikes;   /* workers that died while it ran alone */
+    int worker;        /* the worker whose result it is */
     int32_t status;
     int32_t signal;
     int64_t start_us;
@@ -60,10 +67,13 @@ struct task_rec {
 
 struct chunk {
     struct chunk *next;        /* all chunks, in the order handed out */
-    struct chunk *next_worker; /* the chunks its worker holds */
+    struct chunk *next_worker; /* the chunks its worker holds, or the
+                                  orphans */
     int worker;
     uint32_t n;
     uint32_t nresults;
+    uint32_t sent_upto;        /* tasks [nresults, sent_upto) are out */
+    bool single;               /* re-sent one task at a time */
     uint32_t nemitted;
     struct tf_buf cmds;        /* owned: the tasks' text */
     struct task_rec *tasks;    /* owned */
@@ -113,6 +123,7 @@ struct tf__session {
     struct chunk *chunks_tail;
     struct chunk *orphans; /* in chunks: held by a worker that was lost,
                               linked by next_worker */
+    int early_deaths; /* workers that died before saying hello */
     uint64_t next_chunk;
     size_t held;
     int *hungry; /* owned: workers short of work, waiting for input or
@@ -226,6 +237,20 @@ compact_pending(struct master *m)
     m->qbytes_start = 0;
 }
 
+/* Worker W now holds C, after the chunks it held already. */
+static void
+hold(struct master *m, int w, struct chunk *c)
+{
+    c->next_worker = NULL;
+    if (m->w[w].tail != NULL)
+        m->w[w].tail->next_worker = c;
+    else
+        m->w[w].head = c;
+    m->w[w].tail = c;
+    m->w[w].inflight++;
+    m->inflight++;
+}
+
 /* Cuts the next chunk from the pending tasks and sends it to worker W. */
 static int
 send_chunk(struct master *m, int w, struct tf_error *err)
@@ -264,8 +289,8 @@ send_chunk(struct master *m, int w, struct tf_error *err)
         tr->id = p->id;
         tr->cmd_off = c->cmds.len;
         tr->cmd_len = p->len;
-        if (m->b->keep_text)
-            rc = tf_buf_append(&c->cmds, text, p->len);
+        /* Kept, so that the task can be sent again if its worker dies. */
+        rc = tf_buf_append(&c->cmds, text, p->len);
         if (rc == 0)
             rc = tf__wire_work_add(&m->out, p->id, text, p->len);
         bytes += p->len;
@@ -287,19 +312,47 @@ send_chunk(struct master *m, int w, struct tf_error *err)
         return rc;
     }
     m->next_chunk++;
+    c->sent_upto = c->n;
     if (m->chunks_tail != NULL)
         m->chunks_tail->next = c;
     else
         m->chunks = c;
     m->chunks_tail = c;
-    if (m->w[w].tail != NULL)
-        m->w[w].tail->next_worker = c;
-    else
-        m->w[w].head = c;
-    m->w[w].tail = c;
-    m->w[w].inflight++;
+    hold(m, w, c);
     m->w[w].tasks += c->n;
-    m->inflight++;
+    return 0;
+}
+
+/*
+ * Sends again the first unreported task of the oldest orphan to worker W,
+ * alone, so that if W dies too the task that was running is known.
+ */
+static int
+resend_orphan(struct master *m, int w, struct tf_error *err)
+{
+    struct chunk *c = m->orphans;
+    struct task_rec *tr = &c->tasks[c->nresults];
+    int rc;
+
+    rc = tf__wire_work_begin(&m->out, m->next_chunk, m->b->fn);
+    if (rc == 0)
+        rc = tf__wire_work_add(&m->out, tr->id, c->cmds.data + tr->cmd_off,
+                               tr->cmd_len);
+    if (rc == 0)
+        rc = tf__wire_work_end(&m->out, 1, err);
+    if (rc < 0)
+        return tf__error(err, rc, "cannot build a chunk of work");
+    rc = m->t.ops->send(&m->t, w, &m->out, err);
+    if (rc < 0)
+        return rc;
+    m->next_chunk++;
+    m->orphans = c->next_worker;
+    c->next_worker = NULL;
+    c->worker = w;
+    c->single = true;
+    c->sent_upto = c->nresults + 1;
+    hold(m, w, c);
+    m->w[w].tasks++;
     return 0;
 }
 
@@ -372,6 +425,13 @@ refill(struct master *m, int w, struct tf_error *err)
             ws->tasks >= m->cfg.max_tasks_per_worker)
             return 0; /* recycled once what it holds is done */
 
+        if (m->orphans != NULL) {
+            /* Work a lost worker left comes first, one task at a time. */
+            rc = resend_orphan(m, w, err);
+            if (rc < 0)
+                return rc;
+            continue;
+        }
         if (holding_too_much(m)) {
             wait_for_work(m, w);
             return 0;
@@ -427,8 +487,8 @@ emit(struct master *m, struct chunk *c, struct task_rec *tr,
     int rc;
 
     d.id = tr->id;
-    d.host = m->w[c->worker].host;
-    d.host_len = m->w[c->worker].host_len;
+    d.host = m->w[tr->worker].host;
+    d.host_len = m->w[tr->worker].host_len;
     d.start_us = tr->start_us;
     d.runtime_us = tr->runtime_us;
     d.send_bytes = tr->cmd_len;
@@ -523,7 +583,7 @@ on_results(struct master *m, int w, struct tf_error *err)
         struct task_rec *tr;
 
         (void)tf__wire_results_next(&rr, &res);
-        if (c == NULL || c->nresults >= c->n) {
+        if (c == NULL || c->nresults >= c->sent_upto) {
             rframe_unref(rf);
             return tf__error(err, TF_EPROTO,
                              "worker %d sent a result for work it does not "
@@ -540,6 +600,7 @@ on_results(struct master *m, int w, struct tf_error *err)
                              (unsigned long long)tr->id);
         }
         tr->done = true;
+        tr->worker = w;
         tr->status = res.status;
         tr->signal = res.signal;
         tr->start_us = res.start_us;
@@ -559,12 +620,18 @@ on_results(struct master *m, int w, struct tf_error *err)
                 return rc;
             }
         }
-        if (c->nresults == c->n) {
+        if (c->nresults == c->sent_upto) {
             ws->head = c->next_worker;
             if (ws->head == NULL)
                 ws->tail = NULL;
             ws->inflight--;
             m->inflight--;
+            if (c->nresults < c->n) {
+                /* A re-sent task is done; the rest of its chunk goes out
+                 * next, the same way. */
+                c->next_worker = m->orphans;
+                m->orphans = c;
+            }
         }
     }
     rframe_unref(rf);
@@ -618,30 +685,61 @@ on_hello(struct master *m, int w, struct tf_error *err)
 }
 
 /*
- * Worker W is gone: it no longer counts, and the chunks it held move to the
- * orphans, whose unreported tasks nobody runs unless they are handed out
+ * Worker W is gone: it no longer counts, and the chunks it held go to the
+ * front of the orphans, oldest first, whose unreported tasks are sent again
+ * one at a time. When it DIED (rather than said it failed) while running a
+ * task that was sent to it alone, that task gets a strike, and a task with
+ * MAX_STRIKES fails with signal SIG (or SIGKILL) instead of being sent
  * again.
  */
-static void
-worker_lost(struct master *m, int w)
+static int
+worker_lost(struct master *m, int w, bool died, int sig, struct tf_error *err)
 {
+    static const char why[] = "taskfarm: the worker running this task died "
+                              "each time it ran\n";
     struct wslot *ws = &m->w[w];
+    struct chunk *c = ws->head;
+    struct chunk **tail;
+    int rc = 0;
 
     if (ws->state == W_GONE)
-        return;
+        return 0;
     if (ws->state != W_STOPPED)
         m->active--;
     ws->state = W_GONE;
-    while (ws->head != NULL) {
-        struct chunk *c = ws->head;
+    if (died && c != NULL && c->single && c->nresults < c->sent_upto &&
+        ++c->tasks[c->nresults].strikes >= MAX_STRIKES && m->b != NULL) {
+        struct task_rec *tr = &c->tasks[c->nresults];
 
-        ws->head = c->next_worker;
-        c->next_worker = m->orphans;
-        m->orphans = c;
+        tr->done = true;
+        tr->worker = w;
+        tr->start_us = tf__wall_us();
+        tr->status = -1;
+        tr->signal = sig > 0 ? sig : SIGKILL;
+        tr->err = why;
+        tr->err_len = sizeof(why) - 1;
+        m->held += HOLD_TASK + tr->err_len;
+        c->nresults++;
+        if (m->b->unordered)
+            rc = emit(m, c, tr, err);
+    }
+    /* Its chunks, in order, before the orphans there are. */
+    tail = &ws->head;
+    while (*tail != NULL) {
+        struct chunk *k = *tail;
+
         ws->inflight--;
         m->inflight--;
+        if (k->nresults == k->n) {
+            *tail = k->next_worker; /* finished by the strike above */
+            continue;
+        }
+        tail = &k->next_worker;
     }
-    ws->tail = NULL;
+    *tail = m->orphans;
+    m->orphans = ws->head;
+    ws->head = ws->tail = NULL;
+    return rc;
 }
 
 static int
@@ -674,12 +772,52 @@ on_message(struct master *m, int w, struct tf_error *err)
         /* The worker ends after saying why. */
         rc = tf__error(err, code, "worker %d on %.*s: %s", w,
                        (int)m->w[w].host_len, m->w[w].host, werr.msg);
-        worker_lost(m, w);
+        (void)worker_lost(m, w, false, 0, &werr);
         return rc;
     }
     return tf__error(err, TF_EPROTO, "unexpected message of type %d from "
                                      "worker %d",
                      type, w);
+}
+
+/*
+ * Worker W died (its process ended without a word: killed, out of memory,
+ * crashed). What it held goes to the other workers and, where the
+ * transport can, a new worker takes its place; the run goes on. ERR holds
+ * the transport's report of the loss.
+ */
+static int
+worker_died(struct master *m, int w, struct tf_error *err)
+{
+    bool early = m->w[w].state == W_NEW;
+    int sig = m->t.peer_signal;
+    int rc;
+
+    rc = worker_lost(m, w, true, sig, err);
+    if (rc < 0)
+        return rc;
+    if (early && ++m->early_deaths > MAX_EARLY_DEATHS * m->t.nworkers)
+        return tf__error(err, TF_EPEER,
+                         "workers keep dying before they start (the last: "
+                         "worker %d%s%s)",
+                         w, sig > 0 ? ", " : "", sig > 0 ? strsignal(sig) : "");
+    if (m->t.ops->respawn != NULL) {
+        tf__log(TF_LOG_WARN, "worker %d died%s%s; a new one takes its place",
+                w, sig > 0 ? ": " : "", sig > 0 ? strsignal(sig) : "");
+        rc = m->t.ops->respawn(&m->t, w, err);
+        if (rc < 0)
+            return rc;
+        m->w[w].state = W_NEW;
+        m->active++;
+        return 0;
+    }
+    if (m->active > 0) {
+        tf__log(TF_LOG_WARN, "worker %d is lost; the others take its work",
+                w);
+        return 0;
+    }
+    return tf__error(err, TF_EPEER, "every worker is lost (the last: %s)",
+                     err->msg);
 }
 
 /* Takes one message or event and acts on it; waits up to WAIT_MS. */
@@ -720,7 +858,7 @@ master_step(struct master *m, struct tf_error *err)
             return 0;
         }
         if (peer >= 1 && peer <= m->t.nworkers)
-            worker_lost(m, peer);
+            return worker_died(m, peer, err);
         return rc;
     }
     if (rc <= 0)

@@ -47,6 +47,9 @@ struct tf__transport {
      * read-only by the transport until the next one or close(). */
     const unsigned char *mapped;
     size_t mapped_len;
+    /* On the master, after recv reported TF_EPEER: the signal that ended
+     * that worker's process, when known, else 0. */
+    int peer_signal;
     void *impl;    /* owned; freed by close() */
 };
 

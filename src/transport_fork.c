@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -168,6 +170,7 @@ spawn_worker(struct tf__transport *t, int i, struct tf_error *err)
 {
     struct fork_impl *im = t->impl;
     int sv[2];
+    pid_t master;
     pid_t pid;
     int j;
 
@@ -175,6 +178,7 @@ spawn_worker(struct tf__transport *t, int i, struct tf_error *err)
         return tf__error_errno(err, TF_ESYS, errno, "socketpair");
     /* The child must not write out copies of the parent's stdio buffers. */
     fflush(NULL);
+    master = getpid();
     pid = fork();
     if (pid < 0) {
         int e = errno;
@@ -189,6 +193,10 @@ spawn_worker(struct tf__transport *t, int i, struct tf_error *err)
         int rc;
 
         close(sv[0]);
+        /* A worker whose master dies is told so with SIGTERM, even in the
+         * middle of a task, and ends instead of running on. */
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != master)
+            _exit(3);
         tf__big_forget();
         for (j = 1; j <= im->npeers; j++)
             if (im->peers[j].fd >= 0)
@@ -248,6 +256,33 @@ fork_open(struct tf__transport *t, int nworkers, tf__worker_fn fn, void *arg,
     return 0;
 }
 
+/*
+ * Reaps the process of worker P, whose socket closed, waiting up to about
+ * a second for it to end. Returns the signal that ended it, or 0.
+ */
+static int
+reap(struct fork_peer *p)
+{
+    struct timespec nap = {0, 1000000};
+    int status = 0;
+    int i;
+
+    for (i = 0; p->pid > 0 && i < 1000; i++) {
+        pid_t r = waitpid(p->pid, &status, WNOHANG);
+
+        if (r == p->pid) {
+            p->pid = 0;
+            return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+        }
+        if (r < 0 && errno != EINTR) {
+            p->pid = 0;
+            return 0;
+        }
+        nanosleep(&nap, NULL);
+    }
+    return 0;
+}
+
 static int
 fork_respawn(struct tf__transport *t, int peer, struct tf_error *err)
 {
@@ -258,7 +293,10 @@ fork_respawn(struct tf__transport *t, int peer, struct tf_error *err)
         return tf__error(err, TF_ETRANSPORT, "no worker %d", peer);
     p = &im->peers[peer];
     peer_close(p);
-    /* Reap the one that ended, so it leaves no zombie. */
+    /* Reap the one that ended, so it leaves no zombie; one that closed its
+     * socket but lives on is ended first. */
+    if (p->pid > 0 && waitpid(p->pid, NULL, WNOHANG) == 0)
+        kill(p->pid, SIGKILL);
     while (p->pid > 0 && waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
         ;
     p->pid = 0;
@@ -653,9 +691,16 @@ recv_frame(struct tf__transport *t, int *peer, struct tf_buf *frame,
                         return rc;
                     peer_close(p);
                     *peer = im->pfd_peer[i];
-                    return tf__error(err, TF_EPEER, "%s %d closed its end",
-                                     t->rank == 0 ? "worker" : "master",
-                                     *peer);
+                    if (t->rank != 0)
+                        return tf__error(err, TF_EPEER, "lost the master");
+                    t->peer_signal = reap(p);
+                    if (t->peer_signal > 0)
+                        return tf__error(err, TF_EPEER,
+                                         "worker %d was killed by signal %d "
+                                         "(%s)",
+                                         *peer, t->peer_signal,
+                                         strsignal(t->peer_signal));
+                    return tf__error(err, TF_EPEER, "worker %d ended", *peer);
                 }
             }
         }
