@@ -225,6 +225,10 @@ struct tf_config {
     void *initarg;
     int threads_per_worker;  /* OMP/OpenBLAS/MKL threads per worker; 0: the
                                 node's CPUs divided among its workers */
+    unsigned retries;        /* a task that fails (res->status != 0) runs
+                                again, on another worker when there is one,
+                                up to this many times; callers see only its
+                                last attempt */
 };
 
 /* Fills CFG with the defaults (all zero: auto backend, adaptive chunks). */

@@ -54,6 +54,7 @@ struct task_rec {
     bool done;
     uint8_t strikes;   /* workers that died while it ran alone */
     int worker;        /* the worker whose result it is */
+    unsigned attempts; /* runs that failed and were retried */
     int32_t status;
     int32_t signal;
     int64_t start_us;
@@ -74,6 +75,8 @@ struct chunk {
     uint32_t nresults;
     uint32_t sent_upto;        /* tasks [nresults, sent_upto) are out */
     bool single;               /* re-sent one task at a time */
+    struct chunk *parent;      /* a retry: its one task is parent's, which
+                                  TASKS points into and CMDS is empty */
     uint32_t nemitted;
     struct tf_buf cmds;        /* owned: the tasks' text */
     struct task_rec *tasks;    /* owned */
@@ -124,6 +127,9 @@ struct tf__session {
     struct chunk *orphans; /* in chunks: held by a worker that was lost,
                               linked by next_worker */
     int early_deaths; /* workers that died before saying hello */
+    struct chunk *retries; /* owned: failed tasks to run again, oldest
+                              first, linked by next_worker */
+    struct chunk *retries_tail;
     uint64_t next_chunk;
     size_t held;
     int *hungry; /* owned: workers short of work, waiting for input or
@@ -154,6 +160,10 @@ chunk_free(struct chunk *c)
 
     if (c == NULL)
         return;
+    if (c->parent != NULL) {
+        free(c); /* a retry: its task belongs to the parent */
+        return;
+    }
     if (c->tasks != NULL)
         for (i = 0; i < c->n; i++)
             rframe_unref(c->tasks[i].rf);
@@ -323,6 +333,108 @@ send_chunk(struct master *m, int w, struct tf_error *err)
     return 0;
 }
 
+/* Sends task TR of chunk C (or of its parent) to worker W, alone. */
+static int
+send_one(struct master *m, int w, const struct chunk *c,
+         const struct task_rec *tr, struct tf_error *err)
+{
+    const struct chunk *owner = c->parent != NULL ? c->parent : c;
+    int rc;
+
+    rc = tf__wire_work_begin(&m->out, m->next_chunk, m->b->fn);
+    if (rc == 0)
+        rc = tf__wire_work_add(&m->out, tr->id,
+                               owner->cmds.data + tr->cmd_off, tr->cmd_len);
+    if (rc == 0)
+        rc = tf__wire_work_end(&m->out, 1, err);
+    if (rc < 0)
+        return tf__error(err, rc, "cannot build a chunk of work");
+    rc = m->t.ops->send(&m->t, w, &m->out, err);
+    if (rc == 0)
+        m->next_chunk++;
+    return rc;
+}
+
+/*
+ * Takes a retry for worker W off the list: the oldest whose last attempt
+ * ran on another worker, or, when W is the only worker left, the oldest.
+ * NULL if none. (A retry waits for another worker rather than run where it
+ * failed: the failure may be the worker's or its node's.)
+ */
+static struct chunk *
+take_retry(struct master *m, int w)
+{
+    bool any = m->active <= 1;
+    struct chunk **pp;
+    struct chunk *prev = NULL;
+
+    for (pp = &m->retries; *pp != NULL; prev = *pp, pp = &(*pp)->next_worker) {
+        struct chunk *c = *pp;
+
+        if (c->tasks[0].worker != w || any) {
+            *pp = c->next_worker;
+            if (m->retries_tail == c)
+                m->retries_tail = prev;
+            c->next_worker = NULL;
+            return c;
+        }
+    }
+    return NULL;
+}
+
+/* Sends a retry to worker W, if there is one for it. Returns 1 if sent. */
+static int
+send_retry(struct master *m, int w, struct tf_error *err)
+{
+    struct chunk *c = take_retry(m, w);
+    int rc;
+
+    if (c == NULL)
+        return 0;
+    rc = send_one(m, w, c, &c->tasks[0], err);
+    if (rc < 0) {
+        chunk_free(c);
+        return rc;
+    }
+    c->worker = w;
+    c->nresults = 0;
+    c->sent_upto = 1;
+    c->single = true;
+    hold(m, w, c);
+    m->w[w].tasks++;
+    return 1;
+}
+
+/*
+ * Task TR of chunk C failed and may run again: its result is dropped and a
+ * retry (a chunk of one task, pointing at TR) joins the list.
+ */
+static int
+schedule_retry(struct master *m, struct chunk *c, struct task_rec *tr,
+               struct tf_error *err)
+{
+    struct chunk *r = calloc(1, sizeof(*r));
+
+    if (r == NULL)
+        return tf__error(err, TF_ENOMEM, "out of memory");
+    r->parent = c->parent != NULL ? c->parent : c;
+    r->tasks = tr;
+    r->n = 1;
+    tr->attempts++;
+    tr->done = false;
+    m->held -= HOLD_TASK + tr->out_len + tr->err_len;
+    rframe_unref(tr->rf);
+    tr->rf = NULL;
+    tr->out = tr->err = NULL;
+    tr->out_len = tr->err_len = 0;
+    if (m->retries_tail != NULL)
+        m->retries_tail->next_worker = r;
+    else
+        m->retries = r;
+    m->retries_tail = r;
+    return 0;
+}
+
 /*
  * Sends again the first unreported task of the oldest orphan to worker W,
  * alone, so that if W dies too the task that was running is known.
@@ -334,18 +446,9 @@ resend_orphan(struct master *m, int w, struct tf_error *err)
     struct task_rec *tr = &c->tasks[c->nresults];
     int rc;
 
-    rc = tf__wire_work_begin(&m->out, m->next_chunk, m->b->fn);
-    if (rc == 0)
-        rc = tf__wire_work_add(&m->out, tr->id, c->cmds.data + tr->cmd_off,
-                               tr->cmd_len);
-    if (rc == 0)
-        rc = tf__wire_work_end(&m->out, 1, err);
-    if (rc < 0)
-        return tf__error(err, rc, "cannot build a chunk of work");
-    rc = m->t.ops->send(&m->t, w, &m->out, err);
+    rc = send_one(m, w, c, tr, err);
     if (rc < 0)
         return rc;
-    m->next_chunk++;
     m->orphans = c->next_worker;
     c->next_worker = NULL;
     c->worker = w;
@@ -431,6 +534,14 @@ refill(struct master *m, int w, struct tf_error *err)
             if (rc < 0)
                 return rc;
             continue;
+        }
+        if (m->retries != NULL) {
+            /* Then failed tasks that may run again. */
+            rc = send_retry(m, w, err);
+            if (rc < 0)
+                return rc;
+            if (rc == 1)
+                continue;
         }
         if (holding_too_much(m)) {
             wait_for_work(m, w);
@@ -613,12 +724,16 @@ on_results(struct master *m, int w, struct tf_error *err)
         rf->refs++;
         m->held += HOLD_TASK + res.out_len + res.err_len;
         c->nresults++;
-        if (m->b->unordered) {
-            rc = emit(m, c, tr, err);
-            if (rc < 0) {
-                rframe_unref(rf);
-                return rc;
-            }
+        rc = 0;
+        if (tr->status != 0 && tr->attempts < m->cfg.retries &&
+            !m->discard) {
+            rc = schedule_retry(m, c, tr, err);
+        } else if (m->b->unordered) {
+            rc = emit(m, c->parent != NULL ? c->parent : c, tr, err);
+        }
+        if (rc < 0) {
+            rframe_unref(rf);
+            return rc;
         }
         if (c->nresults == c->sent_upto) {
             ws->head = c->next_worker;
@@ -626,7 +741,9 @@ on_results(struct master *m, int w, struct tf_error *err)
                 ws->tail = NULL;
             ws->inflight--;
             m->inflight--;
-            if (c->nresults < c->n) {
+            if (c->parent != NULL) {
+                chunk_free(c); /* a retry, done */
+            } else if (c->nresults < c->n) {
                 /* A re-sent task is done; the rest of its chunk goes out
                  * next, the same way. */
                 c->next_worker = m->orphans;
@@ -639,6 +756,15 @@ on_results(struct master *m, int w, struct tf_error *err)
     rc = drain(m, err);
     if (rc < 0)
         return rc;
+    /* A retry goes to an idle worker other than the one it failed on. */
+    for (k = 1; m->retries != NULL && k <= (uint32_t)m->t.nworkers; k++) {
+        if ((int)k != w && m->w[k].state == W_ACTIVE &&
+            m->w[k].inflight == 0) {
+            rc = refill(m, (int)k, err);
+            if (rc < 0)
+                return rc;
+        }
+    }
     rc = refill(m, w, err);
     if (rc < 0)
         return rc;
@@ -721,7 +847,7 @@ worker_lost(struct master *m, int w, bool died, int sig, struct tf_error *err)
         m->held += HOLD_TASK + tr->err_len;
         c->nresults++;
         if (m->b->unordered)
-            rc = emit(m, c, tr, err);
+            rc = emit(m, c->parent != NULL ? c->parent : c, tr, err);
     }
     /* Its chunks, in order, before the orphans there are. */
     tail = &ws->head;
@@ -732,6 +858,8 @@ worker_lost(struct master *m, int w, bool died, int sig, struct tf_error *err)
         m->inflight--;
         if (k->nresults == k->n) {
             *tail = k->next_worker; /* finished by the strike above */
+            if (k->parent != NULL)
+                chunk_free(k);
             continue;
         }
         tail = &k->next_worker;
@@ -866,12 +994,39 @@ master_step(struct master *m, struct tf_error *err)
     return on_message(m, peer, err);
 }
 
+/* Frees the retries in a list linked by next_worker (the other chunks
+ * there are on the list of all chunks, and freed from it). */
+static void
+free_retry_chunks(struct chunk *c)
+{
+    while (c != NULL) {
+        struct chunk *next = c->next_worker;
+
+        if (c->parent != NULL)
+            chunk_free(c);
+        c = next;
+    }
+}
+
+static void
+drop_retries(struct master *m)
+{
+    while (m->retries != NULL) {
+        struct chunk *c = m->retries;
+
+        m->retries = c->next_worker;
+        chunk_free(c);
+    }
+    m->retries_tail = NULL;
+}
+
 static bool
 batch_finished(const struct master *m)
 {
     int i;
 
-    if (!m->eof || m->qlen > 0 || m->inflight > 0 || m->chunks != NULL)
+    if (!m->eof || m->qlen > 0 || m->inflight > 0 || m->chunks != NULL ||
+        m->retries != NULL)
         return false;
     /* A worker being replaced may not be left half started. */
     for (i = 1; i <= m->t.nworkers; i++)
@@ -910,10 +1065,12 @@ discard_rest(struct master *m)
     }
     /* What is left either was lost with its worker or cannot come now. */
     for (i = 1; i <= m->t.nworkers; i++) {
+        free_retry_chunks(m->w[i].head);
         m->inflight -= m->w[i].inflight;
         m->w[i].inflight = 0;
         m->w[i].head = m->w[i].tail = NULL;
     }
+    free_retry_chunks(m->orphans);
     while (m->chunks != NULL) {
         struct chunk *c = m->chunks;
 
@@ -922,6 +1079,7 @@ discard_rest(struct master *m)
     }
     m->chunks_tail = NULL;
     m->orphans = NULL;
+    drop_retries(m);
     m->held = 0;
     m->discard = false;
 }
@@ -1043,6 +1201,7 @@ tf__session_transport(const struct tf__session *s)
 static void
 session_free(struct tf__session *m)
 {
+    drop_retries(m);
     while (m->chunks != NULL) {
         struct chunk *c = m->chunks;
 

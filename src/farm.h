@@ -24,6 +24,7 @@ struct tf__session_cfg {
     uint64_t chunk;                /* 0: auto */
     uint64_t max_tasks_per_worker; /* 0: no limit */
     int threads_per_worker;        /* 0: the node's CPUs / its workers */
+    unsigned retries;              /* runs again of a failed task */
     int (*initializer)(void *arg);
     void *initarg;
     const struct tf__fn *fns;      /* borrowed; the same on every rank */

@@ -32,6 +32,7 @@ struct cli {
     uint64_t chunk;
     uint64_t max_line;
     uint64_t threads;
+    uint64_t retries;
     bool unordered;
     bool tag;
     bool quiet;
@@ -53,6 +54,9 @@ static const struct tf_option common_options[] = {
     {"joblog", 0, "FILE",
      "write a GNU Parallel-compatible log line per finished task to FILE"},
     {"max-line", 0, "BYTES", "longest task line accepted (default 1048576)"},
+    {"retries", 0, "N",
+     "run a failed task again, on another worker when there is one, up to N "
+     "times (default 0); only its last attempt is written"},
     {"threads-per-worker", 0, "N",
      "OpenMP/OpenBLAS/MKL threads each worker may use (default: the node's "
      "CPUs divided among its workers; the variables set in the environment "
@@ -244,6 +248,9 @@ apply(struct cli *c, const struct tf_option *opt, const char *value,
     else if (strcmp(n, "max-line") == 0)
         return tf__parse_u64(value, 1, (uint64_t)1 << 30, "--max-line",
                              &c->max_line, err);
+    else if (strcmp(n, "retries") == 0)
+        return tf__parse_u64(value, 0, 1000000, "--retries", &c->retries,
+                             err);
     else if (strcmp(n, "threads-per-worker") == 0)
         return tf__parse_u64(value, 1, 4096, "--threads-per-worker",
                              &c->threads, err);
@@ -454,6 +461,7 @@ main(int argc, char **argv)
     cfg.nworkers = (int)c.jobs;
     cfg.chunksize = c.chunk;
     cfg.threads_per_worker = (int)c.threads;
+    cfg.retries = (unsigned)c.retries;
     rc = tf_register(c.kind->name, c.kind->run, state);
     if (rc == 0)
         rc = tf_init(&cfg, &pool, &err);

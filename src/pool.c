@@ -82,6 +82,7 @@ tf_init(const struct tf_config *cfg, struct tf_pool **out,
     scfg.nworkers = cfg->nworkers > 0 ? cfg->nworkers : tf__online_cpus();
     scfg.chunk = cfg->chunksize;
     scfg.max_tasks_per_worker = cfg->max_tasks_per_worker;
+    scfg.retries = cfg->retries;
     scfg.threads_per_worker = cfg->threads_per_worker;
     scfg.initializer = cfg->initializer;
     scfg.initarg = cfg->initarg;

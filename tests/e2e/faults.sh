@@ -80,4 +80,23 @@ for i in 1 2 3 4; do echo "echo \$\$ >> $W/t4.pids; sleep 60"; done > "$T"
 check "test \"\$(wc -l < $W/t4.pids)\" = 2 && test \"\$(wc -l < $W/t4.workers)\" = 2"
 check "test \"\$(cat $W/t4.left)\" = 0"
 
+# ------------------------------------------------------------- --retries
+# Task i fails its first i-1 runs (a counter file per task) and records the
+# worker of each run. With --retries 2, tasks 1-3 succeed and 4 fails; a
+# retry never runs on the worker where the run before it failed.
+T=$W/flaky.txt
+for i in 1 2 3 4; do
+    echo "n=\$(( \$(cat $W/runs.$i 2>/dev/null || echo 0) + 1 )); echo \$n > $W/runs.$i; echo \$TASKFARM_WORKER >> $W/workers.$i; if [ \$n -lt $i ]; then exit 3; fi; echo task $i ok"
+done > "$T"
+run_cmd 1 "$TFQ -j 2 --retries 2 --joblog $W/flaky.log run $T > $W/flaky.out 2> $W/flaky.err"
+check "test \"\$(cat $W/flaky.out)\" = \"\$(printf 'task 1 ok\\ntask 2 ok\\ntask 3 ok')\""
+check "test \"\$(cat $W/runs.1 $W/runs.2 $W/runs.3 $W/runs.4 | tr '\\n' ' ')\" = '1 2 3 3 '"
+check "awk -F '\t' 'NR > 1 { n++; if (\$1 == 4 ? \$7 != 3 : \$7 != 0) bad++ } END { exit n != 4 || bad }' $W/flaky.log"
+for i in 2 3 4; do
+    check "test \"\$(uniq $W/workers.$i | wc -l)\" = \"\$(wc -l < $W/workers.$i)\""
+done
+run_cmd 2 "$TFQ --retries -1 run $T > /dev/null 2> $W/r1.err"
+check "grep -q -e '--retries' $W/r1.err"
+run_cmd 2 "$TFQ --retries x run $T > /dev/null 2> $W/r2.err"
+
 e2e_finish

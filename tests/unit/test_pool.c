@@ -163,6 +163,46 @@ shared(void *arg, const struct tf_task *task, struct tf_result *res)
     return tf_buf_append(&res->out, task->shared, task->shared_len);
 }
 
+/* "flaky": task i (an int64 input) fails its first FLAKY_FAILS runs when
+ * i is odd; every run records its worker. The result is the run count. */
+#define FLAKY_MAX 64
+static int flaky_fails;
+static atomic_int flaky_runs[FLAKY_MAX];
+static atomic_int flaky_worker[FLAKY_MAX][8];
+
+static int
+flaky(void *arg, const struct tf_task *task, struct tf_result *res)
+{
+    int64_t i;
+    int64_t run;
+
+    (void)arg;
+    memcpy(&i, task->data, sizeof(i));
+    if (i < 0 || i >= FLAKY_MAX)
+        return TF_EINPUT;
+    run = atomic_fetch_add(&flaky_runs[i], 1);
+    if (run < 8)
+        atomic_store(&flaky_worker[i][run], task->worker);
+    if (i % 2 == 1 && run < flaky_fails) {
+        res->status = 7;
+        return tf_buf_puts(&res->err, "flaky failure");
+    }
+    return tf_buf_append(&res->out, &run, sizeof(run));
+}
+
+static void
+flaky_reset(int fails)
+{
+    int i, k;
+
+    flaky_fails = fails;
+    for (i = 0; i < FLAKY_MAX; i++) {
+        atomic_store(&flaky_runs[i], 0);
+        for (k = 0; k < 8; k++)
+            atomic_store(&flaky_worker[i][k], -1);
+    }
+}
+
 /* FNV-1a of LEN bytes at P. */
 static uint64_t
 fnv(const void *p, size_t len)
@@ -267,6 +307,7 @@ register_all(void **state)
         tf_register("wrong_size", wrong_size, NULL) != 0 ||
         tf_register("shared", shared, NULL) != 0 ||
         tf_register("shared_sum", shared_sum, NULL) != 0 ||
+        tf_register("flaky", flaky, NULL) != 0 ||
         tf_register("init_state", init_state, NULL) != 0 ||
         tf_register("getenv", get_env, NULL) != 0 ||
         tf_register("whoami", whoami, NULL) != 0 ||
@@ -1401,6 +1442,53 @@ tasks_not_seeing(struct tf_pool *pool, uint64_t len, uint64_t hash, size_t n,
     return e.calls == n ? (long)e.bad : (long)n;
 }
 
+/* With retries, failed tasks run again until they succeed, callers see
+ * only the last attempt, and a retry runs on another worker. */
+static void
+test_retries_run_failed_tasks_again_on_another_worker(void **state)
+{
+    struct tf_config cfg = loop_cfg(2);
+    struct tf_pool *pool;
+    struct tf_error err;
+    int64_t in[FLAKY_MAX];
+    int64_t out[FLAKY_MAX];
+    int i;
+
+    (void)state;
+    for (i = 0; i < FLAKY_MAX; i++)
+        in[i] = i;
+    cfg.chunksize = 1;
+    cfg.retries = 2;
+    pool = open_pool(&cfg);
+    flaky_reset(2);
+    tf_error_init(&err);
+    assert_int_equal(tf_map(pool, "flaky", in, sizeof(in[0]), out,
+                            sizeof(out[0]), FLAKY_MAX, &err),
+                     0);
+    for (i = 0; i < FLAKY_MAX; i++) {
+        /* The result is the last run's: run 0 for even, run 2 for odd. */
+        assert_int_equal(out[i], i % 2 == 1 ? 2 : 0);
+        assert_int_equal(atomic_load(&flaky_runs[i]), i % 2 == 1 ? 3 : 1);
+        if (i % 2 == 1) {
+            assert_int_not_equal(atomic_load(&flaky_worker[i][1]),
+                                 atomic_load(&flaky_worker[i][0]));
+            assert_int_not_equal(atomic_load(&flaky_worker[i][2]),
+                                 atomic_load(&flaky_worker[i][1]));
+        }
+    }
+    /* One retry is not enough for two failures: those tasks fail. */
+    close_pool(pool);
+    cfg.retries = 1;
+    pool = open_pool(&cfg);
+    flaky_reset(2);
+    assert_int_equal(tf_map(pool, "flaky", in, sizeof(in[0]), out,
+                            sizeof(out[0]), FLAKY_MAX, &err),
+                     TF_ETASK);
+    for (i = 0; i < FLAKY_MAX; i++)
+        assert_int_equal(atomic_load(&flaky_runs[i]), i % 2 == 1 ? 2 : 1);
+    close_pool(pool);
+}
+
 static void
 test_share_buffer_is_filled_in_place_then_committed(void **state)
 {
@@ -1879,6 +1967,7 @@ main(void)
         POOL_TEST(
             test_share_right_after_init_reaches_workers_starting_up),
         POOL_TEST(test_share_buffer_is_filled_in_place_then_committed),
+        POOL_TEST(test_retries_run_failed_tasks_again_on_another_worker),
         cmocka_unit_test(test_large_shares_reach_forked_workers_intact),
         POOL_TEST(
             test_initializer_runs_once_on_each_worker_before_its_first_task),
