@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "results.h"
+#include "resume.h"
 #include "schedule.h"
 #include "sink.h"
 #include "source.h"
@@ -55,6 +57,7 @@ struct task_rec {
     uint8_t strikes;   /* workers that died while it ran alone */
     int worker;        /* the worker whose result it is */
     unsigned attempts; /* runs that failed and were retried */
+    bool lost;         /* failed because its workers died */
     int32_t status;
     int32_t signal;
     int64_t start_us;
@@ -604,6 +607,9 @@ emit(struct master *m, struct chunk *c, struct task_rec *tr,
     d.runtime_us = tr->runtime_us;
     d.send_bytes = tr->cmd_len;
     d.status = tr->status;
+    d.worker = tr->worker - 1;
+    d.attempt = tr->attempts + 1;
+    d.flags = tr->lost ? TF__REC_LOST : 0;
     d.signal = tr->signal;
     d.cmd = m->b->keep_text ? c->cmds.data + tr->cmd_off : NULL;
     d.cmd_len = m->b->keep_text ? tr->cmd_len : 0;
@@ -840,6 +846,7 @@ worker_lost(struct master *m, int w, bool died, int sig, struct tf_error *err)
         tr->done = true;
         tr->worker = w;
         tr->start_us = tf__wall_us();
+        tr->lost = true;
         tr->status = -1;
         tr->signal = sig > 0 ? sig : SIGKILL;
         tr->err = why;
@@ -1595,20 +1602,36 @@ tf__session_open(const struct tf__session_cfg *cfg, struct tf__session **out,
 }
 
 /* The line run's source: lines of a task file or pipe. */
+/* What lines_next reads, and what it skips. */
+struct lines {
+    struct tf__source *src;
+    const struct tf__resume *resume; /* or NULL */
+    bool rerun_failed;
+    uint64_t skipped;
+};
+
 static int
 lines_next(void *arg, uint64_t *id, const void **data, size_t *len,
            bool may_block, struct tf_error *err)
 {
-    struct tf__source *src = arg;
+    struct lines *l = arg;
     const char *line;
     int rc;
 
-    tf__source_set_blocking(src, may_block);
-    rc = tf__source_next(src, id, &line, len, err);
-    if (rc == TF__SOURCE_WAIT)
-        return TF__BATCH_WAIT;
-    *data = line;
-    return rc;
+    tf__source_set_blocking(l->src, may_block);
+    for (;;) {
+        rc = tf__source_next(l->src, id, &line, len, err);
+        if (rc == TF__SOURCE_WAIT)
+            return TF__BATCH_WAIT;
+        /* A task the resumed run finished is not run again. */
+        if (rc == 1 && l->resume != NULL &&
+            tf__resume_done(l->resume, *id, line, *len, l->rerun_failed)) {
+            l->skipped++;
+            continue;
+        }
+        *data = line;
+        return rc;
+    }
 }
 
 static int
@@ -1626,9 +1649,11 @@ lines_flush(void *arg, struct tf_error *err)
 int
 tf__farm_lines(struct tf__session *s, uint32_t fn, const char *input,
                size_t max_line, struct tf__sink *sink, bool unordered,
+               const struct tf__resume *resume, bool rerun_failed,
                struct tf__farm_stats *stats, struct tf_error *err)
 {
     struct tf__source *src = NULL;
+    struct lines l;
     struct tf__batch b;
     uint64_t count;
     int rc;
@@ -1648,8 +1673,12 @@ tf__farm_lines(struct tf__session *s, uint32_t fn, const char *input,
     b.fn = fn;
     b.unordered = unordered;
     b.keep_text = true;
+    l.src = src;
+    l.resume = resume;
+    l.rerun_failed = rerun_failed;
+    l.skipped = 0;
     b.next = lines_next;
-    b.next_arg = src;
+    b.next_arg = &l;
     b.done = lines_done;
     b.done_arg = sink;
     b.flush = lines_flush;
@@ -1657,6 +1686,7 @@ tf__farm_lines(struct tf__session *s, uint32_t fn, const char *input,
     rc = tf__session_batch(s, &b, err);
     stats->tasks += b.tasks;
     stats->failed += b.failed;
+    stats->skipped += l.skipped;
     tf__source_close(src);
     return rc;
 }
@@ -1694,7 +1724,7 @@ tf__farm_run(const struct tf__farm_cfg *cfg, struct tf__farm_stats *stats,
                        err);
     if (rc == 0)
         rc = tf__farm_lines(s, 0, cfg->input, cfg->max_line, sink,
-                            cfg->unordered, stats, err);
+                            cfg->unordered, NULL, false, stats, err);
     rc2 = tf__sink_close(sink, rc < 0 ? NULL : err);
     if (rc == 0)
         rc = rc2;

@@ -111,6 +111,7 @@ struct tf__farm_cfg {
 struct tf__farm_stats {
     uint64_t tasks;    /* finished tasks */
     uint64_t failed;   /* of which with a non-zero status */
+    uint64_t skipped;  /* finished in the run resumed (--resume) */
     uint64_t wall_us;
     int nworkers;
     const char *transport;
@@ -130,8 +131,10 @@ int tf__farm_run(const struct tf__farm_cfg *cfg, struct tf__farm_stats *stats,
  * Reads the lines of INPUT and writes results to SINK in session S: the
  * master's part of tf__farm_run(), for a session opened by the caller.
  */
+struct tf__resume;
 int tf__farm_lines(struct tf__session *s, uint32_t fn, const char *input,
                    size_t max_line, struct tf__sink *sink, bool unordered,
+                   const struct tf__resume *resume, bool rerun_failed,
                    struct tf__farm_stats *stats, struct tf_error *err);
 
 #endif /* TF_FARM_H */

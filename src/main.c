@@ -1,8 +1,10 @@
 /* main.c - the taskfarm command: options, help, job choice, exit codes */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -10,6 +12,8 @@
 #include "jobs.h"
 #include "opts.h"
 #include "pool.h"
+#include "results.h"
+#include "resume.h"
 #include "sink.h"
 #include "source.h"
 #include "transport.h"
@@ -33,6 +37,10 @@ struct cli {
     uint64_t max_line;
     uint64_t threads;
     uint64_t retries;
+    uint64_t sync_ms;
+    const char *results;
+    bool resume;
+    bool resume_failed;
     bool unordered;
     bool tag;
     bool quiet;
@@ -54,6 +62,18 @@ static const struct tf_option common_options[] = {
     {"joblog", 0, "FILE",
      "write a GNU Parallel-compatible log line per finished task to FILE"},
     {"max-line", 0, "BYTES", "longest task line accepted (default 1048576)"},
+    {"results", 0, "FILE",
+     "keep every finished task's record (status, times, host, output) in "
+     "FILE, one checksummed append-only file; read it with 'taskfarm "
+     "results FILE'"},
+    {"sync-interval", 0, "SECONDS",
+     "write and sync the results file at least this often (default 1; 0: "
+     "at every write)"},
+    {"resume", 0, NULL,
+     "skip the tasks that the --joblog or --results FILE of an earlier run "
+     "records as finished with the same text, and append to it"},
+    {"resume-failed", 0, NULL,
+     "as --resume, but run the tasks that failed again"},
     {"retries", 0, "N",
      "run a failed task again, on another worker when there is one, up to N "
      "times (default 0); only its last attempt is written"},
@@ -197,6 +217,27 @@ find_option(const struct tf_option *table, const char *name, int short_name)
     return NULL;
 }
 
+/* Parses a number of seconds (decimals allowed, 0 to a year) into
+ * milliseconds. */
+static int
+parse_seconds(const char *v, const char *what, uint64_t *ms,
+              struct tf_error *err)
+{
+    char *end = NULL;
+    double d;
+
+    errno = 0;
+    d = strtod(v, &end);
+    if (end == v || *end != '\0' || errno != 0 || !(d >= 0) ||
+        d > 366.0 * 86400)
+        return tf__error(err, TF_EUSAGE,
+                         "%s: '%s' is not a number of seconds from 0 to "
+                         "31622400",
+                         what, v);
+    *ms = (uint64_t)(d * 1000.0 + 0.5);
+    return 0;
+}
+
 /* Applies one option. Returns 0, 1 when the program should exit 0 (help,
  * version), or TF_EUSAGE. */
 static int
@@ -248,6 +289,14 @@ apply(struct cli *c, const struct tf_option *opt, const char *value,
     else if (strcmp(n, "max-line") == 0)
         return tf__parse_u64(value, 1, (uint64_t)1 << 30, "--max-line",
                              &c->max_line, err);
+    else if (strcmp(n, "results") == 0)
+        c->results = value;
+    else if (strcmp(n, "resume") == 0)
+        c->resume = true;
+    else if (strcmp(n, "resume-failed") == 0)
+        c->resume = c->resume_failed = true;
+    else if (strcmp(n, "sync-interval") == 0)
+        return parse_seconds(value, "--sync-interval", &c->sync_ms, err);
     else if (strcmp(n, "retries") == 0)
         return tf__parse_u64(value, 0, 1000000, "--retries", &c->retries,
                              err);
@@ -381,12 +430,50 @@ summary(const struct tf__farm_stats *s)
 {
     double secs = (double)s->wall_us / 1e6;
 
+    char skipped[64] = "";
+
+    if (s->skipped > 0)
+        snprintf(skipped, sizeof(skipped), ", %llu skipped (done before)",
+                 (unsigned long long)s->skipped);
     fprintf(stderr,
-            "taskfarm: %llu tasks, %llu failed, %.3f s, %d workers (%s), "
+            "taskfarm: %llu tasks, %llu failed%s, %.3f s, %d workers (%s), "
             "%.0f tasks/s\n",
-            (unsigned long long)s->tasks, (unsigned long long)s->failed, secs,
-            s->nworkers, s->transport,
+            (unsigned long long)s->tasks, (unsigned long long)s->failed,
+            skipped, secs, s->nworkers, s->transport,
             secs > 0 ? (double)s->tasks / secs : 0.0);
+}
+
+/*
+ * Reads what the run being resumed recorded in its joblog and results
+ * file, and cuts a line the killed run left half written off the joblog so
+ * that this run appends after whole lines.
+ */
+static int
+load_resume(const struct cli *c, struct tf__resume **out,
+            struct tf_error *err)
+{
+    struct tf__resume *r = NULL;
+    uint64_t valid = 0;
+    struct stat st;
+    int rc;
+
+    rc = tf__resume_new(&r, err);
+    if (rc == 0 && c->joblog != NULL) {
+        rc = tf__resume_load_joblog(r, c->joblog, &valid, err);
+        if (rc == 0 && stat(c->joblog, &st) == 0 &&
+            (uint64_t)st.st_size > valid &&
+            truncate(c->joblog, (off_t)valid) < 0)
+            rc = tf__error_errno(err, TF_EUSAGE, errno, "%s", c->joblog);
+    }
+    if (rc == 0 && c->results != NULL)
+        rc = tf__resume_load_results(r, c->results, err);
+    if (rc < 0) {
+        tf__resume_free(r);
+        return rc == TF_EINPUT ? tf__error(err, TF_EUSAGE, "%s", err->msg)
+                               : rc;
+    }
+    *out = r;
+    return 0;
 }
 
 /* The master's part of a line-reading job: output, joblog, summary. */
@@ -396,19 +483,41 @@ run_lines(const struct cli *c, struct tf_pool *pool, uint64_t t0,
 {
     struct tf__farm_stats stats;
     struct tf__sink *sink = NULL;
-    int rc;
+    struct tf__results *results = NULL;
+    struct tf__resume *resume = NULL;
+    int rc = 0;
     int rc2;
 
     memset(&stats, 0, sizeof(stats));
-    rc = tf__sink_open(STDOUT_FILENO, STDERR_FILENO, c->joblog, c->tag, &sink,
-                       err);
-    if (rc == 0)
+    if (c->resume) {
+        rc = load_resume(c, &resume, err);
+        if (rc < 0)
+            return rc;
+    }
+    if (c->results != NULL) {
+        /* Appended to, never truncated: an earlier run's records stay. */
+        rc = tf__results_open(c->results, c->sync_ms * 1000, &results, err);
+        if (rc < 0) {
+            tf__resume_free(resume);
+            return rc == TF_ESYS ? tf__error(err, TF_EUSAGE, "%s", err->msg)
+                                 : rc;
+        }
+    }
+    rc = tf__sink_open_ex(STDOUT_FILENO, STDERR_FILENO, c->joblog, c->resume,
+                          c->tag, &sink, err);
+    if (rc == 0) {
+        tf__sink_set_results(sink, results);
         rc = tf__farm_lines(tf__pool_session(pool), 0, c->input,
-                            (size_t)c->max_line, sink, c->unordered, &stats,
-                            err);
+                            (size_t)c->max_line, sink, c->unordered, resume,
+                            c->resume_failed, &stats, err);
+    }
     rc2 = tf__sink_close(sink, rc < 0 ? NULL : err);
     if (rc == 0)
         rc = rc2;
+    rc2 = tf__results_close(results, rc < 0 ? NULL : err);
+    if (rc == 0)
+        rc = rc2;
+    tf__resume_free(resume);
     if (rc < 0)
         return rc;
     if (!c->quiet) {
@@ -435,10 +544,14 @@ main(int argc, char **argv)
     memset(&c, 0, sizeof(c));
     c.backend = "auto";
     c.max_line = TF__DEFAULT_MAX_LINE;
+    c.sync_ms = 1000;
     tf__opts_init(&c.opts);
     tf_error_init(&err);
     /* A closed pipe is a write error to report, not a silent death. */
     signal(SIGPIPE, SIG_IGN);
+    /* Not a job: reading a results file back. */
+    if (argc > 1 && strcmp(argv[1], "results") == 0)
+        return tf__results_main(argc - 1, argv + 1);
     rc = parse_args(&c, argc, argv, &err);
     if (rc == 1)
         return EXIT_ALL_OK;
@@ -462,6 +575,12 @@ main(int argc, char **argv)
     cfg.chunksize = c.chunk;
     cfg.threads_per_worker = (int)c.threads;
     cfg.retries = (unsigned)c.retries;
+    if (c.resume && c.joblog == NULL && c.results == NULL) {
+        if (!quiet_rank())
+            tf__log(TF_LOG_ERROR, "--resume needs --joblog FILE or --results "
+                                  "FILE: the record of the run to resume");
+        return EXIT_USAGE;
+    }
     rc = tf_register(c.kind->name, c.kind->run, state);
     if (rc == 0)
         rc = tf_init(&cfg, &pool, &err);

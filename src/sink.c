@@ -5,9 +5,11 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "error.h"
+#include "results.h"
 #include "util.h"
 
 /* Blocks are gathered up to this size and written with one write(). */
@@ -22,6 +24,7 @@ struct tf__sink {
     struct tf_buf out; /* owned */
     struct tf_buf err; /* owned */
     struct tf_buf log; /* owned */
+    struct tf__results *results; /* borrowed, or NULL */
 };
 
 /* Appends "S.mmm" for a count of microseconds, rounded to milliseconds. */
@@ -142,6 +145,8 @@ tf__sink_flush(struct tf__sink *s, struct tf_error *err)
         rc = write_buf(s->err_fd, &s->err, "standard error", err);
     if (rc == 0 && s->log_fd >= 0)
         rc = write_buf(s->log_fd, &s->log, s->log_path, err);
+    if (rc == 0 && s->results != NULL)
+        rc = tf__results_flush(s->results, false, err);
     return rc;
 }
 
@@ -149,6 +154,20 @@ int
 tf__sink_open(int out_fd, int err_fd, const char *joblog, bool tag,
               struct tf__sink **out, struct tf_error *err)
 {
+    return tf__sink_open_ex(out_fd, err_fd, joblog, false, tag, out, err);
+}
+
+void
+tf__sink_set_results(struct tf__sink *s, struct tf__results *r)
+{
+    s->results = r;
+}
+
+int
+tf__sink_open_ex(int out_fd, int err_fd, const char *joblog, bool append,
+                 bool tag, struct tf__sink **out, struct tf_error *err)
+{
+    struct stat st;
     struct tf__sink *s;
     int rc;
 
@@ -169,13 +188,17 @@ tf__sink_open(int out_fd, int err_fd, const char *joblog, bool tag,
             rc = tf__error(err, TF_ENOMEM, "out of memory");
             goto fail;
         }
-        s->log_fd = open(joblog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+        s->log_fd = open(joblog,
+                         O_WRONLY | O_CREAT | O_CLOEXEC |
+                             (append ? O_APPEND : O_TRUNC),
                          0666);
-        if (s->log_fd < 0) {
+        if (s->log_fd < 0 || fstat(s->log_fd, &st) < 0) {
             rc = tf__error_errno(err, TF_EUSAGE, errno, "%s", joblog);
             goto fail;
         }
-        rc = tf_buf_puts(&s->log, TF__JOBLOG_HEADER);
+        rc = 0;
+        if (st.st_size == 0)
+            rc = tf_buf_puts(&s->log, TF__JOBLOG_HEADER);
         if (rc == 0)
             rc = write_buf(s->log_fd, &s->log, joblog, err);
         if (rc < 0)
@@ -231,6 +254,28 @@ tf__sink_emit(struct tf__sink *s, const struct tf__done *d,
         rc = tf__joblog_format(&s->log, d);
         if (rc < 0)
             return tf__error(err, rc, "out of memory");
+    }
+    if (rc == 0 && s->results != NULL) {
+        struct tf__result_rec rec;
+
+        rec.id = d->id;
+        rec.hash = tf__task_hash(d->cmd, d->cmd_len);
+        rec.status = d->status;
+        rec.signal = d->signal;
+        rec.flags = d->flags;
+        rec.attempt = d->attempt;
+        rec.worker = d->worker;
+        rec.start_us = d->start_us;
+        rec.runtime_us = d->runtime_us;
+        rec.host = d->host;
+        rec.host_len = d->host_len;
+        rec.cmd = d->cmd;
+        rec.cmd_len = d->cmd_len;
+        rec.out = d->out;
+        rec.out_len = d->out_len;
+        rec.err = d->err;
+        rec.err_len = d->err_len;
+        rc = tf__results_add(s->results, &rec, err);
     }
     if (rc == 0 &&
         (s->out.len > FLUSH_AT || s->err.len > FLUSH_AT ||

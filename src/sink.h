@@ -18,6 +18,9 @@ struct tf__done {
     uint64_t send_bytes; /* size of the task's input */
     int status;
     int signal;
+    int worker;          /* 0-based */
+    unsigned attempt;    /* 1: the first run */
+    unsigned flags;      /* TF__REC_* of results.h */
     const void *cmd;
     size_t cmd_len;
     const void *out;
@@ -55,6 +58,15 @@ struct tf__sink;
  */
 int tf__sink_open(int out_fd, int err_fd, const char *joblog, bool tag,
                   struct tf__sink **out, struct tf_error *err);
+/* The same, but with APPEND an existing JOBLOG is appended to (its header
+ * written only when it is empty), for a resumed run. */
+int tf__sink_open_ex(int out_fd, int err_fd, const char *joblog, bool append,
+                     bool tag, struct tf__sink **out, struct tf_error *err);
+
+struct tf__results;
+/* Also writes a record of every task to R (borrowed; the caller closes
+ * it after the sink). */
+void tf__sink_set_results(struct tf__sink *s, struct tf__results *r);
 
 /*
  * Writes one finished task: its stdout block to OUT_FD, its stderr block to

@@ -45,6 +45,36 @@ void tf__set_library_threads(void);
  */
 void tf__big_forget(void);
 
+/* Little-endian integers in byte buffers, as the wire and files use. */
+static inline void
+tf__store_u32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16);
+    p[3] = (unsigned char)(v >> 24);
+}
+
+static inline void
+tf__store_u64(unsigned char *p, uint64_t v)
+{
+    tf__store_u32(p, (uint32_t)v);
+    tf__store_u32(p + 4, (uint32_t)(v >> 32));
+}
+
+static inline uint32_t
+tf__load_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t
+tf__load_u64(const unsigned char *p)
+{
+    return (uint64_t)tf__load_u32(p) | (uint64_t)tf__load_u32(p + 4) << 32;
+}
+
 /* Number of CPUs this process may run on (at least 1). */
 int tf__online_cpus(void);
 

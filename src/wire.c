@@ -4,47 +4,19 @@
 #include <string.h>
 
 #include "error.h"
-
-static void
-store_u32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)v;
-    p[1] = (unsigned char)(v >> 8);
-    p[2] = (unsigned char)(v >> 16);
-    p[3] = (unsigned char)(v >> 24);
-}
-
-static void
-store_u64(unsigned char *p, uint64_t v)
-{
-    store_u32(p, (uint32_t)v);
-    store_u32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint32_t
-load_u32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
-static uint64_t
-load_u64(const unsigned char *p)
-{
-    return (uint64_t)load_u32(p) | (uint64_t)load_u32(p + 4) << 32;
-}
+#include "util.h"
 
 int
 tf__wire_begin(struct tf_buf *buf, int type)
 {
     unsigned char hdr[TF__WIRE_HDR];
 
-    store_u32(hdr, TF__WIRE_MAGIC);
+    tf__store_u32(hdr, TF__WIRE_MAGIC);
     hdr[4] = TF__WIRE_VERSION;
     hdr[5] = (unsigned char)type;
     hdr[6] = 0;
     hdr[7] = 0;
-    store_u32(hdr + 8, 0);
+    tf__store_u32(hdr + 8, 0);
     tf_buf_reset(buf);
     return tf_buf_append(buf, hdr, sizeof(hdr));
 }
@@ -62,7 +34,7 @@ tf__wire_end(struct tf_buf *buf, struct tf_error *err)
                          "message of %zu bytes is larger than the limit of "
                          "%zu bytes",
                          n, TF__WIRE_MAX_PAYLOAD);
-    store_u32(buf->data + 8, (uint32_t)n);
+    tf__store_u32(buf->data + 8, (uint32_t)n);
     return 0;
 }
 
@@ -75,13 +47,13 @@ tf__wire_bytes_head(unsigned char *p, int type, size_t n,
                          "message of %zu bytes is larger than the limit of "
                          "%zu bytes",
                          n + 4, TF__WIRE_MAX_PAYLOAD);
-    store_u32(p, TF__WIRE_MAGIC);
+    tf__store_u32(p, TF__WIRE_MAGIC);
     p[4] = TF__WIRE_VERSION;
     p[5] = (unsigned char)type;
     p[6] = 0;
     p[7] = 0;
-    store_u32(p + 8, (uint32_t)(n + 4));
-    store_u32(p + 12, (uint32_t)n);
+    tf__store_u32(p + 8, (uint32_t)(n + 4));
+    tf__store_u32(p + 12, (uint32_t)n);
     return 0;
 }
 
@@ -90,7 +62,7 @@ tf__wire_put_u32(struct tf_buf *buf, uint32_t v)
 {
     unsigned char b[4];
 
-    store_u32(b, v);
+    tf__store_u32(b, v);
     return tf_buf_append(buf, b, sizeof(b));
 }
 
@@ -99,7 +71,7 @@ tf__wire_put_u64(struct tf_buf *buf, uint64_t v)
 {
     unsigned char b[8];
 
-    store_u64(b, v);
+    tf__store_u64(b, v);
     return tf_buf_append(buf, b, sizeof(b));
 }
 
@@ -113,7 +85,7 @@ tf__wire_put_bytes(struct tf_buf *buf, const void *p, size_t n)
     rc = tf_buf_reserve(buf, 4 + n);
     if (rc < 0)
         return rc;
-    store_u32(buf->data + buf->len, (uint32_t)n);
+    tf__store_u32(buf->data + buf->len, (uint32_t)n);
     if (n > 0)
         memcpy(buf->data + buf->len + 4, p, n);
     buf->len += 4 + n;
@@ -131,7 +103,7 @@ tf__wire_header(const void *p, size_t len, int *type, size_t *payload_len,
     if (len < TF__WIRE_HDR)
         return tf__error(err, TF_EPROTO, "truncated message header (%zu bytes)",
                          len);
-    if (load_u32(h) != TF__WIRE_MAGIC)
+    if (tf__load_u32(h) != TF__WIRE_MAGIC)
         return tf__error(err, TF_EPROTO, "message with a bad magic number");
     if (h[4] != TF__WIRE_VERSION)
         return tf__error(err, TF_EPROTO,
@@ -140,7 +112,7 @@ tf__wire_header(const void *p, size_t len, int *type, size_t *payload_len,
     if (h[5] < TF__MSG_HELLO || h[5] > TF__MSG_MAPPED)
         return tf__error(err, TF_EPROTO, "message of unknown type %u",
                          (unsigned)h[5]);
-    n = load_u32(h + 8);
+    n = tf__load_u32(h + 8);
     if (n > TF__WIRE_MAX_PAYLOAD)
         return tf__error(err, TF_EPROTO, "message of %u bytes is too large",
                          (unsigned)n);
@@ -167,7 +139,7 @@ tf__wire_get_u32(struct tf__wire_reader *r)
         r->bad = 1;
         return 0;
     }
-    v = load_u32(r->p);
+    v = tf__load_u32(r->p);
     r->p += 4;
     return v;
 }
@@ -181,7 +153,7 @@ tf__wire_get_u64(struct tf__wire_reader *r)
         r->bad = 1;
         return 0;
     }
-    v = load_u64(r->p);
+    v = tf__load_u64(r->p);
     r->p += 8;
     return v;
 }
@@ -303,8 +275,8 @@ tf__wire_work_add(struct tf_buf *buf, uint64_t id, const void *p, size_t n)
     if (rc < 0)
         return rc;
     d = buf->data + buf->len;
-    store_u64(d, id);
-    store_u32(d + 8, (uint32_t)n);
+    tf__store_u64(d, id);
+    tf__store_u32(d + 8, (uint32_t)n);
     if (n > 0)
         memcpy(d + 12, p, n);
     buf->len += 12 + n;
@@ -317,7 +289,7 @@ tf__wire_work_end(struct tf_buf *buf, uint32_t count, struct tf_error *err)
 {
     if (buf->len < TF__WIRE_HDR + 16)
         return tf__error(err, TF_EPROTO, "WORK frame without its header");
-    store_u32(buf->data + TF__WIRE_HDR + 8, count);
+    tf__store_u32(buf->data + TF__WIRE_HDR + 8, count);
     return tf__wire_end(buf, err);
 }
 
@@ -389,17 +361,17 @@ tf__wire_results_add(struct tf_buf *buf, const struct tf__wire_result *res)
     if (rc < 0)
         return rc;
     d = buf->data + buf->len;
-    store_u64(d, res->id);
-    store_u32(d + 8, (uint32_t)res->status);
-    store_u32(d + 12, (uint32_t)res->signal);
-    store_u64(d + 16, (uint64_t)res->start_us);
-    store_u64(d + 24, res->runtime_us);
-    store_u32(d + 32, (uint32_t)res->out_len);
+    tf__store_u64(d, res->id);
+    tf__store_u32(d + 8, (uint32_t)res->status);
+    tf__store_u32(d + 12, (uint32_t)res->signal);
+    tf__store_u64(d + 16, (uint64_t)res->start_us);
+    tf__store_u64(d + 24, res->runtime_us);
+    tf__store_u32(d + 32, (uint32_t)res->out_len);
     d += 36;
     if (res->out_len > 0)
         memcpy(d, res->out, res->out_len);
     d += res->out_len;
-    store_u32(d, (uint32_t)res->err_len);
+    tf__store_u32(d, (uint32_t)res->err_len);
     d += 4;
     if (res->err_len > 0)
         memcpy(d, res->err, res->err_len);
@@ -414,9 +386,9 @@ tf__wire_results_end(struct tf_buf *buf, uint32_t chunks_done,
 {
     if (buf->len < TF__WIRE_HDR + 16)
         return tf__error(err, TF_EPROTO, "RESULTS frame without its header");
-    store_u32(buf->data + TF__WIRE_HDR, chunks_done);
-    store_u64(buf->data + TF__WIRE_HDR + 4, busy_us);
-    store_u32(buf->data + TF__WIRE_HDR + 12, count);
+    tf__store_u32(buf->data + TF__WIRE_HDR, chunks_done);
+    tf__store_u64(buf->data + TF__WIRE_HDR + 4, busy_us);
+    tf__store_u32(buf->data + TF__WIRE_HDR + 12, count);
     return tf__wire_end(buf, err);
 }
 

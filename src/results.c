@@ -1,0 +1,1489 @@
+/* results.c - the results file: one checksummed record per finished task */
+#include "results.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "util.h"
+
+/*
+ * File header: "TFRESULT", u32 version, u32 reserved (0).
+ * Record: magic (4), u32 body length (4), u32 header check (4), body, u32
+ * CRC-32C of the body.
+ * Body: the fixed part below, then host, command, stdout and stderr, each a
+ * u32 length and the bytes, filling the body exactly.
+ */
+#define FILE_MAGIC "TFRESULT"
+#define FILE_HDR 16
+#define REC_HDR 12
+#define REC_TRAILER 4
+#define OFF_ID 0
+#define OFF_HASH 8
+#define OFF_STATUS 16
+#define OFF_SIGNAL 20
+#define OFF_FLAGS 24
+#define OFF_ATTEMPT 28
+#define OFF_WORKER 32
+#define OFF_RESERVED 36
+#define OFF_START 40
+#define OFF_RUNTIME 48
+#define FIXED 56
+#define BODY_MIN (FIXED + 4 * 4)
+#define REC_MIN (REC_HDR + BODY_MIN + REC_TRAILER)
+
+static const unsigned char rec_magic[4] = {'T', 'F', 'R', 0x1e};
+
+/* Records are written in batches of about this many bytes. */
+#define FLUSH_AT ((size_t)1 << 20)
+/* A write buffer grown larger than this for a big record is given back. */
+#define KEEP_AT ((size_t)4 << 20)
+/* The reader reads the file this many bytes at a time. */
+#define READ_AT ((size_t)1 << 20)
+
+/* ------------------------------------------------------------ checksums */
+
+uint64_t
+tf__task_hash(const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    uint64_t h = 0xcbf29ce484222325u;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        h ^= s[i];
+        h *= 0x100000001b3u;
+    }
+    return h;
+}
+
+/* Tables for CRC-32C eight bytes at a time ("slicing by 8"). */
+static uint32_t crc_table[8][256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void
+crc_init(void)
+{
+    uint32_t i;
+    int k;
+
+    for (i = 0; i < 256; i++) {
+        uint32_t c = i;
+
+        for (k = 0; k < 8; k++)
+            c = (c & 1) ? (c >> 1) ^ 0x82f63b78u : c >> 1;
+        crc_table[0][i] = c;
+    }
+    for (i = 0; i < 256; i++)
+        for (k = 1; k < 8; k++)
+            crc_table[k][i] = (crc_table[k - 1][i] >> 8) ^
+                              crc_table[0][crc_table[k - 1][i] & 0xff];
+}
+
+uint32_t
+tf__crc32c(uint32_t crc, const void *p, size_t n)
+{
+    const unsigned char *s = p;
+
+    pthread_once(&crc_once, crc_init);
+    crc = ~crc;
+    while (n >= 8) {
+        uint32_t lo = crc ^ tf__load_u32(s);
+        uint32_t hi = tf__load_u32(s + 4);
+
+        crc = crc_table[7][lo & 0xff] ^ crc_table[6][(lo >> 8) & 0xff] ^
+              crc_table[5][(lo >> 16) & 0xff] ^ crc_table[4][lo >> 24] ^
+              crc_table[3][hi & 0xff] ^ crc_table[2][(hi >> 8) & 0xff] ^
+              crc_table[1][(hi >> 16) & 0xff] ^ crc_table[0][hi >> 24];
+        s += 8;
+        n -= 8;
+    }
+    while (n-- > 0)
+        crc = (crc >> 8) ^ crc_table[0][(crc ^ *s++) & 0xff];
+    return ~crc;
+}
+
+/* The header check of the record at OFF whose first 8 bytes are at P. */
+static uint32_t
+header_check(uint64_t off, const unsigned char *p)
+{
+    unsigned char b[16];
+
+    tf__store_u64(b, off);
+    memcpy(b + 8, p, 8);
+    return tf__crc32c(0, b, sizeof(b));
+}
+
+/* -------------------------------------------------------------- decoding */
+
+/* Fills REC from the N body bytes at P; false when they do not make a
+ * body. REC's pointers point into P. */
+static bool
+decode_body(const unsigned char *p, size_t n, struct tf__result_rec *rec)
+{
+    const unsigned char *q;
+    size_t left;
+    const void *s[4];
+    size_t len[4];
+    int i;
+
+    if (n < BODY_MIN)
+        return false;
+    rec->id = tf__load_u64(p + OFF_ID);
+    rec->hash = tf__load_u64(p + OFF_HASH);
+    rec->status = (int32_t)tf__load_u32(p + OFF_STATUS);
+    rec->signal = (int32_t)tf__load_u32(p + OFF_SIGNAL);
+    rec->flags = tf__load_u32(p + OFF_FLAGS);
+    rec->attempt = tf__load_u32(p + OFF_ATTEMPT);
+    rec->worker = (int32_t)tf__load_u32(p + OFF_WORKER);
+    rec->start_us = (int64_t)tf__load_u64(p + OFF_START);
+    rec->runtime_us = tf__load_u64(p + OFF_RUNTIME);
+    q = p + FIXED;
+    left = n - FIXED;
+    for (i = 0; i < 4; i++) {
+        if (left < 4)
+            return false;
+        len[i] = tf__load_u32(q);
+        q += 4;
+        left -= 4;
+        if (len[i] > left)
+            return false;
+        s[i] = q;
+        q += len[i];
+        left -= len[i];
+    }
+    if (left != 0)
+        return false;
+    rec->host = s[0];
+    rec->host_len = len[0];
+    rec->cmd = s[1];
+    rec->cmd_len = len[1];
+    rec->out = s[2];
+    rec->out_len = len[2];
+    rec->err = s[3];
+    rec->err_len = len[3];
+    return true;
+}
+
+/*
+ * A sequential reader over a window of the file. `size` bounds what is
+ * read: the file's size when reading began, so records a running farm
+ * appends meanwhile are not seen half-written.
+ */
+struct reader {
+    int fd;
+    const char *path;
+    uint64_t size;
+    uint64_t base;     /* file offset of win.data[0] */
+    struct tf_buf win; /* owned */
+};
+
+/*
+ * Points *P at the N bytes at file offset OFF; OFF + N <= rd->size. The
+ * pointer is valid until the next call. Reading on from the window reads
+ * ahead; a jump elsewhere (the records of `taskfarm results` in task
+ * order) reads only the N bytes.
+ */
+static int
+get(struct reader *rd, uint64_t off, size_t n, const unsigned char **p,
+    struct tf_error *err)
+{
+    uint64_t want = n;
+    int rc;
+
+    if (off >= rd->base && off - rd->base <= rd->win.len &&
+        n <= rd->win.len - (off - rd->base)) {
+        *p = rd->win.data + (off - rd->base);
+        return 0;
+    }
+    if (off >= rd->base && off - rd->base <= rd->win.len) {
+        size_t skip = (size_t)(off - rd->base);
+
+        if (skip > 0 && skip < rd->win.len)
+            memmove(rd->win.data, rd->win.data + skip, rd->win.len - skip);
+        rd->win.len -= skip;
+        if (want < READ_AT)
+            want = READ_AT;
+        if (want > rd->size - off)
+            want = rd->size - off;
+    } else {
+        rd->win.len = 0;
+    }
+    rd->base = off;
+    rc = tf_buf_reserve(&rd->win, (size_t)want - rd->win.len);
+    if (rc < 0)
+        return tf__error(err, rc,
+                         "%s: out of memory reading a record of %zu "
+                         "bytes",
+                         rd->path, n);
+    while (rd->win.len < want) {
+        ssize_t got =
+            pread(rd->fd, rd->win.data + rd->win.len,
+                  (size_t)want - rd->win.len, (off_t)(rd->base + rd->win.len));
+
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            return tf__error_errno(err, TF_ESYS, errno, "reading %s", rd->path);
+        if (got == 0) {
+            if (rd->win.len >= n)
+                break;
+            return tf__error(err, TF_EINPUT,
+                             "%s: the file shrank while being read", rd->path);
+        }
+        rd->win.len += (size_t)got;
+    }
+    rd->win.data[rd->win.len] = '\0';
+    *p = rd->win.data;
+    return 0;
+}
+
+/*
+ * Checks the record at OFF. Returns 1 when a whole, valid record is there
+ * (REC then points into the window, and *NEXT is the offset after it), 0
+ * when not, or a negative code for a read error.
+ */
+static int
+record_at(struct reader *rd, uint64_t off, struct tf__result_rec *rec,
+          uint64_t *next, struct tf_error *err)
+{
+    const unsigned char *p;
+    uint32_t n;
+    int rc;
+
+    if (off > rd->size || rd->size - off < REC_MIN)
+        return 0;
+    rc = get(rd, off, REC_HDR, &p, err);
+    if (rc < 0)
+        return rc;
+    if (memcmp(p, rec_magic, 4) != 0)
+        return 0;
+    n = tf__load_u32(p + 4);
+    if (n < BODY_MIN || n > TF__RESULTS_MAX_BODY ||
+        (uint64_t)n + REC_HDR + REC_TRAILER > rd->size - off)
+        return 0;
+    if (header_check(off, p) != tf__load_u32(p + 8))
+        return 0;
+    rc = get(rd, off, REC_HDR + (size_t)n + REC_TRAILER, &p, err);
+    if (rc < 0)
+        return rc;
+    if (tf__crc32c(0, p + REC_HDR, n) != tf__load_u32(p + REC_HDR + n))
+        return 0;
+    if (!decode_body(p + REC_HDR, n, rec))
+        return 0;
+    *next = off + REC_HDR + n + REC_TRAILER;
+    return 1;
+}
+
+/* Points *P at the bytes from file offset OFF on that the window holds, at
+ * least MIN of them (OFF + MIN <= rd->size), and sets *N to their number. */
+static int
+get_some(struct reader *rd, uint64_t off, size_t min, const unsigned char **p,
+         size_t *n, struct tf_error *err)
+{
+    int rc;
+
+    if (off < rd->base || off - rd->base > rd->win.len ||
+        rd->win.len - (off - rd->base) < min) {
+        uint64_t want = rd->size - off;
+
+        if (want > READ_AT)
+            want = READ_AT;
+        rc = get(rd, off, want < min ? min : (size_t)want, p, err);
+        if (rc < 0)
+            return rc;
+    }
+    *p = rd->win.data + (off - rd->base);
+    *n = rd->win.len - (size_t)(off - rd->base);
+    if (*n > rd->size - off)
+        *n = (size_t)(rd->size - off);
+    return 0;
+}
+
+/* Finds the first valid record after offset FROM. Returns 1 (with its
+ * offset in *FOUND), 0 when there is none, or a negative code. Each place
+ * where the record magic occurs costs a 16-byte check, and only a place
+ * that passes it (which takes the right offset) a whole record's. */
+static int
+valid_after(struct reader *rd, uint64_t from, uint64_t *found,
+            struct tf_error *err)
+{
+    uint64_t pos = from + 1;
+
+    while (pos < rd->size && rd->size - pos >= REC_MIN) {
+        const unsigned char *p;
+        const unsigned char *q;
+        struct tf__result_rec rec;
+        uint64_t next = 0;
+        uint64_t cand;
+        size_t n;
+        int rc;
+
+        rc = get_some(rd, pos, REC_MIN, &p, &n, err);
+        if (rc < 0)
+            return rc;
+        q = memmem(p, n, rec_magic, sizeof(rec_magic));
+        if (q == NULL) {
+            /* The magic may straddle the end of what was searched. */
+            pos += n - (sizeof(rec_magic) - 1);
+            continue;
+        }
+        cand = pos + (uint64_t)(q - p);
+        rc = record_at(rd, cand, &rec, &next, err);
+        if (rc < 0)
+            return rc;
+        if (rc == 1) {
+            *found = cand;
+            return 1;
+        }
+        pos = cand + 1;
+    }
+    return 0;
+}
+
+/*
+ * Checks the file header. Sets *START to the offset of the first record, or
+ * to 0 with rd->size 0 when the file is empty or holds only the beginning
+ * of a header (a run killed as it created the file).
+ */
+static int
+check_header(struct reader *rd, uint64_t *start, struct tf_error *err)
+{
+    const unsigned char *p;
+    unsigned char want[FILE_HDR];
+    uint32_t version;
+    int rc;
+
+    memset(want, 0, sizeof(want));
+    memcpy(want, FILE_MAGIC, 8);
+    tf__store_u32(want + 8, TF__RESULTS_VERSION);
+    if (rd->size < FILE_HDR) {
+        if (rd->size > 0) {
+            rc = get(rd, 0, (size_t)rd->size, &p, err);
+            if (rc < 0)
+                return rc;
+            if (memcmp(p, want, (size_t)rd->size) != 0)
+                return tf__error(err, TF_EINPUT,
+                                 "%s: not a taskfarm results file", rd->path);
+        }
+        rd->size = 0;
+        *start = 0;
+        return 0;
+    }
+    rc = get(rd, 0, FILE_HDR, &p, err);
+    if (rc < 0)
+        return rc;
+    if (memcmp(p, FILE_MAGIC, 8) != 0)
+        return tf__error(err, TF_EINPUT, "%s: not a taskfarm results file",
+                         rd->path);
+    version = tf__load_u32(p + 8);
+    if (version != TF__RESULTS_VERSION)
+        return tf__error(err, TF_EINPUT,
+                         "%s: results file of format version %" PRIu32
+                         "; this taskfarm reads version %d",
+                         rd->path, version, TF__RESULTS_VERSION);
+    *start = FILE_HDR;
+    return 0;
+}
+
+/* Called with each record, its offset and its length in the file. */
+typedef int (*scan_fn)(void *arg, const struct tf__result_rec *rec,
+                       uint64_t off, uint64_t len);
+
+/*
+ * Reads the records from START, calling FN (when not NULL) for each with its
+ * offset, and sets *END to the offset after the last whole one. A bad record
+ * with a valid one anywhere after it is TF_EINPUT; otherwise it starts the
+ * ignored tail. STRICT (for a second pass up to a known end) makes any bad
+ * record an error. FN may have been called when this returns an error.
+ */
+static int
+scan(struct reader *rd, uint64_t start, bool strict, scan_fn fn, void *arg,
+     uint64_t *end, struct tf_error *err)
+{
+    uint64_t off = start;
+    int rc;
+
+    while (off < rd->size) {
+        struct tf__result_rec rec;
+        uint64_t next = 0;
+        uint64_t found = 0;
+
+        rc = record_at(rd, off, &rec, &next, err);
+        if (rc < 0)
+            return rc;
+        if (rc == 0) {
+            if (strict)
+                return tf__error(err, TF_EINPUT,
+                                 "%s: the record at byte %" PRIu64
+                                 " changed while being read",
+                                 rd->path, off);
+            rc = valid_after(rd, off, &found, err);
+            if (rc < 0)
+                return rc;
+            if (rc == 1)
+                return tf__error(err, TF_EINPUT,
+                                 "%s: corrupt record at byte %" PRIu64
+                                 " (a valid record follows at byte %" PRIu64
+                                 ")",
+                                 rd->path, off, found);
+            break;
+        }
+        if (fn != NULL) {
+            rc = fn(arg, &rec, off, next - off);
+            if (rc != 0)
+                return rc;
+        }
+        off = next;
+    }
+    *end = off;
+    return 0;
+}
+
+/* Opens PATH for a reader; TF_EINPUT naming it when it cannot be read. */
+static int
+reader_open(struct reader *rd, const char *path, struct tf_error *err)
+{
+    struct stat st;
+
+    memset(rd, 0, sizeof(*rd));
+    tf_buf_init(&rd->win, 0);
+    rd->path = path;
+    /* O_NONBLOCK: a FIFO given by mistake is refused below instead of
+     * waiting for a writer. */
+    rd->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (rd->fd < 0)
+        return tf__error_errno(err, TF_EINPUT, errno, "%s", path);
+    if (fstat(rd->fd, &st) < 0)
+        return tf__error_errno(err, TF_ESYS, errno, "%s", path);
+    if (!S_ISREG(st.st_mode))
+        return tf__error(err, TF_EINPUT, "%s: not a regular file", path);
+    rd->size = (uint64_t)st.st_size;
+    return 0;
+}
+
+static void
+reader_close(struct reader *rd)
+{
+    if (rd->fd >= 0)
+        close(rd->fd);
+    rd->fd = -1;
+    tf_buf_cleanup(&rd->win);
+}
+
+struct user_fn {
+    int (*fn)(void *arg, const struct tf__result_rec *rec);
+    void *arg;
+};
+
+static int
+call_user(void *arg, const struct tf__result_rec *rec, uint64_t off,
+          uint64_t len)
+{
+    struct user_fn *u = arg;
+
+    (void)len;
+    (void)off;
+    return u->fn(u->arg, rec);
+}
+
+int
+tf__results_read(const char *path,
+                 int (*fn)(void *arg, const struct tf__result_rec *rec),
+                 void *arg, uint64_t *tail_bytes, struct tf_error *err)
+{
+    struct reader rd;
+    struct user_fn u;
+    uint64_t size;
+    uint64_t start = 0;
+    uint64_t end = 0;
+    int rc;
+
+    rc = reader_open(&rd, path, err);
+    size = rd.size;
+    if (rc == 0)
+        rc = check_header(&rd, &start, err);
+    /* The first pass checks the whole file, so that an error comes before
+     * any call of FN; the second, up to the end found, calls it. */
+    if (rc == 0)
+        rc = scan(&rd, start, false, NULL, NULL, &end, err);
+    if (rc == 0 && fn != NULL) {
+        u.fn = fn;
+        u.arg = arg;
+        rd.size = end;
+        rc = scan(&rd, start, true, call_user, &u, &end, err);
+    }
+    if (rc == 0 && tail_bytes != NULL)
+        *tail_bytes = size - end;
+    reader_close(&rd);
+    return rc;
+}
+
+/* --------------------------------------------------------------- writing */
+
+struct tf__results {
+    int fd;
+    char *path;    /* owned */
+    uint64_t size; /* bytes of the file written whole */
+    uint64_t sync_us;
+    bool dirty;           /* records added but not yet synced */
+    uint64_t dirty_since; /* when the oldest of them was added */
+    struct tf_buf buf;    /* owned: encoded records not yet written */
+    int failed;           /* the code of a failed write, or 0 */
+    struct tf_error fail; /* its message */
+};
+
+/* Returns again the error of the write that stopped writing. */
+static int
+fail_with(struct tf__results *r, struct tf_error *err)
+{
+    if (err != NULL)
+        *err = r->fail;
+    return r->failed;
+}
+
+/* Syncs the directory holding PATH, so that a file just created is found
+ * after a crash. Some file systems refuse; that is not an error. */
+static void
+sync_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir;
+    int fd;
+
+    if (slash == NULL) {
+        dir = strdup(".");
+    } else {
+        dir = strndup(path, slash == path ? 1 : (size_t)(slash - path));
+    }
+    if (dir == NULL)
+        return;
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+    free(dir);
+}
+
+/* Writes a fresh file header over an empty or torn file. */
+static int
+write_header(struct tf__results *r, struct tf_error *err)
+{
+    unsigned char h[FILE_HDR];
+
+    memset(h, 0, sizeof(h));
+    memcpy(h, FILE_MAGIC, 8);
+    tf__store_u32(h + 8, TF__RESULTS_VERSION);
+    if (ftruncate(r->fd, 0) < 0 || tf__write_all(r->fd, h, sizeof(h)) < 0 ||
+        fdatasync(r->fd) < 0)
+        return tf__error_errno(err, TF_ESYS, errno, "writing %s", r->path);
+    r->size = FILE_HDR;
+    sync_dir(r->path);
+    return 0;
+}
+
+int
+tf__results_open(const char *path, uint64_t sync_us, struct tf__results **out,
+                 struct tf_error *err)
+{
+    struct tf__results *r;
+    struct reader rd;
+    struct stat st;
+    uint64_t start = 0;
+    uint64_t end = 0;
+    int rc;
+
+    *out = NULL;
+    memset(&rd, 0, sizeof(rd));
+    tf_buf_init(&rd.win, 0);
+    r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        return tf__error(err, TF_ENOMEM, "out of memory");
+    r->fd = -1;
+    r->sync_us = sync_us;
+    tf_buf_init(&r->buf, 0);
+    r->path = strdup(path);
+    if (r->path == NULL) {
+        rc = tf__error(err, TF_ENOMEM, "out of memory");
+        goto fail;
+    }
+    r->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+    if (r->fd < 0) {
+        rc = tf__error_errno(err, TF_EUSAGE, errno, "%s", path);
+        goto fail;
+    }
+    /* Two runs appending to one file would interleave their records. File
+     * systems without locks (ENOSYS, ENOLCK) are let through. */
+    if (flock(r->fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK) {
+        rc = tf__error(err, TF_EUSAGE, "%s: in use by another taskfarm run",
+                       path);
+        goto fail;
+    }
+    if (fstat(r->fd, &st) < 0) {
+        rc = tf__error_errno(err, TF_ESYS, errno, "%s", path);
+        goto fail;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        rc = tf__error(err, TF_EUSAGE, "%s: not a regular file", path);
+        goto fail;
+    }
+    rd.fd = r->fd;
+    rd.path = r->path;
+    rd.size = (uint64_t)st.st_size;
+    rc = check_header(&rd, &start, err);
+    if (rc == 0)
+        rc = scan(&rd, start, false, NULL, NULL, &end, err);
+    if (rc < 0)
+        goto fail;
+    if (end == 0) {
+        rc = write_header(r, err);
+        if (rc < 0)
+            goto fail;
+    } else {
+        if (end < (uint64_t)st.st_size) {
+            if (ftruncate(r->fd, (off_t)end) < 0 || fdatasync(r->fd) < 0) {
+                rc =
+                    tf__error_errno(err, TF_ESYS, errno, "truncating %s", path);
+                goto fail;
+            }
+            tf__log(TF_LOG_WARN,
+                    "%s: dropped the last %" PRIu64 " bytes, a record cut "
+                    "short when an earlier run was killed",
+                    path, (uint64_t)st.st_size - end);
+        }
+        r->size = end;
+    }
+    tf_buf_cleanup(&rd.win);
+    *out = r;
+    return 0;
+fail:
+    tf_buf_cleanup(&rd.win);
+    tf__results_close(r, NULL);
+    return rc;
+}
+
+/* Appends the u32 length N and the N bytes at S at P; returns the end. */
+static unsigned char *
+put_bytes(unsigned char *p, const void *s, size_t n)
+{
+    tf__store_u32(p, (uint32_t)n);
+    if (n > 0)
+        memcpy(p + 4, s, n);
+    return p + 4 + n;
+}
+
+int
+tf__results_add(struct tf__results *r, const struct tf__result_rec *rec,
+                struct tf_error *err)
+{
+    unsigned char *start;
+    unsigned char *p;
+    uint64_t off;
+    uint64_t now;
+    size_t n;
+    int rc;
+
+    if (r->failed)
+        return fail_with(r, err);
+    if (rec->host_len > TF__RESULTS_MAX_BODY ||
+        rec->cmd_len > TF__RESULTS_MAX_BODY ||
+        rec->out_len > TF__RESULTS_MAX_BODY ||
+        rec->err_len > TF__RESULTS_MAX_BODY ||
+        BODY_MIN + rec->host_len + rec->cmd_len + rec->out_len + rec->err_len >
+            TF__RESULTS_MAX_BODY)
+        return tf__error(err, TF_EINPUT,
+                         "%s: the record of task %" PRIu64
+                         " is larger than the limit of %zu bytes",
+                         r->path, rec->id, TF__RESULTS_MAX_BODY);
+    n = BODY_MIN + rec->host_len + rec->cmd_len + rec->out_len + rec->err_len;
+    rc = tf_buf_reserve(&r->buf, REC_HDR + n + REC_TRAILER);
+    if (rc < 0)
+        return tf__error(err, TF_ENOMEM, "out of memory");
+    off = r->size + r->buf.len;
+    start = r->buf.data + r->buf.len;
+    memcpy(start, rec_magic, 4);
+    tf__store_u32(start + 4, (uint32_t)n);
+    tf__store_u32(start + 8, header_check(off, start));
+    p = start + REC_HDR;
+    tf__store_u64(p + OFF_ID, rec->id);
+    tf__store_u64(p + OFF_HASH, rec->hash);
+    tf__store_u32(p + OFF_STATUS, (uint32_t)rec->status);
+    tf__store_u32(p + OFF_SIGNAL, (uint32_t)rec->signal);
+    tf__store_u32(p + OFF_FLAGS, rec->flags);
+    tf__store_u32(p + OFF_ATTEMPT, rec->attempt);
+    tf__store_u32(p + OFF_WORKER, (uint32_t)rec->worker);
+    tf__store_u32(p + OFF_RESERVED, 0);
+    tf__store_u64(p + OFF_START, (uint64_t)rec->start_us);
+    tf__store_u64(p + OFF_RUNTIME, rec->runtime_us);
+    p += FIXED;
+    p = put_bytes(p, rec->host, rec->host_len);
+    p = put_bytes(p, rec->cmd, rec->cmd_len);
+    p = put_bytes(p, rec->out, rec->out_len);
+    p = put_bytes(p, rec->err, rec->err_len);
+    tf__store_u32(p, tf__crc32c(0, start + REC_HDR, n));
+    r->buf.len += REC_HDR + n + REC_TRAILER;
+    r->buf.data[r->buf.len] = '\0';
+    now = tf__now_us();
+    if (!r->dirty) {
+        r->dirty = true;
+        r->dirty_since = now;
+    }
+    if (r->buf.len >= FLUSH_AT ||
+        (r->sync_us > 0 && now - r->dirty_since >= r->sync_us))
+        return tf__results_flush(r, false, err);
+    return 0;
+}
+
+int
+tf__results_flush(struct tf__results *r, bool sync, struct tf_error *err)
+{
+    if (r->failed)
+        return fail_with(r, err);
+    if (r->buf.len > 0) {
+        if (tf__write_all(r->fd, r->buf.data, r->buf.len) < 0) {
+            int e = errno;
+            int cut;
+
+            /* Part of the batch may be in the file: cut it off, so the
+             * file still ends with a whole record. If even that fails,
+             * the next open drops the piece as a torn tail. */
+            cut = ftruncate(r->fd, (off_t)r->size);
+            r->failed =
+                tf__error_errno(&r->fail, TF_ESYS, e, "writing %s%s", r->path,
+                                cut < 0 ? " (a partial record is "
+                                          "left at its end)"
+                                        : "");
+            tf_buf_cleanup(&r->buf);
+            return fail_with(r, err);
+        }
+        r->size += r->buf.len;
+        if (r->buf.cap > KEEP_AT)
+            tf_buf_cleanup(&r->buf);
+        else
+            tf_buf_reset(&r->buf);
+    }
+    if (r->dirty && (sync || r->sync_us == 0 ||
+                     tf__now_us() - r->dirty_since >= r->sync_us)) {
+        if (fdatasync(r->fd) < 0) {
+            /* After a failed sync the kernel may have dropped the data;
+             * nothing written later could be trusted either. */
+            r->failed = tf__error_errno(&r->fail, TF_ESYS, errno, "syncing %s",
+                                        r->path);
+            return fail_with(r, err);
+        }
+        r->dirty = false;
+    }
+    return 0;
+}
+
+uint64_t
+tf__results_due_us(const struct tf__results *r)
+{
+    uint64_t age;
+
+    if (!r->dirty || r->failed)
+        return UINT64_MAX;
+    age = tf__now_us() - r->dirty_since;
+    return age >= r->sync_us ? 0 : r->sync_us - age;
+}
+
+int
+tf__results_close(struct tf__results *r, struct tf_error *err)
+{
+    int rc = 0;
+
+    if (r == NULL)
+        return 0;
+    if (r->fd >= 0) {
+        if (r->path != NULL && (r->failed || r->dirty))
+            rc = tf__results_flush(r, true, err);
+        if (close(r->fd) < 0 && rc == 0)
+            rc = tf__error_errno(err, TF_ESYS, errno, "closing %s", r->path);
+    }
+    tf_buf_cleanup(&r->buf);
+    free(r->path);
+    free(r);
+    return rc;
+}
+
+/* --------------------------------------------------- `taskfarm results` */
+
+enum { EXIT_OK = 0, EXIT_NO_RECORD = 1, EXIT_USAGE = 2, EXIT_SYSTEM = 3 };
+
+static const char usage_text[] =
+    "Usage: taskfarm results FILE [--format tsv|jsonl] [--all]\n"
+    "       taskfarm results FILE --task N\n"
+    "\n"
+    "Print the records of a results file written with --results FILE: the "
+    "last\nrecord of each task (retries and later runs on the same file add "
+    "records), in\ntask order.\n"
+    "\n"
+    "Options:\n"
+    "  --format tsv|jsonl      tsv (default): a header line, then one "
+    "line per\n"
+    "                          record; jsonl: one JSON object per record, "
+    "with the\n"
+    "                          task's stdout and stderr\n"
+    "  --all                   every record, in file order\n"
+    "  --task N                write task N's stdout to standard output "
+    "and its\n"
+    "                          stderr to standard error, byte for byte\n"
+    "  -h, --help              print this help and exit\n"
+    "\n"
+    "Exit status: 0 done, 1 task N has no record, 2 usage error or a "
+    "missing,\nunreadable or corrupt file, 3 read or write error.\n";
+
+#define TSV_HEADER                                                             \
+    "id\thash\tstatus\tsignal\tflags\tattempt\tworker\thost\tstart\t"          \
+    "runtime\tstdout_bytes\tstderr_bytes\tcommand\n"
+
+/* Output is gathered and written this many bytes at a time. */
+#define OUT_AT ((size_t)64 * 1024)
+
+struct printer {
+    bool jsonl;
+    struct tf_buf buf; /* owned */
+};
+
+static int
+print_flush(struct printer *pr, struct tf_error *err)
+{
+    if (pr->buf.len > 0 &&
+        tf__write_all(STDOUT_FILENO, pr->buf.data, pr->buf.len) < 0)
+        return tf__error_errno(err, TF_ESYS, errno, "writing standard output");
+    tf_buf_reset(&pr->buf);
+    return 0;
+}
+
+static char *
+put_lit(char *p, const char *s)
+{
+    size_t n = strlen(s);
+
+    memcpy(p, s, n);
+    return p + n;
+}
+
+static char *
+put_u64(char *p, uint64_t v)
+{
+    return p + tf__fmt_u64(p, v);
+}
+
+static char *
+put_i64(char *p, int64_t v)
+{
+    if (v < 0) {
+        *p++ = '-';
+        return put_u64(p, (uint64_t)0 - (uint64_t)v);
+    }
+    return put_u64(p, (uint64_t)v);
+}
+
+/* Microseconds as seconds with 3 decimals, rounded to milliseconds. */
+static char *
+put_secs(char *p, int64_t us)
+{
+    uint64_t u;
+    uint64_t ms;
+
+    if (us < 0)
+        *p++ = '-';
+    u = us < 0 ? (uint64_t)0 - (uint64_t)us : (uint64_t)us;
+    ms = u / 1000 + (u % 1000 >= 500);
+    p = put_u64(p, ms / 1000);
+    *p++ = '.';
+    *p++ = (char)('0' + ms / 100 % 10);
+    *p++ = (char)('0' + ms / 10 % 10);
+    *p++ = (char)('0' + ms % 10);
+    return p;
+}
+
+static const char hexdig[] = "0123456789abcdef";
+
+static char *
+put_hex64(char *p, uint64_t v)
+{
+    int i;
+
+    for (i = 15; i >= 0; i--)
+        *p++ = hexdig[(v >> (4 * i)) & 0xf];
+    return p;
+}
+
+/* The flags as words joined by commas ("timeout,lost"), unknown bits as
+ * one hex number; "-" for none. In JSON each word is a quoted string. */
+static char *
+put_flags(char *p, uint32_t flags, bool json)
+{
+    static const struct {
+        uint32_t bit;
+        const char *word;
+    } words[] = {{TF__REC_TIMEOUT, "timeout"}, {TF__REC_LOST, "lost"}};
+    const char *q = json ? "\"" : "";
+    bool first = true;
+    size_t i;
+
+    if (json)
+        *p++ = '[';
+    for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        if ((flags & words[i].bit) == 0)
+            continue;
+        if (!first)
+            *p++ = ',';
+        p = put_lit(p, q);
+        p = put_lit(p, words[i].word);
+        p = put_lit(p, q);
+        first = false;
+        flags &= ~words[i].bit;
+    }
+    if (flags != 0) {
+        int shift = 28;
+
+        if (!first)
+            *p++ = ',';
+        p = put_lit(p, q);
+        p = put_lit(p, "0x");
+        while (shift > 0 && ((flags >> shift) & 0xf) == 0)
+            shift -= 4;
+        for (; shift >= 0; shift -= 4)
+            *p++ = hexdig[(flags >> shift) & 0xf];
+        p = put_lit(p, q);
+        first = false;
+    }
+    if (json)
+        *p++ = ']';
+    else if (first)
+        *p++ = '-';
+    return p;
+}
+
+/* A TSV field: TAB, newline, CR and backslash as \t \n \r \\, other control
+ * bytes as \xHH, everything else as it is. At most 4 bytes per byte. */
+static char *
+put_tsv(char *p, const void *s, size_t n)
+{
+    const unsigned char *c = s;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        unsigned char b = c[i];
+
+        if (b == '\t' || b == '\n' || b == '\r' || b == '\\') {
+            *p++ = '\\';
+            *p++ = b == '\t' ? 't' : b == '\n' ? 'n' : b == '\r' ? 'r' : '\\';
+        } else if (b < 0x20 || b == 0x7f) {
+            *p++ = '\\';
+            *p++ = 'x';
+            *p++ = hexdig[b >> 4];
+            *p++ = hexdig[b & 0xf];
+        } else {
+            *p++ = (char)b;
+        }
+    }
+    return p;
+}
+
+/* Whether the N bytes at S are well-formed UTF-8 (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF). */
+static bool
+utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n) {
+        unsigned char c = s[i];
+        unsigned char lo = 0x80;
+        unsigned char hi = 0xbf;
+        size_t more;
+        size_t k;
+
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) {
+            more = 1;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            more = 2;
+            if (c == 0xe0)
+                lo = 0xa0;
+            else if (c == 0xed)
+                hi = 0x9f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            more = 3;
+            if (c == 0xf0)
+                lo = 0x90;
+            else if (c == 0xf4)
+                hi = 0x8f;
+        } else {
+            return false;
+        }
+        if (n - i - 1 < more || s[i + 1] < lo || s[i + 1] > hi)
+            return false;
+        for (k = 2; k <= more; k++)
+            if ((s[i + k] & 0xc0) != 0x80)
+                return false;
+        i += more + 1;
+    }
+    return true;
+}
+
+/* The bytes of a valid UTF-8 string as a JSON string's contents: quote,
+ * backslash and every control character escaped. At most 6 bytes per
+ * byte. */
+static char *
+put_json_chars(char *p, const unsigned char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        unsigned char b = s[i];
+
+        switch (b) {
+        case '"':
+            p = put_lit(p, "\\\"");
+            break;
+        case '\\':
+            p = put_lit(p, "\\\\");
+            break;
+        case '\b':
+            p = put_lit(p, "\\b");
+            break;
+        case '\f':
+            p = put_lit(p, "\\f");
+            break;
+        case '\n':
+            p = put_lit(p, "\\n");
+            break;
+        case '\r':
+            p = put_lit(p, "\\r");
+            break;
+        case '\t':
+            p = put_lit(p, "\\t");
+            break;
+        default:
+            if (b < 0x20 || b == 0x7f) {
+                p = put_lit(p, "\\u00");
+                *p++ = hexdig[b >> 4];
+                *p++ = hexdig[b & 0xf];
+            } else {
+                *p++ = (char)b;
+            }
+        }
+    }
+    return p;
+}
+
+static char *
+put_base64(char *p, const unsigned char *s, size_t n)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t i;
+
+    for (i = 0; i + 3 <= n; i += 3) {
+        uint32_t v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8 | s[i + 2];
+
+        *p++ = alphabet[v >> 18];
+        *p++ = alphabet[(v >> 12) & 63];
+        *p++ = alphabet[(v >> 6) & 63];
+        *p++ = alphabet[v & 63];
+    }
+    if (n - i == 1) {
+        uint32_t v = (uint32_t)s[i] << 16;
+
+        *p++ = alphabet[v >> 18];
+        *p++ = alphabet[(v >> 12) & 63];
+        p = put_lit(p, "==");
+    } else if (n - i == 2) {
+        uint32_t v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8;
+
+        *p++ = alphabet[v >> 18];
+        *p++ = alphabet[(v >> 12) & 63];
+        *p++ = alphabet[(v >> 6) & 63];
+        *p++ = '=';
+    }
+    return p;
+}
+
+/* `,"KEY":"text"` for well-formed UTF-8, else `,"KEY_b64":"base64"`, so
+ * that any bytes come back exactly. */
+static char *
+put_json_bytes(char *p, const char *key, const void *s, size_t n)
+{
+    p = put_lit(p, ",\"");
+    p = put_lit(p, key);
+    if (utf8_valid(s, n)) {
+        p = put_lit(p, "\":\"");
+        p = put_json_chars(p, s, n);
+    } else {
+        p = put_lit(p, "_b64\":\"");
+        p = put_base64(p, s, n);
+    }
+    *p++ = '"';
+    return p;
+}
+
+static int
+print_record(struct printer *pr, const struct tf__result_rec *rec,
+             struct tf_error *err)
+{
+    size_t strings = rec->host_len + rec->cmd_len;
+    size_t need;
+    char *start;
+    char *p;
+    int rc;
+
+    /* Fixed fields and keys take under 1024 bytes; an escaped string at
+     * most 6 bytes per byte. */
+    if (pr->jsonl)
+        strings += rec->out_len + rec->err_len;
+    need = 1024 + 6 * strings;
+    rc = tf_buf_reserve(&pr->buf, need);
+    if (rc < 0)
+        return tf__error(err, TF_ENOMEM, "out of memory");
+    start = p = (char *)pr->buf.data + pr->buf.len;
+    if (!pr->jsonl) {
+        p = put_u64(p, rec->id);
+        *p++ = '\t';
+        p = put_hex64(p, rec->hash);
+        *p++ = '\t';
+        p = put_i64(p, rec->status);
+        *p++ = '\t';
+        p = put_i64(p, rec->signal);
+        *p++ = '\t';
+        p = put_flags(p, rec->flags, false);
+        *p++ = '\t';
+        p = put_u64(p, rec->attempt);
+        *p++ = '\t';
+        p = put_i64(p, rec->worker);
+        *p++ = '\t';
+        p = put_tsv(p, rec->host, rec->host_len);
+        *p++ = '\t';
+        p = put_secs(p, rec->start_us);
+        *p++ = '\t';
+        p = put_secs(p, rec->runtime_us > INT64_MAX ? INT64_MAX
+                                                    : (int64_t)rec->runtime_us);
+        *p++ = '\t';
+        p = put_u64(p, rec->out_len);
+        *p++ = '\t';
+        p = put_u64(p, rec->err_len);
+        *p++ = '\t';
+        p = put_tsv(p, rec->cmd, rec->cmd_len);
+    } else {
+        p = put_lit(p, "{\"id\":");
+        p = put_u64(p, rec->id);
+        p = put_lit(p, ",\"hash\":\"");
+        p = put_hex64(p, rec->hash);
+        p = put_lit(p, "\",\"status\":");
+        p = put_i64(p, rec->status);
+        p = put_lit(p, ",\"signal\":");
+        p = put_i64(p, rec->signal);
+        p = put_lit(p, ",\"flags\":");
+        p = put_flags(p, rec->flags, true);
+        p = put_lit(p, ",\"attempt\":");
+        p = put_u64(p, rec->attempt);
+        p = put_lit(p, ",\"worker\":");
+        p = put_i64(p, rec->worker);
+        p = put_json_bytes(p, "host", rec->host, rec->host_len);
+        p = put_lit(p, ",\"start\":");
+        p = put_secs(p, rec->start_us);
+        p = put_lit(p, ",\"runtime\":");
+        p = put_secs(p, rec->runtime_us > INT64_MAX ? INT64_MAX
+                                                    : (int64_t)rec->runtime_us);
+        p = put_lit(p, ",\"stdout_bytes\":");
+        p = put_u64(p, rec->out_len);
+        p = put_lit(p, ",\"stderr_bytes\":");
+        p = put_u64(p, rec->err_len);
+        p = put_json_bytes(p, "command", rec->cmd, rec->cmd_len);
+        p = put_json_bytes(p, "stdout", rec->out, rec->out_len);
+        p = put_json_bytes(p, "stderr", rec->err, rec->err_len);
+        *p++ = '}';
+    }
+    *p++ = '\n';
+    pr->buf.len += (size_t)(p - start);
+    pr->buf.data[pr->buf.len] = '\0';
+    if (pr->buf.len >= OUT_AT)
+        return print_flush(pr, err);
+    return 0;
+}
+
+struct print_all {
+    struct printer *pr;
+    struct tf_error *err;
+};
+
+static int
+print_one(void *arg, const struct tf__result_rec *rec)
+{
+    struct print_all *a = arg;
+
+    return print_record(a->pr, rec, a->err);
+}
+
+/* Where the records to print are: task id and file offset. */
+struct entry {
+    uint64_t id;
+    uint64_t off;
+    uint64_t len;
+};
+
+struct index {
+    struct entry *e; /* owned */
+    size_t n;
+    size_t cap;
+    uint64_t task; /* with --task: only this task's records */
+};
+
+static int
+index_add(void *arg, const struct tf__result_rec *rec, uint64_t off,
+          uint64_t len)
+{
+    struct index *ix = arg;
+
+    if (ix->task != 0) {
+        if (rec->id != ix->task)
+            return 0;
+        ix->n = 0; /* only the last record counts */
+    }
+    if (ix->n == ix->cap) {
+        size_t cap = ix->cap < 1024 ? 1024 : ix->cap * 2;
+        struct entry *e = realloc(ix->e, cap * sizeof(*e));
+
+        if (e == NULL)
+            return TF_ENOMEM;
+        ix->e = e;
+        ix->cap = cap;
+    }
+    ix->e[ix->n].id = rec->id;
+    ix->e[ix->n].off = off;
+    ix->e[ix->n].len = len;
+    ix->n++;
+    return 0;
+}
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+    const struct entry *x = a;
+    const struct entry *y = b;
+
+    if (x->id != y->id)
+        return x->id < y->id ? -1 : 1;
+    if (x->off != y->off)
+        return x->off < y->off ? -1 : 1;
+    return 0;
+}
+
+struct results_cli {
+    const char *path;
+    bool jsonl;
+    bool format_given;
+    bool all;
+    uint64_t task;
+};
+
+/* Parses the subcommand's arguments. Returns 0, 1 after --help, or
+ * TF_EUSAGE. */
+static int
+parse_results_args(struct results_cli *c, int argc, char **argv,
+                   struct tf_error *err)
+{
+    bool options_done = false;
+    int i;
+
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *value = NULL;
+        const char *eq;
+        size_t len;
+
+        if (options_done || a[0] != '-' || a[1] == '\0') {
+            if (c->path != NULL)
+                return tf__error(err, TF_EUSAGE,
+                                 "results: unexpected argument '%s'", a);
+            c->path = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            options_done = true;
+            continue;
+        }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            if (tf__write_all(STDOUT_FILENO, usage_text,
+                              sizeof(usage_text) - 1) < 0)
+                return tf__error_errno(err, TF_ESYS, errno,
+                                       "writing standard output");
+            return 1;
+        }
+        if (strcmp(a, "--all") == 0) {
+            c->all = true;
+            continue;
+        }
+        eq = strchr(a, '=');
+        len = eq != NULL ? (size_t)(eq - a) : strlen(a);
+        if ((len == 8 && strncmp(a, "--format", 8) == 0) ||
+            (len == 6 && strncmp(a, "--task", 6) == 0)) {
+            if (eq != NULL)
+                value = eq + 1;
+            else if (i + 1 < argc)
+                value = argv[++i];
+            else
+                return tf__error(err, TF_EUSAGE,
+                                 "results: option '%s' needs a value", a);
+            if (len == 8) {
+                if (strcmp(value, "tsv") != 0 && strcmp(value, "jsonl") != 0)
+                    return tf__error(err, TF_EUSAGE,
+                                     "results: --format: '%s' is not tsv or "
+                                     "jsonl",
+                                     value);
+                c->jsonl = strcmp(value, "jsonl") == 0;
+                c->format_given = true;
+                continue;
+            }
+            if (tf__parse_u64(value, 1, UINT64_MAX, "results: --task", &c->task,
+                              err) < 0)
+                return TF_EUSAGE;
+            continue;
+        }
+        return tf__error(err, TF_EUSAGE,
+                         "results: unknown option '%s' (try 'taskfarm results "
+                         "--help')",
+                         a);
+    }
+    if (c->path == NULL)
+        return tf__error(err, TF_EUSAGE,
+                         "results: no file given (try 'taskfarm results "
+                         "--help')");
+    if (c->task != 0 && (c->all || c->format_given))
+        return tf__error(err, TF_EUSAGE,
+                         "results: --task prints one task's output; it does "
+                         "not go with --all or --format");
+    return 0;
+}
+
+/* Prints the last record of each task in task order, or only task
+ * C->task's output. */
+static int
+print_indexed(const struct results_cli *c, struct printer *pr, uint64_t *tail,
+              bool *missing, struct tf_error *err)
+{
+    struct reader rd;
+    struct index ix;
+    uint64_t size;
+    uint64_t start = 0;
+    uint64_t end = 0;
+    size_t i;
+    int rc;
+
+    memset(&ix, 0, sizeof(ix));
+    ix.task = c->task;
+    rc = reader_open(&rd, c->path, err);
+    size = rd.size;
+    if (rc == 0)
+        rc = check_header(&rd, &start, err);
+    if (rc == 0) {
+        rc = scan(&rd, start, false, index_add, &ix, &end, err);
+        if (rc == TF_ENOMEM)
+            tf__error(err, rc, "out of memory");
+    }
+    if (rc == 0) {
+        *tail = size - end;
+        rd.size = end;
+        if (ix.n > 1)
+            qsort(ix.e, ix.n, sizeof(*ix.e), entry_cmp);
+    }
+    if (rc == 0 && c->task != 0 && ix.n == 0)
+        *missing = true;
+    for (i = 0; rc == 0 && i < ix.n; i++) {
+        struct tf__result_rec rec;
+        const unsigned char *p;
+        uint64_t next = 0;
+
+        if (i + 1 < ix.n && ix.e[i + 1].id == ix.e[i].id)
+            continue; /* a later record of the same task wins */
+        /* One read for the whole record, wherever it is. */
+        rc = get(&rd, ix.e[i].off, (size_t)ix.e[i].len, &p, err);
+        if (rc == 0)
+            rc = record_at(&rd, ix.e[i].off, &rec, &next, err);
+        if (rc == 0)
+            rc = tf__error(err, TF_EINPUT,
+                           "%s: the record at byte %" PRIu64
+                           " changed while being read",
+                           c->path, ix.e[i].off);
+        else if (rc == 1 && c->task != 0) {
+            rc = 0;
+            if (tf__write_all(STDOUT_FILENO, rec.out, rec.out_len) < 0)
+                rc = tf__error_errno(err, TF_ESYS, errno,
+                                     "writing standard output");
+            else if (tf__write_all(STDERR_FILENO, rec.err, rec.err_len) < 0)
+                rc = tf__error_errno(err, TF_ESYS, errno,
+                                     "writing standard error");
+        } else if (rc == 1) {
+            rc = print_record(pr, &rec, err);
+        }
+    }
+    free(ix.e);
+    reader_close(&rd);
+    return rc;
+}
+
+int
+tf__results_main(int argc, char **argv)
+{
+    struct results_cli c;
+    struct printer pr;
+    struct tf_error err;
+    uint64_t tail = 0;
+    bool missing = false;
+    int rc;
+
+    memset(&c, 0, sizeof(c));
+    tf_error_init(&err);
+    rc = parse_results_args(&c, argc, argv, &err);
+    if (rc == 1)
+        return EXIT_OK;
+    if (rc < 0) {
+        tf__log(TF_LOG_ERROR, "%s", err.msg);
+        return rc == TF_EUSAGE ? EXIT_USAGE : EXIT_SYSTEM;
+    }
+    pr.jsonl = c.jsonl;
+    tf_buf_init(&pr.buf, 0);
+    if (c.task == 0 && !c.jsonl)
+        rc = tf_buf_puts(&pr.buf, TSV_HEADER) < 0
+                 ? tf__error(&err, TF_ENOMEM, "out of memory")
+                 : 0;
+    if (rc == 0 && c.all) {
+        struct print_all a = {&pr, &err};
+
+        rc = tf__results_read(c.path, print_one, &a, &tail, &err);
+    } else if (rc == 0) {
+        rc = print_indexed(&c, &pr, &tail, &missing, &err);
+    }
+    if (rc == 0)
+        rc = print_flush(&pr, &err);
+    tf_buf_cleanup(&pr.buf);
+    if (rc < 0) {
+        tf__log(TF_LOG_ERROR, "%s", err.msg);
+        return rc == TF_EINPUT || rc == TF_EUSAGE ? EXIT_USAGE : EXIT_SYSTEM;
+    }
+    if (tail > 0)
+        tf__log(TF_LOG_WARN,
+                "%s: ignored the last %" PRIu64 " bytes, a record cut short "
+                "(the run writing it was killed, or is still writing)",
+                c.path, tail);
+    if (missing) {
+        tf__log(TF_LOG_ERROR, "%s: no record of task %" PRIu64, c.path, c.task);
+        return EXIT_NO_RECORD;
+    }
+    return EXIT_OK;
+}

@@ -1,0 +1,275 @@
+/* resume.c - which tasks a run killed before finished: --resume */
+#include "resume.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "results.h"
+#include "util.h"
+
+#define DONE_OK 1u   /* it succeeded */
+#define DONE_TEXT 2u /* its hash is of the text as a joblog writes it */
+
+struct entry {
+    uint64_t id; /* 0: empty slot */
+    uint64_t hash;
+    unsigned flags;
+};
+
+struct tf__resume {
+    struct entry *slots; /* owned; open addressing on id */
+    size_t cap;          /* a power of two */
+    size_t n;
+};
+
+int
+tf__resume_new(struct tf__resume **out, struct tf_error *err)
+{
+    struct tf__resume *r = calloc(1, sizeof(*r));
+
+    *out = NULL;
+    if (r != NULL) {
+        r->cap = 1024;
+        r->slots = calloc(r->cap, sizeof(*r->slots));
+    }
+    if (r == NULL || r->slots == NULL) {
+        free(r);
+        return tf__error(err, TF_ENOMEM, "out of memory");
+    }
+    *out = r;
+    return 0;
+}
+
+void
+tf__resume_free(struct tf__resume *r)
+{
+    if (r == NULL)
+        return;
+    free(r->slots);
+    free(r);
+}
+
+uint64_t
+tf__resume_count(const struct tf__resume *r)
+{
+    return r->n;
+}
+
+static size_t
+slot_of(const struct tf__resume *r, uint64_t id)
+{
+    size_t i = (size_t)(id * 0x9e3779b97f4a7c15u) & (r->cap - 1);
+
+    while (r->slots[i].id != 0 && r->slots[i].id != id)
+        i = (i + 1) & (r->cap - 1);
+    return i;
+}
+
+static int
+grow(struct tf__resume *r)
+{
+    struct entry *old = r->slots;
+    size_t old_cap = r->cap;
+    size_t i;
+
+    r->slots = calloc(old_cap * 2, sizeof(*r->slots));
+    if (r->slots == NULL) {
+        r->slots = old;
+        return TF_ENOMEM;
+    }
+    r->cap = old_cap * 2;
+    for (i = 0; i < old_cap; i++)
+        if (old[i].id != 0)
+            r->slots[slot_of(r, old[i].id)] = old[i];
+    free(old);
+    return 0;
+}
+
+/*
+ * Records that task ID with HASH ended (successfully when OK). A task seen
+ * again with the same text stays done once it succeeded; with other text
+ * the later record wins.
+ */
+static int
+put(struct tf__resume *r, uint64_t id, uint64_t hash, bool ok, bool text)
+{
+    struct entry *e;
+    unsigned flags = (ok ? DONE_OK : 0) | (text ? DONE_TEXT : 0);
+
+    if (id == 0)
+        return 0;
+    if ((r->n + 1) * 2 > r->cap && grow(r) < 0)
+        return TF_ENOMEM;
+    e = &r->slots[slot_of(r, id)];
+    if (e->id == 0) {
+        e->id = id;
+        r->n++;
+    } else if (e->hash == hash && (e->flags & DONE_TEXT) == (flags & DONE_TEXT)) {
+        flags |= e->flags & DONE_OK;
+    }
+    e->hash = hash;
+    e->flags = flags;
+    return 0;
+}
+
+/* Parses a whole decimal integer, optionally negative, at [P, END). */
+static bool
+parse_int(const char *p, const char *end, bool neg_ok, int64_t *out)
+{
+    bool neg = false;
+    int64_t v = 0;
+
+    if (p < end && *p == '-' && neg_ok) {
+        neg = true;
+        p++;
+    }
+    if (p == end)
+        return false;
+    for (; p < end; p++) {
+        if (*p < '0' || *p > '9' || v > (INT64_MAX - 9) / 10)
+            return false;
+        v = v * 10 + (*p - '0');
+    }
+    *out = neg ? -v : v;
+    return true;
+}
+
+/* One joblog line (without its newline): Seq, Host, Starttime, JobRuntime,
+ * Send, Receive, Exitval, Signal, Command. Returns false if it is not one. */
+static bool
+joblog_line(struct tf__resume *r, const char *line, size_t len, int *rc)
+{
+    const char *f[9];
+    const char *end = line + len;
+    const char *p = line;
+    int64_t seq, exitval, sig;
+    int k;
+
+    for (k = 0; k < 8; k++) {
+        const char *tab = memchr(p, '\t', (size_t)(end - p));
+
+        if (tab == NULL)
+            return false;
+        f[k] = p;
+        p = tab + 1;
+    }
+    f[8] = p; /* the command: the rest, tabs and all */
+    if (!parse_int(f[0], f[1] - 1, false, &seq) || seq < 1 ||
+        !parse_int(f[6], f[7] - 1, true, &exitval) ||
+        !parse_int(f[7], f[8] - 1, true, &sig))
+        return false;
+    *rc = put(r, (uint64_t)seq, tf__task_hash(f[8], (size_t)(end - f[8])),
+              exitval == 0 && sig == 0, true);
+    return true;
+}
+
+int
+tf__resume_load_joblog(struct tf__resume *r, const char *path,
+                       uint64_t *valid_bytes, struct tf_error *err)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    uint64_t lineno = 0, valid = 0;
+    ssize_t n;
+    FILE *f;
+    int rc = 0;
+
+    if (valid_bytes != NULL)
+        *valid_bytes = 0;
+    f = fopen(path, "re");
+    if (f == NULL) {
+        if (errno == ENOENT)
+            return 0;
+        return tf__error_errno(err, TF_EUSAGE, errno, "%s", path);
+    }
+    while (rc == 0 && (n = getline(&line, &cap, f)) > 0) {
+        size_t len = (size_t)n;
+
+        lineno++;
+        if (line[len - 1] != '\n')
+            break; /* torn: the run was killed while writing it */
+        len--;
+        if (lineno == 1 && strncmp(line, "Seq\t", 4) == 0) {
+            valid += (uint64_t)n;
+            continue;
+        }
+        if (!joblog_line(r, line, len, &rc)) {
+            rc = tf__error(err, TF_EINPUT,
+                           "%s:%llu: not a joblog line (expected 9 "
+                           "TAB-separated fields: Seq ... Command)",
+                           path, (unsigned long long)lineno);
+            break;
+        }
+        if (rc < 0)
+            rc = tf__error(err, rc, "out of memory");
+        valid += (uint64_t)n;
+    }
+    if (rc == 0 && ferror(f))
+        rc = tf__error_errno(err, TF_EUSAGE, errno, "%s", path);
+    free(line);
+    fclose(f);
+    if (rc == 0 && valid_bytes != NULL)
+        *valid_bytes = valid;
+    return rc;
+}
+
+static int
+add_record(void *arg, const struct tf__result_rec *rec)
+{
+    return put(arg, rec->id, rec->hash, rec->status == 0 && rec->signal == 0,
+               false);
+}
+
+int
+tf__resume_load_results(struct tf__resume *r, const char *path,
+                        struct tf_error *err)
+{
+    FILE *f = fopen(path, "re");
+    int rc;
+
+    if (f == NULL)
+        return errno == ENOENT ? 0
+                               : tf__error_errno(err, TF_EUSAGE, errno, "%s",
+                                                 path);
+    fclose(f);
+    rc = tf__results_read(path, add_record, r, NULL, err);
+    if (rc == TF_ENOMEM)
+        return tf__error(err, rc, "out of memory");
+    return rc;
+}
+
+bool
+tf__resume_done(const struct tf__resume *r, uint64_t id, const void *data,
+                size_t len, bool rerun_failed)
+{
+    const struct entry *e;
+    uint64_t hash;
+
+    if (id == 0)
+        return false;
+    e = &r->slots[slot_of(r, id)];
+    if (e->id != id || (rerun_failed && !(e->flags & DONE_OK)))
+        return false;
+    if ((e->flags & DONE_TEXT) &&
+        (memchr(data, '\n', len) != NULL || memchr(data, '\r', len) != NULL)) {
+        /* A joblog holds the command with line breaks as spaces. */
+        char *t = malloc(len + 1);
+        size_t i;
+
+        if (t == NULL)
+            return false;
+        for (i = 0; i < len; i++) {
+            char ch = ((const char *)data)[i];
+
+            t[i] = ch == '\n' || ch == '\r' ? ' ' : ch;
+        }
+        hash = tf__task_hash(t, len);
+        free(t);
+    } else {
+        hash = tf__task_hash(data, len);
+    }
+    return e->hash == hash;
+}

@@ -1,0 +1,47 @@
+/* resume.h - which tasks a run killed before finished: --resume */
+#ifndef TF_RESUME_H
+#define TF_RESUME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "taskfarm.h"
+
+/*
+ * The tasks an earlier run recorded, keyed on the task number and a hash of
+ * the task's text, so that a task file changed since then never skips the
+ * wrong work: a task is skipped only when both match.
+ */
+struct tf__resume;
+
+int tf__resume_new(struct tf__resume **out, struct tf_error *err);
+void tf__resume_free(struct tf__resume *r);
+
+/*
+ * Adds the tasks of the joblog PATH (GNU Parallel's format, as --joblog
+ * writes it). A missing or empty file adds nothing. A last line without its
+ * newline (the run was killed while writing it) is ignored, and
+ * *VALID_BYTES (if not NULL) is the length of the file without it, so that
+ * a run appending to the file can cut it off first. Any other line that is
+ * not a joblog line is TF_EINPUT naming the file and line.
+ */
+int tf__resume_load_joblog(struct tf__resume *r, const char *path,
+                           uint64_t *valid_bytes, struct tf_error *err);
+
+/* Adds the tasks of the results file PATH (see results.h); a missing file
+ * adds nothing; a torn tail is ignored. */
+int tf__resume_load_results(struct tf__resume *r, const char *path,
+                            struct tf_error *err);
+
+/*
+ * Whether task ID with text DATA (LEN bytes) finished in the recorded run,
+ * with the same text: successfully, or at all unless RERUN_FAILED.
+ */
+bool tf__resume_done(const struct tf__resume *r, uint64_t id,
+                     const void *data, size_t len, bool rerun_failed);
+
+/* Tasks recorded (distinct task numbers). */
+uint64_t tf__resume_count(const struct tf__resume *r);
+
+#endif /* TF_RESUME_H */

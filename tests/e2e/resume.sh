@@ -1,0 +1,103 @@
+#!/bin/bash
+# resume.sh - a run killed at 30 random moments (the master, a worker, or
+# its whole process group, with SIGKILL) and resumed each time loses
+# nothing and runs nothing twice: every task ends with exactly one
+# successful record, and the output equals an uninterrupted run's
+#
+# Usage: bash tests/e2e/resume.sh path/to/taskfarm   (or TASKFARM=...)
+
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
+e2e_init "$@"
+
+TFQ=$(q "$TF")
+N=300
+RANDOM=20261122 # the same moments every time
+
+# Tasks of 0-99 ms that print two lines; some fail the first time they run
+# (a counter file per task), so --resume-failed has work too.
+T=$W/tasks.txt
+for i in $(seq 1 $N); do
+    ms=$(( (i * 37) % 100 ))
+    if [ $((i % 25)) = 0 ]; then
+        echo "sleep 0.0$(printf %02d $ms); echo task $i; echo line 2 of $i; test -e $W/ran.$i || { touch $W/ran.$i; exit 4; }"
+    else
+        echo "sleep 0.0$(printf %02d $ms); echo task $i; echo line 2 of $i"
+    fi
+done > "$T"
+
+# The uninterrupted run, in its own directory for the counter files.
+mkdir "$W/clean"
+sed "s|$W/ran\\.|$W/clean/ran.|g" "$T" > "$W/clean/tasks.txt"
+run_cmd 1 "$TFQ -j 2 -q --results $W/clean/r run $W/clean/tasks.txt > $W/clean.out"
+
+# start MODE - one run of 'taskfarm --resume' that is killed after a random
+# 0.05-0.3 s: MODE master (SIGKILL to the master), worker (SIGKILL to one
+# worker; the run goes on, then its master is killed too) or group (SIGKILL
+# to the whole process group). A run that ends first is fine.
+start()
+{
+    local mode=$1 ms pid victim
+    ms=$((50 + RANDOM % 250))
+    setsid "$TF" -j 2 -q --resume --results "$W/r" --joblog "$W/log" \
+        run "$T" >> "$W/run.out" 2>> "$W/run.err" &
+    pid=$!
+    sleep "$(printf '0.%03d' "$ms")"
+    case $mode in
+    master) kill -9 "$pid" 2> /dev/null ;;
+    worker)
+        victim=$(pgrep -P "$pid" | head -n 1)
+        [ -n "$victim" ] && kill -9 "$victim" 2> /dev/null
+        sleep 0.1
+        kill -9 "$pid" 2> /dev/null
+        ;;
+    group) kill -9 -- "-$pid" 2> /dev/null ;;
+    esac
+    wait "$pid" 2> /dev/null
+    echo "$mode after $ms ms: exit $? at $(date +%s.%N)" >> "$W/kills"
+}
+
+modes=(master worker group)
+for k in $(seq 0 29); do
+    start "${modes[$((k % 3))]}"
+done
+E2E_N=$((E2E_N + 1))
+e2e_ok "30 runs killed at random moments: $(grep -c 'exit 137' "$W/kills") by SIGKILL before they ended"
+
+# Finish: resume until no task is left, then once more with --resume-failed.
+check "$TFQ -j 2 -q --resume --results $W/r --joblog $W/log run $T >> $W/run.out 2>> $W/run.err; test \$? -le 1"
+run_cmd 0 "$TFQ -j 2 --resume-failed --results $W/r --joblog $W/log run $T >> $W/run.out 2> $W/last.err"
+check "grep -q ' skipped (done before)' $W/last.err"
+
+# Every task has exactly one successful record.
+run_cmd 0 "$TFQ results --all $W/r > $W/all.tsv"
+check "awk -F '\t' 'NR > 1 && \$3 == 0 { ok[\$1]++ } END { for (i = 1; i <= $N; i++) if (ok[i] != 1) { print i, ok[i]; bad = 1 } exit bad }' $W/all.tsv"
+# The joblog too: one successful line per task.
+check "awk -F '\t' 'NR > 1 && \$7 == 0 { ok[\$1]++ } END { for (i = 1; i <= $N; i++) if (ok[i] != 1) { print i, ok[i]; bad = 1 } exit bad }' $W/log"
+
+# The output kept for each task equals the uninterrupted run's output.
+# kept FILE - every task's kept stdout, in task order.
+kept()
+{
+    "$TF" results --format jsonl "$1" |
+        python3 -c 'import json, sys
+for line in sys.stdin:
+    sys.stdout.write(json.loads(line)["stdout"])'
+}
+kept "$W/r" > "$W/resumed.out"
+kept "$W/clean/r" > "$W/clean.kept"
+same_file "$W/clean.out" "$W/clean.kept"
+same_file "$W/clean.out" "$W/resumed.out"
+
+# A changed task file is not skipped by task number alone: task 3's text
+# differs, so it runs again; the others are skipped.
+sed '3s/$/ # changed/' "$T" > "$W/changed.txt"
+run_cmd 0 "$TFQ -j 2 --resume --results $W/r run $W/changed.txt > $W/changed.out 2> $W/changed.err"
+check "test \"\$(cat $W/changed.out)\" = \"\$(printf 'task 3\\nline 2 of 3')\""
+check "grep -q '1 tasks, 0 failed, $((N - 1)) skipped' $W/changed.err"
+
+# --resume without a record to resume from is a usage error.
+run_cmd 2 "$TFQ --resume run $T > /dev/null 2> $W/noresume.err"
+check "grep -q -e '--resume needs --joblog' $W/noresume.err"
+
+e2e_finish

@@ -1,0 +1,1732 @@
+/* test_results.c - unit tests of the results file and `taskfarm results` */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "results.h"
+#include "util.h"
+#include "tf_test.h"
+
+/* ------------------------------------------------------------- helpers */
+
+/* A fresh path for a file that does not exist yet (PATH: 40 bytes). */
+static void
+temp_path(char *path)
+{
+    int fd;
+
+    strcpy(path, "/tmp/tf_test_results_XXXXXX");
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(path);
+}
+
+static void
+write_bytes(const char *path, const void *p, size_t n)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+    assert_true(fd >= 0);
+    if (n > 0)
+        assert_int_equal(write(fd, p, n), (ssize_t)n);
+    close(fd);
+}
+
+static uint64_t
+file_size(const char *path)
+{
+    struct stat st;
+
+    assert_int_equal(stat(path, &st), 0);
+    return (uint64_t)st.st_size;
+}
+
+/* Record number I of the tests: every field varies, with empty strings,
+ * NUL bytes, binary data, extreme numbers and one 1.5 MiB output. */
+struct gen {
+    struct tf__result_rec rec;
+    char host[32];
+    unsigned char cmd[80];
+    unsigned char err[8];
+    unsigned char *out; /* owned */
+};
+
+static void
+gen(int i, struct gen *g)
+{
+    size_t k;
+    size_t n;
+
+    memset(g, 0, sizeof(*g));
+    g->rec.id = i == 9 ? UINT64_MAX : (uint64_t)i + 1;
+    g->rec.status = i % 7 == 0 ? -1 : i % 256;
+    g->rec.signal = i % 5 == 0 ? 9 : 0;
+    g->rec.flags = (uint32_t)i % 4;
+    g->rec.attempt = 1 + (uint32_t)i % 3;
+    g->rec.worker = i % 17 - 1;
+    g->rec.start_us = i == 3   ? INT64_MIN
+                      : i == 4 ? INT64_MAX
+                               : 1700000000000000 + i;
+    g->rec.runtime_us = i == 5 ? UINT64_MAX : (uint64_t)i * 1000;
+    if (i % 3 != 0)
+        snprintf(g->host, sizeof(g->host), "node%d", i);
+    g->rec.host = g->host;
+    g->rec.host_len = strlen(g->host);
+    switch (i % 4) {
+    case 0:
+        n = 0;
+        break;
+    case 1:
+        n = 11;
+        memcpy(g->cmd, "echo \t\n\\ x", n);
+        break;
+    case 2:
+        n = (size_t)i % 50;
+        for (k = 0; k < n; k++)
+            g->cmd[k] = k % 3 == 0 ? 0 : (unsigned char)(k * 31 + (size_t)i);
+        break;
+    default:
+        n = (size_t)snprintf((char *)g->cmd, sizeof(g->cmd), "task %d", i);
+        break;
+    }
+    g->rec.cmd = g->cmd;
+    g->rec.cmd_len = n;
+    g->rec.hash = tf__task_hash(g->cmd, n);
+    n = i == 50 ? (size_t)1536 * 1024 : (size_t)(i * 37) % 3000;
+    g->out = malloc(n + 1);
+    assert_non_null(g->out);
+    for (k = 0; k < n; k++)
+        g->out[k] = (unsigned char)((size_t)i * 7 + k * 13);
+    g->rec.out = g->out;
+    g->rec.out_len = n;
+    n = (size_t)i % 5;
+    for (k = 0; k < n; k++)
+        g->err[k] = k == 1 ? 0 : 'e';
+    g->rec.err = g->err;
+    g->rec.err_len = n;
+}
+
+static void
+gen_free(struct gen *g)
+{
+    free(g->out);
+}
+
+/* Bytes record number I takes in the file. */
+static uint64_t
+gen_bytes(int i)
+{
+    struct gen g;
+    uint64_t n;
+
+    gen(i, &g);
+    n = 12 + 56 + 16 + g.rec.host_len + g.rec.cmd_len + g.rec.out_len +
+        g.rec.err_len + 4;
+    gen_free(&g);
+    return n;
+}
+
+static void
+assert_rec_equal(const struct tf__result_rec *a, const struct tf__result_rec *b)
+{
+    assert_true(a->id == b->id);
+    assert_true(a->hash == b->hash);
+    assert_int_equal(a->status, b->status);
+    assert_int_equal(a->signal, b->signal);
+    assert_int_equal(a->flags, b->flags);
+    assert_int_equal(a->attempt, b->attempt);
+    assert_int_equal(a->worker, b->worker);
+    assert_true(a->start_us == b->start_us);
+    assert_true(a->runtime_us == b->runtime_us);
+    assert_int_equal(a->host_len, b->host_len);
+    assert_int_equal(a->cmd_len, b->cmd_len);
+    assert_int_equal(a->out_len, b->out_len);
+    assert_int_equal(a->err_len, b->err_len);
+    if (a->host_len > 0)
+        assert_memory_equal(a->host, b->host, a->host_len);
+    if (a->cmd_len > 0)
+        assert_memory_equal(a->cmd, b->cmd, a->cmd_len);
+    if (a->out_len > 0)
+        assert_memory_equal(a->out, b->out, a->out_len);
+    if (a->err_len > 0)
+        assert_memory_equal(a->err, b->err, a->err_len);
+}
+
+/* Appends records WANT[0..N) to PATH (created when missing). */
+static void
+add_gen(const char *path, const int *want, size_t n)
+{
+    struct tf__results *r;
+    struct tf_error err;
+    size_t i;
+
+    tf_error_init(&err);
+    assert_int_equal(tf__results_open(path, 0, &r, &err), 0);
+    for (i = 0; i < n; i++) {
+        struct gen g;
+
+        gen(want[i], &g);
+        assert_int_equal(tf__results_add(r, &g.rec, &err), 0);
+        gen_free(&g);
+    }
+    assert_int_equal(tf__results_close(r, &err), 0);
+}
+
+/* A reader callback that checks each record is the next of WANT. */
+struct check {
+    const int *want;
+    size_t nwant;
+    size_t seen;
+};
+
+static int
+check_rec(void *arg, const struct tf__result_rec *rec)
+{
+    struct check *c = arg;
+    struct gen g;
+
+    if (c->seen >= c->nwant)
+        fail_msg("more records than the %zu expected", c->nwant);
+    gen(c->want[c->seen], &g);
+    assert_rec_equal(rec, &g.rec);
+    gen_free(&g);
+    c->seen++;
+    return 0;
+}
+
+/* Reads PATH and checks it holds exactly records WANT[0..N) and TAIL
+ * ignored bytes. */
+static void
+read_is(const char *path, const int *want, size_t n, uint64_t tail)
+{
+    struct check c = {want, n, 0};
+    struct tf_error err;
+    uint64_t got_tail = UINT64_MAX;
+    int rc;
+
+    tf_error_init(&err);
+    rc = tf__results_read(path, check_rec, &c, &got_tail, &err);
+    if (rc != 0)
+        fail_msg("reading %s: %d %s", path, rc, err.msg);
+    assert_int_equal(c.seen, n);
+    if (got_tail != tail)
+        fail_msg("%s: tail of %" PRIu64 " bytes, expected %" PRIu64, path,
+                 got_tail, tail);
+}
+
+static int
+count_rec(void *arg, const struct tf__result_rec *rec)
+{
+    (void)rec;
+    (*(size_t *)arg)++;
+    return 0;
+}
+
+static void
+buf_is(const struct tf_buf *b, const void *want, size_t n)
+{
+    if (b->len != n || (n > 0 && memcmp(b->data, want, n) != 0))
+        fail_msg("got %zu bytes:\n%.*s\nexpected %zu bytes:\n%.*s", b->len,
+                 (int)b->len, b->data ? (const char *)b->data : "", n, (int)n,
+                 (const char *)want);
+}
+
+static void
+buf_is_str(const struct tf_buf *b, const char *want)
+{
+    buf_is(b, want, strlen(want));
+}
+
+/* Exactly one line. */
+static void
+one_line(const struct tf_buf *b)
+{
+    assert_true(b->len > 0);
+    assert_int_equal(b->data[b->len - 1], '\n');
+    assert_null(memchr(b->data, '\n', b->len - 1));
+}
+
+/* ------------------------------------------------------ hash and CRC */
+
+static void
+test_task_hash_is_fnv1a_64(void **state)
+{
+    (void)state;
+    assert_true(tf__task_hash("", 0) == 0xcbf29ce484222325u);
+    assert_true(tf__task_hash("a", 1) == 0xaf63dc4c8601ec8cu);
+    assert_true(tf__task_hash("foobar", 6) == 0x85944171f73967e8u);
+}
+
+/* Bit by bit, as the definition reads. */
+static uint32_t
+crc32c_bitwise(const unsigned char *p, size_t n)
+{
+    uint32_t crc = 0xffffffffu;
+    size_t i;
+    int k;
+
+    for (i = 0; i < n; i++) {
+        crc ^= p[i];
+        for (k = 0; k < 8; k++)
+            crc = (crc & 1) ? (crc >> 1) ^ 0x82f63b78u : crc >> 1;
+    }
+    return ~crc;
+}
+
+static void
+test_crc32c_is_castagnoli_and_continues_across_pieces(void **state)
+{
+    unsigned char b[1100];
+    size_t i;
+
+    (void)state;
+    assert_int_equal(tf__crc32c(0, "123456789", 9), 0xe3069283u);
+    /* The test vectors of RFC 3720, B.4. */
+    memset(b, 0, 32);
+    assert_int_equal(tf__crc32c(0, b, 32), 0x8a9136aau);
+    memset(b, 0xff, 32);
+    assert_int_equal(tf__crc32c(0, b, 32), 0x62a8ab43u);
+    for (i = 0; i < 32; i++)
+        b[i] = (unsigned char)i;
+    assert_int_equal(tf__crc32c(0, b, 32), 0x46dd794eu);
+    for (i = 0; i < sizeof(b); i++)
+        b[i] = (unsigned char)(i * 131 + 7);
+    for (i = 0; i < 16; i++)
+        assert_int_equal(tf__crc32c(0, b + i, sizeof(b) - 16),
+                         crc32c_bitwise(b + i, sizeof(b) - 16));
+    for (i = 0; i <= sizeof(b); i += 7)
+        assert_int_equal(tf__crc32c(tf__crc32c(0, b, i), b + i, sizeof(b) - i),
+                         crc32c_bitwise(b, sizeof(b)));
+}
+
+/* ------------------------------------------------------- file format */
+
+/* The format's integers, read as a reader of the file would. */
+#define le32 tf__load_u32
+#define le64 tf__load_u64
+
+static void
+test_file_has_the_documented_header_and_record_layout(void **state)
+{
+    static const unsigned char header[16] = "TFRESULT\1\0\0\0\0\0\0\0";
+    struct tf__result_rec rec;
+    struct tf__results *r;
+    struct tf_error err;
+    struct tf_buf f;
+    unsigned char check[16];
+    const unsigned char *p;
+    const unsigned char *b;
+    char path[40];
+    size_t n;
+
+    (void)state;
+    temp_path(path);
+    memset(&rec, 0, sizeof(rec));
+    rec.id = 0x0102030405060708u;
+    rec.hash = tf__task_hash("ls", 2);
+    rec.status = -1;
+    rec.signal = 15;
+    rec.flags = TF__REC_TIMEOUT | TF__REC_LOST;
+    rec.attempt = 2;
+    rec.worker = 7;
+    rec.start_us = -5;
+    rec.runtime_us = 0xa0b0c0d0e0f00010u;
+    rec.host = "h1";
+    rec.host_len = 2;
+    rec.cmd = "ls";
+    rec.cmd_len = 2;
+    rec.out = "x\n";
+    rec.out_len = 2;
+    rec.err = "";
+    rec.err_len = 0;
+    tf_error_init(&err);
+    assert_int_equal(tf__results_open(path, 0, &r, &err), 0);
+    assert_int_equal(tf__results_add(r, &rec, &err), 0);
+    assert_int_equal(tf__results_close(r, &err), 0);
+
+    tf_buf_init(&f, 0);
+    tf_test_slurp(path, &f);
+    n = 56 + 4 + 2 + 4 + 2 + 4 + 2 + 4;
+    assert_int_equal(f.len, 16 + 12 + n + 4);
+    assert_memory_equal(f.data, header, 16);
+    p = f.data + 16;
+    assert_memory_equal(p, "TFR\x1e", 4);
+    assert_int_equal(le32(p + 4), n);
+    memcpy(check, "\x10\0\0\0\0\0\0\0", 8); /* the offset, 16 */
+    memcpy(check + 8, p, 8);
+    assert_int_equal(le32(p + 8), tf__crc32c(0, check, 16));
+    b = p + 12;
+    assert_true(le64(b) == rec.id);
+    assert_true(le64(b + 8) == rec.hash);
+    assert_int_equal(le32(b + 16), 0xffffffffu);
+    assert_int_equal(le32(b + 20), 15);
+    assert_int_equal(le32(b + 24), 3);
+    assert_int_equal(le32(b + 28), 2);
+    assert_int_equal(le32(b + 32), 7);
+    assert_int_equal(le32(b + 36), 0);
+    assert_true(le64(b + 40) == (uint64_t)-5);
+    assert_true(le64(b + 48) == rec.runtime_us);
+    assert_memory_equal(b + 56, "\2\0\0\0h1\2\0\0\0ls\2\0\0\0x\n\0\0\0\0", 22);
+    assert_int_equal(le32(b + n), tf__crc32c(0, b, n));
+    tf_buf_cleanup(&f);
+    unlink(path);
+}
+
+/* ---------------------------------------------------------- round trip */
+
+static void
+test_round_trip_of_many_records_with_odd_contents(void **state)
+{
+    int want[300];
+    char path[40];
+    uint64_t size = 16;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < 300; i++) {
+        want[i] = (int)i;
+        size += gen_bytes((int)i);
+    }
+    temp_path(path);
+    add_gen(path, want, 300);
+    assert_true(file_size(path) == size);
+    read_is(path, want, 300, 0);
+    unlink(path);
+}
+
+static void
+test_reopen_appends_after_existing_records(void **state)
+{
+    static const int first[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+    static const int second[] = {10, 11, 12, 50, 13};
+    static const int all[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 50, 13};
+    char path[40];
+
+    (void)state;
+    temp_path(path);
+    add_gen(path, first, 10);
+    read_is(path, first, 10, 0);
+    add_gen(path, second, 5);
+    read_is(path, all, 15, 0);
+    /* Opening and closing without records changes nothing. */
+    add_gen(path, NULL, 0);
+    read_is(path, all, 15, 0);
+    unlink(path);
+}
+
+static void
+test_empty_and_header_only_files_have_no_records(void **state)
+{
+    static const int one[] = {1};
+    char path[40];
+
+    (void)state;
+    temp_path(path);
+    write_bytes(path, "", 0);
+    read_is(path, NULL, 0, 0);
+    /* An empty file is taken over: it gets a header. */
+    add_gen(path, NULL, 0);
+    assert_true(file_size(path) == 16);
+    read_is(path, NULL, 0, 0);
+    add_gen(path, one, 1);
+    read_is(path, one, 1, 0);
+    unlink(path);
+}
+
+/* --------------------------------------------------- torn and corrupt */
+
+static void
+test_file_cut_anywhere_in_its_last_record_reads_the_records_before(void **state)
+{
+    static const int three[] = {1, 2, 7};
+    static const int after[] = {1, 2, 11};
+    struct tf_buf f;
+    char path[40];
+    char cut_path[40];
+    uint64_t last;
+    size_t cut;
+
+    (void)state;
+    temp_path(path);
+    temp_path(cut_path);
+    add_gen(path, three, 3);
+    tf_buf_init(&f, 0);
+    tf_test_slurp(path, &f);
+    last = 16 + gen_bytes(1) + gen_bytes(2);
+    assert_true(f.len == last + gen_bytes(7));
+    for (cut = (size_t)last; cut < f.len; cut++) {
+        write_bytes(cut_path, f.data, cut);
+        read_is(cut_path, three, 2, cut - last);
+        /* Opening it to append drops the torn piece, and a new record
+         * follows the last whole one. */
+        add_gen(cut_path, after + 2, 1);
+        assert_true(file_size(cut_path) == last + gen_bytes(11));
+        read_is(cut_path, after, 3, 0);
+    }
+    tf_buf_cleanup(&f);
+    unlink(path);
+    unlink(cut_path);
+}
+
+static void
+test_file_cut_inside_its_header_has_no_records(void **state)
+{
+    static const int one[] = {4};
+    struct tf_buf f;
+    char path[40];
+    char cut_path[40];
+    size_t cut;
+
+    (void)state;
+    temp_path(path);
+    temp_path(cut_path);
+    add_gen(path, one, 1);
+    tf_buf_init(&f, 0);
+    tf_test_slurp(path, &f);
+    for (cut = 1; cut < 16; cut++) {
+        write_bytes(cut_path, f.data, cut);
+        read_is(cut_path, NULL, 0, cut);
+        add_gen(cut_path, one, 1);
+        assert_true(file_size(cut_path) == f.len);
+        read_is(cut_path, one, 1, 0);
+    }
+    tf_buf_cleanup(&f);
+    unlink(path);
+    unlink(cut_path);
+}
+
+static void
+test_open_warns_when_it_drops_a_torn_tail(void **state)
+{
+    static const int two[] = {1, 2};
+    char err_path[40] = "/tmp/tf_test_results_err_XXXXXX";
+    struct tf__results *r;
+    struct tf_error err;
+    struct tf_buf f;
+    struct tf_buf said;
+    char path[40];
+    char want[200];
+    int err_fd = mkstemp(err_path);
+    int saved;
+
+    (void)state;
+    assert_true(err_fd >= 0);
+    temp_path(path);
+    add_gen(path, two, 2);
+    tf_buf_init(&f, 0);
+    tf_buf_init(&said, 0);
+    tf_test_slurp(path, &f);
+    write_bytes(path, f.data, f.len - 1);
+    tf__log_set_level(TF_LOG_WARN);
+    fflush(stderr);
+    saved = dup(STDERR_FILENO);
+    dup2(err_fd, STDERR_FILENO);
+    tf_error_init(&err);
+    assert_int_equal(tf__results_open(path, 0, &r, &err), 0);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    close(err_fd);
+    tf__log_set_level(TF_LOG_ERROR);
+    assert_int_equal(tf__results_close(r, &err), 0);
+    tf_test_slurp(err_path, &said);
+    snprintf(want, sizeof(want),
+             "taskfarm: %s: dropped the last %" PRIu64 " bytes, a record cut "
+             "short when an earlier run was killed\n",
+             path, gen_bytes(2) - 1);
+    buf_is_str(&said, want);
+    read_is(path, two, 1, 0);
+    tf_buf_cleanup(&f);
+    tf_buf_cleanup(&said);
+    unlink(path);
+    unlink(err_path);
+}
+
+static void
+test_flipped_byte_in_a_middle_record_is_einput_naming_its_offset(void **state)
+{
+    static const int three[] = {1, 2, 7};
+    struct tf__results *r;
+    struct tf_error err;
+    struct tf_buf f;
+    struct tf_buf after;
+    char path[40];
+    char bad_path[40];
+    char where[64];
+    uint64_t mid;
+    uint64_t last;
+    size_t i;
+
+    (void)state;
+    temp_path(path);
+    temp_path(bad_path);
+    add_gen(path, three, 3);
+    tf_buf_init(&f, 0);
+    tf_buf_init(&after, 0);
+    tf_test_slurp(path, &f);
+    mid = 16 + gen_bytes(1);
+    last = mid + gen_bytes(2);
+    snprintf(where, sizeof(where), "corrupt record at byte %" PRIu64, mid);
+    for (i = (size_t)mid; i < last; i++) {
+        size_t calls = 0;
+        uint64_t tail = 12345;
+
+        f.data[i] ^= 0x5a;
+        write_bytes(bad_path, f.data, f.len);
+        f.data[i] ^= 0x5a;
+        tf_error_init(&err);
+        assert_int_equal(
+            tf__results_read(bad_path, count_rec, &calls, &tail, &err),
+            TF_EINPUT);
+        assert_int_equal(err.code, TF_EINPUT);
+        assert_non_null(strstr(err.msg, bad_path));
+        if (strstr(err.msg, where) == NULL)
+            fail_msg("flip at %zu: '%s' lacks '%s'", i, err.msg, where);
+        /* The whole file is checked before any record is handed out. */
+        assert_int_equal(calls, 0);
+        assert_int_equal(tail, 12345);
+        /* Appending to it is refused, and it is left as it was. */
+        r = (struct tf__results *)&r;
+        assert_int_equal(tf__results_open(bad_path, 0, &r, &err), TF_EINPUT);
+        assert_null(r);
+        assert_non_null(strstr(err.msg, where));
+        tf_test_slurp(bad_path, &after);
+        assert_int_equal(after.len, f.len);
+        assert_int_equal(after.data[i], f.data[i] ^ 0x5a);
+    }
+    tf_buf_cleanup(&f);
+    tf_buf_cleanup(&after);
+    unlink(path);
+    unlink(bad_path);
+}
+
+static void
+test_flipped_byte_in_the_last_record_is_a_torn_tail(void **state)
+{
+    static const int three[] = {1, 2, 7};
+    struct tf_buf f;
+    char path[40];
+    char bad_path[40];
+    uint64_t last;
+    size_t i;
+
+    (void)state;
+    temp_path(path);
+    temp_path(bad_path);
+    add_gen(path, three, 3);
+    tf_buf_init(&f, 0);
+    tf_test_slurp(path, &f);
+    last = 16 + gen_bytes(1) + gen_bytes(2);
+    for (i = (size_t)last; i < f.len; i++) {
+        f.data[i] ^= 0x01;
+        write_bytes(bad_path, f.data, f.len);
+        f.data[i] ^= 0x01;
+        read_is(bad_path, three, 2, f.len - last);
+    }
+    /* Opening it to append cuts the bad record off. */
+    add_gen(bad_path, NULL, 0);
+    assert_true(file_size(bad_path) == last);
+    read_is(bad_path, three, 2, 0);
+    tf_buf_cleanup(&f);
+    unlink(path);
+    unlink(bad_path);
+}
+
+static void
+test_record_inside_a_task_output_is_not_taken_for_a_record(void **state)
+{
+    static const int inner_recs[] = {1, 2, 3, 4};
+    static const int first[] = {5};
+    struct tf__result_rec rec;
+    struct tf__results *r;
+    struct tf_error err;
+    struct tf_buf inner;
+    struct tf_buf f;
+    char inner_path[40];
+    char path[40];
+    char cut_path[40];
+    size_t calls = 0;
+    uint64_t start;
+    size_t cut;
+
+    (void)state;
+    temp_path(inner_path);
+    temp_path(path);
+    temp_path(cut_path);
+    add_gen(inner_path, inner_recs, 4);
+    tf_buf_init(&inner, 0);
+    tf_buf_init(&f, 0);
+    tf_test_slurp(inner_path, &inner);
+
+    /* A task whose output is a whole results file. */
+    add_gen(path, first, 1);
+    memset(&rec, 0, sizeof(rec));
+    rec.id = 6;
+    rec.cmd = "cat r";
+    rec.cmd_len = 5;
+    rec.out = inner.data;
+    rec.out_len = inner.len;
+    tf_error_init(&err);
+    assert_int_equal(tf__results_open(path, 0, &r, &err), 0);
+    assert_int_equal(tf__results_add(r, &rec, &err), 0);
+    assert_int_equal(tf__results_close(r, &err), 0);
+    assert_int_equal(tf__results_read(path, count_rec, &calls, NULL, &err), 0);
+    assert_int_equal(calls, 2);
+
+    /* Cut short (or damaged) after the records inside it, it is still a
+     * torn tail: they are not at the offsets they were written for. */
+    tf_test_slurp(path, &f);
+    start = 16 + gen_bytes(5);
+    for (cut = (size_t)start + 100 + inner.len; cut < f.len; cut += 3) {
+        write_bytes(cut_path, f.data, cut);
+        read_is(cut_path, first, 1, cut - start);
+    }
+    f.data[f.len - 1] ^= 0xff;
+    write_bytes(cut_path, f.data, f.len);
+    read_is(cut_path, first, 1, f.len - start);
+    tf_buf_cleanup(&inner);
+    tf_buf_cleanup(&f);
+    unlink(inner_path);
+    unlink(path);
+    unlink(cut_path);
+}
+
+/* Appends to F a record at offset F->len with the N body bytes at BODY and
+ * right header check and CRC, whatever the body holds. */
+static void
+put_record(struct tf_buf *f, const unsigned char *body, size_t n)
+{
+    unsigned char h[16];
+    unsigned char crc[4];
+    uint64_t off = f->len;
+    uint32_t v;
+    int i;
+
+    for (i = 0; i < 8; i++)
+        h[i] = (unsigned char)(off >> (8 * i));
+    memcpy(h + 8, "TFR\x1e", 4);
+    for (i = 0; i < 4; i++)
+        h[12 + i] = (unsigned char)(n >> (8 * i));
+    v = tf__crc32c(0, h, 16);
+    assert_int_equal(tf_buf_append(f, h + 8, 8), 0);
+    for (i = 0; i < 4; i++)
+        crc[i] = (unsigned char)(v >> (8 * i));
+    assert_int_equal(tf_buf_append(f, crc, 4), 0);
+    assert_int_equal(tf_buf_append(f, body, n), 0);
+    v = tf__crc32c(0, body, n);
+    for (i = 0; i < 4; i++)
+        crc[i] = (unsigned char)(v >> (8 * i));
+    assert_int_equal(tf_buf_append(f, crc, 4), 0);
+}
+
+static void
+test_record_with_right_checksums_but_a_bad_body_is_not_read(void **state)
+{
+    static const int recs[] = {1, 2};
+    struct tf_buf f;
+    struct tf_buf body;
+    char path[40];
+    uint64_t first_end;
+    size_t n;
+    int which;
+
+    (void)state;
+    temp_path(path);
+    add_gen(path, recs, 2);
+    tf_buf_init(&f, 0);
+    tf_buf_init(&body, 0);
+    tf_test_slurp(path, &f);
+    first_end = 16 + gen_bytes(1);
+    n = (size_t)(gen_bytes(2) - 16);
+    for (which = 0; which < 5; which++) {
+        size_t len = n;
+
+        /* Record 2's body, and a spare zero byte after it. */
+        tf_test_slurp(path, &f);
+        tf_buf_reset(&body);
+        assert_int_equal(tf_buf_append(&body, f.data + first_end + 12, n), 0);
+        assert_int_equal(tf_buf_append(&body, "", 1), 0);
+        if (which == 1)
+            len = n + 1; /* a byte after the last string */
+        else if (which == 2)
+            body.data[n - 2 - 4] += 1; /* stderr ("e\0") overruns */
+        else if (which == 3)
+            body.data[56 + 3] = 0x80; /* the host overruns */
+        else if (which == 4)
+            len = 56 + 15; /* too short for four lengths */
+        f.len = (size_t)first_end;
+        put_record(&f, body.data, len);
+        write_bytes(path, f.data, f.len);
+        if (which == 0)
+            read_is(path, recs, 2, 0); /* as written: read */
+        else
+            read_is(path, recs, 1, f.len - first_end);
+    }
+    tf_buf_cleanup(&f);
+    tf_buf_cleanup(&body);
+    unlink(path);
+}
+
+static void
+test_not_a_results_file_is_einput(void **state)
+{
+    static const char text[] = "echo hello\necho world, a task file\n";
+    unsigned char v2[16] = "TFRESULT\2\0\0\0\0\0\0\0";
+    struct tf__results *r;
+    struct tf_error err;
+    struct tf_buf f;
+    char path[40];
+    size_t calls = 0;
+
+    (void)state;
+    temp_path(path);
+    tf_buf_init(&f, 0);
+    write_bytes(path, text, sizeof(text) - 1);
+    tf_error_init(&err);
+    assert_int_equal(tf__results_read(path, count_rec, &calls, NULL, &err),
+                     TF_EINPUT);
+    assert_non_null(strstr(err.msg, path));
+    assert_non_null(strstr(err.msg, "not a taskfarm results file"));
+    /* Opening it to append refuses and leaves it alone. */
+    assert_int_equal(tf__results_open(path, 0, &r, &err), TF_EINPUT);
+    assert_non_null(strstr(err.msg, "not a taskfarm results file"));
+    tf_test_slurp(path, &f);
+    assert_int_equal(f.len, sizeof(text) - 1);
+    assert_memory_equal(f.data, text, f.len);
+    /* Shorter than a header, and not the start of one. */
+    write_bytes(path, "TFRX", 4);
+    assert_int_equal(tf__results_read(path, count_rec, &calls, NULL, &err),
+                     TF_EINPUT);
+    assert_non_null(strstr(err.msg, "not a taskfarm results file"));
+    /* Another version of the format. */
+    write_bytes(path, v2, sizeof(v2));
+    assert_int_equal(tf__results_read(path, count_rec, &calls, NULL, &err),
+                     TF_EINPUT);
+    assert_non_null(strstr(err.msg, "version 2"));
+    assert_int_equal(calls, 0);
+    unlink(path);
+    /* Missing, and a directory. */
+    assert_int_equal(tf__results_read(path, count_rec, &calls, NULL, &err),
+                     TF_EINPUT);
+    assert_non_null(strstr(err.msg, path));
+    assert_non_null(strstr(err.msg, strerror(ENOENT)));
+    assert_int_equal(tf__results_read("/tmp", count_rec, &calls, NULL, &err),
+                     TF_EINPUT);
+    assert_non_null(strstr(err.msg, "/tmp: not a regular file"));
+    tf_buf_cleanup(&f);
+}
+
+/* Stops the scan at the third record with 7. */
+static int
+stop_at_third(void *arg, const struct tf__result_rec *rec)
+{
+    size_t *n = arg;
+
+    (void)rec;
+    return ++*n == 3 ? 7 : 0;
+}
+
+static void
+test_callback_return_value_stops_the_scan(void **state)
+{
+    static const int five[] = {1, 2, 3, 4, 5};
+    struct tf_error err;
+    char path[40];
+    size_t n = 0;
+
+    (void)state;
+    temp_path(path);
+    add_gen(path, five, 5);
+    tf_error_init(&err);
+    assert_int_equal(tf__results_read(path, stop_at_third, &n, NULL, &err), 7);
+    assert_int_equal(n, 3);
+    unlink(path);
+}
+
+/* -------------------------------------------------------- mutations */
+
+/* xorshift64*: the same sequence on every run. */
+static uint64_t
+next_rand(uint64_t *s)
+{
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return *s * 0x2545f4914f6cdd1du;
+}
+
+/* Records delivered from a damaged file are always a prefix of those
+ * written, and the tail is what follows the last of them. */
+struct prefix {
+    const int *want;
+    size_t nwant;
+    size_t seen;
+    uint64_t end; /* offset after the last record seen */
+};
+
+static int
+prefix_rec(void *arg, const struct tf__result_rec *rec)
+{
+    struct prefix *p = arg;
+    struct gen g;
+
+    assert_true(p->seen < p->nwant);
+    gen(p->want[p->seen], &g);
+    assert_rec_equal(rec, &g.rec);
+    gen_free(&g);
+    p->end += gen_bytes(p->want[p->seen]);
+    p->seen++;
+    return 0;
+}
+
+static void
+test_damaged_files_never_yield_a_wrong_record(void **state)
+{
+    static const int recs[] = {1, 2, 3, 6, 11, 14};
+    static const unsigned char magic[4] = {'T', 'F', 'R', 0x1e};
+    struct tf_buf f;
+    struct tf_buf m;
+    char path[40];
+    char bad_path[40];
+    uint64_t seed = 0x9e3779b97f4a7c15u;
+    int iter;
+
+    (void)state;
+    temp_path(path);
+    temp_path(bad_path);
+    add_gen(path, recs, 6);
+    tf_buf_init(&f, 0);
+    tf_buf_init(&m, 0);
+    tf_test_slurp(path, &f);
+    for (iter = 0; iter < 3000; iter++) {
+        struct prefix p = {recs, 6, 0, 16};
+        struct tf_error err;
+        uint64_t tail = UINT64_MAX;
+        int kind = (int)(next_rand(&seed) % 5);
+        size_t at = (size_t)(next_rand(&seed) % f.len);
+        int rc;
+
+        tf_buf_reset(&m);
+        assert_int_equal(tf_buf_append(&m, f.data, f.len), 0);
+        if (kind == 0) { /* flip a few bytes */
+            int k = 1 + (int)(next_rand(&seed) % 3);
+
+            while (k-- > 0)
+                m.data[next_rand(&seed) % m.len] ^=
+                    (unsigned char)(1 + next_rand(&seed) % 255);
+        } else if (kind == 1) { /* cut */
+            m.len = at;
+        } else if (kind == 2) { /* a record magic and garbage inserted */
+            unsigned char junk[40];
+            size_t k;
+
+            for (k = 0; k < sizeof(junk); k++)
+                junk[k] = (unsigned char)next_rand(&seed);
+            memcpy(junk, magic, 4);
+            m.len = at;
+            assert_int_equal(tf_buf_append(&m, junk, sizeof(junk)), 0);
+            assert_int_equal(tf_buf_append(&m, f.data + at, f.len - at), 0);
+        } else if (kind == 3) { /* a length field set to anything */
+            size_t k = 16 + 4;
+
+            while (k + 4 < m.len && next_rand(&seed) % 3 != 0)
+                k += 12 + le32(f.data + k) + 4;
+            if (k + 4 <= m.len) {
+                uint32_t v = (uint32_t)next_rand(&seed);
+
+                memcpy(m.data + k, &v, 4);
+            }
+        } else { /* random bytes from some point on */
+            size_t k;
+
+            for (k = at; k < m.len; k++)
+                m.data[k] = (unsigned char)next_rand(&seed);
+        }
+        write_bytes(bad_path, m.data, m.len);
+        tf_error_init(&err);
+        rc = tf__results_read(bad_path, prefix_rec, &p, &tail, &err);
+        if (rc != 0 && rc != TF_EINPUT)
+            fail_msg("mutation %d: rc %d: %s", iter, rc, err.msg);
+        if (rc == 0 && p.seen > 0 && tail != m.len - p.end)
+            fail_msg("mutation %d: tail %" PRIu64 " after %zu records", iter,
+                     tail, p.seen);
+        if (rc == 0 && iter % 20 == 0) {
+            struct prefix again = {recs, 6, 0, 16};
+            size_t seen = p.seen;
+
+            /* Taken over for appending, it keeps the same records. */
+            add_gen(bad_path, NULL, 0);
+            read_is(bad_path, recs, seen, 0);
+            assert_int_equal(
+                tf__results_read(bad_path, prefix_rec, &again, NULL, &err), 0);
+            assert_int_equal(again.seen, seen);
+        }
+    }
+    tf_buf_cleanup(&f);
+    tf_buf_cleanup(&m);
+    unlink(path);
+    unlink(bad_path);
+}
+
+/* ----------------------------------------------------------- writing */
+
+static void
+test_write_failure_leaves_the_file_ending_with_a_whole_record(void **state)
+{
+    static const int three[] = {1, 2, 3};
+    struct tf__results *r;
+    struct tf_error err;
+    struct rlimit old;
+    struct rlimit lim;
+    struct gen g;
+    char path[40];
+    uint64_t size;
+    int rc;
+
+    (void)state;
+    temp_path(path);
+    add_gen(path, three, 3);
+    size = file_size(path);
+    tf_error_init(&err);
+    assert_int_equal(tf__results_open(path, 0, &r, &err), 0);
+    /* Two records, the second of which does not fit under a file size
+     * limit: the first write of the batch is cut short, the next fails
+     * with EFBIG. */
+    gen(4, &g);
+    assert_int_equal(tf__results_add(r, &g.rec, &err), 0);
+    gen_free(&g);
+    gen(17, &g);
+    assert_int_equal(tf__results_add(r, &g.rec, &err), 0);
+    gen_free(&g);
+    signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = (rlim_t)(size + gen_bytes(4) + 10);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    rc = tf__results_flush(r, false, &err);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, SIG_DFL);
+    assert_int_equal(rc, TF_ESYS);
+    assert_int_equal(err.code, TF_ESYS);
+    assert_non_null(strstr(err.msg, path));
+    assert_non_null(strstr(err.msg, strerror(EFBIG)));
+    /* Nothing of the batch is left in the file. */
+    assert_true(file_size(path) == size);
+    read_is(path, three, 3, 0);
+    /* Nothing more is written: each later call returns the error. */
+    gen(5, &g);
+    tf_error_init(&err);
+    assert_int_equal(tf__results_add(r, &g.rec, &err), TF_ESYS);
+    assert_non_null(strstr(err.msg, strerror(EFBIG)));
+    gen_free(&g);
+    assert_int_equal(tf__results_flush(r, true, &err), TF_ESYS);
+    assert_int_equal(tf__results_close(r, &err), TF_ESYS);
+    assert_true(file_size(path) == size);
+    read_is(path, three, 3, 0);
+    unlink(path);
+}
+
+static void
+test_record_over_the_size_limit_is_einput_and_writes_nothing(void **state)
+{
+    struct tf__result_rec rec;
+    struct tf__results *r;
+    struct tf_error err;
+    char path[40];
+
+    (void)state;
+    temp_path(path);
+    memset(&rec, 0, sizeof(rec));
+    rec.id = 5;
+    rec.out = "";
+    rec.out_len = (size_t)3 << 30; /* never read: the size is checked */
+    tf_error_init(&err);
+    assert_int_equal(tf__results_open(path, 0, &r, &err), 0);
+    assert_int_equal(tf__results_add(r, &rec, &err), TF_EINPUT);
+    assert_non_null(strstr(err.msg, "task 5"));
+    rec.out_len = TF__RESULTS_MAX_BODY - 71;
+    rec.err_len = 1;
+    rec.err = "";
+    assert_int_equal(tf__results_add(r, &rec, &err), TF_EINPUT);
+    assert_int_equal(tf__results_close(r, &err), 0);
+    read_is(path, NULL, 0, 0);
+    assert_true(file_size(path) == 16);
+    unlink(path);
+}
+
+static void
+test_second_open_of_a_file_in_use_is_eusage(void **state)
+{
+    struct tf__results *r;
+    struct tf__results *r2 = (struct tf__results *)&r2;
+    struct tf_error err;
+    char path[40];
+
+    (void)state;
+    temp_path(path);
+    tf_error_init(&err);
+    assert_int_equal(tf__results_open(path, 0, &r, &err), 0);
+    assert_int_equal(tf__results_open(path, 0, &r2, &err), TF_EUSAGE);
+    assert_null(r2);
+    assert_non_null(strstr(err.msg, path));
+    assert_non_null(strstr(err.msg, "in use"));
+    assert_int_equal(tf__results_close(r, &err), 0);
+    assert_int_equal(tf__results_open(path, 0, &r2, &err), 0);
+    assert_int_equal(tf__results_close(r2, &err), 0);
+    unlink(path);
+}
+
+static void
+test_open_of_an_unwritable_path_is_eusage_naming_it(void **state)
+{
+    static const char path[] = "/nonexistent/dir/results.tfr";
+    struct tf__results *r = (struct tf__results *)&r;
+    struct tf_error err;
+
+    (void)state;
+    tf_error_init(&err);
+    assert_int_equal(tf__results_open(path, 0, &r, &err), TF_EUSAGE);
+    assert_null(r);
+    assert_non_null(strstr(err.msg, path));
+    assert_non_null(strstr(err.msg, strerror(ENOENT)));
+    assert_int_equal(tf__results_open("/tmp", 0, &r, &err), TF_EUSAGE);
+    assert_null(r);
+}
+
+static void
+test_records_wait_for_a_flush_and_due_follows_the_interval(void **state)
+{
+    static const int one[] = {2};
+    static const int two[] = {2, 3};
+    struct tf__results *r;
+    struct tf_error err;
+    struct gen g;
+    char path[40];
+    uint64_t hour = 3600u * 1000000u;
+    uint64_t due;
+
+    (void)state;
+    temp_path(path);
+    tf_error_init(&err);
+    /* Interval 0: every flush syncs. */
+    assert_int_equal(tf__results_open(path, 0, &r, &err), 0);
+    assert_true(tf__results_due_us(r) == UINT64_MAX);
+    gen(2, &g);
+    assert_int_equal(tf__results_add(r, &g.rec, &err), 0);
+    gen_free(&g);
+    assert_true(tf__results_due_us(r) == 0);
+    /* A small record stays in memory until a flush. */
+    read_is(path, NULL, 0, 0);
+    assert_int_equal(tf__results_flush(r, false, &err), 0);
+    read_is(path, one, 1, 0);
+    assert_true(tf__results_due_us(r) == UINT64_MAX);
+    assert_int_equal(tf__results_close(r, &err), 0);
+
+    /* An hour: a flush writes, but the sync waits. */
+    assert_int_equal(tf__results_open(path, hour, &r, &err), 0);
+    gen(3, &g);
+    assert_int_equal(tf__results_add(r, &g.rec, &err), 0);
+    gen_free(&g);
+    due = tf__results_due_us(r);
+    assert_true(due > 0 && due <= hour);
+    assert_int_equal(tf__results_flush(r, false, &err), 0);
+    read_is(path, two, 2, 0);
+    due = tf__results_due_us(r);
+    assert_true(due > 0 && due <= hour);
+    assert_int_equal(tf__results_flush(r, true, &err), 0);
+    assert_true(tf__results_due_us(r) == UINT64_MAX);
+    assert_int_equal(tf__results_close(r, &err), 0);
+    read_is(path, two, 2, 0);
+    unlink(path);
+}
+
+static void
+test_big_batches_are_written_without_a_flush(void **state)
+{
+    struct tf__results *r;
+    struct tf_error err;
+    struct gen g;
+    char path[40];
+    size_t calls = 0;
+
+    (void)state;
+    temp_path(path);
+    tf_error_init(&err);
+    assert_int_equal(tf__results_open(path, 0, &r, &err), 0);
+    gen(50, &g); /* 1.5 MiB */
+    assert_int_equal(tf__results_add(r, &g.rec, &err), 0);
+    gen_free(&g);
+    assert_int_equal(tf__results_read(path, count_rec, &calls, NULL, &err), 0);
+    assert_int_equal(calls, 1);
+    assert_int_equal(tf__results_close(r, &err), 0);
+    unlink(path);
+}
+
+static void
+test_close_of_null_is_a_no_op(void **state)
+{
+    struct tf_error err;
+
+    (void)state;
+    assert_int_equal(tf__results_close(NULL, &err), 0);
+    assert_int_equal(tf__results_close(NULL, NULL), 0);
+}
+
+/* ------------------------------------------------ `taskfarm results` */
+
+/* Runs tf__results_main with ARGS (NULL-terminated) and its standard
+ * output and error in OUT and ERR. Returns its exit status. */
+static int
+run_main(const char *const *args, struct tf_buf *out, struct tf_buf *err)
+{
+    char out_path[40] = "/tmp/tf_test_results_out_XXXXXX";
+    char err_path[40] = "/tmp/tf_test_results_err_XXXXXX";
+    char *argv[16];
+    int out_fd = mkstemp(out_path);
+    int err_fd = mkstemp(err_path);
+    int saved_out;
+    int saved_err;
+    int argc = 0;
+    int status;
+
+    assert_true(out_fd >= 0 && err_fd >= 0);
+    while (args[argc] != NULL) {
+        assert_true(argc < 15);
+        argv[argc] = (char *)args[argc];
+        argc++;
+    }
+    argv[argc] = NULL;
+    fflush(stdout);
+    fflush(stderr);
+    saved_out = dup(STDOUT_FILENO);
+    saved_err = dup(STDERR_FILENO);
+    dup2(out_fd, STDOUT_FILENO);
+    dup2(err_fd, STDERR_FILENO);
+    tf__log_set_level(TF_LOG_WARN); /* as the command runs it */
+    status = tf__results_main(argc, argv);
+    tf__log_set_level(TF_LOG_ERROR);
+    dup2(saved_out, STDOUT_FILENO);
+    dup2(saved_err, STDERR_FILENO);
+    close(saved_out);
+    close(saved_err);
+    close(out_fd);
+    close(err_fd);
+    tf_test_slurp(out_path, out);
+    tf_test_slurp(err_path, err);
+    unlink(out_path);
+    unlink(err_path);
+    return status;
+}
+
+static struct tf__result_rec
+cli_rec(uint64_t id, uint32_t attempt, const char *cmd, const char *out,
+        const char *err)
+{
+    struct tf__result_rec rec;
+
+    memset(&rec, 0, sizeof(rec));
+    rec.id = id;
+    rec.attempt = attempt;
+    rec.host = "n1";
+    rec.host_len = 2;
+    rec.start_us = 1700000000123456;
+    rec.runtime_us = 1234567;
+    rec.cmd = cmd;
+    rec.cmd_len = strlen(cmd);
+    rec.hash = tf__task_hash(cmd, rec.cmd_len);
+    rec.out = out;
+    rec.out_len = strlen(out);
+    rec.err = err;
+    rec.err_len = strlen(err);
+    return rec;
+}
+
+/* Tasks 3, 1, 2 (lost, killed), 2 again (retried), 4 (binary output). */
+static void
+write_cli_file(const char *path)
+{
+    struct tf__result_rec rec;
+    struct tf__results *r;
+    struct tf_error err;
+
+    tf_error_init(&err);
+    assert_int_equal(tf__results_open(path, 0, &r, &err), 0);
+    rec = cli_rec(3, 1, "echo c", "c\n", "");
+    assert_int_equal(tf__results_add(r, &rec, &err), 0);
+    rec = cli_rec(1, 1, "printf 'a\\tb'\t\n", "a\tb", "");
+    rec.worker = 1;
+    assert_int_equal(tf__results_add(r, &rec, &err), 0);
+    rec = cli_rec(2, 1, "sleep 9", "", "partial\n");
+    rec.status = 137;
+    rec.signal = 9;
+    rec.flags = TF__REC_LOST;
+    rec.worker = 2;
+    assert_int_equal(tf__results_add(r, &rec, &err), 0);
+    rec = cli_rec(2, 2, "sleep 9", "done\n", "");
+    rec.flags = TF__REC_TIMEOUT | TF__REC_LOST;
+    rec.status = -1;
+    rec.runtime_us = 499;
+    assert_int_equal(tf__results_add(r, &rec, &err), 0);
+    rec = cli_rec(4, 1, "bin", "", "");
+    rec.out = "o\0\xff\n";
+    rec.out_len = 4;
+    rec.err = "e\0r";
+    rec.err_len = 3;
+    rec.worker = -1;
+    rec.host = "";
+    rec.host_len = 0;
+    assert_int_equal(tf__results_add(r, &rec, &err), 0);
+    assert_int_equal(tf__results_close(r, &err), 0);
+}
+
+/* The hash of S as `taskfarm results` prints it. */
+static const char *
+hex_hash(const char *s, char *b)
+{
+    snprintf(b, 17, "%016" PRIx64, tf__task_hash(s, strlen(s)));
+    return b;
+}
+
+#define TSV_HEAD                                                               \
+    "id\thash\tstatus\tsignal\tflags\tattempt\tworker\thost\tstart\t"          \
+    "runtime\tstdout_bytes\tstderr_bytes\tcommand\n"
+
+static void
+test_results_main_prints_last_record_of_each_task_in_task_order(void **state)
+{
+    struct tf_buf out;
+    struct tf_buf err;
+    struct tf_buf want;
+    char path[40];
+    char h[4][17];
+
+    (void)state;
+    temp_path(path);
+    write_cli_file(path);
+    tf_buf_init(&out, 0);
+    tf_buf_init(&err, 0);
+    tf_buf_init(&want, 0);
+    assert_int_equal(
+        run_main((const char *const[]){"results", path, NULL}, &out, &err), 0);
+    assert_int_equal(
+        tf_buf_printf(
+            &want,
+            TSV_HEAD "1\t%s\t0\t0\t-\t1\t1\tn1\t1700000000.123\t1.235\t3\t0\t"
+                     "printf 'a\\\\tb'\\t\\n\n"
+                     "2\t%s\t-1\t0\ttimeout,lost\t2\t0\tn1\t1700000000.123\t"
+                     "0.000\t5\t0\tsleep 9\n"
+                     "3\t%s\t0\t0\t-\t1\t0\tn1\t1700000000.123\t1.235\t2\t0\t"
+                     "echo c\n"
+                     "4\t%s\t0\t0\t-\t1\t-1\t\t1700000000.123\t1.235\t4\t3\t"
+                     "bin\n",
+            hex_hash("printf 'a\\tb'\t\n", h[0]), hex_hash("sleep 9", h[1]),
+            hex_hash("echo c", h[2]), hex_hash("bin", h[3])),
+        0);
+    buf_is(&out, want.data, want.len);
+    buf_is_str(&err, "");
+    /* --format tsv is the default. */
+    assert_int_equal(run_main((const char *const[]){"results", "--format",
+                                                    "tsv", path, NULL},
+                              &out, &err),
+                     0);
+    buf_is(&out, want.data, want.len);
+    tf_buf_cleanup(&out);
+    tf_buf_cleanup(&err);
+    tf_buf_cleanup(&want);
+    unlink(path);
+}
+
+static void
+test_results_main_all_prints_every_record_in_file_order(void **state)
+{
+    struct tf_buf out;
+    struct tf_buf err;
+    char path[40];
+    const char *p;
+    static const char *const ids[] = {"3\t", "1\t", "2\t", "2\t", "4\t"};
+    size_t i;
+
+    (void)state;
+    temp_path(path);
+    write_cli_file(path);
+    tf_buf_init(&out, 0);
+    tf_buf_init(&err, 0);
+    assert_int_equal(
+        run_main((const char *const[]){"results", path, "--all", NULL}, &out,
+                 &err),
+        0);
+    buf_is_str(&err, "");
+    p = (const char *)out.data;
+    assert_int_equal(strncmp(p, TSV_HEAD, strlen(TSV_HEAD)), 0);
+    p += strlen(TSV_HEAD);
+    for (i = 0; i < 5; i++) {
+        assert_int_equal(strncmp(p, ids[i], 2), 0);
+        p = strchr(p, '\n');
+        assert_non_null(p);
+        p++;
+    }
+    assert_int_equal(*p, '\0');
+    /* Both records of task 2: the lost attempt and the retry. */
+    assert_non_null(strstr((const char *)out.data,
+                           "\t137\t9\tlost\t1\t2\tn1\t1700000000.123\t1.235\t"
+                           "0\t8\tsleep 9\n"));
+    assert_non_null(strstr((const char *)out.data, "\ttimeout,lost\t2\t"));
+    tf_buf_cleanup(&out);
+    tf_buf_cleanup(&err);
+    unlink(path);
+}
+
+static void
+test_results_main_jsonl_has_every_field_and_bytes_as_base64(void **state)
+{
+    struct tf_buf out;
+    struct tf_buf err;
+    struct tf_buf want;
+    char path[40];
+    char h[4][17];
+
+    (void)state;
+    temp_path(path);
+    write_cli_file(path);
+    tf_buf_init(&out, 0);
+    tf_buf_init(&err, 0);
+    tf_buf_init(&want, 0);
+    assert_int_equal(
+        run_main((const char *const[]){"results", path, "--format=jsonl", NULL},
+                 &out, &err),
+        0);
+    assert_int_equal(
+        tf_buf_printf(
+            &want,
+            "{\"id\":1,\"hash\":\"%s\",\"status\":0,\"signal\":0,\"flags\":[],"
+            "\"attempt\":1,\"worker\":1,\"host\":\"n1\",\"start\":"
+            "1700000000.123,\"runtime\":1.235,\"stdout_bytes\":3,"
+            "\"stderr_bytes\":0,\"command\":\"printf 'a\\\\tb'\\t\\n\","
+            "\"stdout\":\"a\\tb\",\"stderr\":\"\"}\n"
+            "{\"id\":2,\"hash\":\"%s\",\"status\":-1,\"signal\":0,\"flags\":"
+            "[\"timeout\",\"lost\"],\"attempt\":2,\"worker\":0,\"host\":"
+            "\"n1\",\"start\":1700000000.123,\"runtime\":0.000,"
+            "\"stdout_bytes\":5,\"stderr_bytes\":0,\"command\":\"sleep 9\","
+            "\"stdout\":\"done\\n\",\"stderr\":\"\"}\n"
+            "{\"id\":3,\"hash\":\"%s\",\"status\":0,\"signal\":0,\"flags\":[],"
+            "\"attempt\":1,\"worker\":0,\"host\":\"n1\",\"start\":"
+            "1700000000.123,\"runtime\":1.235,\"stdout_bytes\":2,"
+            "\"stderr_bytes\":0,\"command\":\"echo c\",\"stdout\":\"c\\n\","
+            "\"stderr\":\"\"}\n"
+            "{\"id\":4,\"hash\":\"%s\",\"status\":0,\"signal\":0,\"flags\":[],"
+            "\"attempt\":1,\"worker\":-1,\"host\":\"\",\"start\":"
+            "1700000000.123,\"runtime\":1.235,\"stdout_bytes\":4,"
+            "\"stderr_bytes\":3,\"command\":\"bin\",\"stdout_b64\":"
+            "\"bwD/Cg==\",\"stderr\":\"e\\u0000r\"}\n",
+            hex_hash("printf 'a\\tb'\t\n", h[0]), hex_hash("sleep 9", h[1]),
+            hex_hash("echo c", h[2]), hex_hash("bin", h[3])),
+        0);
+    buf_is(&out, want.data, want.len);
+    buf_is_str(&err, "");
+    tf_buf_cleanup(&out);
+    tf_buf_cleanup(&err);
+    tf_buf_cleanup(&want);
+    unlink(path);
+}
+
+/* The JSON line of one record whose stdout is the N bytes at S. */
+static void
+json_of_output(const char *s, size_t n, struct tf_buf *out)
+{
+    struct tf__result_rec rec = cli_rec(1, 1, "", "", "");
+    struct tf__results *r;
+    struct tf_error e;
+    struct tf_buf err;
+    char path[40];
+
+    temp_path(path);
+    rec.out = s;
+    rec.out_len = n;
+    tf_error_init(&e);
+    assert_int_equal(tf__results_open(path, 0, &r, &e), 0);
+    assert_int_equal(tf__results_add(r, &rec, &e), 0);
+    assert_int_equal(tf__results_close(r, &e), 0);
+    tf_buf_init(&err, 0);
+    assert_int_equal(run_main((const char *const[]){"results", "--format",
+                                                    "jsonl", path, NULL},
+                              out, &err),
+                     0);
+    tf_buf_cleanup(&err);
+    unlink(path);
+}
+
+/* Checks the stdout of a record comes out in JSON as "stdout":"WANT", or
+ * as "stdout_b64":"WANT" when B64. */
+static void
+json_output_is(const char *s, size_t n, bool b64, const char *want)
+{
+    struct tf_buf out;
+    char field[256];
+
+    tf_buf_init(&out, 0);
+    json_of_output(s, n, &out);
+    snprintf(field, sizeof(field), ",\"stdout%s\":\"%s\",\"stderr\"",
+             b64 ? "_b64" : "", want);
+    if (strstr((const char *)out.data, field) == NULL)
+        fail_msg("%s lacks %s", (const char *)out.data, field);
+    tf_buf_cleanup(&out);
+}
+
+static void
+test_results_main_jsonl_escapes_text_and_encodes_other_bytes(void **state)
+{
+    (void)state;
+    /* Quote, backslash and every control character are escaped. */
+    json_output_is("say \"hi\" \\ /", 12, false, "say \\\"hi\\\" \\\\ /");
+    json_output_is("\b\f\n\r\t", 5, false, "\\b\\f\\n\\r\\t");
+    json_output_is("\x01\x1f\x7f\0", 4, false, "\\u0001\\u001f\\u007f\\u0000");
+    /* UTF-8 passes as it is, at every length and at the edges. */
+    json_output_is("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9, false,
+                   "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+    json_output_is("\xc2\x80\xdf\xbf", 4, false, "\xc2\x80\xdf\xbf");
+    json_output_is("\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80", 9, false,
+                   "\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80");
+    json_output_is("\xf0\x90\x80\x80\xf4\x8f\xbf\xbf", 8, false,
+                   "\xf0\x90\x80\x80\xf4\x8f\xbf\xbf");
+    /* Anything else is base64, with each padding. */
+    json_output_is("\xff", 1, true, "/w==");
+    json_output_is("\xff\xfe", 2, true, "//4=");
+    json_output_is("\xff\xfe\xfd", 3, true, "//79");
+    json_output_is("a\x80", 2, true, "YYA=");        /* stray continuation */
+    json_output_is("\xc0\x80", 2, true, "wIA=");     /* overlong NUL */
+    json_output_is("\xc1\xbf", 2, true, "wb8=");     /* overlong */
+    json_output_is("\xe0\x9f\xbf", 3, true, "4J+/"); /* overlong */
+    json_output_is("\xed\xa0\x80", 3, true, "7aCA"); /* surrogate */
+    json_output_is("\xf0\x8f\xbf\xbf", 4, true, "8I+/vw=="); /* overlong */
+    json_output_is("\xf4\x90\x80\x80", 4, true, "9JCAgA=="); /* > U+10FFFF */
+    json_output_is("\xf5\x80\x80\x80", 4, true, "9YCAgA==");
+    json_output_is("\xe2\x82", 2, true, "4oI=");     /* cut short */
+    json_output_is("\xe2\x28\xa1", 3, true, "4iih"); /* bad continuation */
+}
+
+static void
+test_results_main_task_prints_its_output_bytes_exactly(void **state)
+{
+    struct tf_buf out;
+    struct tf_buf err;
+    char path[40];
+
+    (void)state;
+    temp_path(path);
+    write_cli_file(path);
+    tf_buf_init(&out, 0);
+    tf_buf_init(&err, 0);
+    assert_int_equal(
+        run_main((const char *const[]){"results", path, "--task", "4", NULL},
+                 &out, &err),
+        0);
+    buf_is(&out, "o\0\xff\n", 4);
+    buf_is(&err, "e\0r", 3);
+    /* The last record of a task that has two. */
+    assert_int_equal(
+        run_main((const char *const[]){"results", "--task=2", path, NULL}, &out,
+                 &err),
+        0);
+    buf_is_str(&out, "done\n");
+    buf_is_str(&err, "");
+    tf_buf_cleanup(&out);
+    tf_buf_cleanup(&err);
+    unlink(path);
+}
+
+static void
+test_results_main_task_without_a_record_exits_1(void **state)
+{
+    struct tf_buf out;
+    struct tf_buf err;
+    char path[40];
+
+    (void)state;
+    temp_path(path);
+    write_cli_file(path);
+    tf_buf_init(&out, 0);
+    tf_buf_init(&err, 0);
+    assert_int_equal(
+        run_main((const char *const[]){"results", path, "--task", "9", NULL},
+                 &out, &err),
+        1);
+    buf_is_str(&out, "");
+    one_line(&err);
+    assert_non_null(strstr((const char *)err.data, "no record of task 9"));
+    tf_buf_cleanup(&out);
+    tf_buf_cleanup(&err);
+    unlink(path);
+}
+
+static void
+usage_error(const char *const *args, const char *says)
+{
+    struct tf_buf out;
+    struct tf_buf err;
+
+    tf_buf_init(&out, 0);
+    tf_buf_init(&err, 0);
+    assert_int_equal(run_main(args, &out, &err), 2);
+    buf_is_str(&out, "");
+    one_line(&err);
+    if (strstr((const char *)err.data, says) == NULL)
+        fail_msg("'%s' lacks '%s'", (const char *)err.data, says);
+    tf_buf_cleanup(&out);
+    tf_buf_cleanup(&err);
+}
+
+static void
+test_results_main_usage_errors_exit_2_with_one_line(void **state)
+{
+    char path[40];
+
+    (void)state;
+    temp_path(path);
+    write_cli_file(path);
+    usage_error((const char *const[]){"results", NULL}, "no file given");
+    usage_error((const char *const[]){"results", path, "--bogus", NULL},
+                "unknown option '--bogus'");
+    usage_error((const char *const[]){"results", path, "x", NULL},
+                "unexpected argument 'x'");
+    usage_error((const char *const[]){"results", path, "--format", "xml", NULL},
+                "'xml' is not tsv or jsonl");
+    usage_error((const char *const[]){"results", path, "--format", NULL},
+                "needs a value");
+    usage_error((const char *const[]){"results", path, "--task", "abc", NULL},
+                "'abc' is not a whole number");
+    usage_error((const char *const[]){"results", path, "--task", "0", NULL},
+                "out of range");
+    usage_error(
+        (const char *const[]){"results", path, "--task", "1", "--all", NULL},
+        "--task");
+    unlink(path);
+    usage_error((const char *const[]){"results", path, NULL}, path);
+    usage_error((const char *const[]){"results", "/tmp", NULL},
+                "not a regular file");
+    write_bytes(path, "id\thash\n", 8);
+    usage_error((const char *const[]){"results", path, NULL},
+                "not a taskfarm results file");
+    unlink(path);
+}
+
+static void
+test_results_main_help_prints_usage_and_exits_0(void **state)
+{
+    struct tf_buf out;
+    struct tf_buf err;
+
+    (void)state;
+    tf_buf_init(&out, 0);
+    tf_buf_init(&err, 0);
+    assert_int_equal(
+        run_main((const char *const[]){"results", "--help", NULL}, &out, &err),
+        0);
+    assert_non_null(strstr((const char *)out.data, "Usage: taskfarm results"));
+    assert_non_null(strstr((const char *)out.data, "--task N"));
+    buf_is_str(&err, "");
+    tf_buf_cleanup(&out);
+    tf_buf_cleanup(&err);
+}
+
+static void
+test_results_main_notes_a_torn_tail_and_prints_the_rest(void **state)
+{
+    static const int two[] = {1, 2};
+    struct tf_buf out;
+    struct tf_buf err;
+    struct tf_buf f;
+    char path[40];
+    char note[80];
+
+    (void)state;
+    temp_path(path);
+    add_gen(path, two, 2);
+    tf_buf_init(&f, 0);
+    tf_buf_init(&out, 0);
+    tf_buf_init(&err, 0);
+    tf_test_slurp(path, &f);
+    write_bytes(path, f.data, f.len - 5);
+    assert_int_equal(
+        run_main((const char *const[]){"results", path, NULL}, &out, &err), 0);
+    assert_non_null(strstr((const char *)out.data, TSV_HEAD "2\t"));
+    assert_null(strstr((const char *)out.data, "\n3\t"));
+    one_line(&err);
+    snprintf(note, sizeof(note), "ignored the last %" PRIu64 " bytes",
+             gen_bytes(2) - 5);
+    assert_non_null(strstr((const char *)err.data, note));
+    /* A corrupt record in the middle prints nothing. */
+    f.data[16 + 20] ^= 1;
+    write_bytes(path, f.data, f.len);
+    usage_error((const char *const[]){"results", path, "--all", NULL},
+                "corrupt record at byte 16");
+    usage_error((const char *const[]){"results", path, NULL},
+                "corrupt record at byte 16");
+    tf_buf_cleanup(&f);
+    tf_buf_cleanup(&out);
+    tf_buf_cleanup(&err);
+    unlink(path);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_task_hash_is_fnv1a_64),
+        cmocka_unit_test(test_crc32c_is_castagnoli_and_continues_across_pieces),
+        cmocka_unit_test(test_file_has_the_documented_header_and_record_layout),
+        cmocka_unit_test(test_round_trip_of_many_records_with_odd_contents),
+        cmocka_unit_test(test_reopen_appends_after_existing_records),
+        cmocka_unit_test(test_empty_and_header_only_files_have_no_records),
+        cmocka_unit_test(
+            test_file_cut_anywhere_in_its_last_record_reads_the_records_before),
+        cmocka_unit_test(test_file_cut_inside_its_header_has_no_records),
+        cmocka_unit_test(test_open_warns_when_it_drops_a_torn_tail),
+        cmocka_unit_test(
+            test_flipped_byte_in_a_middle_record_is_einput_naming_its_offset),
+        cmocka_unit_test(test_flipped_byte_in_the_last_record_is_a_torn_tail),
+        cmocka_unit_test(
+            test_record_inside_a_task_output_is_not_taken_for_a_record),
+        cmocka_unit_test(
+            test_record_with_right_checksums_but_a_bad_body_is_not_read),
+        cmocka_unit_test(test_not_a_results_file_is_einput),
+        cmocka_unit_test(test_callback_return_value_stops_the_scan),
+        cmocka_unit_test(test_damaged_files_never_yield_a_wrong_record),
+        cmocka_unit_test(
+            test_write_failure_leaves_the_file_ending_with_a_whole_record),
+        cmocka_unit_test(
+            test_record_over_the_size_limit_is_einput_and_writes_nothing),
+        cmocka_unit_test(test_second_open_of_a_file_in_use_is_eusage),
+        cmocka_unit_test(test_open_of_an_unwritable_path_is_eusage_naming_it),
+        cmocka_unit_test(
+            test_records_wait_for_a_flush_and_due_follows_the_interval),
+        cmocka_unit_test(test_big_batches_are_written_without_a_flush),
+        cmocka_unit_test(test_close_of_null_is_a_no_op),
+        cmocka_unit_test(
+            test_results_main_prints_last_record_of_each_task_in_task_order),
+        cmocka_unit_test(
+            test_results_main_all_prints_every_record_in_file_order),
+        cmocka_unit_test(
+            test_results_main_jsonl_has_every_field_and_bytes_as_base64),
+        cmocka_unit_test(
+            test_results_main_jsonl_escapes_text_and_encodes_other_bytes),
+        cmocka_unit_test(
+            test_results_main_task_prints_its_output_bytes_exactly),
+        cmocka_unit_test(test_results_main_task_without_a_record_exits_1),
+        cmocka_unit_test(test_results_main_usage_errors_exit_2_with_one_line),
+        cmocka_unit_test(test_results_main_help_prints_usage_and_exits_0),
+        cmocka_unit_test(
+            test_results_main_notes_a_torn_tail_and_prints_the_rest),
+    };
+
+    /* Opening a torn file warns; one test checks the warning, the others
+     * need not print it. */
+    tf__log_set_level(TF_LOG_ERROR);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
