@@ -109,6 +109,11 @@ struct tf_task {
     const char *host;   /* the worker's host name */
     const void *shared; /* what tf_pool_share() sent, or NULL; borrowed */
     size_t shared_len;
+    uint64_t time_limit_us; /* how long the task may run (--timeout), or 0
+                               for no limit: a task that starts processes
+                               ends them when it passes, and then sets
+                               res->timed_out */
+    uint64_t kill_grace_us; /* from SIGTERM to SIGKILL when it does */
 };
 
 /*
@@ -120,6 +125,7 @@ struct tf_task {
 struct tf_result {
     int status;
     int signal;
+    int timed_out; /* non-zero: ended for passing task->time_limit_us */
     struct tf_buf out;
     struct tf_buf err;
 };
@@ -225,6 +231,12 @@ struct tf_config {
     void *initarg;
     int threads_per_worker;  /* OMP/OpenBLAS/MKL threads per worker; 0: the
                                 node's CPUs divided among its workers */
+    uint64_t timeout_us;     /* each task's time limit (task->time_limit_us),
+                                0 for none */
+    unsigned timeout_pct;    /* or, when not 0, this percentage of the median
+                                runtime of the tasks that succeeded so far
+                                (no limit until 3 have) */
+    uint64_t kill_grace_us;  /* SIGTERM to SIGKILL; 0: 2 seconds */
     unsigned retries;        /* a task that fails (res->status != 0) runs
                                 again, on another worker when there is one,
                                 up to this many times; callers see only its

@@ -481,7 +481,7 @@ mm_parse(const char *name, const char *text, size_t len, struct mm_matrix *m,
         }
         if (!have_size) {
             const char *t2, *t3;
-            size_t l2, l3;
+            size_t l2 = 0, l3 = 0;
 
             t2 = next_token(&p, le, &l2);
             t3 = t2 != NULL ? next_token(&p, le, &l3) : NULL;

@@ -249,9 +249,56 @@ resolve(struct run_state *st, const char *name)
     return NULL;
 }
 
-/* Reads the task's stdout and stderr until both are closed. */
+static uint64_t
+mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/*
+ * The time limit of one task: past DEADLINE (0: none) its process group PG
+ * gets SIGTERM, and GRACE_US later SIGKILL.
+ */
+struct limit {
+    pid_t pg;
+    uint64_t deadline;
+    uint64_t grace_us;
+    int stage; /* 0 running, 1 SIGTERM sent, 2 SIGKILL sent */
+};
+
+/* Acts on the limit if it passed; returns the milliseconds to wait before
+ * looking again (-1: forever). */
 static int
-collect(int out_fd, int err_fd, struct tf_result *res)
+check_limit(struct limit *l, struct tf_result *res)
+{
+    uint64_t now;
+
+    if (l->deadline == 0)
+        return -1;
+    now = mono_us();
+    if (now >= l->deadline) {
+        if (l->stage == 0) {
+            kill(-l->pg, SIGTERM);
+            res->timed_out = 1;
+            l->stage = 1;
+            l->deadline = now + l->grace_us;
+        } else {
+            kill(-l->pg, SIGKILL);
+            l->stage = 2;
+            l->deadline = 0;
+            return -1;
+        }
+    }
+    return (int)((l->deadline - now + 999) / 1000);
+}
+
+/* Reads the task's stdout and stderr until both are closed, keeping to
+ * its time limit L. */
+static int
+collect(int out_fd, int err_fd, struct limit *l, struct tf_result *res)
 {
     struct pollfd pfd[2];
     struct tf_buf *bufs[2] = {&res->out, &res->err};
@@ -262,7 +309,7 @@ collect(int out_fd, int err_fd, struct tf_result *res)
     pfd[1].fd = err_fd;
     pfd[0].events = pfd[1].events = POLLIN;
     while (open_fds > 0) {
-        if (poll(pfd, 2, -1) < 0) {
+        if (poll(pfd, 2, check_limit(l, res)) < 0) {
             if (errno == EINTR)
                 continue;
             return TF_ESYS;
@@ -289,6 +336,26 @@ collect(int out_fd, int err_fd, struct tf_result *res)
         }
     }
     return 0;
+}
+
+/* Waits for the task's process PID, keeping to its time limit L. */
+static int
+reap(pid_t pid, struct limit *l, struct tf_result *res, int *status)
+{
+    for (;;) {
+        int wait_ms = check_limit(l, res);
+        pid_t r = waitpid(pid, status, wait_ms < 0 ? 0 : WNOHANG);
+
+        if (r == pid)
+            return 0;
+        if (r < 0 && errno != EINTR)
+            return TF_ESYS;
+        if (r == 0) {
+            struct timespec nap = {0, 10000000};
+
+            nanosleep(&nap, NULL);
+        }
+    }
 }
 
 static int
@@ -405,8 +472,9 @@ run_run(void *state, const struct tf_task *task, struct tf_result *res)
     size_t len;
     int out_p[2] = {-1, -1};
     int err_p[2] = {-1, -1};
+    struct limit lim;
     pid_t pid;
-    int status;
+    int status = 0;
     int rc;
 
     catch_end_signals(); /* on the worker, where tasks run */
@@ -440,15 +508,18 @@ run_run(void *state, const struct tf_task *task, struct tf_result *res)
         goto done;
     }
     running_pgid = pid; /* its own process group (see spawn) */
-    rc = collect(out_p[0], err_p[0], res);
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) {
-            running_pgid = 0;
-            rc = TF_ESYS;
-            goto done;
-        }
-    }
+    lim.pg = pid;
+    lim.deadline = task->time_limit_us != 0
+                       ? mono_us() + task->time_limit_us
+                       : 0;
+    lim.grace_us = task->kill_grace_us;
+    lim.stage = 0;
+    rc = collect(out_p[0], err_p[0], &lim, res);
+    if (rc == 0)
+        rc = reap(pid, &lim, res, &status);
     running_pgid = 0;
+    if (rc < 0)
+        goto done;
     if (WIFEXITED(status)) {
         res->status = WEXITSTATUS(status);
     } else if (WIFSIGNALED(status)) {

@@ -21,6 +21,8 @@
 #define PREFETCH 2
 /* Bytes of task text in one chunk, beyond its first task. */
 #define CHUNK_BYTES ((size_t)1 << 20)
+/* Successful runtimes kept for the median of --timeout N%. */
+#define SAMPLES 4096
 /* A task whose worker died under it this often fails instead. */
 #define MAX_STRIKES 3
 /* Workers that die before saying hello, per worker, before the run fails. */
@@ -58,6 +60,7 @@ struct task_rec {
     int worker;        /* the worker whose result it is */
     unsigned attempts; /* runs that failed and were retried */
     bool lost;         /* failed because its workers died */
+    bool timed_out;    /* ended for passing its time limit */
     int32_t status;
     int32_t signal;
     int64_t start_us;
@@ -130,6 +133,12 @@ struct tf__session {
     struct chunk *orphans; /* in chunks: held by a worker that was lost,
                               linked by next_worker */
     int early_deaths; /* workers that died before saying hello */
+    uint64_t limit_us;    /* the time limit the workers were sent */
+    uint64_t *samples;    /* owned: runtimes of successful tasks, a
+                             reservoir of at most SAMPLES for the median */
+    size_t nsamples;
+    uint64_t nsuccess;
+    uint64_t rng;
     struct chunk *retries; /* owned: failed tasks to run again, oldest
                               first, linked by next_worker */
     struct chunk *retries_tail;
@@ -609,7 +618,8 @@ emit(struct master *m, struct chunk *c, struct task_rec *tr,
     d.status = tr->status;
     d.worker = tr->worker - 1;
     d.attempt = tr->attempts + 1;
-    d.flags = tr->lost ? TF__REC_LOST : 0;
+    d.flags = (tr->lost ? TF__REC_LOST : 0) |
+              (tr->timed_out ? TF__REC_TIMEOUT : 0);
     d.signal = tr->signal;
     d.cmd = m->b->keep_text ? c->cmds.data + tr->cmd_off : NULL;
     d.cmd_len = m->b->keep_text ? tr->cmd_len : 0;
@@ -670,6 +680,87 @@ drain(struct master *m, struct tf_error *err)
     return 0;
 }
 
+/* Tells worker W the time limit of its tasks from now on. */
+static int
+send_limit(struct master *m, int w, struct tf_error *err)
+{
+    int rc;
+
+    rc = tf__wire_begin(&m->out, TF__MSG_LIMIT);
+    if (rc == 0)
+        rc = tf__wire_put_u64(&m->out, m->limit_us);
+    if (rc == 0)
+        rc = tf__wire_put_u64(&m->out, m->cfg.kill_grace_us);
+    if (rc == 0)
+        rc = tf__wire_end(&m->out, err);
+    if (rc < 0)
+        return tf__error(err, rc, "cannot encode a message");
+    return m->t.ops->send(&m->t, w, &m->out, err);
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * With --timeout N%: a task of RUNTIME_US succeeded. Keeps a sample of the
+ * runtimes, and when N% of their median moved by more than a twentieth,
+ * sends the new limit to every worker.
+ */
+static int
+observe_success(struct master *m, uint64_t runtime_us, struct tf_error *err)
+{
+    uint64_t *copy;
+    uint64_t limit;
+    size_t i;
+    int rc;
+
+    if (m->cfg.timeout_pct == 0)
+        return 0;
+    if (m->samples == NULL) {
+        m->samples = malloc(SAMPLES * sizeof(*m->samples));
+        if (m->samples == NULL)
+            return tf__error(err, TF_ENOMEM, "out of memory");
+    }
+    m->nsuccess++;
+    if (m->nsamples < SAMPLES) {
+        m->samples[m->nsamples++] = runtime_us;
+    } else {
+        m->rng = m->rng * 6364136223846793005u + 1442695040888963407u;
+        i = (size_t)((m->rng >> 33) % m->nsuccess);
+        if (i < SAMPLES)
+            m->samples[i] = runtime_us;
+    }
+    /* Recomputed at 3 successes, then every 32. */
+    if (m->nsuccess < 3 || (m->nsuccess > 3 && m->nsuccess % 32 != 0))
+        return 0;
+    copy = malloc(m->nsamples * sizeof(*copy));
+    if (copy == NULL)
+        return tf__error(err, TF_ENOMEM, "out of memory");
+    memcpy(copy, m->samples, m->nsamples * sizeof(*copy));
+    qsort(copy, m->nsamples, sizeof(*copy), cmp_u64);
+    limit = copy[m->nsamples / 2] / 100 * m->cfg.timeout_pct;
+    free(copy);
+    if (limit < 1000)
+        limit = 1000; /* at least a millisecond */
+    if (m->limit_us != 0 && limit < m->limit_us + m->limit_us / 20 &&
+        limit + limit / 20 > m->limit_us)
+        return 0;
+    m->limit_us = limit;
+    for (i = 1; i <= (size_t)m->t.nworkers; i++) {
+        if (m->w[i].state != W_ACTIVE)
+            continue;
+        rc = send_limit(m, (int)i, err);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int
 on_results(struct master *m, int w, struct tf_error *err)
 {
@@ -719,7 +810,15 @@ on_results(struct master *m, int w, struct tf_error *err)
         tr->done = true;
         tr->worker = w;
         tr->status = res.status;
-        tr->signal = res.signal;
+        tr->signal = res.signal & ~TF__SIG_TIMED_OUT;
+        tr->timed_out = (res.signal & TF__SIG_TIMED_OUT) != 0;
+        if (tr->status == 0) {
+            rc = observe_success(m, res.runtime_us, err);
+            if (rc < 0) {
+                rframe_unref(rf);
+                return rc;
+            }
+        }
         tr->start_us = res.start_us;
         tr->runtime_us = res.runtime_us;
         tr->out = res.out;
@@ -810,6 +909,11 @@ on_hello(struct master *m, int w, struct tf_error *err)
     m->w[w].tasks = 0;
     if (m->share != NULL) {
         rc = send_share(m, w, err);
+        if (rc < 0)
+            return rc;
+    }
+    if (m->limit_us != 0) {
+        rc = send_limit(m, w, err);
         if (rc < 0)
             return rc;
     }
@@ -1209,6 +1313,7 @@ static void
 session_free(struct tf__session *m)
 {
     drop_retries(m);
+    free(m->samples);
     while (m->chunks != NULL) {
         struct chunk *c = m->chunks;
 
@@ -1271,6 +1376,8 @@ struct worker {
     struct tf_buf share;  /* owned: the last SHARE frame received */
     const void *share_p;  /* its bytes, in share */
     size_t share_len;
+    uint64_t limit_us;    /* the tasks' time limit (TF__MSG_LIMIT), or 0 */
+    uint64_t grace_us;
     char host[256];
     struct tf_buf *queue; /* owned: WORK frames received, oldest first */
     int nqueue;
@@ -1391,6 +1498,16 @@ worker_take(struct worker *wk, int timeout_ms, struct tf_error *err)
         wk->share_len = n;
         return 1;
     }
+    if (type == TF__MSG_LIMIT) {
+        struct tf__wire_reader r;
+
+        tf__wire_reader_init(&r, wk->frame.data + TF__WIRE_HDR, payload);
+        wk->limit_us = tf__wire_get_u64(&r);
+        wk->grace_us = tf__wire_get_u64(&r);
+        if (r.bad || r.p != r.end)
+            return tf__error(err, TF_EPROTO, "malformed LIMIT message");
+        return 1;
+    }
     if (type == TF__MSG_RESET)
         return worker_init(wk, err) < 0 ? -1 : 1;
     if (type != TF__MSG_WORK || wk->nqueue >= PREFETCH + 1)
@@ -1431,6 +1548,8 @@ worker_run_chunk(struct worker *wk, struct tf_result *r, struct tf_error *err)
     task.host = wk->host;
     task.shared = wk->share_len > 0 ? wk->share_p : NULL;
     task.shared_len = wk->share_len;
+    task.time_limit_us = wk->limit_us;
+    task.kill_grace_us = wk->grace_us;
     /* One clock read per task: a task starts when the one before it ended,
      * and wall-clock starts are derived from the chunk's first reading. */
     wall0 = tf__wall_us();
@@ -1445,6 +1564,7 @@ worker_run_chunk(struct worker *wk, struct tf_result *r, struct tf_error *err)
         tf_buf_reset(&r->err);
         r->status = 0;
         r->signal = 0;
+        r->timed_out = 0;
         wres.start_us = wall0 + (int64_t)(t0 - mono0);
         rc = fn->fn(fn->arg, &task, r);
         t1 = tf__now_us();
@@ -1455,7 +1575,7 @@ worker_run_chunk(struct worker *wk, struct tf_result *r, struct tf_error *err)
         }
         wres.id = task.id;
         wres.status = r->status;
-        wres.signal = r->signal;
+        wres.signal = r->signal | (r->timed_out ? TF__SIG_TIMED_OUT : 0);
         wres.runtime_us = t1 - t0;
         wres.out = r->out.data;
         wres.out_len = r->out.len;
@@ -1591,6 +1711,8 @@ tf__session_open(const struct tf__session_cfg *cfg, struct tf__session **out,
         return rc;
     }
     m->active = m->t.nworkers;
+    m->limit_us = cfg->timeout_pct == 0 ? cfg->timeout_us : 0;
+    m->rng = 0x853c49e6748fea9bu;
     m->w = calloc((size_t)m->t.nworkers + 1, sizeof(*m->w));
     m->hungry = calloc((size_t)m->t.nworkers + 1, sizeof(*m->hungry));
     if (m->w == NULL || m->hungry == NULL) {

@@ -25,6 +25,9 @@ struct tf__session_cfg {
     uint64_t max_tasks_per_worker; /* 0: no limit */
     int threads_per_worker;        /* 0: the node's CPUs / its workers */
     unsigned retries;              /* runs again of a failed task */
+    uint64_t timeout_us;           /* a task's time limit, or 0 */
+    unsigned timeout_pct;          /* or % of the median success runtime */
+    uint64_t kill_grace_us;        /* SIGTERM to SIGKILL */
     int (*initializer)(void *arg);
     void *initarg;
     const struct tf__fn *fns;      /* borrowed; the same on every rank */

@@ -38,6 +38,9 @@ struct cli {
     uint64_t threads;
     uint64_t retries;
     uint64_t sync_ms;
+    uint64_t timeout_us;
+    uint64_t timeout_pct;
+    uint64_t grace_us;
     const char *results;
     bool resume;
     bool resume_failed;
@@ -74,6 +77,12 @@ static const struct tf_option common_options[] = {
      "records as finished with the same text, and append to it"},
     {"resume-failed", 0, NULL,
      "as --resume, but run the tasks that failed again"},
+    {"timeout", 0, "TIME|N%",
+     "end a task that runs longer than TIME (30, 30s, 5m, 2h, 1d) or than N% "
+     "of the median runtime of the tasks that succeeded so far: SIGTERM to "
+     "its process group, then SIGKILL after --kill-grace"},
+    {"kill-grace", 0, "TIME",
+     "time from SIGTERM to SIGKILL for a task past --timeout (default 2s)"},
     {"retries", 0, "N",
      "run a failed task again, on another worker when there is one, up to N "
      "times (default 0); only its last attempt is written"},
@@ -238,6 +247,65 @@ parse_seconds(const char *v, const char *what, uint64_t *ms,
     return 0;
 }
 
+/* Parses a duration: a number of seconds (decimals allowed) with an
+ * optional unit s, m, h or d, from 1 ms to a year, into microseconds. */
+static int
+parse_duration(const char *v, const char *what, uint64_t *us,
+               struct tf_error *err)
+{
+    char *end = NULL;
+    double d, unit = 1;
+
+    errno = 0;
+    d = strtod(v, &end);
+    if (end != v && errno == 0 && end[0] != '\0' && end[1] == '\0') {
+        switch (end[0]) {
+        case 's': unit = 1; end++; break;
+        case 'm': unit = 60; end++; break;
+        case 'h': unit = 3600; end++; break;
+        case 'd': unit = 86400; end++; break;
+        }
+    }
+    d *= unit;
+    if (end == v || *end != '\0' || errno != 0 || !(d >= 0.001) ||
+        d > 366.0 * 86400)
+        return tf__error(err, TF_EUSAGE,
+                         "%s: '%s' is not a duration from 1ms to a year "
+                         "(like 30, 30s, 5m, 2h, 1d)",
+                         what, v);
+    *us = (uint64_t)(d * 1e6 + 0.5);
+    return 0;
+}
+
+/* --timeout TIME or N%. */
+static int
+parse_timeout(const char *v, struct cli *c, struct tf_error *err)
+{
+    size_t n = strlen(v);
+
+    c->timeout_us = 0;
+    c->timeout_pct = 0;
+    if (n > 1 && v[n - 1] == '%') {
+        char num[32];
+
+        if (n - 1 >= sizeof(num))
+            return tf__error(err, TF_EUSAGE, "--timeout: '%s' is not a "
+                                             "percentage from 1%% to "
+                                             "100000%%",
+                             v);
+        memcpy(num, v, n - 1);
+        num[n - 1] = '\0';
+        if (tf__parse_u64(num, 1, 100000, "--timeout", &c->timeout_pct,
+                          err) < 0)
+            return tf__error(err, TF_EUSAGE, "--timeout: '%s' is not a "
+                                             "percentage from 1%% to "
+                                             "100000%%",
+                             v);
+        return 0;
+    }
+    return parse_duration(v, "--timeout", &c->timeout_us, err);
+}
+
 /* Applies one option. Returns 0, 1 when the program should exit 0 (help,
  * version), or TF_EUSAGE. */
 static int
@@ -297,6 +365,10 @@ apply(struct cli *c, const struct tf_option *opt, const char *value,
         c->resume = c->resume_failed = true;
     else if (strcmp(n, "sync-interval") == 0)
         return parse_seconds(value, "--sync-interval", &c->sync_ms, err);
+    else if (strcmp(n, "timeout") == 0)
+        return parse_timeout(value, c, err);
+    else if (strcmp(n, "kill-grace") == 0)
+        return parse_duration(value, "--kill-grace", &c->grace_us, err);
     else if (strcmp(n, "retries") == 0)
         return tf__parse_u64(value, 0, 1000000, "--retries", &c->retries,
                              err);
@@ -575,6 +647,9 @@ main(int argc, char **argv)
     cfg.chunksize = c.chunk;
     cfg.threads_per_worker = (int)c.threads;
     cfg.retries = (unsigned)c.retries;
+    cfg.timeout_us = c.timeout_us;
+    cfg.timeout_pct = (unsigned)c.timeout_pct;
+    cfg.kill_grace_us = c.grace_us;
     if (c.resume && c.joblog == NULL && c.results == NULL) {
         if (!quiet_rank())
             tf__log(TF_LOG_ERROR, "--resume needs --joblog FILE or --results "

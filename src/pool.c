@@ -83,6 +83,10 @@ tf_init(const struct tf_config *cfg, struct tf_pool **out,
     scfg.chunk = cfg->chunksize;
     scfg.max_tasks_per_worker = cfg->max_tasks_per_worker;
     scfg.retries = cfg->retries;
+    scfg.timeout_us = cfg->timeout_us;
+    scfg.timeout_pct = cfg->timeout_pct;
+    scfg.kill_grace_us =
+        cfg->kill_grace_us != 0 ? cfg->kill_grace_us : 2000000;
     scfg.threads_per_worker = cfg->threads_per_worker;
     scfg.initializer = cfg->initializer;
     scfg.initarg = cfg->initarg;

@@ -27,9 +27,11 @@ enum tf__msg_type {
     TF__MSG_ERROR = 5,   /* worker -> master: the worker failed */
     TF__MSG_SHARE = 6,   /* master -> worker: bytes every task may read */
     TF__MSG_RESET = 7,   /* master -> worker: run the initializer again */
-    TF__MSG_MAPPED = 8   /* master -> worker: u64 length; the frame itself
+    TF__MSG_MAPPED = 8,  /* master -> worker: u64 length; the frame itself
                             is in the memory the transport mapped
                             (struct tf__transport.mapped) */
+    TF__MSG_LIMIT = 9    /* master -> worker: u64 time limit of the tasks
+                            from now on (0: none), u64 kill grace, in us */
 };
 
 /* Starts a frame of TYPE in BUF (which it empties). */
@@ -126,7 +128,10 @@ int tf__wire_work_next(struct tf__work_reader *w, uint64_t *id,
  * RESULTS payload: u32 chunks completed by this message (0 or more), u64
  * busy microseconds, u32 count, then count times { u64 id, u32 status,
  * u32 signal, u64 start (wall us), u64 runtime us, bytes out, bytes err }.
+ * The signal field's bit TF__SIG_TIMED_OUT says that the task passed its
+ * time limit; the bits below it are the signal.
  */
+#define TF__SIG_TIMED_OUT 0x10000
 struct tf__wire_result {
     uint64_t id;
     int32_t status;

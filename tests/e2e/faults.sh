@@ -99,4 +99,30 @@ run_cmd 2 "$TFQ --retries -1 run $T > /dev/null 2> $W/r1.err"
 check "grep -q -e '--retries' $W/r1.err"
 run_cmd 2 "$TFQ --retries x run $T > /dev/null 2> $W/r2.err"
 
+# ------------------------------------------------------------- --timeout
+# Past 1 s a task's whole process group gets SIGTERM; one that ignores it
+# gets SIGKILL after --kill-grace. Both are recorded as timed out; the
+# processes they started are gone too.
+T=$W/slow.txt
+printf '%s\n' "sleep 0.1; echo fast" \
+    "sleep 30 & echo \$! > $W/bg.pid; wait" \
+    "trap '' TERM; sleep 30" "echo after" > "$T"
+run_cmd 1 "$TFQ -j 2 --timeout 1s --kill-grace 0.5 --joblog $W/slow.log --results $W/slow.res run $T > $W/slow.out 2> $W/slow.err"
+check "test \"\$(cat $W/slow.out)\" = \"\$(printf 'fast\\nafter')\""
+check "awk -F '\t' '\$1 == 2 && \$7 == 143 && \$8 == 15 && \$4 < 5 { a = 1 } \$1 == 3 && \$7 == 137 && \$8 == 9 && \$4 < 5 { b = 1 } END { exit !(a && b) }' $W/slow.log"
+check "test \"\$($TFQ results $W/slow.res | awk -F '\t' '\$5 == \"timeout\" { print \$1 }' | tr '\\n' ' ')\" = '2 3 '"
+check "! kill -0 \$(cat $W/bg.pid) 2> /dev/null || test \"\$(awk '{ print \$3 }' /proc/\$(cat $W/bg.pid)/stat)\" = Z"
+# 300% of the median success: the 3 s task among 50 ms ones is ended.
+T=$W/pct.txt
+{ for i in $(seq 1 10); do echo "sleep 0.05; echo $i"; done
+  echo "sleep 3; echo slow"; echo "echo last"; } > "$T"
+run_cmd 1 "$TFQ -j 2 --timeout 300% --joblog $W/pct.log run $T > $W/pct.out 2> $W/pct.err"
+check "awk -F '\t' '\$1 == 11 && \$8 == 15 && \$4 < 2 { ok = 1 } END { exit !ok }' $W/pct.log"
+check "test \"\$(wc -l < $W/pct.out)\" = 11"
+for v in 5x 0 abc% 0% -1 ''; do
+    run_cmd 2 "$TFQ --timeout $(q "$v") run $T > /dev/null 2> $W/tv.err"
+    check "grep -q -e '--timeout' $W/tv.err"
+done
+run_cmd 2 "$TFQ --kill-grace 2y run $T > /dev/null 2> $W/kg.err"
+
 e2e_finish

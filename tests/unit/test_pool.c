@@ -203,6 +203,16 @@ flaky_reset(int fails)
     }
 }
 
+/* "limit": the task's time limit and kill grace (two uint64). */
+static int
+limit(void *arg, const struct tf_task *task, struct tf_result *res)
+{
+    uint64_t v[2] = {task->time_limit_us, task->kill_grace_us};
+
+    (void)arg;
+    return tf_buf_append(&res->out, v, sizeof(v));
+}
+
 /* FNV-1a of LEN bytes at P. */
 static uint64_t
 fnv(const void *p, size_t len)
@@ -308,6 +318,7 @@ register_all(void **state)
         tf_register("shared", shared, NULL) != 0 ||
         tf_register("shared_sum", shared_sum, NULL) != 0 ||
         tf_register("flaky", flaky, NULL) != 0 ||
+        tf_register("limit", limit, NULL) != 0 ||
         tf_register("init_state", init_state, NULL) != 0 ||
         tf_register("getenv", get_env, NULL) != 0 ||
         tf_register("whoami", whoami, NULL) != 0 ||
@@ -1288,8 +1299,10 @@ imap_after_a_stopped_run(void)
             "its own; index %zu was delivered %d times",
             (size_t)s.calls, n, s.bad, i < n ? i : 0,
             i < n ? s.count[i] : 1);
+        free(s.count);
         return 1;
     }
+    free(s.count);
     tf_finalize(pool, &err);
     return 0;
 }
@@ -1486,6 +1499,46 @@ test_retries_run_failed_tasks_again_on_another_worker(void **state)
                      TF_ETASK);
     for (i = 0; i < FLAKY_MAX; i++)
         assert_int_equal(atomic_load(&flaky_runs[i]), i % 2 == 1 ? 2 : 1);
+    close_pool(pool);
+}
+
+/* cfg.timeout_us reaches every task; with cfg.timeout_pct the limit is
+ * none until 3 tasks succeeded, then that percentage of their median. */
+static void
+test_time_limits_reach_the_tasks(void **state)
+{
+    struct tf_config cfg = loop_cfg(2);
+    struct tf_pool *pool;
+    struct tf_error err;
+    uint64_t in[40];
+    uint64_t out[40][2];
+    size_t i;
+
+    (void)state;
+    memset(in, 0, sizeof(in));
+    cfg.timeout_us = 123456;
+    cfg.kill_grace_us = 789;
+    pool = open_pool(&cfg);
+    tf_error_init(&err);
+    assert_int_equal(tf_map(pool, "limit", in, sizeof(in[0]), out,
+                            sizeof(out[0]), 40, &err),
+                     0);
+    for (i = 0; i < 40; i++) {
+        assert_int_equal(out[i][0], 123456);
+        assert_int_equal(out[i][1], 789);
+    }
+    close_pool(pool);
+    cfg = loop_cfg(1);
+    cfg.chunksize = 1;
+    cfg.timeout_pct = 200;
+    pool = open_pool(&cfg);
+    assert_int_equal(tf_map(pool, "limit", in, sizeof(in[0]), out,
+                            sizeof(out[0]), 40, &err),
+                     0);
+    assert_int_equal(out[0][0], 0);
+    /* The tasks take microseconds: the limit is the 1 ms floor. */
+    assert_int_equal(out[39][0], 1000);
+    assert_int_equal(out[39][1], 2000000); /* the default grace */
     close_pool(pool);
 }
 
@@ -1968,6 +2021,7 @@ main(void)
             test_share_right_after_init_reaches_workers_starting_up),
         POOL_TEST(test_share_buffer_is_filled_in_place_then_committed),
         POOL_TEST(test_retries_run_failed_tasks_again_on_another_worker),
+        POOL_TEST(test_time_limits_reach_the_tasks),
         cmocka_unit_test(test_large_shares_reach_forked_workers_intact),
         POOL_TEST(
             test_initializer_runs_once_on_each_worker_before_its_first_task),

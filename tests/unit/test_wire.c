@@ -947,7 +947,7 @@ test_header_rejects_wrong_version(void **state)
 static void
 test_header_rejects_unknown_type(void **state)
 {
-    static const int bad[] = {0, TF__MSG_MAPPED + 1, 100, 255};
+    static const int bad[] = {0, TF__MSG_LIMIT + 1, 100, 255};
     unsigned char h[TF__WIRE_HDR];
     struct tf_error err;
     size_t i;
@@ -1228,7 +1228,7 @@ test_take_frame_rejects_bad_header_with_eproto(void **state)
     assert_int_equal(tf__transport_take_frame(&in, &off, &frame, &err),
                      TF_EPROTO);
     tf_buf_reset(&in);
-    make_header(h, TF__WIRE_MAGIC, TF__WIRE_VERSION, 9, 0);
+    make_header(h, TF__WIRE_MAGIC, TF__WIRE_VERSION, TF__MSG_LIMIT + 1, 0);
     assert_int_equal(tf_buf_append(&in, h, sizeof(h)), 0);
     assert_int_equal(tf__transport_take_frame(&in, &off, &frame, &err),
                      TF_EPROTO);
