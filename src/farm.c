@@ -46,6 +46,9 @@
 
 /* ---------------------------------------------------------------- master */
 
+/* The signal that asked the run to stop (tf__request_stop), or 0. */
+static volatile sig_atomic_t stop_sig;
+
 struct rframe {
     int refs;
     struct tf_buf buf; /* owned: a RESULTS frame */
@@ -133,6 +136,7 @@ struct tf__session {
     struct chunk *orphans; /* in chunks: held by a worker that was lost,
                               linked by next_worker */
     int early_deaths; /* workers that died before saying hello */
+    bool stopping;    /* a signal asked the run to stop */
     uint64_t limit_us;    /* the time limit the workers were sent */
     uint64_t *samples;    /* owned: runtimes of successful tasks, a
                              reservoir of at most SAMPLES for the median */
@@ -1040,6 +1044,8 @@ worker_died(struct master *m, int w, struct tf_error *err)
                          "workers keep dying before they start (the last: "
                          "worker %d%s%s)",
                          w, sig > 0 ? ", " : "", sig > 0 ? strsignal(sig) : "");
+    if (m->stopping || stop_sig != 0)
+        return 0; /* it was told to end, or soon will be */
     if (m->t.ops->respawn != NULL) {
         tf__log(TF_LOG_WARN, "worker %d died%s%s; a new one takes its place",
                 w, sig > 0 ? ": " : "", sig > 0 ? strsignal(sig) : "");
@@ -1195,6 +1201,65 @@ discard_rest(struct master *m)
     m->discard = false;
 }
 
+void
+tf__request_stop(int sig)
+{
+    stop_sig = sig;
+}
+
+int
+tf__stop_signal(void)
+{
+    return stop_sig;
+}
+
+/* How long a stopping batch waits for the workers to end their tasks. */
+#define STOP_WAIT_US 10000000u
+
+/*
+ * The batch was asked to stop: hands out nothing more, passes the signal to
+ * the workers (who end their tasks and exit), waits a while for what is
+ * still coming, then writes every result that arrived, in task order
+ * where it can and past the gaps the stopped tasks leave.
+ */
+static int
+stop_batch(struct master *m, struct tf_error *err)
+{
+    uint64_t until = tf__now_us() + STOP_WAIT_US;
+    int sig = stop_sig;
+    struct chunk *c;
+    int rc = 0;
+
+    m->stopping = true;
+    m->eof = true;
+    m->qlen = 0;
+    m->qhead = 0;
+    drop_retries(m);
+    if (m->t.ops->signal != NULL)
+        m->t.ops->signal(&m->t, sig);
+    while (m->active > 0 && m->inflight > 0 && tf__now_us() < until) {
+        struct tf_error ignored;
+
+        if (master_step(m, &ignored) == TF_ETRANSPORT)
+            break;
+    }
+    for (c = m->chunks; c != NULL && rc == 0; c = c->next) {
+        uint32_t k;
+
+        for (k = c->nemitted; k < c->n && rc == 0; k++) {
+            struct task_rec *tr = &c->tasks[k];
+
+            if (tr->done && tr->rf != NULL)
+                rc = emit(m, c, tr, err);
+        }
+    }
+    if (rc == 0 && m->b->flush != NULL)
+        rc = m->b->flush(m->b->flush_arg, err);
+    if (rc < 0)
+        return rc;
+    return tf__error(err, TF__ESTOPPED, "stopped by %s", strsignal(sig));
+}
+
 int
 tf__session_batch(struct tf__session *m, struct tf__batch *b,
                   struct tf_error *err)
@@ -1212,6 +1277,10 @@ tf__session_batch(struct tf__session *m, struct tf__batch *b,
     for (i = 1; i <= m->t.nworkers && rc == 0; i++)
         rc = refill(m, i, err);
     while (rc == 0 && !batch_finished(m)) {
+        if (stop_sig != 0) {
+            rc = stop_batch(m, err);
+            break;
+        }
         if (m->active == 0) {
             rc = tf__error(err, TF_EPEER, "no workers left");
             break;
@@ -1220,7 +1289,8 @@ tf__session_batch(struct tf__session *m, struct tf__batch *b,
         if (rc == 0)
             rc = drain(m, err);
     }
-    if (rc < 0 && rc != TF_ETRANSPORT && rc != TF_EPROTO)
+    if (rc < 0 && rc != TF_ETRANSPORT && rc != TF_EPROTO &&
+        rc != TF__ESTOPPED)
         discard_rest(m);
     if (rc == 0 && b->flush != NULL)
         rc = b->flush(b->flush_arg, err);

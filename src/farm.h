@@ -71,6 +71,17 @@ struct tf__batch {
     uint64_t failed;
 };
 
+/*
+ * Asks the batch running to stop, from a signal handler (SIG, e.g.
+ * SIGTERM): no more tasks are handed out, the workers are passed SIG (they
+ * end their tasks), the results that arrived are written, and the batch
+ * returns TF__ESTOPPED. Async-signal-safe.
+ */
+void tf__request_stop(int sig);
+/* The signal tf__request_stop() was given, or 0. */
+int tf__stop_signal(void);
+#define TF__ESTOPPED (-100)
+
 /* Master: runs one batch to its end. Returns 0 or a negative code. */
 int tf__session_batch(struct tf__session *s, struct tf__batch *b,
                       struct tf_error *err);

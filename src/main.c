@@ -548,6 +548,64 @@ load_resume(const struct cli *c, struct tf__resume **out,
     return 0;
 }
 
+/*
+ * SIGINT, SIGTERM, SIGHUP (Ctrl-C, or a batch system ending the job) stop
+ * the run in order: no new tasks, running ones ended, results written. A
+ * second one ends the master at once.
+ */
+static void
+on_stop_signal(int sig)
+{
+    if (tf__stop_signal() != 0) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    tf__request_stop(sig);
+}
+
+static void
+catch_stop_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
+/* Tells how to go on after a stopped run: the same command with --resume,
+ * when the run kept a record to resume from. */
+static void
+resume_hint(const struct cli *c, int argc, char **argv)
+{
+    struct tf_buf cmd;
+    int i;
+
+    if (c->joblog == NULL && c->results == NULL) {
+        tf__log(TF_LOG_ERROR, "to resume a run later, give it --joblog FILE "
+                              "or --results FILE");
+        return;
+    }
+    tf_buf_init(&cmd, 0);
+    for (i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--resume") == 0)
+            continue;
+        if (i > 0)
+            tf_buf_puts(&cmd, " ");
+        if (tf_shell_quote(argv[i], strlen(argv[i]), &cmd) < 0)
+            break;
+        if (i == 0)
+            tf_buf_puts(&cmd, " --resume");
+    }
+    if (cmd.data != NULL)
+        tf__log(TF_LOG_ERROR, "to finish the run: %s", (char *)cmd.data);
+    tf_buf_cleanup(&cmd);
+}
+
 /* The master's part of a line-reading job: output, joblog, summary. */
 static int
 run_lines(const struct cli *c, struct tf_pool *pool, uint64_t t0,
@@ -673,6 +731,7 @@ main(int argc, char **argv)
             c.kind->fini(state);
         return exit_for(rc);
     }
+    catch_stop_signals();
     if (c.kind->reads_lines)
         rc = run_lines(&c, pool, t0, &err);
     else if (c.kind->master != NULL)
@@ -692,6 +751,12 @@ main(int argc, char **argv)
         c.kind->fini(state);
     if (rc == TF_ETASK)
         rc = 1; /* the job reported its failed tasks */
+    if (rc == TF__ESTOPPED) {
+        tf__log(TF_LOG_ERROR, "%s; the results that arrived are written",
+                err.msg);
+        resume_hint(&c, argc, argv);
+        return 128 + tf__stop_signal();
+    }
     if (rc < 0) {
         tf__log(TF_LOG_ERROR, "%s", err.msg);
         return exit_for(rc);

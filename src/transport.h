@@ -81,6 +81,8 @@ struct tf__transport {
  *   TF__MSG_MAPPED frame and finds the frame itself in t->mapped.
  * respawn: (optional; fork only) starts a new worker in the place of PEER,
  *   whose process has ended; it says hello like the first one did.
+ * signal: (optional; fork only) sends SIG to every worker process. (Under
+ *   MPI the launcher forwards the signals it gets to every rank.)
  * abort: ends the transport after a failure without waiting for workers
  *   that may be busy: fork signals its children, mpi leaves MPI without
  *   finalizing so that the launcher ends the other ranks when this process
@@ -98,6 +100,7 @@ struct tf__transport_ops {
     int (*send_ref)(struct tf__transport *t, int peer,
                     struct tf__frame_ref *ref, struct tf_error *err);
     int (*respawn)(struct tf__transport *t, int peer, struct tf_error *err);
+    void (*signal)(struct tf__transport *t, int sig);
     void (*abort)(struct tf__transport *t);
 };
 

@@ -736,6 +736,17 @@ fork_recv(struct tf__transport *t, int *peer, struct tf_buf *frame,
 }
 
 static void
+fork_signal(struct tf__transport *t, int sig)
+{
+    struct fork_impl *im = t->impl;
+    int i;
+
+    for (i = 1; t->rank == 0 && i <= im->npeers; i++)
+        if (im->peers[i].pid > 0)
+            kill(im->peers[i].pid, sig);
+}
+
+static void
 fork_abort(struct tf__transport *t)
 {
     struct fork_impl *im = t->impl;
@@ -756,5 +767,6 @@ const struct tf__transport_ops tf__transport_fork = {
     .close = fork_close,
     .send_ref = fork_send_ref,
     .respawn = fork_respawn,
+    .signal = fork_signal,
     .abort = fork_abort,
 };

@@ -125,4 +125,53 @@ for v in 5x 0 abc% 0% -1 ''; do
 done
 run_cmd 2 "$TFQ --kill-grace 2y run $T > /dev/null 2> $W/kg.err"
 
+# --------------------------------------------------------------- signals
+# SIGTERM to the master: it hands out nothing more, ends the running tasks,
+# writes the results that arrived, says how to resume, and exits 143. The
+# resumed run does the rest; every task ends with one record.
+T=$W/sig.txt
+for i in $(seq 1 10); do echo "sleep 0.5; echo task $i"; done > "$T"
+(
+    "$TF" -j 2 --results "$W/sig.res" run "$T" > "$W/sig.out" 2> "$W/sig.err" &
+    pid=$!
+    sleep 0.8
+    kill -TERM "$pid"
+    wait "$pid"
+    echo $? > "$W/sig.rc"
+)
+check "test \"\$(cat $W/sig.rc)\" = 143"
+check "test \"\$(cat $W/sig.out)\" = \"\$(printf 'task 1\\ntask 2')\""
+check "grep -q 'stopped by Terminated' $W/sig.err"
+check "grep -q -e 'to finish the run: .*--resume' $W/sig.err"
+check "test \"\$($TFQ results $W/sig.res | tail -n +2 | cut -f 1 | tr '\\n' ' ')\" = '1 2 '"
+run_cmd 0 "$TFQ -j 2 --resume --results $W/sig.res run $T >> $W/sig.out 2> $W/sig2.err"
+check "test \"\$(cat $W/sig.out)\" = \"\$(seq 1 10 | sed 's/^/task /')\""
+check "test \"\$($TFQ results --all $W/sig.res | tail -n +2 | wc -l)\" = 10"
+# SIGINT to every process of the run, as Ctrl-C sends it: exit 130.
+(
+    setsid "$TF" -j 2 run "$T" > /dev/null 2> "$W/int.err" &
+    pid=$!
+    sleep 0.3
+    kill -INT -- "-$pid"
+    wait "$pid"
+    echo $? > "$W/int.rc"
+)
+check "test \"\$(cat $W/int.rc)\" = 130 && grep -q 'stopped by Interrupt' $W/int.err"
+# A second signal ends the master at once, while its workers still wait
+# for tasks that ignore SIGTERM.
+for i in 1 2; do echo "trap '' TERM; sleep 20"; done > "$W/stubborn.txt"
+(
+    "$TF" -j 2 run "$W/stubborn.txt" > /dev/null 2>&1 &
+    pid=$!
+    sleep 0.3
+    kill -TERM "$pid"
+    sleep 0.2
+    kill -TERM "$pid"
+    for _ in $(seq 30); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2> /dev/null && echo alive > "$W/stubborn.state" || echo gone > "$W/stubborn.state"
+    wait "$pid"
+    echo $? > "$W/stubborn.rc"
+)
+check "test \"\$(cat $W/stubborn.state)\" = gone && test \"\$(cat $W/stubborn.rc)\" = 143"
+
 e2e_finish
