@@ -137,6 +137,8 @@ struct tf__session {
                               linked by next_worker */
     int early_deaths; /* workers that died before saying hello */
     bool stopping;    /* a signal asked the run to stop */
+    bool halted;      /* --halt's condition was met */
+    char halt_why[128];
     uint64_t limit_us;    /* the time limit the workers were sent */
     uint64_t *samples;    /* owned: runtimes of successful tasks, a
                              reservoir of at most SAMPLES for the median */
@@ -606,6 +608,29 @@ serve_waiting(struct master *m, struct tf_error *err)
     return 0;
 }
 
+/* Whether the --halt condition is met; then hands out nothing more. */
+static void
+check_halt(struct master *m)
+{
+    const struct tf__halt *h = m->b->halt;
+    uint64_t n = h->on_success ? m->b->tasks - m->b->failed : m->b->failed;
+    uint64_t of = m->b->total != 0 ? m->b->total : m->b->tasks;
+
+    if (n == 0 || (h->pct != 0 ? n * 100 < (uint64_t)h->pct * of
+                               : n < h->count))
+        return;
+    m->halted = true;
+    m->eof = true;
+    m->qlen = 0;
+    m->qhead = 0;
+    snprintf(m->halt_why, sizeof(m->halt_why),
+             "%llu task%s %s (--halt %s,%s=%llu%s)", (unsigned long long)n,
+             n == 1 ? "" : "s", h->on_success ? "succeeded" : "failed",
+             h->now ? "now" : "soon", h->on_success ? "success" : "fail",
+             (unsigned long long)(h->pct != 0 ? h->pct : h->count),
+             h->pct != 0 ? "%" : "");
+}
+
 static int
 emit(struct master *m, struct chunk *c, struct task_rec *tr,
      struct tf_error *err)
@@ -635,6 +660,8 @@ emit(struct master *m, struct chunk *c, struct task_rec *tr,
     m->b->tasks++;
     if (tr->status != 0)
         m->b->failed++;
+    if (m->b->halt != NULL && !m->halted)
+        check_halt(m);
     c->nemitted++;
     m->held -= HOLD_TASK + tr->out_len + tr->err_len;
     rframe_unref(tr->rf);
@@ -1223,10 +1250,9 @@ tf__stop_signal(void)
  * where it can and past the gaps the stopped tasks leave.
  */
 static int
-stop_batch(struct master *m, struct tf_error *err)
+stop_batch(struct master *m, int sig, struct tf_error *err)
 {
     uint64_t until = tf__now_us() + STOP_WAIT_US;
-    int sig = stop_sig;
     struct chunk *c;
     int rc = 0;
 
@@ -1276,9 +1302,10 @@ tf__session_batch(struct tf__session *m, struct tf__batch *b,
     tf__sched_init(&m->sched, m->t.nworkers, m->cfg.chunk);
     for (i = 1; i <= m->t.nworkers && rc == 0; i++)
         rc = refill(m, i, err);
+    m->halted = false;
     while (rc == 0 && !batch_finished(m)) {
-        if (stop_sig != 0) {
-            rc = stop_batch(m, err);
+        if (stop_sig != 0 || (m->halted && b->halt->now)) {
+            rc = stop_batch(m, stop_sig != 0 ? stop_sig : SIGTERM, err);
             break;
         }
         if (m->active == 0) {
@@ -1292,6 +1319,8 @@ tf__session_batch(struct tf__session *m, struct tf__batch *b,
     if (rc < 0 && rc != TF_ETRANSPORT && rc != TF_EPROTO &&
         rc != TF__ESTOPPED)
         discard_rest(m);
+    if ((rc == 0 || (rc == TF__ESTOPPED && stop_sig == 0)) && m->halted)
+        rc = tf__error(err, TF__EHALTED, "halted: %s", m->halt_why);
     if (rc == 0 && b->flush != NULL)
         rc = b->flush(b->flush_arg, err);
     if (rc == 0 && m->input_rc < 0) {
@@ -1842,8 +1871,10 @@ int
 tf__farm_lines(struct tf__session *s, uint32_t fn, const char *input,
                size_t max_line, struct tf__sink *sink, bool unordered,
                const struct tf__resume *resume, bool rerun_failed,
-               struct tf__farm_stats *stats, struct tf_error *err)
+               const struct tf__halt *halt, struct tf__farm_stats *stats,
+               struct tf_error *err)
 {
+    bool counted = false;
     struct tf__source *src = NULL;
     struct lines l;
     struct tf__batch b;
@@ -1854,6 +1885,7 @@ tf__farm_lines(struct tf__session *s, uint32_t fn, const char *input,
     if (rc == 0) {
         /* A task file is checked whole first, so bad input runs nothing. */
         rc = tf__source_prescan(src, &count, err);
+        counted = rc == 0; /* a regular file: its tasks are counted */
         if (rc > 0)
             rc = 0;
     }
@@ -1871,6 +1903,8 @@ tf__farm_lines(struct tf__session *s, uint32_t fn, const char *input,
     l.skipped = 0;
     b.next = lines_next;
     b.next_arg = &l;
+    b.halt = halt;
+    b.total = counted ? count : 0;
     b.done = lines_done;
     b.done_arg = sink;
     b.flush = lines_flush;
@@ -1916,7 +1950,7 @@ tf__farm_run(const struct tf__farm_cfg *cfg, struct tf__farm_stats *stats,
                        err);
     if (rc == 0)
         rc = tf__farm_lines(s, 0, cfg->input, cfg->max_line, sink,
-                            cfg->unordered, NULL, false, stats, err);
+                            cfg->unordered, NULL, false, NULL, stats, err);
     rc2 = tf__sink_close(sink, rc < 0 ? NULL : err);
     if (rc == 0)
         rc = rc2;

@@ -55,6 +55,17 @@ int tf__session_open(const struct tf__session_cfg *cfg,
  * `flush` (may be NULL) runs before the master waits for workers.
  */
 #define TF__BATCH_WAIT 2
+/* --halt: when to stop a run early. */
+struct tf__halt {
+    bool now;         /* also end the running tasks (else: soon) */
+    bool on_success;  /* count successes (else failures) */
+    uint64_t count;   /* stop at this many, or */
+    unsigned pct;     /* at this percentage of the tasks (of all when known,
+                         else of those finished) */
+};
+/* A batch --halt stopped: *ERR says why. */
+#define TF__EHALTED (-101)
+
 struct tf__batch {
     uint32_t fn;
     bool unordered;
@@ -66,6 +77,8 @@ struct tf__batch {
     void *done_arg;
     int (*flush)(void *arg, struct tf_error *err);
     void *flush_arg;
+    const struct tf__halt *halt; /* or NULL */
+    uint64_t total;              /* tasks in all, 0 when not known */
     /* filled by the run */
     uint64_t tasks;
     uint64_t failed;
@@ -149,6 +162,7 @@ struct tf__resume;
 int tf__farm_lines(struct tf__session *s, uint32_t fn, const char *input,
                    size_t max_line, struct tf__sink *sink, bool unordered,
                    const struct tf__resume *resume, bool rerun_failed,
-                   struct tf__farm_stats *stats, struct tf_error *err);
+                   const struct tf__halt *halt, struct tf__farm_stats *stats,
+                   struct tf_error *err);
 
 #endif /* TF_FARM_H */

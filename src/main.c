@@ -24,7 +24,8 @@ enum exit_code {
     EXIT_ALL_OK = 0,    /* every task succeeded */
     EXIT_TASK_FAIL = 1, /* some task failed */
     EXIT_USAGE = 2,     /* usage or input error; nothing ran */
-    EXIT_SYSTEM = 3     /* system or transport error */
+    EXIT_SYSTEM = 3,    /* system or transport error */
+    EXIT_HALTED = 4     /* --halt ...,fail= stopped the run */
 };
 
 struct cli {
@@ -41,6 +42,8 @@ struct cli {
     uint64_t timeout_us;
     uint64_t timeout_pct;
     uint64_t grace_us;
+    struct tf__halt halt;
+    bool have_halt;
     const char *results;
     bool resume;
     bool resume_failed;
@@ -83,6 +86,10 @@ static const struct tf_option common_options[] = {
      "its process group, then SIGKILL after --kill-grace"},
     {"kill-grace", 0, "TIME",
      "time from SIGTERM to SIGKILL for a task past --timeout (default 2s)"},
+    {"halt", 0, "WHEN,fail=N|success=N",
+     "stop the run when N tasks (or N% of them) failed or succeeded: WHEN "
+     "soon lets running tasks finish, now ends them too (like "
+     "now,fail=1, soon,fail=10%, now,success=1)"},
     {"retries", 0, "N",
      "run a failed task again, on another worker when there is one, up to N "
      "times (default 0); only its last attempt is written"},
@@ -277,6 +284,55 @@ parse_duration(const char *v, const char *what, uint64_t *us,
     return 0;
 }
 
+/* --halt now|soon,fail|success=N|N%. */
+static int
+parse_halt(const char *v, struct cli *c, struct tf_error *err)
+{
+    const char *cond;
+    const char *num;
+    char buf[32];
+    size_t n;
+    uint64_t x;
+
+    memset(&c->halt, 0, sizeof(c->halt));
+    if (strncmp(v, "now,", 4) == 0) {
+        c->halt.now = true;
+        cond = v + 4;
+    } else if (strncmp(v, "soon,", 5) == 0) {
+        cond = v + 5;
+    } else {
+        goto bad;
+    }
+    if (strncmp(cond, "fail=", 5) == 0) {
+        num = cond + 5;
+    } else if (strncmp(cond, "success=", 8) == 0) {
+        c->halt.on_success = true;
+        num = cond + 8;
+    } else {
+        goto bad;
+    }
+    n = strlen(num);
+    if (n == 0 || n >= sizeof(buf))
+        goto bad;
+    memcpy(buf, num, n + 1);
+    if (buf[n - 1] == '%') {
+        buf[n - 1] = '\0';
+        if (tf__parse_u64(buf, 1, 100, "--halt", &x, err) < 0)
+            goto bad;
+        c->halt.pct = (unsigned)x;
+    } else if (tf__parse_u64(buf, 1, UINT64_MAX, "--halt", &c->halt.count,
+                             err) < 0) {
+        goto bad;
+    }
+    c->have_halt = true;
+    return 0;
+bad:
+    return tf__error(err, TF_EUSAGE,
+                     "--halt: '%s' is not WHEN,fail=N or WHEN,success=N "
+                     "(WHEN: now or soon; N: a count, or 1%%-100%%)",
+                     v);
+}
+
 /* --timeout TIME or N%. */
 static int
 parse_timeout(const char *v, struct cli *c, struct tf_error *err)
@@ -369,6 +425,8 @@ apply(struct cli *c, const struct tf_option *opt, const char *value,
         return parse_timeout(value, c, err);
     else if (strcmp(n, "kill-grace") == 0)
         return parse_duration(value, "--kill-grace", &c->grace_us, err);
+    else if (strcmp(n, "halt") == 0)
+        return parse_halt(value, c, err);
     else if (strcmp(n, "retries") == 0)
         return tf__parse_u64(value, 0, 1000000, "--retries", &c->retries,
                              err);
@@ -615,6 +673,7 @@ run_lines(const struct cli *c, struct tf_pool *pool, uint64_t t0,
     struct tf__sink *sink = NULL;
     struct tf__results *results = NULL;
     struct tf__resume *resume = NULL;
+    bool halted = false;
     int rc = 0;
     int rc2;
 
@@ -639,7 +698,8 @@ run_lines(const struct cli *c, struct tf_pool *pool, uint64_t t0,
         tf__sink_set_results(sink, results);
         rc = tf__farm_lines(tf__pool_session(pool), 0, c->input,
                             (size_t)c->max_line, sink, c->unordered, resume,
-                            c->resume_failed, &stats, err);
+                            c->resume_failed, c->have_halt ? &c->halt : NULL,
+                            &stats, err);
     }
     rc2 = tf__sink_close(sink, rc < 0 ? NULL : err);
     if (rc == 0)
@@ -648,14 +708,20 @@ run_lines(const struct cli *c, struct tf_pool *pool, uint64_t t0,
     if (rc == 0)
         rc = rc2;
     tf__resume_free(resume);
-    if (rc < 0)
+    if (rc == TF__EHALTED) {
+        tf__log(TF_LOG_ERROR, "%s", err->msg);
+        halted = true;
+    } else if (rc < 0) {
         return rc;
+    }
     if (!c->quiet) {
         stats.wall_us = tf__now_us() - t0;
         stats.nworkers = tf_pool_nworkers(pool);
         stats.transport = tf__session_transport(tf__pool_session(pool));
         summary(&stats);
     }
+    if (halted)
+        return c->halt.on_success ? 0 : EXIT_HALTED;
     return stats.failed > 0 ? 1 : 0;
 }
 
@@ -761,5 +827,7 @@ main(int argc, char **argv)
         tf__log(TF_LOG_ERROR, "%s", err.msg);
         return exit_for(rc);
     }
+    if (rc == EXIT_HALTED)
+        return EXIT_HALTED;
     return rc > 0 ? EXIT_TASK_FAIL : EXIT_ALL_OK;
 }

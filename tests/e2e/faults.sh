@@ -174,4 +174,25 @@ for i in 1 2; do echo "trap '' TERM; sleep 20"; done > "$W/stubborn.txt"
 )
 check "test \"\$(cat $W/stubborn.state)\" = gone && test \"\$(cat $W/stubborn.rc)\" = 143"
 
+# ------------------------------------------------------------------ --halt
+# Every 5th of 20 tasks fails. now,fail=1 stops at the first failure and
+# ends the running tasks; soon,fail=2 lets the running ones finish;
+# now,success=3 stops after three successes with status 0.
+T=$W/halt.txt
+for i in $(seq 1 20); do
+    if [ $((i % 5)) = 0 ]; then echo "sleep 0.2; exit 1"; else echo "sleep 0.2; echo $i"; fi
+done > "$T"
+run_cmd 4 "$TFQ -j 2 --halt now,fail=1 --joblog $W/h1.log run $T > $W/h1.out 2> $W/h1.err"
+check "grep -q 'halted: 1 task failed (--halt now,fail=1)' $W/h1.err"
+check "test \"\$(tail -n +2 $W/h1.log | wc -l)\" -lt 8"
+run_cmd 4 "$TFQ -j 2 --halt soon,fail=2 --joblog $W/h2.log run $T > $W/h2.out 2> $W/h2.err"
+check "grep -q 'halted: 2 tasks failed' $W/h2.err && test \"\$(tail -n +2 $W/h2.log | wc -l)\" -lt 16"
+check "awk -F '\t' 'NR > 1 && \$8 != 0 { bad = 1 } END { exit bad }' $W/h2.log"
+run_cmd 0 "$TFQ -j 2 --halt now,success=3 run $T > $W/h3.out 2> $W/h3.err"
+check "grep -q 'halted: 3 tasks succeeded' $W/h3.err"
+for v in later,fail=1 now,fail=0 now,fail=200% soon now,oops=1; do
+    run_cmd 2 "$TFQ --halt $v run $T > /dev/null 2> $W/hv.err"
+    check "grep -q -e '--halt' $W/hv.err"
+done
+
 e2e_finish
