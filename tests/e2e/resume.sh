@@ -96,6 +96,36 @@ run_cmd 0 "$TFQ -j 2 --resume --results $W/r run $W/changed.txt > $W/changed.out
 check "test \"\$(cat $W/changed.out)\" = \"\$(printf 'task 3\\nline 2 of 3')\""
 check "grep -q '1 tasks, 0 failed, $((N - 1)) skipped' $W/changed.err"
 
+# Under MPI a task that crashes takes only its own process; a worker rank
+# killed with SIGKILL ends the whole job (Open MPI aborts it), and
+# --resume under mpirun finishes the work from the results file.
+if have_mpirun; then
+    M=$W/mpi
+    mkdir "$M"
+    for i in $(seq 1 40); do echo "sleep 0.1; echo task $i"; done > "$M/t.txt"
+    echo 'kill -SEGV $$' >> "$M/t.txt"
+    (
+        eval "$(mpirun_cmd "-np 3" -q --results "$M/r" run "$M/t.txt") > $M/1.out 2> $M/1.err &"
+        pid=$!
+        sleep 1.5
+        for p in $(pgrep -f "results $M/r run"); do
+            if tr '\0' '\n' < "/proc/$p/environ" 2> /dev/null |
+                grep -q '^OMPI_COMM_WORLD_RANK=1$'; then
+                kill -9 "$p"
+            fi
+        done
+        wait "$pid"
+        echo $? > "$M/1.rc"
+    )
+    check "test \"\$(cat $M/1.rc)\" != 0"
+    run_cmd 1 "$(mpirun_cmd "-np 3" -q --resume --results "$M/r" run "$M/t.txt") > $M/2.out 2> $M/2.err"
+    check "test \"\$($TFQ results $M/r | tail -n +2 | awk -F '\t' '\$3 == 0' | wc -l)\" = 40"
+    check "$TFQ results $M/r | awk -F '\t' '\$1 == 41 && \$4 == 11 { ok = 1 } END { exit !ok }'"
+    check "test \"\$($TFQ results --all $M/r | tail -n +2 | awk -F '\t' '\$3 == 0 { n[\$1]++ } END { for (i in n) if (n[i] > 1) bad = 1; exit bad }'; echo \$?)\" = 0"
+else
+    e2e_skip "MPI: a rank killed mid-run, then --resume" "$E2E_NO_MPI"
+fi
+
 # --resume without a record to resume from is a usage error.
 run_cmd 2 "$TFQ --resume run $T > /dev/null 2> $W/noresume.err"
 check "grep -q -e '--resume needs --joblog' $W/noresume.err"
