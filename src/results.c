@@ -795,6 +795,13 @@ tf__results_due_us(const struct tf__results *r)
     return age >= r->sync_us ? 0 : r->sync_us - age;
 }
 
+void
+tf__results_discard(struct tf__results *r)
+{
+    if (r != NULL)
+        tf_buf_reset(&r->buf);
+}
+
 int
 tf__results_close(struct tf__results *r, struct tf_error *err)
 {

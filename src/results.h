@@ -115,6 +115,11 @@ uint64_t tf__results_due_us(const struct tf__results *r);
  * first error. */
 int tf__results_close(struct tf__results *r, struct tf_error *err);
 
+/* Drops the records added and not yet written: after the run failed to
+ * write its other records (the joblog), so both files hold the same tasks.
+ * NULL is ignored. */
+void tf__results_discard(struct tf__results *r);
+
 /*
  * Reads every whole, valid record of PATH in file order, calling FN for each
  * (REC and what it points to are valid only during the call); a nonzero

@@ -143,18 +143,23 @@ tf__sink_flush(struct tf__sink *s, struct tf_error *err)
     rc = write_buf(s->out_fd, &s->out, "standard output", err);
     if (rc == 0)
         rc = write_buf(s->err_fd, &s->err, "standard error", err);
-    if (rc == 0 && s->log_fd >= 0 && s->log.len > 0) {
+    if (rc == 0 && (s->log.len > 0 || s->results != NULL)) {
         /* A joblog write that fails part way (a full disk) is taken back,
-         * so the file still ends with a whole line. */
-        off_t at = lseek(s->log_fd, 0, SEEK_END);
+         * so the file still ends with a whole line; so are the joblog's
+         * lines when the results file could not take the same tasks, so
+         * that both record the same tasks. */
+        off_t at = s->log_fd >= 0 ? lseek(s->log_fd, 0, SEEK_END) : -1;
 
-        rc = write_buf(s->log_fd, &s->log, s->log_path, err);
+        if (s->log_fd >= 0)
+            rc = write_buf(s->log_fd, &s->log, s->log_path, err);
+        if (rc == 0 && s->results != NULL)
+            rc = tf__results_flush(s->results, false, err);
+        else if (rc < 0)
+            tf__results_discard(s->results);
         if (rc < 0 && at >= 0 && ftruncate(s->log_fd, at) < 0)
             tf__log(TF_LOG_WARN, "%s: cannot cut off a part-written line",
                     s->log_path);
     }
-    if (rc == 0 && s->results != NULL)
-        rc = tf__results_flush(s->results, false, err);
     return rc;
 }
 
