@@ -756,6 +756,12 @@ main(int argc, char **argv)
             tf__log(TF_LOG_ERROR, "%s", err.msg);
         return EXIT_USAGE;
     }
+    if (c.resume && c.joblog == NULL && c.results == NULL) {
+        if (!quiet_rank())
+            tf__log(TF_LOG_ERROR, "--resume needs --joblog FILE or --results "
+                                  "FILE: the record of the run to resume");
+        return EXIT_USAGE;
+    }
     if (c.kind->init != NULL) {
         rc = c.kind->init(&state, &c.opts, &err);
         if (rc < 0) {
@@ -774,12 +780,6 @@ main(int argc, char **argv)
     cfg.timeout_us = c.timeout_us;
     cfg.timeout_pct = (unsigned)c.timeout_pct;
     cfg.kill_grace_us = c.grace_us;
-    if (c.resume && c.joblog == NULL && c.results == NULL) {
-        if (!quiet_rank())
-            tf__log(TF_LOG_ERROR, "--resume needs --joblog FILE or --results "
-                                  "FILE: the record of the run to resume");
-        return EXIT_USAGE;
-    }
     rc = tf_register(c.kind->name, c.kind->run, state);
     if (rc == 0)
         rc = tf_init(&cfg, &pool, &err);
