@@ -9,7 +9,11 @@ set -euo pipefail
 build_pkgs=(gcc make cmake pkg-config openmpi-bin libopenmpi-dev
             libcmocka-dev libcurl4-openssl-dev libopenblas-dev liblapacke-dev
             libjansson-dev)
-test_pkgs=(python3 parallel time procps python3-numpy python3-mpi4py)
+# clang and libclang-rt-dev: libFuzzer and the sanitizer runtimes (clang
+# only recommends them, and recommends are not installed here); valgrind
+# for the valgrind build of scripts/test.sh.
+test_pkgs=(python3 parallel time procps python3-numpy python3-mpi4py
+           clang libclang-rt-dev valgrind)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then

@@ -1,21 +1,41 @@
 #!/usr/bin/env bash
-# test.sh - install what is missing, then build and run every test three
-# times: the normal build, a build under AddressSanitizer and
-# UndefinedBehaviorSanitizer, and a fork-only build (-DTASKFARM_MPI=OFF).
-#   scripts/test.sh            all three
+# test.sh - install what is missing, then build and run the tests in five
+# builds:
+#   normal    every test
+#   sanitize  every test under AddressSanitizer and UndefinedBehaviorSanitizer
+#   nompi     every test of a fork-only build (-DTASKFARM_MPI=OFF)
+#   fuzz      clang with libFuzzer (-DTF_FUZZ=ON): each fuzz target fuzzes
+#             for 20 s, and the regression inputs are replayed (ctest -L fuzz)
+#   valgrind  the unit tests and the fork-transport end-to-end tests
+#             (transports, cli) under valgrind (-DTF_VALGRIND=ON, fork-only)
+#   scripts/test.sh            all five
 #   TF_TEST_BUILDS="normal" scripts/test.sh   only some of them
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/install-deps.sh" --test
 
-builds=${TF_TEST_BUILDS:-"normal sanitize nompi"}
+builds=${TF_TEST_BUILDS:-"normal sanitize nompi fuzz valgrind"}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 status=0
 for b in $builds; do
+    # Each build runs every test unless it says which.
+    select=()
     case $b in
     normal)   dir=$top/build;          args=() ;;
     sanitize) dir=$top/build-sanitize; args=(-DTF_SANITIZE=address,undefined) ;;
     nompi)    dir=$top/build-nompi;    args=(-DTASKFARM_MPI=OFF) ;;
+    fuzz)
+        # A fuzz build has only the fuzz tests (tests/fuzz/CMakeLists.txt).
+        dir=$top/build-fuzz
+        args=(-DCMAKE_C_COMPILER=clang -DTF_FUZZ=ON -DTASKFARM_MPI=OFF)
+        ;;
+    valgrind)
+        # MPI under valgrind is out of scope; pi and linalg are mostly
+        # arithmetic, and faults.sh times its kills for native speed.
+        dir=$top/build-valgrind
+        args=(-DTF_VALGRIND=ON -DTASKFARM_MPI=OFF)
+        select=(-R '^(unit_.*|e2e_transports|e2e_cli)$')
+        ;;
     *) echo "test.sh: unknown build '$b'" >&2; exit 2 ;;
     esac
     echo "== $b build ($dir)"
@@ -29,7 +49,7 @@ for b in $builds; do
             export ASAN_OPTIONS="fast_unwind_on_malloc=0:detect_leaks=1"
             export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
         fi
-        cd "$dir" && ctest --output-on-failure -j 2 --timeout 600
+        cd "$dir" && ctest --output-on-failure -j 2 --timeout 600 "${select[@]}"
     ) || status=1
 done
 exit $status

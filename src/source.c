@@ -108,9 +108,19 @@ fill(struct tf__source *src, struct tf_error *err)
 
     if (src->nonblocking && !src->regular) {
         struct pollfd pfd = {.fd = src->fd, .events = POLLIN};
+        int n;
 
-        if (poll(&pfd, 1, 0) == 0)
+        /* A poll a signal interrupted says nothing about the pipe: ask
+         * again rather than fall through to a read that may block. */
+        for (;;) {
+            n = poll(&pfd, 1, 0);
+            if (n >= 0 || errno != EINTR)
+                break;
+        }
+        if (n == 0)
             return TF__SOURCE_WAIT;
+        if (n < 0)
+            return tf__error_errno(err, TF_EINPUT, errno, "%s", src->name);
     }
     if (src->start > 0) {
         memmove(src->buf, src->buf + src->start, src->end - src->start);

@@ -163,6 +163,10 @@ tf_buf_reserve(struct tf_buf *buf, size_t n)
     if (need + 1 <= buf->cap)
         return 0;
     cap = buf->cap < 64 ? 64 : buf->cap;
+    /* Doubling keeps appends cheap; a jump past twice the size (room for
+     * a whole large message at once) takes just what it asks. */
+    if (need + 1 > cap && need + 1 - cap > cap)
+        cap = need + 1;
     while (cap < need + 1)
         cap = cap > SIZE_MAX / 2 ? need + 1 : cap * 2;
     if (cap >= BIG_MIN) {

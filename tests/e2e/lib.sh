@@ -195,11 +195,16 @@ mpirun_cmd()
     printf '%s' " timeout -k 5 120 mpirun $mpiopts $(q "$TF" "$@")"
 }
 
-# have_mpirun - true when mpirun exists and taskfarm was built with MPI.
-# Sets E2E_NO_MPI to the reason otherwise.
+# have_mpirun - true when mpirun exists, taskfarm was built with MPI and
+# the run is not fork-only (TF_E2E_FORK_ONLY). Sets E2E_NO_MPI to the reason
+# otherwise.
 have_mpirun()
 {
     local msg
+    if [ -n "${TF_E2E_FORK_ONLY:-}" ]; then
+        E2E_NO_MPI="a fork-only run (TF_E2E_FORK_ONLY)"
+        return 1
+    fi
     if ! command -v mpirun > /dev/null 2>&1; then
         E2E_NO_MPI="mpirun not found in PATH"
         return 1

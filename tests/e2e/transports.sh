@@ -66,7 +66,16 @@ kill -9 $$
 no_such_command_tf_e2e --flag
 seq 1 5
 EOF
-    echo "$W/noexec.sh"                                       # line 15
+    # Plain, it is exec'd directly, and that failing must give 126. Under
+    # valgrind posix_spawn cannot report a failed exec (valgrind runs its
+    # clone(CLONE_VM | CLONE_VFORK) as a plain fork, so the child's errno
+    # never reaches the parent, and the child exits 127 in silence): there
+    # it is quoted, so the shell runs it and reports it the same way.
+    if [ -n "${TF_E2E_VALGRIND:-}" ]; then
+        echo "\"$W/noexec.sh\""                                 # line 15
+    else
+        echo "$W/noexec.sh"                                   # line 15
+    fi
     cat <<'EOF'
 sleep 0.1; echo "id=$TASKFARM_TASK_ID after 0.1"
 printf 'no newline at end'

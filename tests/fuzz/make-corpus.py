@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+# make-corpus.py - writes the seed corpora of the fuzz targets into
+# tests/fuzz/corpus/<target>/: a few small valid inputs each, which the
+# fuzzer mutates. Run it again after changing an input format; the files it
+# writes are kept in the repository.
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def write(target, name, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+# ---------------------------------------------------------------- source
+# One control byte (fuzz_source.c): bits 0-1 max line {1, 3, 8, 64},
+# bits 2-3 mode (0 file, 1 prescanned file, 2 pipe in pieces, 3 pipe),
+# bits 4-7 piece size 1 + 13 * n.
+def src_ctrl(max_idx, mode, piece=0):
+    return bytes([max_idx | mode << 2 | piece << 4])
+
+
+TASKS = (b"echo first\n\n# a comment\n   # indented comment\n \t \n"
+         b"sleep 1; echo 'two'\r\n  indented task\nlast without newline")
+write("source", "file", src_ctrl(3, 0) + TASKS)
+write("source", "prescan", src_ctrl(3, 1) + TASKS)
+write("source", "pipe-pieces", src_ctrl(3, 2, 1) + TASKS)
+write("source", "pipe-whole", src_ctrl(3, 3) + TASKS)
+write("source", "long-line", src_ctrl(2, 0) + b"short\nthis line is too long\n")
+write("source", "nul-byte", src_ctrl(3, 1) + b"a\nb\x00c\n")
+write("source", "one-byte-lines", src_ctrl(0, 2) + b"a\nb\n\r\n#\nc")
+
+# -------------------------------------------------------------- template
+# One control byte (fuzz_template.c): bits 0-1 the task id, bits 2-4 the
+# slot; then the template, a NUL byte and the line.
+def tmpl(ctrl, template, line):
+    return bytes([ctrl]) + template + b"\0" + line
+
+
+write("template", "line", tmpl(0, b"echo {}", b"dir/file.tar.gz"))
+write("template", "all", tmpl(2 | 6 << 2, b"cp {} {.}.bak {/} {//} {/.} {#} {%}",
+                              b"/a/b.c"))
+write("template", "no-placeholder", tmpl(1, b"wc -l", b"it's a $(file) `x`"))
+write("template", "not-placeholders", tmpl(3 | 3 << 2, b"{x} { } {/./} {{}} {",
+                                           b".hidden"))
+write("template", "root-dir", tmpl(2 << 2, b"echo {//} {/.}", b"/x"))
+write("template", "empty", tmpl(0, b"", b""))
+
+# ------------------------------------------------------------------ wire
+# Frames as src/wire.h describes them: a 12-byte header, then the payload.
+MAGIC = 0x4D524654
+HELLO, WORK, RESULTS, STOP, ERROR = 1, 2, 3, 4, 5
+
+
+def frame(msg_type, payload):
+    return struct.pack("<IBBBBI", MAGIC, 1, msg_type, 0, 0, len(payload)) + payload
+
+
+def wbytes(b):
+    return struct.pack("<I", len(b)) + b
+
+
+def hello(pid, cpus, host):
+    return struct.pack("<II", pid, cpus) + wbytes(host)
+
+
+def work(chunk, fn, tasks):
+    p = struct.pack("<QII", chunk, len(tasks), fn)
+    for task_id, data in tasks:
+        p += struct.pack("<Q", task_id) + wbytes(data)
+    return p
+
+
+def results(chunks_done, busy_us, res):
+    p = struct.pack("<IQI", chunks_done, busy_us, len(res))
+    for task_id, status, sig, start, runtime, out, err in res:
+        p += struct.pack("<QiiqQ", task_id, status, sig, start, runtime)
+        p += wbytes(out) + wbytes(err)
+    return p
+
+
+def error(code, msg):
+    return struct.pack("<I", code) + wbytes(msg)
+
+
+W = work(7, 0, [(1, b"echo a"), (2, b""), (3, b"\x00\xff")])
+R = results(1, 1234, [(1, 0, 0, 1700000000000000, 5, b"a\n", b""),
+                      (3, 127, 0, 1700000000000001, 9, b"", b"sh: x: not found\n")])
+write("wire", "hello", frame(HELLO, hello(4242, 2, b"node01")))
+write("wire", "work", frame(WORK, W))
+write("wire", "results", frame(RESULTS, R))
+write("wire", "error", frame(ERROR, error(6, b"malformed WORK message")))
+write("wire", "error-long", frame(ERROR, error(2, b"x" * 600)))
+write("wire", "stream", frame(HELLO, hello(1, 1, b"h")) + frame(WORK, W) +
+      frame(RESULTS, R) + frame(STOP, b""))
+write("wire", "payload-work", W)
+write("wire", "payload-results", R)
+
+# --------------------------------------------------------------- results
+# The results file of src/results.h: a 16-byte header, then records of
+# magic "TFR\x1e", u32 body length, u32 header check (CRC-32C of the
+# record's u64 offset and its first 8 bytes), body, u32 CRC-32C of the body.
+def crc32c(data, crc=0):
+    crc ^= 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
+    return crc ^ 0xFFFFFFFF
+
+
+assert crc32c(b"123456789") == 0xE3069283
+RES_HDR = b"TFRESULT" + struct.pack("<II", 1, 0)
+
+
+def record(off, task_id, status=0, sig=0, flags=0, attempt=1, worker=0,
+           host=b"node01", cmd=b"echo a", out=b"a\n", err=b""):
+    body = struct.pack("<QQiiIIiIqQ", task_id, 0x9E3779B97F4A7C15, status,
+                       sig, flags, attempt, worker, 0, 1700000000000000, 1500)
+    for field in (host, cmd, out, err):
+        body += wbytes(field)
+    head = b"TFR\x1e" + struct.pack("<I", len(body))
+    check = crc32c(struct.pack("<Q", off) + head)
+    return head + struct.pack("<I", check) + body + struct.pack("<I", crc32c(body))
+
+
+def results_file(recs):
+    data = RES_HDR
+    for kw in recs:
+        data += record(len(data), **kw)
+    return data
+
+
+TWO = results_file([dict(task_id=1), dict(task_id=3, status=127, worker=1,
+                                          cmd=b"nosuch", out=b"",
+                                          err=b"sh: nosuch: not found\n")])
+write("results", "empty", b"")
+write("results", "header-only", RES_HDR)
+write("results", "partial-header", RES_HDR[:8])
+write("results", "two-records", TWO)
+write("results", "torn-tail", TWO + record(len(TWO), 4)[:30])
+write("results", "retry-timeout", results_file([
+    dict(task_id=2, status=-1, sig=9, flags=1, attempt=1),
+    dict(task_id=2, attempt=2, out=b"x" * 40)]))
+# A damaged record with a whole one after it: an error, not a tail.
+bad = bytearray(TWO)
+bad[16 + 20] ^= 0xFF
+write("results", "corrupt-middle", bytes(bad))
+write("results", "version-2", b"TFRESULT" + struct.pack("<II", 2, 0))
