@@ -373,5 +373,15 @@ mkdir "$W/inject"
 run_cmd 0 "cd $W/inject && $TFQ -j 2 -q run --template 'echo {}' $I > $W/inject.out 2> $W/inject.err"
 same_file "$I" "$W/inject.out"
 check "test -z \"\$(ls -A $W/inject)\" && test ! -s $W/inject.err"
+# The issue's own examples, literally, with HOME a scratch directory and
+# a reboot in PATH that only leaves a mark: both reach echo as data.
+mkdir "$W/home" "$W/bin"
+touch "$W/home/keep"
+printf '#!/bin/sh\ntouch %s\n' "$W/rebooted" > "$W/bin/reboot"
+chmod +x "$W/bin/reboot"
+printf '%s\n' "'; rm -rf ~ #'" '$(reboot)' > "$W/inject2.txt"
+run_cmd 0 "HOME=$W/home PATH=$W/bin:\$PATH $TFQ -j 2 -q run --template 'echo {}' $W/inject2.txt > $W/inject2.out"
+same_file "$W/inject2.txt" "$W/inject2.out"
+check "test -e $W/home/keep && test ! -e $W/rebooted"
 
 e2e_finish
