@@ -38,7 +38,7 @@ struct cli {
     uint64_t max_line;
     uint64_t threads;
     uint64_t retries;
-    uint64_t sync_ms;
+    uint64_t sync_us;
     uint64_t timeout_us;
     uint64_t timeout_pct;
     uint64_t grace_us;
@@ -233,32 +233,12 @@ find_option(const struct tf_option *table, const char *name, int short_name)
     return NULL;
 }
 
-/* Parses a number of seconds (decimals allowed, 0 to a year) into
- * milliseconds. */
-static int
-parse_seconds(const char *v, const char *what, uint64_t *ms,
-              struct tf_error *err)
-{
-    char *end = NULL;
-    double d;
-
-    errno = 0;
-    d = strtod(v, &end);
-    if (end == v || *end != '\0' || errno != 0 || !(d >= 0) ||
-        d > 366.0 * 86400)
-        return tf__error(err, TF_EUSAGE,
-                         "%s: '%s' is not a number of seconds from 0 to "
-                         "31622400",
-                         what, v);
-    *ms = (uint64_t)(d * 1000.0 + 0.5);
-    return 0;
-}
-
 /* Parses a duration: a number of seconds (decimals allowed) with an
- * optional unit s, m, h or d, from 1 ms to a year, into microseconds. */
+ * optional unit s, m, h or d, from MIN_US (0 or 1000) to a year, into
+ * microseconds. */
 static int
-parse_duration(const char *v, const char *what, uint64_t *us,
-               struct tf_error *err)
+parse_duration(const char *v, const char *what, uint64_t min_us,
+               uint64_t *us, struct tf_error *err)
 {
     char *end = NULL;
     double d, unit = 1;
@@ -274,12 +254,12 @@ parse_duration(const char *v, const char *what, uint64_t *us,
         }
     }
     d *= unit;
-    if (end == v || *end != '\0' || errno != 0 || !(d >= 0.001) ||
+    if (end == v || *end != '\0' || errno != 0 || !(d * 1e6 >= min_us) ||
         d > 366.0 * 86400)
         return tf__error(err, TF_EUSAGE,
-                         "%s: '%s' is not a duration from 1ms to a year "
+                         "%s: '%s' is not a duration from %s to a year "
                          "(like 30, 30s, 5m, 2h, 1d)",
-                         what, v);
+                         what, v, min_us == 0 ? "0" : "1ms");
     *us = (uint64_t)(d * 1e6 + 0.5);
     return 0;
 }
@@ -359,7 +339,7 @@ parse_timeout(const char *v, struct cli *c, struct tf_error *err)
                              v);
         return 0;
     }
-    return parse_duration(v, "--timeout", &c->timeout_us, err);
+    return parse_duration(v, "--timeout", 1000, &c->timeout_us, err);
 }
 
 /* Applies one option. Returns 0, 1 when the program should exit 0 (help,
@@ -420,11 +400,12 @@ apply(struct cli *c, const struct tf_option *opt, const char *value,
     else if (strcmp(n, "resume-failed") == 0)
         c->resume = c->resume_failed = true;
     else if (strcmp(n, "sync-interval") == 0)
-        return parse_seconds(value, "--sync-interval", &c->sync_ms, err);
+        return parse_duration(value, "--sync-interval", 0, &c->sync_us, err);
     else if (strcmp(n, "timeout") == 0)
         return parse_timeout(value, c, err);
     else if (strcmp(n, "kill-grace") == 0)
-        return parse_duration(value, "--kill-grace", &c->grace_us, err);
+        return parse_duration(value, "--kill-grace", 1000, &c->grace_us,
+                              err);
     else if (strcmp(n, "halt") == 0)
         return parse_halt(value, c, err);
     else if (strcmp(n, "retries") == 0)
@@ -685,7 +666,7 @@ run_lines(const struct cli *c, struct tf_pool *pool, uint64_t t0,
     }
     if (c->results != NULL) {
         /* Appended to, never truncated: an earlier run's records stay. */
-        rc = tf__results_open(c->results, c->sync_ms * 1000, &results, err);
+        rc = tf__results_open(c->results, c->sync_us, &results, err);
         if (rc < 0) {
             tf__resume_free(resume);
             return rc == TF_ESYS ? tf__error(err, TF_EUSAGE, "%s", err->msg)
@@ -740,7 +721,7 @@ main(int argc, char **argv)
     memset(&c, 0, sizeof(c));
     c.backend = "auto";
     c.max_line = TF__DEFAULT_MAX_LINE;
-    c.sync_ms = 1000;
+    c.sync_us = 1000000;
     tf__opts_init(&c.opts);
     tf_error_init(&err);
     /* A closed pipe is a write error to report, not a silent death. */

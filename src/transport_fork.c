@@ -439,31 +439,6 @@ fork_send(struct tf__transport *t, int peer, struct tf_buf *frame,
     return queue_out(im, peer, o, err);
 }
 
-/*
- * Puts REF's frame in a sealed memory file, once, so that workers map it
- * instead of each receiving a copy through its socket. Returns false when
- * the system cannot (the frame is then sent as bytes).
- */
-static bool
-make_memfd(struct tf__frame_ref *ref)
-{
-    int fd;
-
-    if (ref->fd >= 0)
-        return true; /* made in one already */
-    fd = memfd_create("taskfarm-share", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    if (fd < 0)
-        return false;
-    if (tf__write_all(fd, ref->buf.data, ref->buf.len) < 0 ||
-        fcntl(fd, F_ADD_SEALS,
-              F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
-        close(fd);
-        return false;
-    }
-    ref->fd = fd;
-    return true;
-}
-
 static int
 fork_send_ref(struct tf__transport *t, int peer, struct tf__frame_ref *ref,
               struct tf_error *err)
@@ -486,7 +461,9 @@ fork_send_ref(struct tf__transport *t, int peer, struct tf__frame_ref *ref,
     o->ref = ref;
     ref->refs++;
     o->pass_fd = -1;
-    if (ref->buf.len >= MAP_MIN && make_memfd(ref)) {
+    /* A large frame made in a memory file (tf__frame_ref_alloc) is passed
+     * as that file, for the worker to map; any other goes as bytes. */
+    if (ref->buf.len >= MAP_MIN && ref->fd >= 0) {
         rc = tf__wire_begin(&o->buf, TF__MSG_MAPPED);
         if (rc == 0)
             rc = tf__wire_put_u64(&o->buf, ref->buf.len);
