@@ -1,15 +1,64 @@
 /* null.c - each task's result is its own input line, computed in-process */
-#include <stddef.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 
 #include "taskfarm.h"
+
+/* Longest --task-us: a minute. */
+#define MAX_TASK_US 60000000ull
+
+static const struct tf_option null_options[] = {
+    {"task-us", 0, "N",
+     "each task first sleeps N microseconds (default 0): tasks of a known "
+     "length that use no CPU, to load the master as many more ranks with "
+     "longer tasks would (bench/scale.sh)"},
+    {NULL, 0, NULL, NULL},
+};
+
+static int
+null_init(void **state, const struct tf_opts *opts, struct tf_error *err)
+{
+    const char *v = tf_opts_get(opts, "task-us");
+    unsigned long long us = 0;
+    char *end = NULL;
+
+    *state = NULL;
+    if (v != NULL) {
+        errno = 0;
+        us = strtoull(v, &end, 10);
+        if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno != 0 ||
+            us > MAX_TASK_US) {
+            if (err != NULL) {
+                err->code = TF_EUSAGE;
+                snprintf(err->msg, sizeof(err->msg),
+                         "--task-us: '%s' is not a number of microseconds "
+                         "from 0 to %llu",
+                         v, MAX_TASK_US);
+            }
+            return TF_EUSAGE;
+        }
+    }
+    /* The state is the sleep itself, kept in the pointer: nothing to free. */
+    *state = (void *)(uintptr_t)us;
+    return 0;
+}
 
 /* No fork, no exec: what is left of a run is the farm's own cost. */
 static int
 null_run(void *state, const struct tf_task *task, struct tf_result *res)
 {
+    uint64_t us = (uint64_t)(uintptr_t)state;
     int rc;
 
-    (void)state;
+    if (us > 0) {
+        struct timespec ts = {(time_t)(us / 1000000),
+                              (long)(us % 1000000) * 1000};
+
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+            ;
+    }
     rc = tf_buf_reserve(&res->out, task->len + 1);
     if (rc < 0)
         return rc;
@@ -23,6 +72,8 @@ const struct tf_job_kind tf_job_null = {
     .name = "null",
     .summary = "print each input line back; measures the farm's own overhead",
     .usage = "[options] FILE|-",
+    .options = null_options,
     .reads_lines = true,
+    .init = null_init,
     .run = null_run,
 };

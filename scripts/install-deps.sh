@@ -13,7 +13,7 @@ build_pkgs=(gcc make cmake pkg-config openmpi-bin libopenmpi-dev
 # only recommends them, and recommends are not installed here); valgrind
 # for the valgrind build of scripts/test.sh.
 test_pkgs=(python3 parallel time procps python3-numpy python3-mpi4py
-           clang libclang-rt-dev valgrind)
+           clang libclang-rt-dev valgrind iproute2 util-linux)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then

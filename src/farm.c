@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "history.h"
 #include "results.h"
 #include "resume.h"
 #include "schedule.h"
@@ -48,6 +49,8 @@
 
 /* The signal that asked the run to stop (tf__request_stop), or 0. */
 static volatile sig_atomic_t stop_sig;
+/* The signal that asked the run to drain (tf__request_drain), or 0. */
+static volatile sig_atomic_t drain_sig;
 
 struct rframe {
     int refs;
@@ -68,6 +71,7 @@ struct task_rec {
     int32_t signal;
     int64_t start_us;
     uint64_t runtime_us;
+    uint64_t est_us;   /* its expected runtime, 0: not known */
     struct rframe *rf; /* a reference while the result is held */
     const void *out;
     size_t out_len;
@@ -108,6 +112,7 @@ struct pend {
     uint64_t id;
     size_t off;
     size_t len;
+    uint64_t est_us; /* the batch's estimate of its runtime, 0: none */
 };
 
 struct tf__session {
@@ -139,6 +144,8 @@ struct tf__session {
     bool stopping;    /* a signal asked the run to stop */
     bool halted;      /* --halt's condition was met */
     char halt_why[128];
+    bool deadline_hit; /* tasks were left for the deadline or a drain */
+    char deadline_why[192];
     uint64_t limit_us;    /* the time limit the workers were sent */
     uint64_t *samples;    /* owned: runtimes of successful tasks, a
                              reservoir of at most SAMPLES for the median */
@@ -236,6 +243,9 @@ read_ahead(struct master *m, uint64_t want, bool may_block)
         p->id = id;
         p->off = m->qbytes.len;
         p->len = len;
+        p->est_us = m->b->estimate != NULL
+                        ? m->b->estimate(m->b->estimate_arg, id, line, len)
+                        : 0;
         rc = tf_buf_append(&m->qbytes, line, len);
         if (rc < 0)
             return rc;
@@ -279,6 +289,43 @@ hold(struct master *m, int w, struct chunk *c)
     m->inflight++;
 }
 
+/* Expected runtime of a task the batch estimated at EST_US (0: not
+ * known): that, else the mean of the tasks measured so far, else 0. */
+static uint64_t
+task_est(const struct master *m, uint64_t est_us)
+{
+    if (est_us != 0)
+        return est_us;
+    return m->sched.tasks > 0 ? m->sched.busy_us / m->sched.tasks : 0;
+}
+
+/* Expected time worker W needs for the tasks it holds and has not ended. */
+static uint64_t
+held_us(const struct master *m, int w)
+{
+    const struct chunk *c;
+    uint64_t sum = 0;
+    uint32_t k;
+
+    for (c = m->w[w].head; c != NULL; c = c->next_worker)
+        for (k = c->nresults; k < c->sent_upto && k < c->n; k++)
+            if (!c->tasks[k].done)
+                sum += task_est(m, c->tasks[k].est_us);
+    return sum;
+}
+
+/* Hands out nothing more: the tasks not yet handed out are left for a
+ * run that resumes this one. */
+static void
+deadline_stop(struct master *m, const char *why)
+{
+    m->deadline_hit = true;
+    m->eof = true;
+    m->qlen = 0;
+    m->qhead = 0;
+    snprintf(m->deadline_why, sizeof(m->deadline_why), "%s", why);
+}
+
 /* Cuts the next chunk from the pending tasks and sends it to worker W. */
 static int
 send_chunk(struct master *m, int w, struct tf_error *err)
@@ -287,7 +334,33 @@ send_chunk(struct master *m, int w, struct tf_error *err)
     uint64_t n;
     uint32_t i;
     size_t bytes = 0;
+    uint64_t avail = UINT64_MAX, used = 0;
     int rc;
+
+    if (m->b->deadline_us != 0) {
+        /* What fits before the deadline, after what W holds. */
+        uint64_t now = tf__now_us();
+        uint64_t limit = m->b->deadline_us > m->b->margin_us
+                             ? m->b->deadline_us - m->b->margin_us
+                             : 0;
+        uint64_t held = held_us(m, w);
+        uint64_t e = task_est(m, m->q[m->qhead].est_us);
+
+        avail = limit > now + held ? limit - now - held : 0;
+        if (now >= limit || e > avail) {
+            char why[192];
+
+            snprintf(why, sizeof(why),
+                     "the deadline is %.1f s away, less its margin of "
+                     "%.1f s, and the next task is expected to take %.1f s",
+                     m->b->deadline_us > now
+                         ? (double)(m->b->deadline_us - now) / 1e6
+                         : 0.0,
+                     (double)m->b->margin_us / 1e6, (double)e / 1e6);
+            deadline_stop(m, why);
+            return 0;
+        }
+    }
 
     n = tf__sched_next(&m->sched, m->qlen, m->eof);
     if (n > m->qlen)
@@ -313,8 +386,16 @@ send_chunk(struct master *m, int w, struct tf_error *err)
 
         if (i > 0 && bytes + p->len > CHUNK_BYTES)
             break;
+        if (avail != UINT64_MAX) {
+            uint64_t e = task_est(m, p->est_us);
+
+            if (i > 0 && used + e > avail)
+                break; /* the rest would end past the deadline */
+            used += e;
+        }
         memset(tr, 0, sizeof(*tr));
         tr->id = p->id;
+        tr->est_us = p->est_us;
         tr->cmd_off = c->cmds.len;
         tr->cmd_len = p->len;
         /* Kept, so that the task can be sent again if its worker dies. */
@@ -1240,6 +1321,18 @@ tf__stop_signal(void)
     return stop_sig;
 }
 
+void
+tf__request_drain(int sig)
+{
+    drain_sig = sig;
+}
+
+int
+tf__drain_signal(void)
+{
+    return drain_sig;
+}
+
 /* How long a stopping batch waits for the workers to end their tasks. */
 #define STOP_WAIT_US 10000000u
 
@@ -1303,7 +1396,15 @@ tf__session_batch(struct tf__session *m, struct tf__batch *b,
     for (i = 1; i <= m->t.nworkers && rc == 0; i++)
         rc = refill(m, i, err);
     m->halted = false;
+    m->deadline_hit = false;
     while (rc == 0 && !batch_finished(m)) {
+        if (drain_sig != 0 && !m->deadline_hit && (!m->eof || m->qlen > 0)) {
+            char why[64];
+
+            snprintf(why, sizeof(why), "%s asked the run to finish",
+                     strsignal(drain_sig));
+            deadline_stop(m, why);
+        }
         if (stop_sig != 0 || (m->halted && b->halt->now)) {
             rc = stop_batch(m, stop_sig != 0 ? stop_sig : SIGTERM, err);
             break;
@@ -1319,10 +1420,19 @@ tf__session_batch(struct tf__session *m, struct tf__batch *b,
     if (rc < 0 && rc != TF_ETRANSPORT && rc != TF_EPROTO &&
         rc != TF__ESTOPPED)
         discard_rest(m);
+    /* What arrived is written before a halt or deadline is reported. */
+    if ((rc == 0 || (rc == TF__ESTOPPED && stop_sig == 0 && m->halted)) &&
+        b->flush != NULL) {
+        int frc = b->flush(b->flush_arg, err);
+
+        if (frc < 0)
+            rc = frc;
+    }
     if ((rc == 0 || (rc == TF__ESTOPPED && stop_sig == 0)) && m->halted)
         rc = tf__error(err, TF__EHALTED, "halted: %s", m->halt_why);
-    if (rc == 0 && b->flush != NULL)
-        rc = b->flush(b->flush_arg, err);
+    else if (rc == 0 && m->deadline_hit)
+        rc = tf__error(err, TF__EDEADLINE,
+                       "handed out no more tasks: %s", m->deadline_why);
     if (rc == 0 && m->input_rc < 0) {
         *err = m->input_err;
         rc = m->input_rc;
@@ -1519,6 +1629,9 @@ worker_init(struct worker *wk, struct tf_error *err)
     int i;
     int rc;
 
+    if (n <= 0 && getenv("SLURM_STEP_ID") != NULL &&
+        getenv("SLURM_CPUS_PER_TASK") != NULL)
+        n = atoi(getenv("SLURM_CPUS_PER_TASK")); /* srun -c N: N each */
     if (n <= 0) {
         int per_node = wk->t->node_workers > 0 ? wk->t->node_workers : 1;
 
@@ -1706,7 +1819,11 @@ worker_loop(struct worker *wk, struct tf_error *err)
     struct tf_result r;
     int rc;
 
-    if (gethostname(wk->host, sizeof(wk->host) - 1) < 0)
+    /* Slurm's name for the node where it has one (a host may call itself
+     * by a longer name), else the host's. */
+    if (getenv("SLURMD_NODENAME") != NULL && getenv("SLURMD_NODENAME")[0])
+        snprintf(wk->host, sizeof(wk->host), "%s", getenv("SLURMD_NODENAME"));
+    else if (gethostname(wk->host, sizeof(wk->host) - 1) < 0)
         strcpy(wk->host, "localhost");
     h.pid = (uint32_t)getpid();
     h.cpus = (uint32_t)tf__online_cpus();
@@ -1829,7 +1946,92 @@ struct lines {
     const struct tf__resume *resume; /* or NULL */
     bool rerun_failed;
     uint64_t skipped;
+    const struct tf__history *history; /* or NULL */
+    /* --order lpt: every task, read first, longest first */
+    bool lpt;
+    bool sorted;
+    struct lpt_task *tasks; /* owned */
+    size_t ntasks;
+    size_t next;
+    struct tf_buf text; /* owned: the tasks' text */
 };
+
+struct lpt_task {
+    uint64_t id;
+    uint64_t est_us;
+    size_t off;
+    size_t len;
+};
+
+/* Reads the next task that is not skipped, as lines_next does. */
+static int
+lines_read(struct lines *l, uint64_t *id, const char **line, size_t *len,
+           struct tf_error *err)
+{
+    int rc;
+
+    for (;;) {
+        rc = tf__source_next(l->src, id, line, len, err);
+        if (rc == TF__SOURCE_WAIT)
+            return TF__BATCH_WAIT;
+        /* A task the resumed run finished is not run again. */
+        if (rc == 1 && l->resume != NULL &&
+            tf__resume_done(l->resume, *id, *line, *len, l->rerun_failed)) {
+            l->skipped++;
+            continue;
+        }
+        return rc;
+    }
+}
+
+static int
+cmp_lpt(const void *a, const void *b)
+{
+    const struct lpt_task *x = a, *y = b;
+
+    if (x->est_us != y->est_us)
+        return x->est_us > y->est_us ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* --order lpt: reads every task and sorts them, longest first (by the
+ * history; a task it does not know counts as the mean of those it does). */
+static int
+lines_sort(struct lines *l, struct tf_error *err)
+{
+    uint64_t id;
+    const char *line;
+    size_t len, cap = 0;
+    int rc;
+
+    tf__source_set_blocking(l->src, true);
+    while ((rc = lines_read(l, &id, &line, &len, err)) == 1) {
+        struct lpt_task *t;
+
+        if (l->ntasks == cap) {
+            size_t ncap = cap ? cap * 2 : 1024;
+
+            t = realloc(l->tasks, ncap * sizeof(*t));
+            if (t == NULL)
+                return tf__error(err, TF_ENOMEM, "out of memory");
+            l->tasks = t;
+            cap = ncap;
+        }
+        t = &l->tasks[l->ntasks++];
+        t->id = id;
+        t->est_us = tf__history_get(l->history, id, line, len, NULL);
+        t->off = l->text.len;
+        t->len = len;
+        if (tf_buf_append(&l->text, line, len) < 0)
+            return tf__error(err, TF_ENOMEM, "out of memory");
+    }
+    if (rc < 0)
+        return rc;
+    if (l->ntasks > 0)
+        qsort(l->tasks, l->ntasks, sizeof(*l->tasks), cmp_lpt);
+    l->sorted = true;
+    return 0;
+}
 
 static int
 lines_next(void *arg, uint64_t *id, const void **data, size_t *len,
@@ -1839,20 +2041,35 @@ lines_next(void *arg, uint64_t *id, const void **data, size_t *len,
     const char *line;
     int rc;
 
-    tf__source_set_blocking(l->src, may_block);
-    for (;;) {
-        rc = tf__source_next(l->src, id, &line, len, err);
-        if (rc == TF__SOURCE_WAIT)
-            return TF__BATCH_WAIT;
-        /* A task the resumed run finished is not run again. */
-        if (rc == 1 && l->resume != NULL &&
-            tf__resume_done(l->resume, *id, line, *len, l->rerun_failed)) {
-            l->skipped++;
-            continue;
+    if (l->lpt) {
+        const struct lpt_task *t;
+
+        if (!l->sorted) {
+            rc = lines_sort(l, err);
+            if (rc < 0)
+                return rc;
         }
-        *data = line;
-        return rc;
+        if (l->next == l->ntasks)
+            return 0;
+        t = &l->tasks[l->next++];
+        *id = t->id;
+        *data = l->text.data + t->off;
+        *len = t->len;
+        return 1;
     }
+    tf__source_set_blocking(l->src, may_block);
+    rc = lines_read(l, id, &line, len, err);
+    if (rc == 1)
+        *data = line;
+    return rc;
+}
+
+static uint64_t
+lines_estimate(void *arg, uint64_t id, const void *data, size_t len)
+{
+    const struct lines *l = arg;
+
+    return tf__history_get(l->history, id, data, len, NULL);
 }
 
 static int
@@ -1871,8 +2088,8 @@ int
 tf__farm_lines(struct tf__session *s, uint32_t fn, const char *input,
                size_t max_line, struct tf__sink *sink, bool unordered,
                const struct tf__resume *resume, bool rerun_failed,
-               const struct tf__halt *halt, struct tf__farm_stats *stats,
-               struct tf_error *err)
+               const struct tf__halt *halt, const struct tf__plan *plan,
+               struct tf__farm_stats *stats, struct tf_error *err)
 {
     bool counted = false;
     struct tf__source *src = NULL;
@@ -1897,10 +2114,21 @@ tf__farm_lines(struct tf__session *s, uint32_t fn, const char *input,
     b.fn = fn;
     b.unordered = unordered;
     b.keep_text = true;
+    memset(&l, 0, sizeof(l));
     l.src = src;
     l.resume = resume;
     l.rerun_failed = rerun_failed;
-    l.skipped = 0;
+    tf_buf_init(&l.text, 0);
+    if (plan != NULL) {
+        l.history = plan->history;
+        l.lpt = plan->lpt;
+        b.deadline_us = plan->deadline_us;
+        b.margin_us = plan->margin_us;
+        if (plan->history != NULL) {
+            b.estimate = lines_estimate;
+            b.estimate_arg = &l;
+        }
+    }
     b.next = lines_next;
     b.next_arg = &l;
     b.halt = halt;
@@ -1913,6 +2141,8 @@ tf__farm_lines(struct tf__session *s, uint32_t fn, const char *input,
     stats->tasks += b.tasks;
     stats->failed += b.failed;
     stats->skipped += l.skipped;
+    free(l.tasks);
+    tf_buf_cleanup(&l.text);
     tf__source_close(src);
     return rc;
 }
@@ -1950,7 +2180,8 @@ tf__farm_run(const struct tf__farm_cfg *cfg, struct tf__farm_stats *stats,
                        err);
     if (rc == 0)
         rc = tf__farm_lines(s, 0, cfg->input, cfg->max_line, sink,
-                            cfg->unordered, NULL, false, NULL, stats, err);
+                            cfg->unordered, NULL, false, NULL, NULL, stats,
+                            err);
     rc2 = tf__sink_close(sink, rc < 0 ? NULL : err);
     if (rc == 0)
         rc = rc2;

@@ -79,10 +79,35 @@ struct tf__batch {
     void *flush_arg;
     const struct tf__halt *halt; /* or NULL */
     uint64_t total;              /* tasks in all, 0 when not known */
+    /*
+     * A deadline (tf__now_us() time, 0: none): no task goes out that is
+     * expected to end later than MARGIN_US before it. A task's expected
+     * runtime is what `estimate` says (may be NULL; 0: not known), else the
+     * mean of this run's tasks so far; a task with neither goes out.
+     */
+    uint64_t deadline_us;
+    uint64_t margin_us;
+    uint64_t (*estimate)(void *arg, uint64_t id, const void *data,
+                         size_t len);
+    void *estimate_arg;
     /* filled by the run */
     uint64_t tasks;
     uint64_t failed;
 };
+/* A batch that stopped handing out tasks for its deadline or
+ * tf__request_drain(), with tasks left: *ERR says why. */
+#define TF__EDEADLINE (-102)
+
+/*
+ * Asks the batch running to hand out no more tasks and to end when the
+ * tasks already handed out have ended, from a signal handler (SIG, e.g.
+ * SIGUSR1, a batch system's warning that the job's time is nearly up).
+ * The batch then returns TF__EDEADLINE if tasks were left. Async-signal-
+ * safe.
+ */
+void tf__request_drain(int sig);
+/* The signal tf__request_drain() was given, or 0. */
+int tf__drain_signal(void);
 
 /*
  * Asks the batch running to stop, from a signal handler (SIG, e.g.
@@ -154,15 +179,26 @@ struct tf__farm_stats {
 int tf__farm_run(const struct tf__farm_cfg *cfg, struct tf__farm_stats *stats,
                  int *worker_rc, struct tf_error *err);
 
+/* When a line run's tasks go out, and until when. */
+struct tf__history;
+struct tf__plan {
+    uint64_t deadline_us; /* see struct tf__batch; 0: none */
+    uint64_t margin_us;
+    const struct tf__history *history; /* runtimes of an earlier run, or
+                                          NULL */
+    bool lpt; /* longest first by HISTORY: reads every task first */
+};
+
 /*
  * Reads the lines of INPUT and writes results to SINK in session S: the
  * master's part of tf__farm_run(), for a session opened by the caller.
+ * PLAN may be NULL.
  */
 struct tf__resume;
 int tf__farm_lines(struct tf__session *s, uint32_t fn, const char *input,
                    size_t max_line, struct tf__sink *sink, bool unordered,
                    const struct tf__resume *resume, bool rerun_failed,
-                   const struct tf__halt *halt, struct tf__farm_stats *stats,
-                   struct tf_error *err);
+                   const struct tf__halt *halt, const struct tf__plan *plan,
+                   struct tf__farm_stats *stats, struct tf_error *err);
 
 #endif /* TF_FARM_H */

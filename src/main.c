@@ -5,10 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "error.h"
 #include "farm.h"
+#include "history.h"
 #include "jobs.h"
 #include "opts.h"
 #include "pool.h"
@@ -25,7 +27,9 @@ enum exit_code {
     EXIT_TASK_FAIL = 1, /* some task failed */
     EXIT_USAGE = 2,     /* usage or input error; nothing ran */
     EXIT_SYSTEM = 3,    /* system or transport error */
-    EXIT_HALTED = 4     /* --halt ...,fail= stopped the run */
+    EXIT_HALTED = 4,    /* --halt ...,fail= stopped the run */
+    EXIT_DEADLINE = 5   /* tasks were left for the deadline or SIGUSR1:
+                           run again with --resume to finish */
 };
 
 struct cli {
@@ -50,6 +54,11 @@ struct cli {
     bool unordered;
     bool tag;
     bool quiet;
+    const char *deadline;  /* --deadline as given, or NULL */
+    uint64_t margin_us;    /* --deadline-margin, or 0: the default */
+    bool have_margin;
+    const char *history;   /* --history FILE, or NULL */
+    bool lpt;              /* --order lpt */
     struct tf_opts opts;
 };
 
@@ -93,6 +102,20 @@ static const struct tf_option common_options[] = {
     {"retries", 0, "N",
      "run a failed task again, on another worker when there is one, up to N "
      "times (default 0); only its last attempt is written"},
+    {"deadline", 0, "TIME",
+     "start no task expected to end after TIME less --deadline-margin, "
+     "then exit 5: a duration from now (50m, 2h), a clock time (17:30, "
+     "2026-12-24T17:30) or @EPOCH-SECONDS (default inside a Slurm job: the "
+     "job's end time)"},
+    {"deadline-margin", 0, "TIME",
+     "time kept free before the deadline (default 60s, or a tenth of the "
+     "time to the deadline when that is less)"},
+    {"order", 0, "input|lpt",
+     "input (default): tasks start in input order; lpt: the longest in "
+     "--history first, after reading every task"},
+    {"history", 0, "FILE",
+     "a joblog or results file of an earlier run: its runtimes estimate "
+     "this run's tasks for --order lpt and the deadline"},
     {"threads-per-worker", 0, "N",
      "OpenMP/OpenBLAS/MKL threads each worker may use (default: the node's "
      "CPUs divided among its workers; the variables set in the environment "
@@ -264,6 +287,122 @@ parse_duration(const char *v, const char *what, uint64_t min_us,
     return 0;
 }
 
+static double
+wall_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Local time TEXT in FORMAT (all of it) as seconds since the epoch, or -1. */
+static double
+parse_clock(const char *text, const char *format, struct tm *tm)
+{
+    const char *end = strptime(text, format, tm);
+    time_t t;
+
+    if (end == NULL || *end != '\0')
+        return -1;
+    tm->tm_isdst = -1;
+    t = mktime(tm);
+    return t == (time_t)-1 ? -1 : (double)t;
+}
+
+/*
+ * --deadline: a duration from now, a clock time today (or tomorrow when it
+ * has passed), a date and time, or @EPOCH-SECONDS. *WHEN is seconds since
+ * the epoch.
+ */
+static int
+parse_deadline(const char *v, double *when, struct tf_error *err)
+{
+    static const char *const dates[] = {"%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M",
+                                        "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M",
+                                        NULL};
+    static const char *const clocks[] = {"%H:%M:%S", "%H:%M", NULL};
+    double now = wall_now();
+    struct tf_error ignored;
+    uint64_t us;
+    size_t i;
+
+    if (v[0] == '@') {
+        char *end;
+
+        errno = 0;
+        *when = strtod(v + 1, &end);
+        if (end != v + 1 && *end == '\0' && errno == 0 && *when > 0)
+            return 0;
+    } else if (parse_duration(v, "--deadline", 0, &us, &ignored) == 0) {
+        *when = now + (double)us / 1e6;
+        return 0;
+    }
+    for (i = 0; dates[i] != NULL; i++) {
+        struct tm tm;
+
+        memset(&tm, 0, sizeof(tm));
+        *when = parse_clock(v, dates[i], &tm);
+        if (*when >= 0)
+            return 0;
+    }
+    for (i = 0; clocks[i] != NULL; i++) {
+        time_t t = (time_t)now;
+        struct tm tm;
+
+        localtime_r(&t, &tm);
+        *when = parse_clock(v, clocks[i], &tm);
+        if (*when >= 0) {
+            if (*when <= now) {
+                tm.tm_mday++; /* passed today: tomorrow */
+                tm.tm_isdst = -1;
+                *when = (double)mktime(&tm);
+            }
+            return 0;
+        }
+    }
+    return tf__error(err, TF_EUSAGE,
+                     "--deadline: '%s' is not a duration (50m, 2h), a clock "
+                     "time (17:30, 2026-12-24T17:30) or @EPOCH-SECONDS",
+                     v);
+}
+
+/*
+ * The end time of the Slurm job this runs in, as seconds since the epoch:
+ * SLURM_JOB_END_TIME where Slurm sets it, else what squeue says. 0 when
+ * not in a job, the job has no time limit, or Slurm cannot be asked.
+ */
+static double
+slurm_end_time(void)
+{
+    const char *id = getenv("SLURM_JOB_ID");
+    const char *env = getenv("SLURM_JOB_END_TIME");
+    char cmd[128], line[128];
+    double when = 0;
+    struct tm tm;
+    FILE *p;
+
+    if (env != NULL && atof(env) > 0)
+        return atof(env);
+    if (id == NULL || id[0] == '\0' || strspn(id, "0123456789") != strlen(id) ||
+        strlen(id) > 20)
+        return 0;
+    snprintf(cmd, sizeof(cmd),
+             "timeout -k 1 10 squeue -h -j %s -o %%e 2>/dev/null", id);
+    p = popen(cmd, "re");
+    if (p == NULL)
+        return 0;
+    if (fgets(line, sizeof(line), p) != NULL) {
+        line[strcspn(line, "\n")] = '\0';
+        memset(&tm, 0, sizeof(tm));
+        when = parse_clock(line, "%Y-%m-%dT%H:%M:%S", &tm);
+        if (when < 0)
+            when = 0; /* "N/A", "Unknown": no limit */
+    }
+    pclose(p);
+    return when;
+}
+
 /* --halt now|soon,fail|success=N|N%. */
 static int
 parse_halt(const char *v, struct cli *c, struct tf_error *err)
@@ -414,6 +553,23 @@ apply(struct cli *c, const struct tf_option *opt, const char *value,
     else if (strcmp(n, "threads-per-worker") == 0)
         return tf__parse_u64(value, 1, 4096, "--threads-per-worker",
                              &c->threads, err);
+    else if (strcmp(n, "deadline") == 0) {
+        double when;
+
+        c->deadline = value;
+        return parse_deadline(value, &when, err);
+    } else if (strcmp(n, "deadline-margin") == 0) {
+        c->have_margin = true;
+        return parse_duration(value, "--deadline-margin", 0, &c->margin_us,
+                              err);
+    } else if (strcmp(n, "history") == 0)
+        c->history = value;
+    else if (strcmp(n, "order") == 0) {
+        if (strcmp(value, "lpt") != 0 && strcmp(value, "input") != 0)
+            return tf__error(err, TF_EUSAGE,
+                             "--order: '%s' is not input or lpt", value);
+        c->lpt = strcmp(value, "lpt") == 0;
+    }
     return 0;
 }
 
@@ -616,6 +772,30 @@ catch_stop_signals(void)
     sigaction(SIGHUP, &sa, NULL);
 }
 
+/*
+ * SIGUSR1 (Slurm's warning that the job's time is nearly up, sent with
+ * --signal=B:USR1@SECONDS) drains the run: no new tasks, running ones
+ * finish. Installed on every rank before the workers start, so that a
+ * worker rank mpirun passes it to lives on; a handler, not SIG_IGN, so
+ * that the tasks the workers start see the default.
+ */
+static void
+on_drain_signal(int sig)
+{
+    tf__request_drain(sig);
+}
+
+static void
+catch_drain_signal(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_drain_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
+}
+
 /* Tells how to go on after a stopped run: the same command with --resume,
  * when the run kept a record to resume from. */
 static void
@@ -654,15 +834,44 @@ run_lines(const struct cli *c, struct tf_pool *pool, uint64_t t0,
     struct tf__sink *sink = NULL;
     struct tf__results *results = NULL;
     struct tf__resume *resume = NULL;
-    bool halted = false;
+    struct tf__history *history = NULL;
+    struct tf__plan plan;
+    bool halted = false, drained = false;
+    double end = 0;
     int rc = 0;
     int rc2;
 
     memset(&stats, 0, sizeof(stats));
-    if (c->resume) {
-        rc = load_resume(c, &resume, err);
+    memset(&plan, 0, sizeof(plan));
+    if (c->history != NULL) {
+        rc = tf__history_load(c->history, &history, err);
         if (rc < 0)
             return rc;
+        plan.history = history;
+        plan.lpt = c->lpt;
+    }
+    if (c->deadline != NULL)
+        (void)parse_deadline(c->deadline, &end, err); /* checked already */
+    else
+        end = slurm_end_time();
+    if (end > 0) {
+        double left = end - wall_now();
+        uint64_t now = tf__now_us();
+
+        plan.deadline_us = left > 0 ? now + (uint64_t)(left * 1e6) : 1;
+        plan.margin_us = c->margin_us;
+        if (!c->have_margin) {
+            plan.margin_us = 60000000u;
+            if (left > 0 && left * 1e5 < (double)plan.margin_us)
+                plan.margin_us = (uint64_t)(left * 1e5);
+        }
+    }
+    if (c->resume) {
+        rc = load_resume(c, &resume, err);
+        if (rc < 0) {
+            tf__history_free(history);
+            return rc;
+        }
     }
     if (c->results != NULL) {
         /* Appended to, never truncated: an earlier run's records stay. */
@@ -680,7 +889,7 @@ run_lines(const struct cli *c, struct tf_pool *pool, uint64_t t0,
         rc = tf__farm_lines(tf__pool_session(pool), 0, c->input,
                             (size_t)c->max_line, sink, c->unordered, resume,
                             c->resume_failed, c->have_halt ? &c->halt : NULL,
-                            &stats, err);
+                            &plan, &stats, err);
     }
     rc2 = tf__sink_close(sink, rc < 0 ? NULL : err);
     if (rc == 0)
@@ -689,9 +898,13 @@ run_lines(const struct cli *c, struct tf_pool *pool, uint64_t t0,
     if (rc == 0)
         rc = rc2;
     tf__resume_free(resume);
+    tf__history_free(history);
     if (rc == TF__EHALTED) {
         tf__log(TF_LOG_ERROR, "%s", err->msg);
         halted = true;
+    } else if (rc == TF__EDEADLINE) {
+        tf__log(TF_LOG_ERROR, "%s", err->msg);
+        drained = true;
     } else if (rc < 0) {
         return rc;
     }
@@ -703,6 +916,8 @@ run_lines(const struct cli *c, struct tf_pool *pool, uint64_t t0,
     }
     if (halted)
         return c->halt.on_success ? 0 : EXIT_HALTED;
+    if (drained)
+        return EXIT_DEADLINE;
     return stats.failed > 0 ? 1 : 0;
 }
 
@@ -752,6 +967,13 @@ main(int argc, char **argv)
             return exit_for(rc);
         }
     }
+    if (c.lpt && c.history == NULL) {
+        if (!quiet_rank())
+            tf__log(TF_LOG_ERROR, "--order lpt needs --history FILE: the "
+                                  "joblog or results file of an earlier run");
+        return EXIT_USAGE;
+    }
+    catch_drain_signal();
     tf_config_init(&cfg);
     cfg.backend = c.backend;
     cfg.nworkers = (int)c.jobs;
@@ -810,5 +1032,9 @@ main(int argc, char **argv)
     }
     if (rc == EXIT_HALTED)
         return EXIT_HALTED;
+    if (rc == EXIT_DEADLINE) {
+        resume_hint(&c, argc, argv);
+        return EXIT_DEADLINE;
+    }
     return rc > 0 ? EXIT_TASK_FAIL : EXIT_ALL_OK;
 }

@@ -141,12 +141,15 @@ parse_int(const char *p, const char *end, bool neg_ok, int64_t *out)
 /* One joblog line (without its newline): Seq, Host, Starttime, JobRuntime,
  * Send, Receive, Exitval, Signal, Command. Returns false if it is not one. */
 static bool
-joblog_line(struct tf__resume *r, const char *line, size_t len, int *rc)
+parse_joblog_line(const char *line, size_t len, struct tf__joblog_line *out)
 {
     const char *f[9];
     const char *end = line + len;
     const char *p = line;
     int64_t seq, exitval, sig;
+    char num[64];
+    char *e;
+    size_t n;
     int k;
 
     for (k = 0; k < 8; k++) {
@@ -162,14 +165,26 @@ joblog_line(struct tf__resume *r, const char *line, size_t len, int *rc)
         !parse_int(f[6], f[7] - 1, true, &exitval) ||
         !parse_int(f[7], f[8] - 1, true, &sig))
         return false;
-    *rc = put(r, (uint64_t)seq, tf__task_hash(f[8], (size_t)(end - f[8])),
-              exitval == 0 && sig == 0, true);
+    n = (size_t)(f[4] - 1 - f[3]);
+    if (n == 0 || n >= sizeof(num))
+        return false;
+    memcpy(num, f[3], n);
+    num[n] = '\0';
+    out->runtime = strtod(num, &e);
+    if (*e != '\0' || !(out->runtime >= 0) || out->runtime > 1e9)
+        return false;
+    out->seq = (uint64_t)seq;
+    out->exitval = exitval;
+    out->signal = sig;
+    out->cmd = f[8];
+    out->cmd_len = (size_t)(end - f[8]);
     return true;
 }
 
 int
-tf__resume_load_joblog(struct tf__resume *r, const char *path,
-                       uint64_t *valid_bytes, struct tf_error *err)
+tf__joblog_read(const char *path,
+                int (*fn)(void *arg, const struct tf__joblog_line *line),
+                void *arg, uint64_t *valid_bytes, struct tf_error *err)
 {
     char *line = NULL;
     size_t cap = 0;
@@ -187,6 +202,7 @@ tf__resume_load_joblog(struct tf__resume *r, const char *path,
         return tf__error_errno(err, TF_EUSAGE, errno, "%s", path);
     }
     while (rc == 0 && (n = getline(&line, &cap, f)) > 0) {
+        struct tf__joblog_line jl;
         size_t len = (size_t)n;
 
         lineno++;
@@ -197,13 +213,14 @@ tf__resume_load_joblog(struct tf__resume *r, const char *path,
             valid += (uint64_t)n;
             continue;
         }
-        if (!joblog_line(r, line, len, &rc)) {
+        if (!parse_joblog_line(line, len, &jl)) {
             rc = tf__error(err, TF_EINPUT,
                            "%s:%llu: not a joblog line (expected 9 "
                            "TAB-separated fields: Seq ... Command)",
                            path, (unsigned long long)lineno);
             break;
         }
+        rc = fn(arg, &jl);
         if (rc < 0)
             rc = tf__error(err, rc, "out of memory");
         valid += (uint64_t)n;
@@ -215,6 +232,20 @@ tf__resume_load_joblog(struct tf__resume *r, const char *path,
     if (rc == 0 && valid_bytes != NULL)
         *valid_bytes = valid;
     return rc;
+}
+
+static int
+add_joblog_line(void *arg, const struct tf__joblog_line *jl)
+{
+    return put(arg, jl->seq, tf__task_hash(jl->cmd, jl->cmd_len),
+               jl->exitval == 0 && jl->signal == 0, true);
+}
+
+int
+tf__resume_load_joblog(struct tf__resume *r, const char *path,
+                       uint64_t *valid_bytes, struct tf_error *err)
+{
+    return tf__joblog_read(path, add_joblog_line, r, valid_bytes, err);
 }
 
 static int

@@ -29,6 +29,26 @@ void tf__resume_free(struct tf__resume *r);
 int tf__resume_load_joblog(struct tf__resume *r, const char *path,
                            uint64_t *valid_bytes, struct tf_error *err);
 
+/* One line of a joblog, as tf__joblog_read() passes it. */
+struct tf__joblog_line {
+    uint64_t seq;
+    double runtime; /* JobRuntime, seconds */
+    int64_t exitval;
+    int64_t signal;
+    const char *cmd; /* borrowed: the Command field */
+    size_t cmd_len;
+};
+
+/*
+ * Calls FN for each line of the joblog PATH, as tf__resume_load_joblog()
+ * reads it: a missing file has none, a torn last line is ignored (see
+ * VALID_BYTES), any other bad line is TF_EINPUT naming the file and line. A
+ * negative return from FN stops the scan (reported as out of memory).
+ */
+int tf__joblog_read(const char *path,
+                    int (*fn)(void *arg, const struct tf__joblog_line *line),
+                    void *arg, uint64_t *valid_bytes, struct tf_error *err);
+
 /* Adds the tasks of the results file PATH (see results.h); a missing file
  * adds nothing; a torn tail is ignored. */
 int tf__resume_load_results(struct tf__resume *r, const char *path,

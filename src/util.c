@@ -341,17 +341,21 @@ tf__fmt_u64(char *p, uint64_t v)
 int
 tf__online_cpus(void)
 {
+    const char *slurm = getenv("SLURM_CPUS_ON_NODE");
     cpu_set_t set;
-    long n;
+    long n = 0;
 
-    if (sched_getaffinity(0, sizeof(set), &set) == 0) {
-        int c = CPU_COUNT(&set);
-
-        if (c > 0)
-            return c;
-    }
-    n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0)
+        n = CPU_COUNT(&set);
+    if (n <= 0)
+        n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n <= 0)
+        n = 1;
+    /* Inside a Slurm allocation only the CPUs it has on this node, even
+     * where Slurm does not confine the job to them. */
+    if (slurm != NULL && atol(slurm) > 0 && atol(slurm) < n)
+        n = atol(slurm);
+    return (int)n;
 }
 
 /* Weak: present only when the program links the library. */

@@ -1,0 +1,173 @@
+#!/bin/bash
+# multihost.sh - a farm over 3 hosts writes what a farm on one host writes,
+# and a host lost mid-run loses no task: --resume on the hosts left
+# finishes the work
+#
+# Usage: bash tests/e2e/multihost.sh path/to/taskfarm   (or TASKFARM=...)
+#
+# scripts/netns-hosts.sh makes the hosts tfhost1..3: network namespaces on
+# a bridge, with 10.99.0.0/24 inside them only, and an rsh agent that starts
+# a command on a host in a UTS namespace of its own named after it (no
+# sshd). mpirun runs on tfhost1 and starts its daemons on the other hosts
+# through that agent; --map-by node puts the master (rank 0) on tfhost1 and
+# 2 workers on each host.
+#  1. 60 tasks of 0.05 s, each printing its id and a computed value (and
+#     TASKFARM_HOST and the host name on stderr), over 7 ranks: stdout is
+#     byte for byte that of `taskfarm -j 2 run` (fork) on this machine, and
+#     so are the joblog's Seq, Exitval, Signal and Command columns; every
+#     task saw TASKFARM_HOST equal to the host name where it ran, the
+#     joblog's Host column says the same, and all 3 hosts ran tasks.
+#  2. A lost host: the same tasks at 0.3 s each, with --results R. Once R
+#     holds some records, every process of tfhost3 (workers only) is
+#     killed. Open MPI then ends the whole job: the run must end, non-zero,
+#     by itself. `--resume --results R` with 5 ranks on tfhost1 and tfhost2
+#     finishes: R holds one successful record of every task, the last of
+#     its records (a task has a second record only when the first was not
+#     a success); the resumed run skipped what was done and ran only on the
+#     hosts left; the output kept in R equals the one-host run's.
+#
+# Exit 77 (skipped) only when namespaces cannot be made here (not root, no
+# ip or unshare, a kernel or container that refuses) or there is no mpirun
+# or no MPI in taskfarm.
+
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
+e2e_init "$@"
+
+TOP=$(CDPATH='' cd -- "$(dirname -- "$0")/../.." && pwd)
+HOSTS=$TOP/scripts/netns-hosts.sh
+D=$W/hosts
+TFQ=$(q "$TF")
+NTASKS=60
+MIN_RECORDS=6     # records in R before tfhost3 is killed
+MPI_TIMEOUT_S=45  # a run takes a few seconds: more is a hang
+
+if ! have_mpirun; then
+    e2e_skip_all "$E2E_NO_MPI"
+fi
+
+# hosts_down - remove the hosts (again: down may be called twice); its
+# messages become comment lines.
+# shellcheck disable=SC2317 # called from the EXIT trap
+hosts_down()
+{
+    bash "$HOSTS" down "$D" 2>&1 | sed 's/^/# /'
+}
+trap 'hosts_down; e2e_cleanup' EXIT
+trap 'exit 129' HUP
+
+# The watchdog (this shell's PID) removes the hosts even if this script is
+# killed with SIGKILL.
+UP="bash $(q "$HOSTS") up $D 3 $$"
+eval "$UP" > "$W/up.out" 2> "$W/up.err" < /dev/null
+RC=$?
+if [ "$RC" -eq 77 ]; then
+    e2e_skip_all "$(head -n 1 "$W/up.err")"
+fi
+if [ "$RC" -ne 0 ]; then
+    e2e_err "$UP" "exit status $RC" "$(head -n 10 "$W/up.err")"
+    e2e_finish
+fi
+e2e_ok "$UP"
+NS3=$(awk '$1 == "tfhost3" { print $2 }' "$D/hosts")
+mkdir "$W/ompi"
+
+# mh_mpirun HOSTFILE NP TASKFARM_ARGS... - the command line (a string) that
+# runs taskfarm with NP ranks over the hosts of HOSTFILE, mpirun itself
+# started on tfhost1 through the agent and bounded in time. Open MPI's
+# session files go to $W/ompi, so a killed run leaves none in /tmp.
+mh_mpirun()
+{
+    local hostfile=$1 np=$2 cmd
+    shift 2
+    cmd="OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1"
+    cmd="$cmd timeout -k 5 $MPI_TIMEOUT_S mpirun -np $np --map-by node"
+    cmd="$cmd --oversubscribe --bind-to none --hostfile $hostfile"
+    cmd="$cmd --mca plm_rsh_agent $D/agent"
+    cmd="$cmd --mca oob_tcp_if_include 10.99.0.0/24"
+    cmd="$cmd --mca btl_tcp_if_include 10.99.0.0/24 --mca btl tcp,self"
+    cmd="$cmd --mca orte_tmpdir_base $W/ompi $(q "$TF" "$@")"
+    printf '%s %s' "$D/agent tfhost1" "$(q "$cmd")"
+}
+
+# --------------------------------------------------- the tasks, on one host
+# Task i prints its id and a value computed from it; on stderr, its id,
+# TASKFARM_HOST and the host name it runs on.
+T=$W/tasks.txt
+for i in $(seq 1 $NTASKS); do
+    # shellcheck disable=SC2016 # the task expands it, not this script
+    printf 'sleep %s; i=$TASKFARM_TASK_ID; echo "task $i: $((i * i * i %% 1009)) $(echo "task $i" | cksum)"; echo "$i $TASKFARM_HOST $(hostname)" >&2\n' 0.05
+done > "$T"
+run_cmd 0 "$TFQ -j 2 -q --joblog $W/one.log run $T > $W/one.out 2> $W/one.err"
+check "test \"\$(wc -l < $W/one.out)\" = $NTASKS && test \"\$(head -n 1 $W/one.out)\" = \"task 1: 1 \$(echo 'task 1' | cksum)\""
+
+# ------------------------------------------------- 1. the same, on 3 hosts
+run_cmd 0 "$(mh_mpirun "$D/hostfile" 7 --joblog "$W/mh.log" run "$T") > $W/mh.out 2> $W/mh.err"
+same_file "$W/one.out" "$W/mh.out"
+check "cmp <(cut -f 1,7,8,9- $W/one.log) <(cut -f 1,7,8,9- $W/mh.log)"
+check "grep -q -x 'taskfarm: $NTASKS tasks, 0 failed, .* s, 6 workers (mpi), .*' $W/mh.err"
+# What each task saw: "ID TASKFARM_HOST HOSTNAME", in task order.
+check "grep -E -x '[0-9]+ [^ ]+ [^ ]+' $W/mh.err > $W/mh.hosts"
+check "awk '\$1 != NR || \$2 != \$3 { print; bad = 1 } END { exit bad || NR != $NTASKS }' $W/mh.hosts"
+check "test \"\$(cut -d ' ' -f 2 $W/mh.hosts | sort -u | tr '\\n' ' ')\" = 'tfhost1 tfhost2 tfhost3 '"
+check "awk -F '\\t' 'NR == FNR { if (FNR > 1) h[\$1] = \$2; next } { split(\$0, f, \" \"); if (h[f[1]] != f[2]) { print; bad = 1 } } END { exit bad }' $W/mh.log $W/mh.hosts"
+
+# ------------------------------------------ 2. tfhost3 is lost mid-run
+# The same tasks, longer: the same output.
+T2=$W/tasks-long.txt
+sed 's/^sleep 0\.05;/sleep 0.3;/' "$T" > "$T2"
+check "test \"\$(grep -c '^sleep 0\\.3;' $T2)\" = $NTASKS"
+R=$W/r
+B1="$(mh_mpirun "$D/hostfile" 7 -q --results "$R" run "$T2") > $W/b1.out 2> $W/b1.err"
+echo "# in the background: $B1"
+(eval "$B1") < /dev/null &
+B1_PID=$!
+# records R - how many records R holds (0 before it exists).
+records()
+{
+    "$TF" results "$1" 2> /dev/null | tail -n +2 | wc -l
+}
+N=0
+for ((i = 0; i < 300; i++)); do
+    N=$(records "$R")
+    [ "$N" -ge "$MIN_RECORDS" ] && break
+    kill -0 "$B1_PID" 2> /dev/null || break
+    sleep 0.1
+done
+E2E_N=$((E2E_N + 1))
+if [ "$N" -ge "$MIN_RECORDS" ] && [ "$N" -lt "$NTASKS" ]; then
+    e2e_ok "$R holds $N records; the run goes on"
+else
+    e2e_err "$R holds $N records: wanted $MIN_RECORDS to $((NTASKS - 1)) while the run goes on" \
+        "$(head -n 10 "$W/b1.err" 2> /dev/null)"
+fi
+# Every process of tfhost3: its mpirun daemon, the worker ranks, their
+# tasks, and the agent that started them; again, for a task forked while
+# the others died.
+check "test -n \"\$(ip netns pids $NS3)\" && for k in 1 2 3 4 5; do ip netns pids $NS3 | xargs -r kill -9 2> /dev/null; sleep 0.05; done"
+wait "$B1_PID"
+echo $? > "$W/b1.rc"
+run_cmd 0 "awk '\$1 != 0 && \$1 != 124 && \$1 != 137 { ok = 1 } END { exit !ok }' $W/b1.rc" \
+    "the run must end by itself, non-zero, when a host is lost (124 or 137: it was stopped by its timeout after $MPI_TIMEOUT_S s): exit status $(cat "$W/b1.rc")"
+check "test -z \"\$(ip netns pids $NS3)\""
+run_cmd 0 "$TFQ results --all $R > $W/all1.tsv"
+# S: the tasks the killed run finished, which --resume skips.
+S=$(awk -F '\t' 'NR > 1 && $3 == 0 && !ok[$1]++ { n++ } END { print n + 0 }' \
+    "$W/all1.tsv")
+check "test $S -ge $MIN_RECORDS && test $S -lt $NTASKS"
+
+# ------------------------------------------- --resume on the hosts left
+check "grep -v -w tfhost3 $D/hostfile > $W/hostfile2 && test \"\$(wc -l < $W/hostfile2)\" = 2"
+run_cmd 0 "$(mh_mpirun "$W/hostfile2" 5 --resume --results "$R" run "$T2") > $W/b2.out 2> $W/b2.err"
+check "grep -q -x 'taskfarm: $((NTASKS - S)) tasks, 0 failed, $S skipped (done before), .* s, 4 workers (mpi), .*' $W/b2.err"
+run_cmd 0 "$TFQ results --all $R > $W/all.tsv"
+# Every task has one successful record, its last one.
+check "awk -F '\\t' 'NR > 1 { if (ok[\$1]) { print; bad = 1 } if (\$3 == 0) ok[\$1] = 1 } END { for (i = 1; i <= $NTASKS; i++) if (!ok[i]) { print \"no success: \" i; bad = 1 } exit bad }' $W/all.tsv"
+check "test \"\$($TFQ results $R | tail -n +2 | awk -F '\\t' '\$3 == 0' | wc -l)\" = $NTASKS"
+# The resumed run's records name only the hosts left.
+check "test \"\$(tail -n +\$((\$(wc -l < $W/all1.tsv) + 1)) $W/all.tsv | cut -f 8 | sort -u | tr '\\n' ' ')\" = 'tfhost1 tfhost2 '"
+# The output kept in R, task by task, is the one-host run's.
+check "for i in \$(seq 1 $NTASKS); do $TFQ results $R --task \$i 2> /dev/null || exit; done > $W/kept.out"
+same_file "$W/one.out" "$W/kept.out"
+
+e2e_finish
