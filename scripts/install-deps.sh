@@ -11,9 +11,12 @@ build_pkgs=(gcc make cmake pkg-config openmpi-bin libopenmpi-dev
             libjansson-dev)
 # clang and libclang-rt-dev: libFuzzer and the sanitizer runtimes (clang
 # only recommends them, and recommends are not installed here); valgrind
-# for the valgrind build of scripts/test.sh.
+# for the valgrind build of scripts/test.sh; slurm-wlm and munge for the
+# private Slurm cluster of tests/e2e/slurm.sh (its PMIx plugin loads the
+# unversioned libpmix.so, which libopenmpi-dev brings); iproute2 (ip netns)
+# and util-linux (unshare) for the hosts of scripts/netns-hosts.sh.
 test_pkgs=(python3 parallel time procps python3-numpy python3-mpi4py
-           clang libclang-rt-dev valgrind iproute2 util-linux)
+           clang libclang-rt-dev valgrind slurm-wlm munge iproute2 util-linux)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then
