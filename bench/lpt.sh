@@ -2,11 +2,10 @@
 # bench/lpt.sh - how much does starting the longest tasks first shorten a
 # run whose task times vary?
 #
-# A task file of TASKS sleeps (default 120) with times drawn once from a
-# heavy-tailed mix (seeded, the same every run): most take 0.02-0.2 s, one
-# in twelve takes 0.5-1.5 s, and the longest ones sit late in the file, as
-# they often do when a task list is sorted by name or size. Total work is
-# about 24 s; WORKERS (default 4) workers; sleeping tasks need no CPU, so
+# A task file of TASKS sleeps (default 120) with times drawn once (seeded,
+# the same every run): all take 0.02-0.2 s but the last five, which take
+# 2-3 s each, as when a task list is sorted by input size. Total work is
+# about 25 s; WORKERS (default 4) workers; sleeping tasks need no CPU, so
 # more workers than cores measure scheduling, not the machine.
 #
 # One untimed run with --joblog gives the history. Then, alternately, A B
@@ -30,8 +29,8 @@ WORKERS=${WORKERS:-4}
 awk -v n="$TASKS" 'BEGIN {
     srand(7)
     for (i = 1; i <= n; i++) {
-        long = (i > n * 2 / 3) && (rand() < 0.25)
-        t = long ? 0.5 + rand() : 0.02 + 0.18 * rand()
+        long = i > n - 5
+        t = long ? 2 + rand() : 0.02 + 0.18 * rand()
         printf "sleep %.3f; echo %d\n", t, i
     }
 }' >"$tmp/tasks"

@@ -7,6 +7,11 @@ tf__sched_init(struct tf__sched *s, int nworkers, uint64_t fixed)
     s->nworkers = nworkers < 1 ? 1 : nworkers;
     s->fixed = fixed;
     s->target_us = TF__SCHED_TARGET_US;
+    /* Many workers: longer chunks, so that the master's requests a second
+     * (workers / chunk time) stay well under what it serves. */
+    if (s->nworkers > TF__SCHED_WORKERS_PER_TARGET)
+        s->target_us = TF__SCHED_TARGET_US * (uint64_t)s->nworkers /
+                       TF__SCHED_WORKERS_PER_TARGET;
     s->max_chunk = TF__SCHED_MAX_CHUNK;
     s->last = 0;
     s->tasks = 0;

@@ -14,7 +14,11 @@
  * whole input),
  * and, once the end of the input is known, is at most pending / (2 x
  * workers) (guided self-scheduling), so the last chunks are small and the
- * tail is short. The first chunks hold one task each, to measure.
+ * tail is short. The first chunks hold one task each, to measure. With more
+ * than TF__SCHED_WORKERS_PER_TARGET workers the target grows in proportion,
+ * so that the master serves at most that many workers per target time
+ * (12,800 requests a second), whatever the number of workers
+ * (docs/scaling.md).
  */
 struct tf__sched {
     int nworkers;
@@ -27,6 +31,7 @@ struct tf__sched {
 };
 
 #define TF__SCHED_TARGET_US 20000u
+#define TF__SCHED_WORKERS_PER_TARGET 256
 #define TF__SCHED_MAX_CHUNK 32768u
 
 /* Sets up S for NWORKERS workers and a fixed chunk size (0: auto). */

@@ -119,6 +119,30 @@ test_auto_mode_doubles_at_most_from_chunk_to_chunk(void **state)
 }
 
 static void
+test_auto_mode_lengthens_chunks_for_many_workers(void **state)
+{
+    struct tf__sched few, many;
+    uint64_t a = 0, b = 0;
+    int k;
+
+    (void)state;
+    tf__sched_init(&few, TF__SCHED_WORKERS_PER_TARGET, 0);
+    tf__sched_init(&many, 40 * TF__SCHED_WORKERS_PER_TARGET, 0);
+    assert_int_equal(many.target_us, 40 * few.target_us);
+    /* 1 ms tasks: 20 per chunk up to 256 workers; with 10,240 workers
+     * chunks last 40 times longer, so the master gets no more requests a
+     * second per worker than 256 workers would send in all. */
+    tf__sched_observe(&few, 1000, 1000000);
+    tf__sched_observe(&many, 1000, 1000000);
+    for (k = 0; k < 20; k++) {
+        a = tf__sched_next(&few, UINT64_MAX / 4, false);
+        b = tf__sched_next(&many, UINT64_MAX / 4, false);
+    }
+    assert_int_equal(a, 20);
+    assert_int_equal(b, 800);
+}
+
+static void
 test_auto_mode_small_eof_chunks_do_not_unlock_faster_growth(void **state)
 {
     struct tf__sched s;
@@ -752,6 +776,7 @@ main(void)
         cmocka_unit_test(
             test_auto_mode_starts_with_chunks_of_one_until_it_has_measured),
         cmocka_unit_test(test_auto_mode_doubles_at_most_from_chunk_to_chunk),
+        cmocka_unit_test(test_auto_mode_lengthens_chunks_for_many_workers),
         cmocka_unit_test(
             test_auto_mode_small_eof_chunks_do_not_unlock_faster_growth),
         cmocka_unit_test(test_auto_mode_aims_at_target_over_mean_task_time),
