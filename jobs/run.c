@@ -2,8 +2,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -358,45 +358,135 @@ reap(pid_t pid, struct limit *l, struct tf_result *res, int *status)
     }
 }
 
+/*
+ * The signals a task must not inherit as they are in this worker: those
+ * with a handler (a handler must never run in the child before exec, which
+ * shares the worker's memory, and exec resets it anyway) and SIGPIPE,
+ * which the worker ignores and an ignored signal stays ignored across
+ * exec. Found once per worker process, at its first task (glibc's
+ * posix_spawn asks about every signal at every spawn instead: some sixty
+ * system calls a task).
+ */
+static pthread_once_t reset_once = PTHREAD_ONCE_INIT;
+static int reset_sigs[NSIG];
+static int nreset;
+
+static void
+find_reset_signals(void)
+{
+    int sig;
+
+    for (sig = 1; sig < NSIG; sig++) {
+        struct sigaction sa;
+
+        if (sigaction(sig, NULL, &sa) < 0)
+            continue;
+        if (sig == SIGPIPE ||
+            ((sa.sa_flags & SA_SIGINFO) ? sa.sa_sigaction != NULL
+                                        : sa.sa_handler != SIG_DFL &&
+                                              sa.sa_handler != SIG_IGN))
+            reset_sigs[nreset++] = sig;
+    }
+}
+
+/*
+ * Starts PATH with ARGV and ENVP in a new process group, stdin from
+ * /dev/null, stdout to OUT_W, stderr to ERR_W, every signal unblocked and
+ * at its default. vfork: no copy of the worker's page tables, and the
+ * child makes a few system calls before exec. Returns 0 with *PID, or the
+ * errno of the failed exec, pipe or vfork (the child, if any, is reaped).
+ */
+static int
+spawn_exec(const char *path, char *const argv[], char *const envp[],
+           int out_w, int err_w, pid_t *pid)
+{
+    sigset_t all, old;
+    int report[2];
+    int child_errno = 0;
+    ssize_t got;
+    pid_t p;
+    int in_fd;
+
+    (void)pthread_once(&reset_once, find_reset_signals);
+    in_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (in_fd < 0)
+        return errno;
+    /* A failed exec writes its errno here; a successful one closes it. (A
+     * pipe, not the shared memory of vfork, so that it also works where
+     * vfork is a plain fork, as under valgrind.) */
+    if (pipe2(report, O_CLOEXEC) < 0) {
+        int e = errno;
+
+        close(in_fd);
+        return e;
+    }
+    /* No handler may run in the child, which shares this memory: every
+     * signal stays blocked until the child has reset them all. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    p = vfork();
+    if (p == 0) {
+        struct sigaction dfl;
+        sigset_t none;
+        int e;
+        int i;
+
+        memset(&dfl, 0, sizeof(dfl));
+        dfl.sa_handler = SIG_DFL;
+        for (i = 0; i < nreset; i++)
+            sigaction(reset_sigs[i], &dfl, NULL);
+        if (setpgid(0, 0) == 0 && dup2(in_fd, STDIN_FILENO) >= 0 &&
+            dup2(out_w, STDOUT_FILENO) >= 0 &&
+            dup2(err_w, STDERR_FILENO) >= 0) {
+            sigemptyset(&none);
+            sigprocmask(SIG_SETMASK, &none, NULL);
+            execve(path, argv, envp);
+        }
+        e = errno;
+        if (write(report[1], &e, sizeof(e)) < 0)
+            _exit(127);
+        _exit(127);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    close(in_fd);
+    close(report[1]);
+    if (p < 0) {
+        int e = errno;
+
+        close(report[0]);
+        return e;
+    }
+    do
+        got = read(report[0], &child_errno, sizeof(child_errno));
+    while (got < 0 && errno == EINTR);
+    close(report[0]);
+    if (got == (ssize_t)sizeof(child_errno) && child_errno != 0) {
+        int status;
+
+        while (waitpid(p, &status, 0) < 0 && errno == EINTR)
+            ;
+        return child_errno;
+    }
+    *pid = p;
+    return 0;
+}
+
 static int
 spawn(struct run_state *st, const char *cmd, size_t len, pid_t *pid,
       int out_w, int err_w)
 {
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    sigset_t none;
-    sigset_t dfl;
     char *argv[MAX_WORDS + 1];
     char *sh_argv[4];
     int n;
     int rc;
 
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY,
-                                     0);
-    posix_spawn_file_actions_adddup2(&fa, out_w, STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&fa, err_w, STDERR_FILENO);
-    posix_spawnattr_init(&attr);
-    sigemptyset(&none);
-    /* The task gets its own process group, so a signal to the group
-     * reaches everything it started, and SIGPIPE back at its default (the
-     * worker ignores it). Only signals set to be ignored survive exec, so
-     * only that one needs resetting. */
-    sigemptyset(&dfl);
-    sigaddset(&dfl, SIGPIPE);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &dfl);
-    posix_spawnattr_setpgroup(&attr, 0);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
-                                        POSIX_SPAWN_SETSIGDEF |
-                                        POSIX_SPAWN_SETPGROUP);
     n = split_plain(st, cmd, len, argv);
     rc = -1;
     if (n > 0) {
         const char *path = resolve(st, argv[0]);
 
         if (path != NULL)
-            rc = posix_spawn(pid, path, &fa, &attr, argv, st->envp);
+            rc = spawn_exec(path, argv, st->envp, out_w, err_w, pid);
     }
     if (rc != 0) {
         /* Anything not plain, and a plain command that cannot be exec'd,
@@ -405,10 +495,8 @@ spawn(struct run_state *st, const char *cmd, size_t len, pid_t *pid,
         sh_argv[1] = "-c";
         sh_argv[2] = (char *)cmd;
         sh_argv[3] = NULL;
-        rc = posix_spawn(pid, "/bin/sh", &fa, &attr, sh_argv, st->envp);
+        rc = spawn_exec("/bin/sh", sh_argv, st->envp, out_w, err_w, pid);
     }
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&fa);
     return rc;
 }
 

@@ -94,10 +94,12 @@ T=$W/lpt.txt
 } > "$T"
 run_cmd 0 "$TFQ -j 2 run --joblog $W/lpt.log $T > $W/lpt.out1 2> $W/lpt.err1"
 run_cmd 0 "$TFQ -j 2 run --order lpt --history $W/lpt.log --joblog $W/lpt2.log $T > $W/lpt.out2 2> $W/lpt.err2"
-# The long task started first, and every task ran once.
+# The long task was handed out first, and every task ran once.
 check "test \"\$(head -n 1 $W/lpt.out2)\" = long"
 check "sort $W/lpt.out1 | cmp -s - <(sort $W/lpt.out2)"
-check "awk -F '\t' 'NR > 1 && \$9 ~ /long/ { l = \$3 } NR > 1 { if (min == \"\" || \$3 < min) min = \$3 } END { exit !(l == min) }' $W/lpt2.log"
+# (It starts with the first: the other worker's first task may start a
+# moment before it.)
+check "awk -F '\t' 'NR > 1 && \$9 ~ /long/ { l = \$3 } NR > 1 { if (min == \"\" || \$3 < min) min = \$3 } END { exit !(l - min < 0.1) }' $W/lpt2.log"
 # Makespan: the last end minus the first start, from each joblog.
 span()
 {
