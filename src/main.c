@@ -958,6 +958,12 @@ main(int argc, char **argv)
                                   "FILE: the record of the run to resume");
         return EXIT_USAGE;
     }
+    if (c.lpt && c.history == NULL) {
+        if (!quiet_rank())
+            tf__log(TF_LOG_ERROR, "--order lpt needs --history FILE: the "
+                                  "joblog or results file of an earlier run");
+        return EXIT_USAGE;
+    }
     if (c.kind->init != NULL) {
         rc = c.kind->init(&state, &c.opts, &err);
         if (rc < 0) {
@@ -966,12 +972,6 @@ main(int argc, char **argv)
                         err.msg[0] ? err.msg : tf_strerror(rc));
             return exit_for(rc);
         }
-    }
-    if (c.lpt && c.history == NULL) {
-        if (!quiet_rank())
-            tf__log(TF_LOG_ERROR, "--order lpt needs --history FILE: the "
-                                  "joblog or results file of an earlier run");
-        return EXIT_USAGE;
     }
     catch_drain_signal();
     tf_config_init(&cfg);
