@@ -365,17 +365,19 @@ reap(pid_t pid, struct limit *l, struct tf_result *res, int *status)
  * which the worker ignores and an ignored signal stays ignored across
  * exec. Found once per worker process, at its first task (glibc's
  * posix_spawn asks about every signal at every spawn instead: some sixty
- * system calls a task).
+ * system calls a task), with the /dev/null every task reads.
  */
 static pthread_once_t reset_once = PTHREAD_ONCE_INIT;
 static int reset_sigs[NSIG];
 static int nreset;
+static int dev_null = -1;
 
 static void
 find_reset_signals(void)
 {
     int sig;
 
+    dev_null = open("/dev/null", O_RDONLY | O_CLOEXEC);
     for (sig = 1; sig < NSIG; sig++) {
         struct sigaction sa;
 
@@ -405,21 +407,15 @@ spawn_exec(const char *path, char *const argv[], char *const envp[],
     int child_errno = 0;
     ssize_t got;
     pid_t p;
-    int in_fd;
 
     (void)pthread_once(&reset_once, find_reset_signals);
-    in_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (in_fd < 0)
-        return errno;
+    if (dev_null < 0)
+        return ENOENT;
     /* A failed exec writes its errno here; a successful one closes it. (A
      * pipe, not the shared memory of vfork, so that it also works where
      * vfork is a plain fork, as under valgrind.) */
-    if (pipe2(report, O_CLOEXEC) < 0) {
-        int e = errno;
-
-        close(in_fd);
-        return e;
-    }
+    if (pipe2(report, O_CLOEXEC) < 0)
+        return errno;
     /* No handler may run in the child, which shares this memory: every
      * signal stays blocked until the child has reset them all. */
     sigfillset(&all);
@@ -435,7 +431,7 @@ spawn_exec(const char *path, char *const argv[], char *const envp[],
         dfl.sa_handler = SIG_DFL;
         for (i = 0; i < nreset; i++)
             sigaction(reset_sigs[i], &dfl, NULL);
-        if (setpgid(0, 0) == 0 && dup2(in_fd, STDIN_FILENO) >= 0 &&
+        if (setpgid(0, 0) == 0 && dup2(dev_null, STDIN_FILENO) >= 0 &&
             dup2(out_w, STDOUT_FILENO) >= 0 &&
             dup2(err_w, STDERR_FILENO) >= 0) {
             sigemptyset(&none);
@@ -443,12 +439,10 @@ spawn_exec(const char *path, char *const argv[], char *const envp[],
             execve(path, argv, envp);
         }
         e = errno;
-        if (write(report[1], &e, sizeof(e)) < 0)
-            _exit(127);
+        (void)!write(report[1], &e, sizeof(e));
         _exit(127);
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    close(in_fd);
     close(report[1]);
     if (p < 0) {
         int e = errno;

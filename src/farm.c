@@ -289,6 +289,16 @@ hold(struct master *m, int w, struct chunk *c)
     m->inflight++;
 }
 
+/* Ends the input here: the tasks read and not handed out are dropped (a
+ * resumed run does them). */
+static void
+hand_out_no_more(struct master *m)
+{
+    m->eof = true;
+    m->qlen = 0;
+    m->qhead = 0;
+}
+
 /* Expected runtime of a task the batch estimated at EST_US (0: not
  * known): that, else the mean of the tasks measured so far, else 0. */
 static uint64_t
@@ -314,15 +324,12 @@ held_us(const struct master *m, int w)
     return sum;
 }
 
-/* Hands out nothing more: the tasks not yet handed out are left for a
- * run that resumes this one. */
+/* Hands out nothing more for the deadline or a drain, saying WHY. */
 static void
 deadline_stop(struct master *m, const char *why)
 {
     m->deadline_hit = true;
-    m->eof = true;
-    m->qlen = 0;
-    m->qhead = 0;
+    hand_out_no_more(m);
     snprintf(m->deadline_why, sizeof(m->deadline_why), "%s", why);
 }
 
@@ -701,9 +708,7 @@ check_halt(struct master *m)
                                : n < h->count))
         return;
     m->halted = true;
-    m->eof = true;
-    m->qlen = 0;
-    m->qhead = 0;
+    hand_out_no_more(m);
     snprintf(m->halt_why, sizeof(m->halt_why),
              "%llu task%s %s (--halt %s,%s=%llu%s)", (unsigned long long)n,
              n == 1 ? "" : "s", h->on_success ? "succeeded" : "failed",
@@ -1327,12 +1332,6 @@ tf__request_drain(int sig)
     drain_sig = sig;
 }
 
-int
-tf__drain_signal(void)
-{
-    return drain_sig;
-}
-
 /* How long a stopping batch waits for the workers to end their tasks. */
 #define STOP_WAIT_US 10000000u
 
@@ -1420,14 +1419,10 @@ tf__session_batch(struct tf__session *m, struct tf__batch *b,
     if (rc < 0 && rc != TF_ETRANSPORT && rc != TF_EPROTO &&
         rc != TF__ESTOPPED)
         discard_rest(m);
-    /* What arrived is written before a halt or deadline is reported. */
-    if ((rc == 0 || (rc == TF__ESTOPPED && stop_sig == 0 && m->halted)) &&
-        b->flush != NULL) {
-        int frc = b->flush(b->flush_arg, err);
-
-        if (frc < 0)
-            rc = frc;
-    }
+    /* What arrived is written before a halt or deadline is reported (a
+     * stopped batch wrote it already). */
+    if (rc == 0 && b->flush != NULL)
+        rc = b->flush(b->flush_arg, err);
     if ((rc == 0 || (rc == TF__ESTOPPED && stop_sig == 0)) && m->halted)
         rc = tf__error(err, TF__EHALTED, "halted: %s", m->halt_why);
     else if (rc == 0 && m->deadline_hit)
@@ -1625,13 +1620,13 @@ worker_init(struct worker *wk, struct tf_error *err)
                                        "OPENBLAS_NUM_THREADS",
                                        "MKL_NUM_THREADS", NULL};
     char value[16];
+    const char *cpus_per_task = getenv("SLURM_CPUS_PER_TASK");
     int n = wk->cfg->threads_per_worker;
     int i;
     int rc;
 
-    if (n <= 0 && getenv("SLURM_STEP_ID") != NULL &&
-        getenv("SLURM_CPUS_PER_TASK") != NULL)
-        n = atoi(getenv("SLURM_CPUS_PER_TASK")); /* srun -c N: N each */
+    if (n <= 0 && getenv("SLURM_STEP_ID") != NULL && cpus_per_task != NULL)
+        n = atoi(cpus_per_task); /* srun -c N: N each */
     if (n <= 0) {
         int per_node = wk->t->node_workers > 0 ? wk->t->node_workers : 1;
 
@@ -1817,12 +1812,13 @@ worker_loop(struct worker *wk, struct tf_error *err)
 {
     struct tf__hello h;
     struct tf_result r;
+    const char *node = getenv("SLURMD_NODENAME");
     int rc;
 
     /* Slurm's name for the node where it has one (a host may call itself
      * by a longer name), else the host's. */
-    if (getenv("SLURMD_NODENAME") != NULL && getenv("SLURMD_NODENAME")[0])
-        snprintf(wk->host, sizeof(wk->host), "%s", getenv("SLURMD_NODENAME"));
+    if (node != NULL && node[0] != '\0')
+        snprintf(wk->host, sizeof(wk->host), "%s", node);
     else if (gethostname(wk->host, sizeof(wk->host) - 1) < 0)
         strcpy(wk->host, "localhost");
     h.pid = (uint32_t)getpid();
@@ -2064,11 +2060,14 @@ lines_next(void *arg, uint64_t *id, const void **data, size_t *len,
     return rc;
 }
 
+/* The estimate of the task lines_next returned last, task ID. */
 static uint64_t
 lines_estimate(void *arg, uint64_t id, const void *data, size_t len)
 {
     const struct lines *l = arg;
 
+    if (l->lpt) /* looked up already, to sort by */
+        return l->tasks[l->next - 1].est_us;
     return tf__history_get(l->history, id, data, len, NULL);
 }
 
@@ -2124,7 +2123,8 @@ tf__farm_lines(struct tf__session *s, uint32_t fn, const char *input,
         l.lpt = plan->lpt;
         b.deadline_us = plan->deadline_us;
         b.margin_us = plan->margin_us;
-        if (plan->history != NULL) {
+        /* Estimates serve the deadline alone. */
+        if (plan->history != NULL && plan->deadline_us != 0) {
             b.estimate = lines_estimate;
             b.estimate_arg = &l;
         }

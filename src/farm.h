@@ -106,8 +106,6 @@ struct tf__batch {
  * safe.
  */
 void tf__request_drain(int sig);
-/* The signal tf__request_drain() was given, or 0. */
-int tf__drain_signal(void);
 
 /*
  * Asks the batch running to stop, from a signal handler (SIG, e.g.

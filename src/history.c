@@ -92,13 +92,13 @@ tf__history_load(const char *path, struct tf__history **out,
         return rc;
     }
     got = fread(magic, 1, sizeof(magic), f);
-    if (got >= 8 && memcmp(magic, "TFRESULT", 8) == 0) {
+    if (got == sizeof(magic) && memcmp(magic, TF__RESULTS_MAGIC, 8) == 0) {
         fclose(f);
         rc = tf__results_read(path, from_record, h, NULL, err);
         if (rc == TF_ENOMEM)
             rc = tf__error(err, rc, "out of memory");
         else if (rc < 0)
-            rc = tf__error(err, TF_EUSAGE, "--history: %s", err->msg);
+            rc = TF_EUSAGE; /* err names the file */
     } else {
         fclose(f);
         rc = tf__joblog_read(path, from_joblog, h, NULL, err);

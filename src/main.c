@@ -54,7 +54,7 @@ struct cli {
     bool unordered;
     bool tag;
     bool quiet;
-    const char *deadline;  /* --deadline as given, or NULL */
+    double deadline;       /* --deadline, seconds since the epoch; 0: none */
     uint64_t margin_us;    /* --deadline-margin, or 0: the default */
     bool have_margin;
     const char *history;   /* --history FILE, or NULL */
@@ -382,8 +382,8 @@ slurm_end_time(void)
     struct tm tm;
     FILE *p;
 
-    if (env != NULL && atof(env) > 0)
-        return atof(env);
+    if (env != NULL && (when = atof(env)) > 0)
+        return when;
     if (id == NULL || id[0] == '\0' || strspn(id, "0123456789") != strlen(id) ||
         strlen(id) > 20)
         return 0;
@@ -553,12 +553,9 @@ apply(struct cli *c, const struct tf_option *opt, const char *value,
     else if (strcmp(n, "threads-per-worker") == 0)
         return tf__parse_u64(value, 1, 4096, "--threads-per-worker",
                              &c->threads, err);
-    else if (strcmp(n, "deadline") == 0) {
-        double when;
-
-        c->deadline = value;
-        return parse_deadline(value, &when, err);
-    } else if (strcmp(n, "deadline-margin") == 0) {
+    else if (strcmp(n, "deadline") == 0)
+        return parse_deadline(value, &c->deadline, err);
+    else if (strcmp(n, "deadline-margin") == 0) {
         c->have_margin = true;
         return parse_duration(value, "--deadline-margin", 0, &c->margin_us,
                               err);
@@ -759,17 +756,25 @@ on_stop_signal(int sig)
     tf__request_stop(sig);
 }
 
+/* Makes FN the handler of SIG (system calls it interrupts fail with
+ * EINTR, so that the loops waiting in them look at the request). */
 static void
-catch_stop_signals(void)
+catch_signal(int sig, void (*fn)(int))
 {
     struct sigaction sa;
 
     memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_stop_signal;
+    sa.sa_handler = fn;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    sigaction(sig, &sa, NULL);
+}
+
+static void
+catch_stop_signals(void)
+{
+    catch_signal(SIGINT, on_stop_signal);
+    catch_signal(SIGTERM, on_stop_signal);
+    catch_signal(SIGHUP, on_stop_signal);
 }
 
 /*
@@ -783,17 +788,6 @@ static void
 on_drain_signal(int sig)
 {
     tf__request_drain(sig);
-}
-
-static void
-catch_drain_signal(void)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_drain_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGUSR1, &sa, NULL);
 }
 
 /* Tells how to go on after a stopped run: the same command with --resume,
@@ -850,10 +844,7 @@ run_lines(const struct cli *c, struct tf_pool *pool, uint64_t t0,
         plan.history = history;
         plan.lpt = c->lpt;
     }
-    if (c->deadline != NULL)
-        (void)parse_deadline(c->deadline, &end, err); /* checked already */
-    else
-        end = slurm_end_time();
+    end = c->deadline > 0 ? c->deadline : slurm_end_time();
     if (end > 0) {
         double left = end - wall_now();
         uint64_t now = tf__now_us();
@@ -973,7 +964,7 @@ main(int argc, char **argv)
             return exit_for(rc);
         }
     }
-    catch_drain_signal();
+    catch_signal(SIGUSR1, on_drain_signal);
     tf_config_init(&cfg);
     cfg.backend = c.backend;
     cfg.nworkers = (int)c.jobs;

@@ -21,7 +21,7 @@
  * Body: the fixed part below, then host, command, stdout and stderr, each a
  * u32 length and the bytes, filling the body exactly.
  */
-#define FILE_MAGIC "TFRESULT"
+#define FILE_MAGIC TF__RESULTS_MAGIC
 #define FILE_HDR 16
 #define REC_HDR 12
 #define REC_TRAILER 4

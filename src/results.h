@@ -23,6 +23,8 @@
  * little-endian. docs/results.md describes the format in full.
  */
 #define TF__RESULTS_VERSION 1
+/* The header's first 8 bytes. */
+#define TF__RESULTS_MAGIC "TFRESULT"
 /* The largest body: a task's output may be up to the 1 GiB message limit
  * and its line up to the 1 GiB --max-line limit. Anything larger is
  * corrupt. */
