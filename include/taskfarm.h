@@ -128,7 +128,21 @@ struct tf_result {
     int timed_out; /* non-zero: ended for passing task->time_limit_us */
     struct tf_buf out;
     struct tf_buf err;
+    struct tf_buf submitted; /* the engine's: what tf_result_submit() added;
+                                empty in the view a done callback gets */
 };
+
+/*
+ * Worker, from inside a task function: adds a new task of LEN bytes at DATA
+ * (copied) to the run this task belongs to, to be run by the same task
+ * function: a task that discovers more work (a crawler's page, a directory
+ * walk) submits it. The tasks travel to the master ahead of this task's
+ * result, where the run's submit hook (tf_pool_on_submit()) sees each one,
+ * or, without a hook, each is queued as it is. A task submitted by an
+ * attempt that then failed or died is not taken back: de-duplicate in the
+ * hook when that matters. Returns 0, or TF_ENOMEM.
+ */
+int tf_result_submit(struct tf_result *res, const void *data, size_t len);
 
 /*
  * A task function: runs on a worker for each task, with ARG as given to
@@ -289,6 +303,11 @@ int tf_pool_share_commit(struct tf_pool *pool, struct tf_error *err);
  * (valid only during the call); a negative return stops the run.
  */
 typedef int (*tf_next_fn)(void *arg, uint64_t index, struct tf_buf *task);
+/* `next`'s answer for "no task now, but there may be once more results
+ * arrive" (a crawler whose frontier is empty while pages are still being
+ * fetched): the pool asks again after each result, and the run ends when
+ * `next` says this, no submitted task is queued and no task is running. */
+#define TF_LATER 2
 typedef int (*tf_done_fn)(void *arg, uint64_t index,
                           const struct tf_result *res);
 
@@ -298,7 +317,9 @@ typedef int (*tf_done_fn)(void *arg, uint64_t index,
  * Master: runs the task function FN on every task NEXT produces, calling
  * DONE for each result: in task order, or as completed with TF_UNORDERED.
  * Tasks are produced as workers need them, so an endless or huge stream
- * never sits in memory. A task that fails does not stop the others: the run
+ * never sits in memory. A run whose tasks submit tasks, or whose `next`
+ * answers TF_LATER, grows as it goes and ends when nothing is left to do
+ * and nothing runs. A task that fails does not stop the others: the run
  * returns TF_ETASK with ERR naming the first failed task (by index), after
  * all tasks ran. Other negative codes: a callback's, or a failure of the
  * pool.
@@ -306,6 +327,31 @@ typedef int (*tf_done_fn)(void *arg, uint64_t index,
 int tf_pool_run(struct tf_pool *pool, const char *fn, tf_next_fn next,
                 void *next_arg, tf_done_fn done, void *done_arg, int flags,
                 struct tf_error *err);
+
+/*
+ * Master, while tf_pool_run() runs (from its `next` or `done` callback, or a
+ * submit hook): queues a task of LEN bytes at DATA (copied) for the run's
+ * task function. Queued tasks go out before `next` is asked for more, in
+ * the order they were queued, and get the next indexes. Returns 0,
+ * TF_ENOMEM, or TF_EUSAGE when no run is going on.
+ */
+int tf_pool_submit(struct tf_pool *pool, const void *data, size_t len,
+                   struct tf_error *err);
+
+/*
+ * The master's hook for the tasks that tasks submit (tf_result_submit()):
+ * called for each, in the order they arrive, with the index of the task
+ * that submitted it. It returns 1 to queue the task as it is, 0 to drop it
+ * (it may queue other tasks with tf_pool_submit() instead, or keep the
+ * work in its own list for `next` to hand out), or a negative code, which
+ * ends the run as a failing `done` would. DATA is valid during the call.
+ */
+typedef int (*tf_submit_fn)(void *arg, struct tf_pool *pool, uint64_t parent,
+                            const void *data, size_t len);
+
+/* Master: sets the submit hook for the tf_pool_run() calls that follow
+ * (NULL: queue every submitted task). */
+void tf_pool_on_submit(struct tf_pool *pool, tf_submit_fn fn, void *arg);
 
 /*
  * Master: OUT[i] = FN(IN[i]) for N inputs of IN_SIZE bytes each; each

@@ -993,6 +993,42 @@ on_results(struct master *m, int w, struct tf_error *err)
     return serve_waiting(m, err);
 }
 
+/* Tasks that worker W's tasks submitted: each goes to the batch's submit
+ * callback (which queues it for `next`), or, in a batch that does not
+ * take them, is an error of the worker's. */
+static int
+on_submit(struct master *m, int w, struct tf_error *err)
+{
+    struct tf__submit_reader sr;
+    uint64_t parent;
+    const void *p;
+    size_t n;
+    int rc;
+
+    if (m->w[w].state != W_ACTIVE || m->b == NULL)
+        return tf__error(err, TF_EPROTO, "submitted tasks from worker %d, "
+                                         "which holds no work",
+                         w);
+    rc = tf__wire_submit_open(&sr, m->frame.data + TF__WIRE_HDR,
+                              m->frame.len - TF__WIRE_HDR, err);
+    if (rc < 0)
+        return rc;
+    if (m->b->submit == NULL)
+        return tf__error(err, TF_EUSAGE, "a task submitted tasks in a run "
+                                         "that takes none");
+    while (tf__wire_submit_next(&sr, &parent, &p, &n) == 1) {
+        if (m->discard || m->stopping || m->halted || m->deadline_hit)
+            continue; /* the batch hands out nothing more */
+        rc = m->b->submit(m->b->submit_arg, parent, p, n, err);
+        if (rc < 0)
+            return rc;
+        /* 1: there may be tasks for `next` again, past an end it saw. */
+        if (rc == 1)
+            m->eof = false;
+    }
+    return 0;
+}
+
 static int
 send_share(struct master *m, int w, struct tf_error *err)
 {
@@ -1120,6 +1156,8 @@ on_message(struct master *m, int w, struct tf_error *err)
         return on_hello(m, w, err);
     case TF__MSG_RESULTS:
         return on_results(m, w, err);
+    case TF__MSG_SUBMIT:
+        return on_submit(m, w, err);
     case TF__MSG_ERROR:
         rc = tf__wire_get_error(m->frame.data + TF__WIRE_HDR, payload, &code,
                                 &werr, err);
@@ -1412,6 +1450,21 @@ tf__session_batch(struct tf__session *m, struct tf__batch *b,
             rc = tf__error(err, TF_EPEER, "no workers left");
             break;
         }
+        if (b->submit != NULL && !m->eof && m->qlen == 0 &&
+            m->inflight == 0 && m->retries == NULL && m->orphans == NULL) {
+            /* A batch that grows as it runs ends when its `next` says so
+             * with nothing running: ask it here too, for when no worker
+             * did (a worker being recycled, say). */
+            rc = read_ahead(m, 1, false);
+            if (rc < 0) {
+                rc = tf__error(err, rc, "out of memory");
+                break;
+            }
+            if (m->qlen > 0)
+                rc = serve_waiting(m, err);
+            if (rc < 0 || batch_finished(m))
+                break;
+        }
         rc = master_step(m, err);
         if (rc == 0)
             rc = drain(m, err);
@@ -1587,6 +1640,8 @@ struct worker {
     int nqueue;
     struct tf_buf res;    /* owned: the RESULTS frame being built */
     uint32_t nres;
+    struct tf_buf sub;    /* owned: the SUBMIT frame being built */
+    uint32_t nsub;
     uint64_t busy_us;
     uint64_t last_send_us;
     struct tf_buf frame;  /* owned */
@@ -1597,8 +1652,20 @@ static int
 worker_send_results(struct worker *wk, uint32_t chunks_done,
                     struct tf_error *err)
 {
-    int rc;
+    int rc = 0;
 
+    /* What the tasks submitted goes first, so the master has it by the
+     * time it sees them done. */
+    if (wk->nsub > 0) {
+        rc = tf__wire_submit_end(&wk->sub, wk->nsub, err);
+        if (rc == 0)
+            rc = wk->t->ops->send(wk->t, 0, &wk->sub, err);
+        wk->nsub = 0;
+        if (rc == 0)
+            rc = tf__wire_submit_begin(&wk->sub);
+        if (rc < 0)
+            return rc;
+    }
     rc = tf__wire_results_end(&wk->res, chunks_done, wk->busy_us, wk->nres,
                               err);
     if (rc == 0)
@@ -1725,6 +1792,33 @@ worker_take(struct worker *wk, int timeout_ms, struct tf_error *err)
     return 1;
 }
 
+/* Moves the tasks task ID submitted (packed as wire byte strings in SUB)
+ * into the SUBMIT frame being built. */
+static int
+add_submitted(struct worker *wk, uint64_t id, const struct tf_buf *sub,
+              struct tf_error *err)
+{
+    struct tf__wire_reader r;
+    const void *p;
+    size_t n;
+    int rc;
+
+    tf__wire_reader_init(&r, sub->data, sub->len);
+    while (r.p < r.end) {
+        p = tf__wire_get_bytes(&r, &n);
+        if (r.bad)
+            return tf__error(err, TF_EPROTO, "task %llu: its submitted "
+                                             "tasks are garbled",
+                             (unsigned long long)id);
+        rc = tf__wire_submit_add(&wk->sub, id, p, n);
+        if (rc < 0)
+            return tf__error(err, rc, "task %llu: submitted tasks too large",
+                             (unsigned long long)id);
+        wk->nsub++;
+    }
+    return 0;
+}
+
 static int
 worker_run_chunk(struct worker *wk, struct tf_result *r, struct tf_error *err)
 {
@@ -1769,6 +1863,7 @@ worker_run_chunk(struct worker *wk, struct tf_result *r, struct tf_error *err)
         task.len = n;
         tf_buf_reset(&r->out);
         tf_buf_reset(&r->err);
+        tf_buf_reset(&r->submitted);
         r->status = 0;
         r->signal = 0;
         r->timed_out = 0;
@@ -1779,6 +1874,11 @@ worker_run_chunk(struct worker *wk, struct tf_result *r, struct tf_error *err)
             rc = tf__error(err, rc, "task %llu: %s",
                            (unsigned long long)task.id, tf_strerror(rc));
             break;
+        }
+        if (r->submitted.len > 0) {
+            rc = add_submitted(wk, task.id, &r->submitted, err);
+            if (rc < 0)
+                break;
         }
         wres.id = task.id;
         wres.status = r->status;
@@ -1798,7 +1898,7 @@ worker_run_chunk(struct worker *wk, struct tf_result *r, struct tf_error *err)
         wk->busy_us += t1 - t0;
         if (wr.done < wr.count &&
             (t1 - wk->last_send_us > PARTIAL_US ||
-             wk->res.len > PARTIAL_BYTES))
+             wk->res.len + wk->sub.len > PARTIAL_BYTES))
             rc = worker_send_results(wk, 0, err);
     }
     tf_buf_cleanup(&chunk);
@@ -1832,10 +1932,13 @@ worker_loop(struct worker *wk, struct tf_error *err)
         rc = wk->t->ops->send(wk->t, 0, &wk->frame, err);
     if (rc == 0)
         rc = tf__wire_results_begin(&wk->res);
+    if (rc == 0)
+        rc = tf__wire_submit_begin(&wk->sub);
     if (rc < 0)
         return rc;
     tf_buf_init(&r.out, 0);
     tf_buf_init(&r.err, 0);
+    tf_buf_init(&r.submitted, 0);
     wk->last_send_us = tf__now_us();
     while (rc >= 0 && !(wk->stop && wk->nqueue == 0)) {
         if (wk->nqueue == 0) {
@@ -1849,6 +1952,7 @@ worker_loop(struct worker *wk, struct tf_error *err)
     }
     tf_buf_cleanup(&r.out);
     tf_buf_cleanup(&r.err);
+    tf_buf_cleanup(&r.submitted);
     return rc < 0 ? rc : 0;
 }
 
@@ -1867,6 +1971,7 @@ worker_main(struct tf__transport *t, void *arg)
     wk.t = t;
     wk.queue = queue;
     tf_buf_init(&wk.res, 0);
+    tf_buf_init(&wk.sub, 0);
     tf_buf_init(&wk.frame, 0);
     tf_buf_init(&wk.share, 0);
     tf_error_init(&err);
@@ -1887,6 +1992,7 @@ worker_main(struct tf__transport *t, void *arg)
     for (i = 0; i < wk.nqueue; i++)
         tf_buf_cleanup(&queue[i]);
     tf_buf_cleanup(&wk.res);
+    tf_buf_cleanup(&wk.sub);
     tf_buf_cleanup(&wk.frame);
     tf_buf_cleanup(&wk.share);
     return rc < 0 ? 3 : 0;

@@ -77,6 +77,17 @@ struct tf__batch {
     void *done_arg;
     int (*flush)(void *arg, struct tf_error *err);
     void *flush_arg;
+    /*
+     * Tasks that tasks submitted (tf_result_submit()), as they arrive, with
+     * the id of the task that submitted each; NULL when the batch takes
+     * none. It returns 1 when `next` may have tasks again (even after it
+     * returned 0), 0 when not, or a negative code. A batch that grows
+     * while it runs has `next` return TF__BATCH_WAIT while tasks that may
+     * submit more still run, and 0 at the end.
+     */
+    int (*submit)(void *arg, uint64_t parent, const void *data, size_t len,
+                  struct tf_error *err);
+    void *submit_arg;
     const struct tf__halt *halt; /* or NULL */
     uint64_t total;              /* tasks in all, 0 when not known */
     /*

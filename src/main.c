@@ -955,6 +955,12 @@ main(int argc, char **argv)
                                   "joblog or results file of an earlier run");
         return EXIT_USAGE;
     }
+    /* A job that makes its own tasks writes its own joblog, if it can. */
+    if (!c.kind->reads_lines && c.joblog != NULL &&
+        tf__opts_set(&c.opts, "joblog", c.joblog) < 0) {
+        tf__log(TF_LOG_ERROR, "out of memory");
+        return EXIT_SYSTEM;
+    }
     if (c.kind->init != NULL) {
         rc = c.kind->init(&state, &c.opts, &err);
         if (rc < 0) {

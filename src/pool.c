@@ -8,6 +8,7 @@
 #include "farm.h"
 #include "transport.h"
 #include "util.h"
+#include "wire.h"
 
 #define MAX_FNS 64
 
@@ -17,8 +18,13 @@ static struct tf__fn fns[MAX_FNS];
 static int nfns;
 static bool initialised;
 
+struct run_ctx;
+
 struct tf_pool {
     struct tf__session *session; /* owned */
+    struct run_ctx *run;         /* the tf_pool_run() going on, or NULL */
+    tf_submit_fn on_submit;
+    void *on_submit_arg;
 };
 
 int
@@ -184,15 +190,89 @@ fn_index(const char *fn, uint32_t *out, struct tf_error *err)
 /* ------------------------------------------------------------ tf_pool_run */
 
 struct run_ctx {
+    struct tf_pool *pool;
     tf_next_fn next;
     void *next_arg;
     tf_done_fn done;
     void *done_arg;
     struct tf_buf task; /* owned */
-    uint64_t index;
+    uint64_t index;     /* tasks handed out */
+    uint64_t finished;  /* of which `done` has seen */
+    bool next_ended;    /* `next` returned 0 */
+    /* Tasks queued by tf_pool_submit(), not handed out yet: wire byte
+     * strings, the first at QHEAD. */
+    struct tf_buf queue; /* owned */
+    size_t qhead;
     uint64_t first_failed; /* index + 1 of the first failed task, or 0 */
     char failed_msg[256];
 };
+
+int
+tf_result_submit(struct tf_result *res, const void *data, size_t len)
+{
+    if (len > UINT32_MAX)
+        return TF_EINPUT;
+    return tf__wire_put_bytes(&res->submitted, data, len);
+}
+
+int
+tf_pool_submit(struct tf_pool *pool, const void *data, size_t len,
+               struct tf_error *err)
+{
+    struct run_ctx *c = pool != NULL ? pool->run : NULL;
+    int rc;
+
+    if (c == NULL)
+        return tf__error(err, TF_EUSAGE, "tf_pool_submit: no run is going "
+                                         "on");
+    if (len > UINT32_MAX)
+        return tf__error(err, TF_EINPUT, "tf_pool_submit: a task of %zu "
+                                         "bytes is too large",
+                         len);
+    rc = tf__wire_put_bytes(&c->queue, data, len);
+    if (rc < 0)
+        return tf__error(err, rc, "out of memory");
+    return 0;
+}
+
+void
+tf_pool_on_submit(struct tf_pool *pool, tf_submit_fn fn, void *arg)
+{
+    pool->on_submit = fn;
+    pool->on_submit_arg = arg;
+}
+
+/* Takes the oldest task tf_pool_submit() queued into C->task; returns 1,
+ * or 0 when none is queued. */
+static int
+take_queued(struct run_ctx *c)
+{
+    struct tf__wire_reader r;
+    const void *p;
+    size_t n;
+
+    if (c->qhead >= c->queue.len) {
+        tf_buf_reset(&c->queue);
+        c->qhead = 0;
+        return 0;
+    }
+    tf__wire_reader_init(&r, c->queue.data + c->qhead,
+                         c->queue.len - c->qhead);
+    p = tf__wire_get_bytes(&r, &n);
+    c->qhead = (size_t)(r.p - c->queue.data);
+    /* The queue is ours and well formed; TASK has no cap. */
+    (void)tf_buf_append(&c->task, p, n);
+    /* Keep the queue from growing without bound: drop what was taken once
+     * it is most of the buffer. */
+    if (c->qhead > 65536 && c->qhead > c->queue.len / 2) {
+        memmove(c->queue.data, c->queue.data + c->qhead,
+                c->queue.len - c->qhead);
+        c->queue.len -= c->qhead;
+        c->queue.data[c->queue.len] = '\0';
+        c->qhead = 0;
+    }
+    return 1;
+}
 
 static int
 run_next(void *arg, uint64_t *id, const void **data, size_t *len,
@@ -203,10 +283,28 @@ run_next(void *arg, uint64_t *id, const void **data, size_t *len,
 
     (void)may_block;
     tf_buf_reset(&c->task);
-    rc = c->next(c->next_arg, c->index, &c->task);
-    if (rc < 0)
-        return tf__error(err, rc, "task %llu could not be made: %s",
-                         (unsigned long long)c->index, tf_strerror(rc));
+    rc = take_queued(c);
+    if (rc == 0 && !c->next_ended) {
+        rc = c->next(c->next_arg, c->index, &c->task);
+        if (rc < 0)
+            return tf__error(err, rc, "task %llu could not be made: %s",
+                             (unsigned long long)c->index, tf_strerror(rc));
+        if (rc == TF_LATER) {
+            /* Nothing now, and maybe more later: `next` may have queued
+             * tasks instead; else the run ends when nothing runs, as no
+             * task is left that could make more. */
+            tf_buf_reset(&c->task);
+            if (take_queued(c) == 0)
+                return c->index == c->finished ? 0 : TF__BATCH_WAIT;
+            rc = 1;
+        } else if (rc != 1) {
+            /* The end of `next`'s tasks (what tasks submit later still
+             * runs: the farm asks again). */
+            c->next_ended = true;
+            tf_buf_reset(&c->task);
+            rc = take_queued(c);
+        }
+    }
     if (rc == 0)
         return 0;
     c->index++;
@@ -224,7 +322,9 @@ run_done(void *arg, const struct tf__done *d, struct tf_error *err)
     uint64_t index = d->id - 1;
     int rc;
 
+    c->finished++;
     /* A read-only view of the result: the callback must not keep it. */
+    memset(&res, 0, sizeof(res));
     res.status = d->status;
     res.signal = d->signal;
     res.out.data = (unsigned char *)d->out;
@@ -257,6 +357,29 @@ run_done(void *arg, const struct tf__done *d, struct tf_error *err)
     return 0;
 }
 
+static int
+run_submit(void *arg, uint64_t parent, const void *data, size_t len,
+           struct tf_error *err)
+{
+    struct run_ctx *c = arg;
+    struct tf_pool *pool = c->pool;
+    int rc = 1;
+
+    if (pool->on_submit != NULL) {
+        rc = pool->on_submit(pool->on_submit_arg, pool, parent - 1, data,
+                             len);
+        if (rc < 0)
+            return tf__error(err, rc, "the submit hook failed on a task "
+                                      "that task %llu submitted: %s",
+                             (unsigned long long)(parent - 1),
+                             tf_strerror(rc));
+    }
+    if (rc == 0)
+        return 1; /* the hook may have queued others: ask `next` again */
+    rc = tf_pool_submit(pool, data, len, err);
+    return rc < 0 ? rc : 1;
+}
+
 int
 tf_pool_run(struct tf_pool *pool, const char *fn, tf_next_fn next,
             void *next_arg, tf_done_fn done, void *done_arg, int flags,
@@ -278,14 +401,24 @@ tf_pool_run(struct tf_pool *pool, const char *fn, tf_next_fn next,
     c.next_arg = next_arg;
     c.done = done;
     c.done_arg = done_arg;
+    if (pool->run != NULL)
+        return tf__error(err, TF_EUSAGE, "tf_pool_run: a run is going on "
+                                         "already");
+    c.pool = pool;
     tf_buf_init(&c.task, 0);
+    tf_buf_init(&c.queue, 0);
     b.unordered = (flags & TF_UNORDERED) != 0;
     b.next = run_next;
     b.next_arg = &c;
     b.done = run_done;
     b.done_arg = &c;
+    b.submit = run_submit;
+    b.submit_arg = &c;
+    pool->run = &c;
     rc = tf__session_batch(pool->session, &b, err);
+    pool->run = NULL;
     tf_buf_cleanup(&c.task);
+    tf_buf_cleanup(&c.queue);
     if (rc == 0 && c.first_failed != 0)
         rc = tf__error(err, TF_ETASK, "task %llu failed%s%s",
                        (unsigned long long)(c.first_failed - 1),

@@ -109,7 +109,7 @@ tf__wire_header(const void *p, size_t len, int *type, size_t *payload_len,
         return tf__error(err, TF_EPROTO,
                          "message of protocol version %u, expected %u",
                          (unsigned)h[4], (unsigned)TF__WIRE_VERSION);
-    if (h[5] < TF__MSG_HELLO || h[5] > TF__MSG_LIMIT)
+    if (h[5] < TF__MSG_HELLO || h[5] > TF__MSG_SUBMIT)
         return tf__error(err, TF_EPROTO, "message of unknown type %u",
                          (unsigned)h[5]);
     n = tf__load_u32(h + 8);
@@ -437,5 +437,76 @@ tf__wire_results_next(struct tf__results_reader *rr,
         return 0;
     rr->done++;
     get_result(&rr->r, res);
+    return 1;
+}
+
+int
+tf__wire_submit_begin(struct tf_buf *buf)
+{
+    int rc;
+
+    rc = tf__wire_begin(buf, TF__MSG_SUBMIT);
+    if (rc == 0)
+        rc = tf__wire_put_u32(buf, 0);
+    return rc;
+}
+
+int
+tf__wire_submit_add(struct tf_buf *buf, uint64_t parent, const void *p,
+                    size_t n)
+{
+    int rc;
+
+    if (n > TF__WIRE_MAX_PAYLOAD)
+        return TF_EINPUT;
+    rc = tf__wire_put_u64(buf, parent);
+    if (rc == 0)
+        rc = tf__wire_put_bytes(buf, p, n);
+    return rc;
+}
+
+int
+tf__wire_submit_end(struct tf_buf *buf, uint32_t count, struct tf_error *err)
+{
+    if (buf->len < TF__WIRE_HDR + 4)
+        return tf__error(err, TF_EPROTO, "SUBMIT frame without its header");
+    tf__store_u32(buf->data + TF__WIRE_HDR, count);
+    return tf__wire_end(buf, err);
+}
+
+int
+tf__wire_submit_open(struct tf__submit_reader *sr, const void *payload,
+                     size_t len, struct tf_error *err)
+{
+    struct tf__wire_reader check;
+    uint32_t i;
+    size_t n;
+
+    tf__wire_reader_init(&sr->r, payload, len);
+    sr->count = tf__wire_get_u32(&sr->r);
+    sr->done = 0;
+    if (sr->r.bad || sr->count > len / 12)
+        return tf__error(err, TF_EPROTO, "malformed SUBMIT message");
+    check = sr->r;
+    for (i = 0; i < sr->count && !check.bad; i++) {
+        (void)tf__wire_get_u64(&check);
+        (void)tf__wire_get_bytes(&check, &n);
+    }
+    if (check.bad || check.p != check.end)
+        return tf__error(err, TF_EPROTO,
+                         "malformed SUBMIT message (task %u of %u)",
+                         (unsigned)i, (unsigned)sr->count);
+    return 0;
+}
+
+int
+tf__wire_submit_next(struct tf__submit_reader *sr, uint64_t *parent,
+                     const void **p, size_t *n)
+{
+    if (sr->done >= sr->count)
+        return 0;
+    sr->done++;
+    *parent = tf__wire_get_u64(&sr->r);
+    *p = tf__wire_get_bytes(&sr->r, n);
     return 1;
 }

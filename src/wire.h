@@ -30,8 +30,10 @@ enum tf__msg_type {
     TF__MSG_MAPPED = 8,  /* master -> worker: u64 length; the frame itself
                             is in the memory the transport mapped
                             (struct tf__transport.mapped) */
-    TF__MSG_LIMIT = 9    /* master -> worker: u64 time limit of the tasks
+    TF__MSG_LIMIT = 9,   /* master -> worker: u64 time limit of the tasks
                             from now on (0: none), u64 kill grace, in us */
+    TF__MSG_SUBMIT = 10  /* worker -> master: tasks that tasks submitted
+                            (tf_result_submit), ahead of their results */
 };
 
 /* Starts a frame of TYPE in BUF (which it empties). */
@@ -161,5 +163,29 @@ int tf__wire_results_open(struct tf__results_reader *rr, const void *payload,
                           size_t len, struct tf_error *err);
 int tf__wire_results_next(struct tf__results_reader *rr,
                           struct tf__wire_result *res);
+
+/*
+ * SUBMIT payload: u32 count, then count times { u64 id of the task that
+ * submitted it, bytes the new task }. A worker sends it before the RESULTS
+ * message that carries the submitting tasks' results, so the master has
+ * queued what a task submitted by the time it sees that task done.
+ */
+int tf__wire_submit_begin(struct tf_buf *buf);
+int tf__wire_submit_add(struct tf_buf *buf, uint64_t parent, const void *p,
+                        size_t n);
+int tf__wire_submit_end(struct tf_buf *buf, uint32_t count,
+                        struct tf_error *err);
+
+struct tf__submit_reader {
+    struct tf__wire_reader r;
+    uint32_t count;
+    uint32_t done;
+};
+/* Checks the whole payload before returning 0. */
+int tf__wire_submit_open(struct tf__submit_reader *sr, const void *payload,
+                         size_t len, struct tf_error *err);
+/* Returns 1 with the next task, 0 after the last. */
+int tf__wire_submit_next(struct tf__submit_reader *sr, uint64_t *parent,
+                         const void **p, size_t *n);
 
 #endif /* TF_WIRE_H */

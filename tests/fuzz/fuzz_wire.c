@@ -148,6 +148,35 @@ decode_results(const void *p, size_t n)
     tf_buf_cleanup(&buf);
 }
 
+static void
+decode_submit(const void *p, size_t n)
+{
+    struct tf__submit_reader sr;
+    struct tf_error err;
+    struct tf_buf buf;
+    uint32_t count = 0;
+    const void *task;
+    uint64_t parent;
+    size_t len;
+
+    if (tf__wire_submit_open(&sr, p, n, &err) < 0) {
+        FUZZ_CHECK(err.code == TF_EPROTO);
+        return;
+    }
+    tf_buf_init(&buf, 0);
+    FUZZ_CHECK(tf__wire_submit_begin(&buf) == 0);
+    while (tf__wire_submit_next(&sr, &parent, &task, &len) == 1) {
+        check_inside(task, len, p, n);
+        FUZZ_CHECK(tf__wire_submit_add(&buf, parent, task, len) == 0);
+        count++;
+    }
+    FUZZ_CHECK(!sr.r.bad && count == sr.count);
+    FUZZ_CHECK(tf__wire_submit_next(&sr, &parent, &task, &len) == 0);
+    FUZZ_CHECK(tf__wire_submit_end(&buf, count, NULL) == 0);
+    check_frame(&buf, TF__MSG_SUBMIT, p, n);
+    tf_buf_cleanup(&buf);
+}
+
 /* Every decoder, on any bytes. */
 static void
 decode_all(const void *p, size_t n)
@@ -170,6 +199,7 @@ decode_all(const void *p, size_t n)
     decode_error(p, n);
     decode_work(p, n);
     decode_results(p, n);
+    decode_submit(p, n);
 }
 
 /* One frame taken from a stream: decode its payload as its type says. */
@@ -191,6 +221,9 @@ decode_frame(const struct tf_buf *frame)
         break;
     case TF__MSG_ERROR:
         decode_error(payload, n);
+        break;
+    case TF__MSG_SUBMIT:
+        decode_submit(payload, n);
         break;
     default:
         break;

@@ -301,6 +301,61 @@ worker_fails(void *arg, const struct tf_task *task, struct tf_result *res)
     return TF_ENOMEM;
 }
 
+
+/* ------------------------------------------- tasks that submit tasks */
+
+/* A graph of GRAPH_N nodes where node n links to (7n + 3) mod N and
+ * (5n + 1) mod N: cycles and shared children, as a crawl's pages have. */
+#define GRAPH_N 5000u
+
+static uint64_t
+read_u64(const struct tf_task *task)
+{
+    uint64_t v = 0;
+
+    if (task->len == sizeof(v))
+        memcpy(&v, task->data, sizeof(v));
+    return v;
+}
+
+/* Node n of a binary tree of ARG's nodes (a uint64_t count) submits its
+ * children 2n and 2n + 1 below the count, and returns n. */
+static int
+tree(void *arg, const struct tf_task *task, struct tf_result *res)
+{
+    uint64_t n = read_u64(task), limit = *(const uint64_t *)arg;
+    uint64_t k;
+    int rc;
+
+    for (k = 2 * n; k <= 2 * n + 1; k++) {
+        if (k >= limit)
+            break;
+        rc = tf_result_submit(res, &k, sizeof(k));
+        if (rc < 0)
+            return rc;
+    }
+    return tf_buf_append(&res->out, &n, sizeof(n));
+}
+
+static uint64_t tree_nodes = 3000;
+
+/* Node n of the graph submits both of its links, seen or not. */
+static int
+graph(void *arg, const struct tf_task *task, struct tf_result *res)
+{
+    uint64_t n = read_u64(task);
+    uint64_t links[2] = {(7 * n + 3) % GRAPH_N, (5 * n + 1) % GRAPH_N};
+    int rc;
+
+    (void)arg;
+    rc = tf_result_submit(res, &links[0], sizeof(links[0]));
+    if (rc == 0)
+        rc = tf_result_submit(res, &links[1], sizeof(links[1]));
+    if (rc == 0)
+        rc = tf_buf_append(&res->out, &n, sizeof(n));
+    return rc;
+}
+
 static int
 register_all(void **state)
 {
@@ -322,7 +377,9 @@ register_all(void **state)
         tf_register("init_state", init_state, NULL) != 0 ||
         tf_register("getenv", get_env, NULL) != 0 ||
         tf_register("whoami", whoami, NULL) != 0 ||
-        tf_register("worker_fails", worker_fails, NULL) != 0)
+        tf_register("worker_fails", worker_fails, NULL) != 0 ||
+        tf_register("tree", tree, &tree_nodes) != 0 ||
+        tf_register("graph", graph, NULL) != 0)
         return -1;
     return 0;
 }
@@ -1974,6 +2031,363 @@ test_register_rejects_the_65th_function(void **state)
     assert_int_equal(tf_register("one_more", echo, NULL), TF_EUSAGE);
 }
 
+
+/* ------------------------------------------- tasks that submit tasks */
+
+/* What a growing run saw: how often each node was done, and the order. */
+struct grow {
+    uint64_t n;            /* nodes */
+    unsigned *count;       /* owned: done per node */
+    uint64_t calls;
+    uint64_t bad;          /* results that are no node, or out of order */
+    uint64_t last_index;
+    unsigned char *seen;   /* owned: nodes the submit hook let through */
+    uint64_t hook_calls;
+    uint64_t *frontier;    /* owned: nodes for `next`, in grow_later mode */
+    size_t nfront;
+    uint64_t start;        /* the first task */
+    bool started;
+    bool ordered;
+};
+
+static void
+grow_init(struct grow *g, uint64_t n, bool ordered)
+{
+    memset(g, 0, sizeof(*g));
+    g->n = n;
+    g->ordered = ordered;
+    g->count = calloc(n, sizeof(*g->count));
+    g->seen = calloc(n, 1);
+    g->frontier = malloc(2 * n * sizeof(*g->frontier) + 8);
+    assert_non_null(g->count);
+    assert_non_null(g->seen);
+    assert_non_null(g->frontier);
+}
+
+static void
+grow_cleanup(struct grow *g)
+{
+    free(g->count);
+    free(g->seen);
+    free(g->frontier);
+}
+
+/* `next` of a run that starts from one task and then has no more. */
+static int
+grow_start(void *arg, uint64_t index, struct tf_buf *task)
+{
+    struct grow *g = arg;
+
+    (void)index;
+    if (g->started)
+        return 0;
+    g->started = true;
+    g->seen[g->start] = 1;
+    return tf_buf_append(task, &g->start, sizeof(g->start)) < 0 ? TF_ENOMEM
+                                                                 : 1;
+}
+
+/* `next` of a run whose tasks come from its own frontier: TF_LATER when it
+ * is empty, never 0. */
+static int
+grow_later(void *arg, uint64_t index, struct tf_buf *task)
+{
+    struct grow *g = arg;
+    uint64_t v;
+
+    (void)index;
+    if (!g->started) {
+        g->started = true;
+        g->seen[g->start] = 1;
+        g->frontier[g->nfront++] = g->start;
+    }
+    if (g->nfront == 0)
+        return TF_LATER;
+    v = g->frontier[--g->nfront];
+    return tf_buf_append(task, &v, sizeof(v)) < 0 ? TF_ENOMEM : 1;
+}
+
+static int
+grow_done(void *arg, uint64_t index, const struct tf_result *res)
+{
+    struct grow *g = arg;
+    uint64_t v;
+
+    if (g->ordered && g->calls > 0 && index != g->last_index + 1)
+        g->bad++;
+    g->last_index = index;
+    g->calls++;
+    if (res->status != 0 || res->out.len != sizeof(v)) {
+        g->bad++;
+        return 0;
+    }
+    memcpy(&v, res->out.data, sizeof(v));
+    if (v >= g->n)
+        g->bad++;
+    else
+        g->count[v]++;
+    return 0;
+}
+
+/* The hook that de-duplicates: queues a node the first time only. */
+static int
+grow_dedup(void *arg, struct tf_pool *pool, uint64_t parent,
+           const void *data, size_t len)
+{
+    struct grow *g = arg;
+    uint64_t v;
+
+    (void)pool;
+    (void)parent;
+    g->hook_calls++;
+    if (len != sizeof(v))
+        return TF_EINPUT;
+    memcpy(&v, data, sizeof(v));
+    if (v >= g->n || g->seen[v])
+        return 0;
+    g->seen[v] = 1;
+    return 1;
+}
+
+/* The hook that keeps new nodes in the run's own frontier. */
+static int
+grow_keep(void *arg, struct tf_pool *pool, uint64_t parent, const void *data,
+          size_t len)
+{
+    struct grow *g = arg;
+    uint64_t v;
+
+    (void)pool;
+    (void)parent;
+    g->hook_calls++;
+    if (len != sizeof(v))
+        return TF_EINPUT;
+    memcpy(&v, data, sizeof(v));
+    if (v >= g->n || g->seen[v])
+        return 0;
+    g->seen[v] = 1;
+    g->frontier[g->nfront++] = v;
+    return 0;
+}
+
+/* The nodes of the graph reachable from START, found serially. */
+static uint64_t
+graph_reachable(uint64_t start, unsigned char *reach)
+{
+    uint64_t *stack = malloc(2 * GRAPH_N * sizeof(*stack));
+    size_t top = 0;
+    uint64_t count = 0;
+
+    assert_non_null(stack);
+    memset(reach, 0, GRAPH_N);
+    stack[top++] = start;
+    reach[start] = 1;
+    while (top > 0) {
+        uint64_t n = stack[--top];
+        uint64_t links[2] = {(7 * n + 3) % GRAPH_N, (5 * n + 1) % GRAPH_N};
+
+        count++;
+        for (int k = 0; k < 2; k++) {
+            if (!reach[links[k]]) {
+                reach[links[k]] = 1;
+                stack[top++] = links[k];
+            }
+        }
+    }
+    free(stack);
+    return count;
+}
+
+static void
+test_tasks_that_submit_children_run_a_whole_tree_once_each(void **state)
+{
+    size_t w;
+    int ordered;
+
+    (void)state;
+    for (w = 0; w < NCOUNTS; w++) {
+        for (ordered = 0; ordered <= 1; ordered++) {
+            struct tf_config cfg = loop_cfg(worker_counts[w]);
+            struct tf_pool *pool = open_pool(&cfg);
+            struct tf_error err;
+            struct grow g;
+            uint64_t i;
+
+            grow_init(&g, tree_nodes, ordered);
+            g.start = 1;
+            tf_error_init(&err);
+            /* No hook: every submitted task is queued as it is. */
+            assert_int_equal(tf_pool_run(pool, "tree", grow_start, &g,
+                                         grow_done, &g,
+                                         ordered ? 0 : TF_UNORDERED, &err),
+                             0);
+            assert_int_equal(g.bad, 0);
+            assert_int_equal(g.calls, tree_nodes - 1);
+            for (i = 1; i < tree_nodes; i++)
+                assert_int_equal(g.count[i], 1);
+            assert_int_equal(g.count[0], 0);
+            grow_cleanup(&g);
+            close_pool(pool);
+        }
+    }
+}
+
+/*
+ * Runs the graph from START on 1, 2 and 4 workers with NEXT and the submit
+ * hook HOOK: each reachable node must be done exactly once, and no other.
+ */
+static void
+run_graph(uint64_t start, tf_next_fn next, tf_submit_fn hook, int flags)
+{
+    unsigned char *reach = malloc(GRAPH_N);
+    uint64_t want;
+    size_t w;
+
+    assert_non_null(reach);
+    want = graph_reachable(start, reach);
+    /* The graph must be worth the test: far more than one node, fewer than
+     * all, with cycles (more links than nodes). */
+    assert_true(want > 100 && want < GRAPH_N);
+    for (w = 0; w < NCOUNTS; w++) {
+        struct tf_config cfg = loop_cfg(worker_counts[w]);
+        struct tf_pool *pool = open_pool(&cfg);
+        struct tf_error err;
+        struct grow g;
+        uint64_t i;
+
+        grow_init(&g, GRAPH_N, (flags & TF_UNORDERED) == 0);
+        g.start = start;
+        tf_pool_on_submit(pool, hook, &g);
+        tf_error_init(&err);
+        assert_int_equal(tf_pool_run(pool, "graph", next, &g, grow_done, &g,
+                                     flags, &err),
+                         0);
+        assert_int_equal(g.bad, 0);
+        assert_int_equal(g.calls, want);
+        /* Every node submitted both of its links. */
+        assert_int_equal(g.hook_calls, 2 * want);
+        assert_int_equal(g.nfront, 0);
+        for (i = 0; i < GRAPH_N; i++)
+            assert_int_equal(g.count[i], reach[i] ? 1 : 0);
+        tf_pool_on_submit(pool, NULL, NULL);
+        grow_cleanup(&g);
+        close_pool(pool);
+    }
+    free(reach);
+}
+
+static void
+test_submit_hook_dedups_a_cyclic_graph_to_its_reachable_nodes(void **state)
+{
+    (void)state;
+    run_graph(1, grow_start, grow_dedup, TF_UNORDERED);
+}
+
+static void
+test_next_saying_later_ends_the_run_when_nothing_runs(void **state)
+{
+    (void)state;
+    /* `next` never says 0: the run ends because its frontier is empty and
+     * no task is left running that could fill it. */
+    run_graph(2, grow_later, grow_keep, 0);
+}
+
+/* `next` that says TF_LATER at once: a run with nothing to do. */
+static int
+nothing_later(void *arg, uint64_t index, struct tf_buf *task)
+{
+    (void)arg;
+    (void)index;
+    (void)task;
+    return TF_LATER;
+}
+
+static void
+test_run_whose_next_says_later_at_once_ends_with_no_task(void **state)
+{
+    struct tf_config cfg = loop_cfg(2);
+    struct tf_pool *pool = open_pool(&cfg);
+    struct tf_error err;
+    struct grow g;
+
+    (void)state;
+    grow_init(&g, 10, false);
+    tf_error_init(&err);
+    assert_int_equal(tf_pool_run(pool, "graph", nothing_later, NULL,
+                                 grow_done, &g, 0, &err),
+                     0);
+    assert_int_equal(g.calls, 0);
+    grow_cleanup(&g);
+    close_pool(pool);
+}
+
+static void
+test_pool_submit_outside_a_run_is_eusage(void **state)
+{
+    struct tf_config cfg = loop_cfg(1);
+    struct tf_pool *pool = open_pool(&cfg);
+    struct tf_error err;
+    uint64_t v = 1;
+
+    (void)state;
+    tf_error_init(&err);
+    assert_int_equal(tf_pool_submit(pool, &v, sizeof(v), &err), TF_EUSAGE);
+    assert_non_null(strstr(err.msg, "no run"));
+    close_pool(pool);
+}
+
+/* On forked workers, the submitted tasks cross the socketpairs. */
+static int
+fork_tree(void)
+{
+    struct tf_config cfg;
+    struct tf_pool *pool = NULL;
+    struct tf_error err;
+    struct grow g;
+    uint64_t i;
+
+    tf_config_init(&cfg);
+    cfg.backend = "fork";
+    cfg.nworkers = 3;
+    tf_error_init(&err);
+    if (tf_init(&cfg, &pool, &err) != 0) {
+        say("tf_init: %s", err.msg);
+        return 1;
+    }
+    grow_init(&g, tree_nodes, true);
+    g.start = 1;
+    if (tf_pool_run(pool, "tree", grow_start, &g, grow_done, &g, 0, &err) !=
+        0) {
+        say("tf_pool_run: %s", err.msg);
+        return 1;
+    }
+    if (g.bad != 0 || g.calls != tree_nodes - 1) {
+        say("%llu results, %llu bad", (unsigned long long)g.calls,
+            (unsigned long long)g.bad);
+        return 1;
+    }
+    for (i = 1; i < tree_nodes; i++) {
+        if (g.count[i] != 1) {
+            say("node %llu done %u times", (unsigned long long)i,
+                g.count[i]);
+            return 1;
+        }
+    }
+    grow_cleanup(&g);
+    if (tf_finalize(pool, &err) != 0) {
+        say("tf_finalize: %s", err.msg);
+        return 1;
+    }
+    return 0;
+}
+
+static void
+test_forked_workers_submit_tasks_over_their_sockets(void **state)
+{
+    (void)state;
+    expect_in_child(fork_tree);
+}
+
 #define POOL_TEST(f) cmocka_unit_test_teardown(f, finalize_leftover)
 
 int
@@ -2041,6 +2455,15 @@ main(void)
         POOL_TEST(test_init_with_negative_counts_is_eusage),
         POOL_TEST(test_init_while_a_pool_is_active_is_eusage),
         POOL_TEST(test_finalize_of_null_is_a_no_op),
+        POOL_TEST(
+            test_tasks_that_submit_children_run_a_whole_tree_once_each),
+        POOL_TEST(
+            test_submit_hook_dedups_a_cyclic_graph_to_its_reachable_nodes),
+        POOL_TEST(test_next_saying_later_ends_the_run_when_nothing_runs),
+        POOL_TEST(
+            test_run_whose_next_says_later_at_once_ends_with_no_task),
+        POOL_TEST(test_pool_submit_outside_a_run_is_eusage),
+        cmocka_unit_test(test_forked_workers_submit_tasks_over_their_sockets),
         POOL_TEST(test_register_rejects_the_65th_function),
     };
     int failed;

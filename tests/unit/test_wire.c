@@ -867,6 +867,96 @@ test_results_open_rejects_trailing_garbage(void **state)
     tf_buf_cleanup(&buf);
 }
 
+/* --------------------------------------------------------------- submit */
+
+/* A SUBMIT frame of three tasks: empty, binary, and from a big parent id. */
+static void
+sample_submit(struct tf_buf *buf)
+{
+    assert_int_equal(tf__wire_submit_begin(buf), 0);
+    assert_int_equal(tf__wire_submit_add(buf, 1, "", 0), 0);
+    assert_int_equal(tf__wire_submit_add(buf, 7, "a\0b\n", 4), 0);
+    assert_int_equal(tf__wire_submit_add(buf, UINT64_MAX, "page", 4), 0);
+    assert_int_equal(tf__wire_submit_end(buf, 3, NULL), 0);
+}
+
+static void
+test_submit_round_trips_tasks_and_parent_ids(void **state)
+{
+    struct tf__submit_reader sr;
+    struct tf_error err;
+    struct tf_buf buf;
+    const void *p;
+    uint64_t parent;
+    size_t n;
+    int type;
+    size_t payload;
+
+    (void)state;
+    tf_buf_init(&buf, 0);
+    sample_submit(&buf);
+    assert_int_equal(tf__wire_header(buf.data, buf.len, &type, &payload,
+                                     &err),
+                     0);
+    assert_int_equal(type, TF__MSG_SUBMIT);
+    assert_int_equal(payload, buf.len - TF__WIRE_HDR);
+    assert_int_equal(tf__wire_submit_open(&sr, buf.data + TF__WIRE_HDR,
+                                          payload, &err),
+                     0);
+    assert_int_equal(sr.count, 3);
+    assert_int_equal(tf__wire_submit_next(&sr, &parent, &p, &n), 1);
+    assert_int_equal(parent, 1);
+    assert_int_equal(n, 0);
+    assert_int_equal(tf__wire_submit_next(&sr, &parent, &p, &n), 1);
+    assert_int_equal(parent, 7);
+    assert_int_equal(n, 4);
+    assert_memory_equal(p, "a\0b\n", 4);
+    assert_int_equal(tf__wire_submit_next(&sr, &parent, &p, &n), 1);
+    assert_true(parent == UINT64_MAX);
+    assert_memory_equal(p, "page", 4);
+    assert_int_equal(tf__wire_submit_next(&sr, &parent, &p, &n), 0);
+    tf_buf_cleanup(&buf);
+}
+
+static void
+test_submit_open_rejects_every_truncation_and_a_bad_count(void **state)
+{
+    struct tf__submit_reader sr;
+    struct tf_error err;
+    struct tf_buf buf;
+    const unsigned char *payload;
+    unsigned char *c;
+    size_t len;
+    size_t k;
+
+    (void)state;
+    tf_buf_init(&buf, 0);
+    sample_submit(&buf);
+    payload = buf.data + TF__WIRE_HDR;
+    len = buf.len - TF__WIRE_HDR;
+    for (k = 0; k < len; k++) {
+        c = exact_copy(payload, k);
+        tf_error_init(&err);
+        if (tf__wire_submit_open(&sr, c, k, &err) != TF_EPROTO)
+            fail_msg("a SUBMIT payload cut to %zu of %zu bytes was taken",
+                     k, len);
+        assert_non_null(strstr(err.msg, "SUBMIT"));
+        free(c);
+    }
+    /* A count of 4 where there are 3, and of 2 (trailing bytes). */
+    c = exact_copy(payload, len);
+    put_le32(c, 4);
+    assert_int_equal(tf__wire_submit_open(&sr, c, len, &err), TF_EPROTO);
+    put_le32(c, 2);
+    assert_int_equal(tf__wire_submit_open(&sr, c, len, &err), TF_EPROTO);
+    /* A task length past the end. */
+    put_le32(c, 3);
+    put_le32(c + 4 + 8, 1000);
+    assert_int_equal(tf__wire_submit_open(&sr, c, len, &err), TF_EPROTO);
+    free(c);
+    tf_buf_cleanup(&buf);
+}
+
 /* --------------------------------------------------------------- header */
 
 static void
@@ -947,7 +1037,7 @@ test_header_rejects_wrong_version(void **state)
 static void
 test_header_rejects_unknown_type(void **state)
 {
-    static const int bad[] = {0, TF__MSG_LIMIT + 1, 100, 255};
+    static const int bad[] = {0, TF__MSG_SUBMIT + 1, 100, 255};
     unsigned char h[TF__WIRE_HDR];
     struct tf_error err;
     size_t i;
@@ -1228,7 +1318,7 @@ test_take_frame_rejects_bad_header_with_eproto(void **state)
     assert_int_equal(tf__transport_take_frame(&in, &off, &frame, &err),
                      TF_EPROTO);
     tf_buf_reset(&in);
-    make_header(h, TF__WIRE_MAGIC, TF__WIRE_VERSION, TF__MSG_LIMIT + 1, 0);
+    make_header(h, TF__WIRE_MAGIC, TF__WIRE_VERSION, TF__MSG_SUBMIT + 1, 0);
     assert_int_equal(tf_buf_append(&in, h, sizeof(h)), 0);
     assert_int_equal(tf__transport_take_frame(&in, &off, &frame, &err),
                      TF_EPROTO);
@@ -1369,6 +1459,9 @@ main(void)
         cmocka_unit_test(test_error_rejects_zero_or_out_of_range_code),
         cmocka_unit_test(
             test_error_rejects_every_truncation_and_bad_message_length),
+        cmocka_unit_test(test_submit_round_trips_tasks_and_parent_ids),
+        cmocka_unit_test(
+            test_submit_open_rejects_every_truncation_and_a_bad_count),
         cmocka_unit_test(test_work_round_trips_empty_chunk),
         cmocka_unit_test(test_work_round_trips_one_task),
         cmocka_unit_test(
