@@ -3,13 +3,15 @@
 #
 # Usage: bash tests/e2e/examples.sh BUILD_DIR
 #
-# Runs examples/square, examples/montecarlo_mean and examples/sweep from
+# Runs examples/square, examples/montecarlo_mean, examples/sweep and
+# examples/du from
 # BUILD_DIR as a user would: directly, with 1, 2 and 4 forked workers
 # (TF_EXAMPLE_WORKERS), and under mpirun with 2 and 3 ranks. Their output is
 # checked against what is computed here independently: the squares with
 # awk, the Monte Carlo mean against the integral by Simpson's rule (within
 # 6 standard errors, the same digits for every run), the sweep's lines from
-# its parameters with awk, and its exit status 1 for the set that fails.
+# its parameters with awk, and its exit status 1 for the set that fails,
+# and du's folders, files and bytes of a generated tree against find's.
 # The MPI runs are skipped (and reported as such) without mpirun or without
 # MPI in the build.
 
@@ -19,7 +21,7 @@ build=${1:?usage: examples.sh BUILD_DIR}
 e2e_init "$build/taskfarm"
 
 EX=$(CDPATH='' cd -- "$build/examples" 2> /dev/null && pwd)
-for p in square montecarlo_mean sweep; do
+for p in square montecarlo_mean sweep du; do
     if [ -z "$EX" ] || [ ! -x "$EX/$p" ]; then
         e2e_skip_all "no examples/$p under $build: build the examples first"
     fi
@@ -27,6 +29,7 @@ done
 SQ=$(q "$EX/square")
 MC=$(q "$EX/montecarlo_mean")
 SW=$(q "$EX/sweep")
+DU=$(q "$EX/du")
 unset TF_EXAMPLE_WORKERS
 if have_mpirun; then
     MPI=1
@@ -180,5 +183,41 @@ for np in 2 3; do
         check "grep -q -x -F $(q "$ERRLINE") $W/sweep-np$np.err"
     fi
 done
+
+# ------------------------------------------------------------------- du
+# A tree of 1 + 6 + 36 + 216 folders, each with files of a few sizes, and
+# a symbolic link to a folder above (du does not follow it, nor does find).
+T=$W/tree
+mk_tree()
+{
+    local dir=$1 depth=$2 i
+    mkdir -p "$dir"
+    for ((i = 0; i < depth + 1; i++)); do
+        head -c $((i * 37 + depth)) /dev/zero > "$dir/f$i"
+    done
+    [ "$depth" -lt 3 ] || return 0
+    for ((i = 0; i < 6; i++)); do
+        mk_tree "$dir/d$i" $((depth + 1))
+    done
+}
+mk_tree "$T" 0
+ln -s .. "$T/d0/up"
+DIRS=$(find "$T" -type d | wc -l)
+FILES=$(find "$T" -type f | wc -l)
+BYTES=$(find "$T" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')
+echo "$DIRS folders, $FILES files, $BYTES bytes" > "$W/du.expected"
+check "test $DIRS = 259"
+for j in 1 2 4; do
+    run_cmd 0 "TF_EXAMPLE_WORKERS=$j $DU $T > $W/du-j$j.out"
+    same_file "$W/du.expected" "$W/du-j$j.out"
+done
+for np in 2 3; do
+    if mpi_run 0 "$(mpirun_ex "-np $np" "$EX/du" "$T") > $W/du-np$np.out"; then
+        same_file "$W/du.expected" "$W/du-np$np.out"
+    fi
+done
+run_cmd 1 "TF_EXAMPLE_WORKERS=2 $DU $W/no-such-folder > $W/du-missing.out 2> $W/du-missing.err"
+check "grep -q -x '0 folders, 0 files, 0 bytes' $W/du-missing.out"
+check "grep -q 'du: task 0 failed: .*no-such-folder: cannot read the folder' $W/du-missing.err"
 
 e2e_finish
