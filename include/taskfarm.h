@@ -47,6 +47,14 @@ struct tf_error {
 void tf_error_init(struct tf_error *err);
 
 /*
+ * Fills ERR (NULL allowed) with CODE and the printf-style message, cut to
+ * fit, and returns CODE: a job or a program fails in one statement,
+ * `return tf_error_set(err, TF_EUSAGE, "--n: '%s' is not a number", v);`.
+ */
+int tf_error_set(struct tf_error *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
  * struct tf_buf is a growable byte buffer with a cap. An append that would
  * grow it past `max` bytes fails with TF_EINPUT and leaves it unchanged, so
  * an oversized line or output is a clean error rather than an exhausted

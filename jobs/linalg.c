@@ -32,8 +32,9 @@
 /* Tags of a solve task's payload. */
 #define SOLVE_GENERATED 1 /* u64 tag, seed, index, n: the worker makes it */
 #define SOLVE_EXPLICIT 2  /* u64 tag, n, then A (n*n, row-major) and b */
-#define SOLVE_BAD 3       /* u64 tag, then why the system could not be read:
-                             the task fails with that message */
+#define SOLVE_BAD                                                              \
+    3 /* u64 tag, then why the system could not be read:                       \
+         the task fails with that message */
 
 #define GEMM_HEADER 24  /* u64 first row, u64 rows, u64 n */
 #define SOLVE_RESULT 16 /* u64 n, double scaled residual; then x */
@@ -89,24 +90,6 @@ static const struct tf_option linalg_options[] = {
      "or NAME.rhs.mtx is its right-hand side)"},
     {NULL, 0, NULL, NULL},
 };
-
-static int set_error(struct tf_error *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Fills ERR as the library's tf__error() does; jobs see only taskfarm.h. */
-static int
-set_error(struct tf_error *err, int code, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err != NULL) {
-        err->code = code;
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 static double
 now_s(void)
@@ -427,34 +410,36 @@ mm_parse(const char *name, const char *text, size_t len, struct mm_matrix *m,
         for (i = 0; i < 2; i++) {
             tok = next_token(&p, le, &tlen);
             if (tok == NULL || !token_is(tok, tlen, banner[i]))
-                return set_error(err, TF_EINPUT,
-                                 "%s:1: not a Matrix Market header (expected "
-                                 "'%%%%MatrixMarket matrix ...')",
-                                 name);
+                return tf_error_set(
+                    err, TF_EINPUT,
+                    "%s:1: not a Matrix Market header (expected "
+                    "'%%%%MatrixMarket matrix ...')",
+                    name);
         }
         fmt = next_token(&p, le, &flen);
         field = fmt != NULL ? next_token(&p, le, &fdlen) : NULL;
         symm = field != NULL ? next_token(&p, le, &slen) : NULL;
         if (symm == NULL || next_token(&p, le, &tlen) != NULL)
-            return set_error(err, TF_EINPUT,
-                             "%s:1: the header needs FORMAT FIELD SYMMETRY "
-                             "after 'matrix'",
-                             name);
+            return tf_error_set(err, TF_EINPUT,
+                                "%s:1: the header needs FORMAT FIELD SYMMETRY "
+                                "after 'matrix'",
+                                name);
         if (token_is(fmt, flen, "coordinate"))
             coordinate = true;
         else if (token_is(fmt, flen, "array"))
             coordinate = false;
         else
-            return set_error(
+            return tf_error_set(
                 err, TF_EINPUT,
                 "%s:1: unknown format '%.*s' (array or coordinate)", name,
                 (int)flen, fmt);
         if (!token_is(field, fdlen, "real") &&
             !token_is(field, fdlen, "integer") &&
             !token_is(field, fdlen, "double"))
-            return set_error(err, TF_EINPUT,
-                             "%s:1: unsupported field '%.*s' (real or integer)",
-                             name, (int)fdlen, field);
+            return tf_error_set(
+                err, TF_EINPUT,
+                "%s:1: unsupported field '%.*s' (real or integer)", name,
+                (int)fdlen, field);
         if (token_is(symm, slen, "general"))
             sym = MM_GENERAL;
         else if (token_is(symm, slen, "symmetric"))
@@ -462,10 +447,10 @@ mm_parse(const char *name, const char *text, size_t len, struct mm_matrix *m,
         else if (token_is(symm, slen, "skew-symmetric"))
             sym = MM_SKEW;
         else
-            return set_error(err, TF_EINPUT,
-                             "%s:1: unsupported symmetry '%.*s' (general, "
-                             "symmetric or skew-symmetric)",
-                             name, (int)slen, symm);
+            return tf_error_set(err, TF_EINPUT,
+                                "%s:1: unsupported symmetry '%.*s' (general, "
+                                "symmetric or skew-symmetric)",
+                                name, (int)slen, symm);
         p = eol != NULL ? eol + 1 : end;
     }
     want = 0;
@@ -491,21 +476,21 @@ mm_parse(const char *name, const char *text, size_t len, struct mm_matrix *m,
                  (t3 == NULL || !token_u64(t3, l3, 0, UINT64_MAX, &nnz))) ||
                 (!coordinate && t3 != NULL) ||
                 (coordinate && next_token(&p, le, &tlen) != NULL))
-                return set_error(err, TF_EINPUT,
-                                 "%s:%llu: expected the size line '%s' with "
-                                 "dimensions from 1 to %d",
-                                 name, (unsigned long long)line,
-                                 coordinate ? "ROWS COLS ENTRIES" : "ROWS COLS",
-                                 MAX_N);
+                return tf_error_set(
+                    err, TF_EINPUT,
+                    "%s:%llu: expected the size line '%s' with "
+                    "dimensions from 1 to %d",
+                    name, (unsigned long long)line,
+                    coordinate ? "ROWS COLS ENTRIES" : "ROWS COLS", MAX_N);
             if (sym != MM_GENERAL && rows != cols)
-                return set_error(err, TF_EINPUT,
-                                 "%s:%llu: a symmetric matrix must be square, "
-                                 "not %llux%llu",
-                                 name, (unsigned long long)line,
-                                 (unsigned long long)rows,
-                                 (unsigned long long)cols);
+                return tf_error_set(
+                    err, TF_EINPUT,
+                    "%s:%llu: a symmetric matrix must be square, "
+                    "not %llux%llu",
+                    name, (unsigned long long)line, (unsigned long long)rows,
+                    (unsigned long long)cols);
             if (coordinate && nnz > rows * cols)
-                return set_error(
+                return tf_error_set(
                     err, TF_EINPUT,
                     "%s:%llu: %llu entries do not fit a %llux%llu "
                     "matrix",
@@ -521,11 +506,11 @@ mm_parse(const char *name, const char *text, size_t len, struct mm_matrix *m,
                 want = rows * cols;
             v = calloc(rows * cols + 1, sizeof(double));
             if (v == NULL)
-                return set_error(err, TF_ENOMEM,
-                                 "%s: out of memory for a "
-                                 "%llux%llu matrix",
-                                 name, (unsigned long long)rows,
-                                 (unsigned long long)cols);
+                return tf_error_set(err, TF_ENOMEM,
+                                    "%s: out of memory for a "
+                                    "%llux%llu matrix",
+                                    name, (unsigned long long)rows,
+                                    (unsigned long long)cols);
             m->size_line = line;
             have_size = true;
             ar = sym == MM_SKEW ? 1 : 0;
@@ -548,7 +533,7 @@ mm_parse(const char *name, const char *text, size_t len, struct mm_matrix *m,
                 tv = tj != NULL ? next_token(&p, le, &lv) : NULL;
                 if (tv == NULL || next_token(&p, le, &tlen) != NULL) {
                     free(v);
-                    return set_error(
+                    return tf_error_set(
                         err, TF_EINPUT,
                         "%s:%llu: expected an entry 'ROW COL VALUE'", name,
                         (unsigned long long)line);
@@ -556,12 +541,12 @@ mm_parse(const char *name, const char *text, size_t len, struct mm_matrix *m,
                 if (!token_u64(tok, tlen, 1, rows, &r) ||
                     !token_u64(tj, lj, 1, cols, &c)) {
                     free(v);
-                    return set_error(err, TF_EINPUT,
-                                     "%s:%llu: index out of range (the matrix "
-                                     "is %llux%llu)",
-                                     name, (unsigned long long)line,
-                                     (unsigned long long)rows,
-                                     (unsigned long long)cols);
+                    return tf_error_set(
+                        err, TF_EINPUT,
+                        "%s:%llu: index out of range (the matrix "
+                        "is %llux%llu)",
+                        name, (unsigned long long)line,
+                        (unsigned long long)rows, (unsigned long long)cols);
                 }
                 r--;
                 c--;
@@ -579,17 +564,17 @@ mm_parse(const char *name, const char *text, size_t len, struct mm_matrix *m,
             }
             if (!token_double(tok, tlen, &d)) {
                 free(v);
-                return set_error(err, TF_EINPUT,
-                                 "%s:%llu: '%.*s' is not a finite number", name,
-                                 (unsigned long long)line,
-                                 (int)(tlen > 40 ? 40 : tlen), tok);
+                return tf_error_set(err, TF_EINPUT,
+                                    "%s:%llu: '%.*s' is not a finite number",
+                                    name, (unsigned long long)line,
+                                    (int)(tlen > 40 ? 40 : tlen), tok);
             }
             if (sym == MM_SKEW && r == c) {
                 free(v);
-                return set_error(err, TF_EINPUT,
-                                 "%s:%llu: a skew-symmetric matrix has no "
-                                 "diagonal entries",
-                                 name, (unsigned long long)line);
+                return tf_error_set(err, TF_EINPUT,
+                                    "%s:%llu: a skew-symmetric matrix has no "
+                                    "diagonal entries",
+                                    name, (unsigned long long)line);
             }
             /* Coordinate duplicates add up, as in most readers. */
             v[r * cols + c] += d;
@@ -604,11 +589,11 @@ mm_parse(const char *name, const char *text, size_t len, struct mm_matrix *m,
         p = eol != NULL ? eol + 1 : end;
     }
     if (!have_size)
-        return set_error(err, TF_EINPUT, "%s:%llu: no size line", name,
-                         (unsigned long long)line);
+        return tf_error_set(err, TF_EINPUT, "%s:%llu: no size line", name,
+                            (unsigned long long)line);
     if (got < want) {
         free(v);
-        return set_error(
+        return tf_error_set(
             err, TF_EINPUT, "%s:%llu: expected %llu %s, found %llu", name,
             (unsigned long long)line, (unsigned long long)want,
             coordinate ? "entries" : "values", (unsigned long long)got);
@@ -619,9 +604,10 @@ mm_parse(const char *name, const char *text, size_t len, struct mm_matrix *m,
     return 0;
 too_many:
     free(v);
-    return set_error(err, TF_EINPUT, "%s:%llu: more than the %llu %s announced",
-                     name, (unsigned long long)line, (unsigned long long)want,
-                     coordinate ? "entries" : "values");
+    return tf_error_set(err, TF_EINPUT,
+                        "%s:%llu: more than the %llu %s announced", name,
+                        (unsigned long long)line, (unsigned long long)want,
+                        coordinate ? "entries" : "values");
 }
 
 /* Reads all of PATH into *TEXT (owned by the caller, NUL-terminated). */
@@ -636,10 +622,10 @@ slurp(const char *path, char **text, size_t *len, struct tf_error *err)
     *text = NULL;
     f = fopen(path, "rbe");
     if (f == NULL)
-        return set_error(err, TF_EINPUT, "%s: %s", path, strerror(errno));
+        return tf_error_set(err, TF_EINPUT, "%s: %s", path, strerror(errno));
     if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
         fclose(f);
-        return set_error(err, TF_EINPUT, "%s: is a directory", path);
+        return tf_error_set(err, TF_EINPUT, "%s: is a directory", path);
     }
     /* Room for the whole file, the NUL and the read that sees the end. */
     cap = sb.st_size > 0 ? (size_t)sb.st_size + 2 : 65536;
@@ -653,7 +639,7 @@ slurp(const char *path, char **text, size_t *len, struct tf_error *err)
             if (nb == NULL) {
                 free(buf);
                 fclose(f);
-                return set_error(err, TF_ENOMEM, "%s: out of memory", path);
+                return tf_error_set(err, TF_ENOMEM, "%s: out of memory", path);
             }
             buf = nb;
         }
@@ -665,7 +651,7 @@ slurp(const char *path, char **text, size_t *len, struct tf_error *err)
     if (ferror(f)) {
         free(buf);
         fclose(f);
-        return set_error(err, TF_EINPUT, "%s: read error", path);
+        return tf_error_set(err, TF_EINPUT, "%s: read error", path);
     }
     fclose(f);
     buf[n] = '\0';
@@ -721,22 +707,22 @@ read_square(const char *path, const char *what, uint64_t n, struct mm_matrix *m,
         if (rc < 0)
             return rc;
         if (m->rows != m->cols) {
-            rc = set_error(err, TF_EINPUT,
-                           "%s:%llu: %s must be square, not "
-                           "%llux%llu",
-                           path, (unsigned long long)m->size_line, what,
-                           (unsigned long long)m->rows,
-                           (unsigned long long)m->cols);
+            rc = tf_error_set(err, TF_EINPUT,
+                              "%s:%llu: %s must be square, not "
+                              "%llux%llu",
+                              path, (unsigned long long)m->size_line, what,
+                              (unsigned long long)m->rows,
+                              (unsigned long long)m->cols);
             mm_free(m);
         }
         return rc;
     }
     if (len == 0 || len % 8 != 0) {
         free(text);
-        return set_error(err, TF_EINPUT,
-                         "%s: %zu bytes: neither Matrix Market nor a whole "
-                         "number of doubles",
-                         path, len);
+        return tf_error_set(err, TF_EINPUT,
+                            "%s: %zu bytes: neither Matrix Market nor a whole "
+                            "number of doubles",
+                            path, len);
     }
     count = len / 8;
     k = n;
@@ -750,14 +736,14 @@ read_square(const char *path, const char *what, uint64_t n, struct mm_matrix *m,
     if (k * k != count || k > MAX_N) {
         free(text);
         if (n != 0)
-            return set_error(err, TF_EINPUT,
-                             "%s: %llu doubles, not %llux%llu (from --n)", path,
-                             (unsigned long long)count, (unsigned long long)n,
-                             (unsigned long long)n);
-        return set_error(err, TF_EINPUT,
-                         "%s: %llu doubles do not make a square matrix of "
-                         "order 1 to %d",
-                         path, (unsigned long long)count, MAX_N);
+            return tf_error_set(err, TF_EINPUT,
+                                "%s: %llu doubles, not %llux%llu (from --n)",
+                                path, (unsigned long long)count,
+                                (unsigned long long)n, (unsigned long long)n);
+        return tf_error_set(err, TF_EINPUT,
+                            "%s: %llu doubles do not make a square matrix of "
+                            "order 1 to %d",
+                            path, (unsigned long long)count, MAX_N);
     }
     m->rows = m->cols = k;
     if (HOST_LE) {
@@ -768,7 +754,7 @@ read_square(const char *path, const char *what, uint64_t n, struct mm_matrix *m,
     m->v = malloc(count * sizeof(double));
     if (m->v == NULL) {
         free(text);
-        return set_error(err, TF_ENOMEM, "%s: out of memory", path);
+        return tf_error_set(err, TF_ENOMEM, "%s: out of memory", path);
     }
     get_doubles(m->v, (const unsigned char *)text, count);
     free(text);
@@ -785,22 +771,23 @@ parse_num(const char *s, uint64_t min, uint64_t max, const char *what,
     const char *p;
 
     if (s == NULL || *s == '\0')
-        return set_error(err, TF_EUSAGE, "%s: missing number", what);
+        return tf_error_set(err, TF_EUSAGE, "%s: missing number", what);
     for (p = s; *p != '\0'; p++) {
         unsigned d;
 
         if (*p < '0' || *p > '9')
-            return set_error(err, TF_EUSAGE, "%s: '%s' is not a whole number",
-                             what, s);
+            return tf_error_set(err, TF_EUSAGE,
+                                "%s: '%s' is not a whole number", what, s);
         d = (unsigned)(*p - '0');
         if (v > (UINT64_MAX - d) / 10)
-            return set_error(err, TF_EUSAGE, "%s: '%s' is too large", what, s);
+            return tf_error_set(err, TF_EUSAGE, "%s: '%s' is too large", what,
+                                s);
         v = v * 10 + d;
     }
     if (v < min || v > max)
-        return set_error(err, TF_EUSAGE,
-                         "%s: %s is out of range (%llu to %llu)", what, s,
-                         (unsigned long long)min, (unsigned long long)max);
+        return tf_error_set(err, TF_EUSAGE,
+                            "%s: %s is out of range (%llu to %llu)", what, s,
+                            (unsigned long long)min, (unsigned long long)max);
     *out = v;
     return 0;
 }
@@ -811,15 +798,17 @@ check_file(const char *path, const char *what, bool dir, struct tf_error *err)
     struct stat sb;
 
     if (stat(path, &sb) != 0)
-        return set_error(err, TF_EINPUT, "%s %s: %s", what, path,
-                         strerror(errno));
+        return tf_error_set(err, TF_EINPUT, "%s %s: %s", what, path,
+                            strerror(errno));
     if (dir && !S_ISDIR(sb.st_mode))
-        return set_error(err, TF_EINPUT, "%s %s: not a directory", what, path);
+        return tf_error_set(err, TF_EINPUT, "%s %s: not a directory", what,
+                            path);
     if (!dir && S_ISDIR(sb.st_mode))
-        return set_error(err, TF_EINPUT, "%s %s: is a directory", what, path);
+        return tf_error_set(err, TF_EINPUT, "%s %s: is a directory", what,
+                            path);
     if (access(path, R_OK) != 0)
-        return set_error(err, TF_EINPUT, "%s %s: %s", what, path,
-                         strerror(errno));
+        return tf_error_set(err, TF_EINPUT, "%s %s: %s", what, path,
+                            strerror(errno));
     return 0;
 }
 
@@ -849,17 +838,18 @@ linalg_init(void **state, const struct tf_opts *opts, struct tf_error *err)
     op = tf_opts_get(opts, "1");
     v = tf_opts_get(opts, "op");
     if (op != NULL && v != NULL && strcmp(op, v) != 0)
-        return set_error(err, TF_EUSAGE, "'%s' and --op %s disagree", op, v);
+        return tf_error_set(err, TF_EUSAGE, "'%s' and --op %s disagree", op, v);
     if (op == NULL)
         op = v;
     if (op == NULL)
-        return set_error(err, TF_EUSAGE, "say what to compute: gemm or solve");
+        return tf_error_set(err, TF_EUSAGE,
+                            "say what to compute: gemm or solve");
     v = tf_opts_get(opts, "2");
     if (v != NULL)
-        return set_error(err, TF_EUSAGE, "unexpected argument '%s'", v);
+        return tf_error_set(err, TF_EUSAGE, "unexpected argument '%s'", v);
     st = calloc(1, sizeof(*st));
     if (st == NULL)
-        return set_error(err, TF_ENOMEM, "out of memory");
+        return tf_error_set(err, TF_ENOMEM, "out of memory");
     st->seed = 1;
     if (strcmp(op, "gemm") == 0) {
         st->op = OP_GEMM;
@@ -868,14 +858,14 @@ linalg_init(void **state, const struct tf_opts *opts, struct tf_error *err)
         st->op = OP_SOLVE;
         other = gemm_only;
     } else {
-        rc = set_error(err, TF_EUSAGE, "unknown operation '%s' (gemm or solve)",
-                       op);
+        rc = tf_error_set(err, TF_EUSAGE,
+                          "unknown operation '%s' (gemm or solve)", op);
         goto fail;
     }
     for (i = 0; other[i] != NULL; i++) {
         if (tf_opts_get(opts, other[i]) != NULL) {
-            rc = set_error(err, TF_EUSAGE, "--%s is not an option of %s",
-                           other[i], op);
+            rc = tf_error_set(err, TF_EUSAGE, "--%s is not an option of %s",
+                              other[i], op);
             goto fail;
         }
     }
@@ -914,9 +904,9 @@ linalg_init(void **state, const struct tf_opts *opts, struct tf_error *err)
                 goto fail;
         }
         if (st->n == 0 && st->a_path == NULL && st->b_path == NULL) {
-            rc = set_error(err, TF_EUSAGE,
-                           "gemm needs --n N, or matrices "
-                           "from --a FILE and --b FILE");
+            rc = tf_error_set(err, TF_EUSAGE,
+                              "gemm needs --n N, or matrices "
+                              "from --a FILE and --b FILE");
             goto fail;
         }
     } else {
@@ -929,18 +919,18 @@ linalg_init(void **state, const struct tf_opts *opts, struct tf_error *err)
         }
         if (st->mtx_dir != NULL) {
             if (v != NULL || st->n != 0) {
-                rc = set_error(err, TF_EUSAGE,
-                               "--mtx takes the systems from "
-                               "files: drop --count and --n");
+                rc = tf_error_set(err, TF_EUSAGE,
+                                  "--mtx takes the systems from "
+                                  "files: drop --count and --n");
                 goto fail;
             }
             rc = check_file(st->mtx_dir, "--mtx", true, err);
             if (rc < 0)
                 goto fail;
         } else if (v == NULL || st->n == 0) {
-            rc = set_error(err, TF_EUSAGE,
-                           "solve needs --count N and --n N, "
-                           "or --mtx DIR");
+            rc = tf_error_set(err, TF_EUSAGE,
+                              "solve needs --count N and --n N, "
+                              "or --mtx DIR");
             goto fail;
         }
     }
@@ -1033,20 +1023,21 @@ gemm_task_decode(const void *data, size_t len, struct gemm_task *t,
     const unsigned char *p = data;
 
     if (len < GEMM_HEADER)
-        return set_error(err, TF_EPROTO,
-                         "gemm task of %zu bytes: shorter than "
-                         "its header",
-                         len);
+        return tf_error_set(err, TF_EPROTO,
+                            "gemm task of %zu bytes: shorter than "
+                            "its header",
+                            len);
     t->first = get_u64(p);
     t->rows = get_u64(p + 8);
     t->n = get_u64(p + 16);
     if (t->n == 0 || t->n > MAX_N || t->rows == 0 || t->rows > t->n ||
         t->first > t->n - t->rows)
-        return set_error(err, TF_EPROTO, "gemm task: rows %llu+%llu of n=%llu",
-                         (unsigned long long)t->first,
-                         (unsigned long long)t->rows, (unsigned long long)t->n);
+        return tf_error_set(
+            err, TF_EPROTO, "gemm task: rows %llu+%llu of n=%llu",
+            (unsigned long long)t->first, (unsigned long long)t->rows,
+            (unsigned long long)t->n);
     if ((uint64_t)len != GEMM_HEADER + t->rows * t->n * 8)
-        return set_error(
+        return tf_error_set(
             err, TF_EPROTO,
             "gemm task of %zu bytes: %llu rows of "
             "%llu doubles need %llu",
@@ -1062,11 +1053,11 @@ gemm_shared_decode(const void *shared, size_t len, uint64_t n,
                    const unsigned char **b, struct tf_error *err)
 {
     if (shared == NULL)
-        return set_error(err, TF_EPROTO, "gemm task without a shared B");
+        return tf_error_set(err, TF_EPROTO, "gemm task without a shared B");
     if (len < 8 || get_u64(shared) != n || (uint64_t)len != 8 + n * n * 8)
-        return set_error(err, TF_EPROTO,
-                         "shared B of %zu bytes is not %llux%llu", len,
-                         (unsigned long long)n, (unsigned long long)n);
+        return tf_error_set(err, TF_EPROTO,
+                            "shared B of %zu bytes is not %llux%llu", len,
+                            (unsigned long long)n, (unsigned long long)n);
     *b = (const unsigned char *)shared + 8;
     return 0;
 }
@@ -1176,24 +1167,25 @@ solve_task_decode(const void *data, size_t len, uint64_t *n_out, double **a_out,
 
     *a_out = *b_out = NULL;
     if (len < 16)
-        return set_error(err, TF_EPROTO, "solve task of %zu bytes", len);
+        return tf_error_set(err, TF_EPROTO, "solve task of %zu bytes", len);
     tag = get_u64(p);
     if (tag == SOLVE_GENERATED) {
         if (len != 32)
-            return set_error(err, TF_EPROTO,
-                             "generated solve task of %zu bytes, not 32", len);
+            return tf_error_set(err, TF_EPROTO,
+                                "generated solve task of %zu bytes, not 32",
+                                len);
         n = get_u64(p + 24);
     } else if (tag == SOLVE_EXPLICIT) {
         n = get_u64(p + 8);
     } else {
-        return set_error(err, TF_EPROTO, "solve task of unknown kind %llu",
-                         (unsigned long long)tag);
+        return tf_error_set(err, TF_EPROTO, "solve task of unknown kind %llu",
+                            (unsigned long long)tag);
     }
     if (n == 0 || n > MAX_N)
-        return set_error(err, TF_EPROTO, "solve task with n=%llu",
-                         (unsigned long long)n);
+        return tf_error_set(err, TF_EPROTO, "solve task with n=%llu",
+                            (unsigned long long)n);
     if (tag == SOLVE_EXPLICIT && (uint64_t)len != 16 + (n * n + n) * 8)
-        return set_error(
+        return tf_error_set(
             err, TF_EPROTO, "solve task of %zu bytes: n=%llu needs %llu", len,
             (unsigned long long)n, (unsigned long long)(16 + (n * n + n) * 8));
     a = malloc(n * n * sizeof(double));
@@ -1201,8 +1193,8 @@ solve_task_decode(const void *data, size_t len, uint64_t *n_out, double **a_out,
     if (a == NULL || b == NULL) {
         free(a);
         free(b);
-        return set_error(err, TF_ENOMEM, "out of memory for n=%llu",
-                         (unsigned long long)n);
+        return tf_error_set(err, TF_ENOMEM, "out of memory for n=%llu",
+                            (unsigned long long)n);
     }
     if (tag == SOLVE_GENERATED) {
         gen_system(a, b, n, get_u64(p + 8), get_u64(p + 16));
@@ -1401,11 +1393,11 @@ gemm_done(void *arg, uint64_t index, const struct tf_result *res)
     uint64_t first, rows;
 
     if (index >= g->ntasks)
-        return set_error(&g->err, TF_EPROTO,
-                         "gemm: a result for task %llu "
-                         "of %llu",
-                         (unsigned long long)index,
-                         (unsigned long long)g->ntasks);
+        return tf_error_set(&g->err, TF_EPROTO,
+                            "gemm: a result for task %llu "
+                            "of %llu",
+                            (unsigned long long)index,
+                            (unsigned long long)g->ntasks);
     first = g->start[index];
     rows = g->start[index + 1] - first;
 
@@ -1420,11 +1412,12 @@ gemm_done(void *arg, uint64_t index, const struct tf_result *res)
     }
     if (res->out.len != GEMM_HEADER + rows * g->n * 8 || get_u64(p) != first ||
         get_u64(p + 8) != rows || get_u64(p + 16) != g->n)
-        return set_error(&g->err, TF_EPROTO,
-                         "gemm: the result of rows %llu-%llu is malformed (%zu "
-                         "bytes)",
-                         (unsigned long long)first,
-                         (unsigned long long)(first + rows - 1), res->out.len);
+        return tf_error_set(
+            &g->err, TF_EPROTO,
+            "gemm: the result of rows %llu-%llu is malformed (%zu "
+            "bytes)",
+            (unsigned long long)first, (unsigned long long)(first + rows - 1),
+            res->out.len);
     get_doubles(g->c + first * g->n, p + GEMM_HEADER, rows * g->n);
     return 0;
 }
@@ -1445,12 +1438,12 @@ gemm_inputs(const struct linalg *st, struct mm_matrix *a, struct mm_matrix *b,
             return rc;
         if (n != 0 && a->rows != n) {
             mm_free(a);
-            return set_error(err, TF_EINPUT,
-                             "--a %s is %llux%llu, but --n is "
-                             "%llu",
-                             st->a_path, (unsigned long long)a->rows,
-                             (unsigned long long)a->rows,
-                             (unsigned long long)n);
+            return tf_error_set(err, TF_EINPUT,
+                                "--a %s is %llux%llu, but --n is "
+                                "%llu",
+                                st->a_path, (unsigned long long)a->rows,
+                                (unsigned long long)a->rows,
+                                (unsigned long long)n);
         }
         n = a->rows;
     }
@@ -1463,20 +1456,20 @@ gemm_inputs(const struct linalg *st, struct mm_matrix *a, struct mm_matrix *b,
         }
         if (n != 0 && b->rows != n) {
             if (st->a_path != NULL)
-                rc = set_error(err, TF_EINPUT,
-                               "dimension mismatch: --a %s is "
-                               "%llux%llu, --b %s is %llux%llu",
-                               st->a_path, (unsigned long long)n,
-                               (unsigned long long)n, st->b_path,
-                               (unsigned long long)b->rows,
-                               (unsigned long long)b->rows);
+                rc = tf_error_set(err, TF_EINPUT,
+                                  "dimension mismatch: --a %s is "
+                                  "%llux%llu, --b %s is %llux%llu",
+                                  st->a_path, (unsigned long long)n,
+                                  (unsigned long long)n, st->b_path,
+                                  (unsigned long long)b->rows,
+                                  (unsigned long long)b->rows);
             else
-                rc = set_error(err, TF_EINPUT,
-                               "--b %s is %llux%llu, but --n is "
-                               "%llu",
-                               st->b_path, (unsigned long long)b->rows,
-                               (unsigned long long)b->rows,
-                               (unsigned long long)n);
+                rc = tf_error_set(err, TF_EINPUT,
+                                  "--b %s is %llux%llu, but --n is "
+                                  "%llu",
+                                  st->b_path, (unsigned long long)b->rows,
+                                  (unsigned long long)b->rows,
+                                  (unsigned long long)n);
             mm_free(a);
             mm_free(b);
             return rc;
@@ -1497,10 +1490,10 @@ gemm_inputs(const struct linalg *st, struct mm_matrix *a, struct mm_matrix *b,
     if (a->v == NULL || b->v == NULL) {
         mm_free(a);
         mm_free(b);
-        return set_error(err, TF_ENOMEM,
-                         "out of memory for two %llux%llu "
-                         "matrices",
-                         (unsigned long long)n, (unsigned long long)n);
+        return tf_error_set(err, TF_ENOMEM,
+                            "out of memory for two %llux%llu "
+                            "matrices",
+                            (unsigned long long)n, (unsigned long long)n);
     }
     return 0;
 }
@@ -1552,7 +1545,7 @@ gemm_master(const struct linalg *st, struct tf_pool *pool, struct tf_error *err)
     if (st->kernel_only) {
         c = malloc(count * sizeof(double));
         if (c == NULL) {
-            rc = set_error(err, TF_ENOMEM, "out of memory");
+            rc = tf_error_set(err, TF_ENOMEM, "out of memory");
             goto out;
         }
         openblas_set_num_threads(1);
@@ -1568,7 +1561,7 @@ gemm_master(const struct linalg *st, struct tf_pool *pool, struct tf_error *err)
     g.n = n;
     rc = plan_blocks(n, st->block, &g.start, &g.ntasks);
     if (rc < 0) {
-        set_error(err, rc, "out of memory");
+        tf_error_set(err, rc, "out of memory");
         goto out;
     }
     g.a = a.v;
@@ -1581,8 +1574,8 @@ gemm_master(const struct linalg *st, struct tf_pool *pool, struct tf_error *err)
         goto out;
     }
     if (c == NULL) {
-        rc = set_error(err, TF_ENOMEM, "out of memory for n=%llu",
-                       (unsigned long long)n);
+        rc = tf_error_set(err, TF_ENOMEM, "out of memory for n=%llu",
+                          (unsigned long long)n);
         goto out;
     }
     /* Touch C now, as the kernel's warm-up does for its C, so that the
@@ -1637,7 +1630,7 @@ gemm_master(const struct linalg *st, struct tf_pool *pool, struct tf_error *err)
 
         ref = malloc(count * sizeof(double));
         if (ref == NULL) {
-            rc = set_error(err, TF_ENOMEM, "out of memory for the check");
+            rc = tf_error_set(err, TF_ENOMEM, "out of memory for the check");
             goto out;
         }
         /* One thread, as the workers have when they have one each: then
@@ -1740,43 +1733,44 @@ mtx_encode(const char *dir, const struct mtx_system *sys, struct tf_buf *task,
     memset(&b, 0, sizeof(b));
     path = join(dir, sys->name);
     if (path == NULL)
-        return set_error(err, TF_ENOMEM, "out of memory");
+        return tf_error_set(err, TF_ENOMEM, "out of memory");
     rc = mm_read(path, &a, err);
     if (rc < 0)
         goto out;
     if (a.rows != a.cols) {
-        rc = set_error(err, TF_EINPUT,
-                       "%s:%llu: the matrix is %llux%llu, not "
-                       "square",
-                       path, (unsigned long long)a.size_line,
-                       (unsigned long long)a.rows, (unsigned long long)a.cols);
+        rc = tf_error_set(err, TF_EINPUT,
+                          "%s:%llu: the matrix is %llux%llu, not "
+                          "square",
+                          path, (unsigned long long)a.size_line,
+                          (unsigned long long)a.rows,
+                          (unsigned long long)a.cols);
         goto out;
     }
     n = a.rows;
     if (sys->rhs != NULL) {
         rpath = join(dir, sys->rhs);
         if (rpath == NULL) {
-            rc = set_error(err, TF_ENOMEM, "out of memory");
+            rc = tf_error_set(err, TF_ENOMEM, "out of memory");
             goto out;
         }
         rc = mm_read(rpath, &b, err);
         if (rc < 0)
             goto out;
         if ((b.cols != 1 && b.rows != 1) || b.rows * b.cols != n) {
-            rc = set_error(err, TF_EINPUT,
-                           "%s:%llu: the right-hand side is %llux%llu; %s is "
-                           "%llux%llu",
-                           rpath, (unsigned long long)b.size_line,
-                           (unsigned long long)b.rows,
-                           (unsigned long long)b.cols, sys->name,
-                           (unsigned long long)n, (unsigned long long)n);
+            rc = tf_error_set(
+                err, TF_EINPUT,
+                "%s:%llu: the right-hand side is %llux%llu; %s is "
+                "%llux%llu",
+                rpath, (unsigned long long)b.size_line,
+                (unsigned long long)b.rows, (unsigned long long)b.cols,
+                sys->name, (unsigned long long)n, (unsigned long long)n);
             goto out;
         }
         rhs = b.v;
     } else {
         ones = calloc(n, sizeof(double));
         if (ones == NULL) {
-            rc = set_error(err, TF_ENOMEM, "out of memory");
+            rc = tf_error_set(err, TF_ENOMEM, "out of memory");
             goto out;
         }
         for (i = 0; i < n; i++)
@@ -1786,7 +1780,7 @@ mtx_encode(const char *dir, const struct mtx_system *sys, struct tf_buf *task,
     }
     rc = solve_task_encode(task, a.v, rhs, n);
     if (rc < 0) {
-        rc = set_error(err, rc, "%s: %s", path, tf_strerror(rc));
+        rc = tf_error_set(err, rc, "%s: %s", path, tf_strerror(rc));
         goto out;
     }
     *n_out = n;
@@ -1838,7 +1832,8 @@ mtx_load(const char *dir, struct mtx_system **out, uint64_t *count_out,
     *count_out = 0;
     d = opendir(dir);
     if (d == NULL)
-        return set_error(err, TF_EINPUT, "--mtx %s: %s", dir, strerror(errno));
+        return tf_error_set(err, TF_EINPUT, "--mtx %s: %s", dir,
+                            strerror(errno));
     while ((de = readdir(d)) != NULL) {
         if (!ends_with(de->d_name, ".mtx") || de->d_name[0] == '.')
             continue;
@@ -1848,26 +1843,26 @@ mtx_load(const char *dir, struct mtx_system **out, uint64_t *count_out,
             cap = cap ? 2 * cap : 64;
             nn = realloc(names, cap * sizeof(*names));
             if (nn == NULL) {
-                rc = set_error(err, TF_ENOMEM, "out of memory");
+                rc = tf_error_set(err, TF_ENOMEM, "out of memory");
                 goto out;
             }
             names = nn;
         }
         names[nnames] = strdup(de->d_name);
         if (names[nnames] == NULL) {
-            rc = set_error(err, TF_ENOMEM, "out of memory");
+            rc = tf_error_set(err, TF_ENOMEM, "out of memory");
             goto out;
         }
         nnames++;
     }
     if (nnames == 0) {
-        rc = set_error(err, TF_EINPUT, "--mtx %s: no .mtx files", dir);
+        rc = tf_error_set(err, TF_EINPUT, "--mtx %s: no .mtx files", dir);
         goto out;
     }
     qsort(names, nnames, sizeof(*names), cmp_names);
     sys = calloc(nnames, sizeof(*sys));
     if (sys == NULL) {
-        rc = set_error(err, TF_ENOMEM, "out of memory");
+        rc = tf_error_set(err, TF_ENOMEM, "out of memory");
         goto out;
     }
     /* NAME_b.mtx and NAME.rhs.mtx are right-hand sides when NAME.mtx is
@@ -1885,7 +1880,7 @@ mtx_load(const char *dir, struct mtx_system **out, uint64_t *count_out,
                 continue;
             m = malloc(stem + 5);
             if (m == NULL) {
-                rc = set_error(err, TF_ENOMEM, "out of memory");
+                rc = tf_error_set(err, TF_ENOMEM, "out of memory");
                 goto out;
             }
             memcpy(m, names[i], stem);
@@ -1898,7 +1893,7 @@ mtx_load(const char *dir, struct mtx_system **out, uint64_t *count_out,
             continue;
         sys[count].name = strdup(names[i]);
         if (sys[count].name == NULL) {
-            rc = set_error(err, TF_ENOMEM, "out of memory");
+            rc = tf_error_set(err, TF_ENOMEM, "out of memory");
             goto out;
         }
         count++;
@@ -1913,7 +1908,7 @@ mtx_load(const char *dir, struct mtx_system **out, uint64_t *count_out,
             char **hit;
 
             if (r == NULL) {
-                rc = set_error(err, TF_ENOMEM, "out of memory");
+                rc = tf_error_set(err, TF_ENOMEM, "out of memory");
                 goto out;
             }
             memcpy(r, sys[i].name, stem);
@@ -1934,7 +1929,7 @@ mtx_load(const char *dir, struct mtx_system **out, uint64_t *count_out,
             /* A malformed or unreadable system fails alone, as its task. */
             sys[i].bad = strdup(e.msg);
             if (sys[i].bad == NULL) {
-                rc = set_error(err, TF_ENOMEM, "out of memory");
+                rc = tf_error_set(err, TF_ENOMEM, "out of memory");
                 break;
             }
             rc = 0;
@@ -1948,7 +1943,7 @@ mtx_load(const char *dir, struct mtx_system **out, uint64_t *count_out,
         if (kept + task.len <= MTX_KEEP_BYTES) {
             sys[i].payload = malloc(task.len);
             if (sys[i].payload == NULL) {
-                rc = set_error(err, TF_ENOMEM, "out of memory");
+                rc = tf_error_set(err, TF_ENOMEM, "out of memory");
                 break;
             }
             memcpy(sys[i].payload, task.data, task.len);
@@ -2020,10 +2015,10 @@ solve_done(void *arg, uint64_t index, const struct tf_result *res)
         return 0;
     }
     if (res->out.len != SOLVE_RESULT + n * 8 || get_u64(res->out.data) != n)
-        return set_error(&s->err, TF_EPROTO,
-                         "solve: the result of system %s is malformed (%zu "
-                         "bytes)",
-                         name, res->out.len);
+        return tf_error_set(&s->err, TF_EPROTO,
+                            "solve: the result of system %s is malformed (%zu "
+                            "bytes)",
+                            name, res->out.len);
     resid = get_double(res->out.data + 8);
     if (!(resid <= s->max_resid))
         s->max_resid = resid;

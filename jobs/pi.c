@@ -18,11 +18,11 @@
  * ("lanes") seeded by SplitMix64 from (seed, i, lane); sample j of a task is
  * the (j / 16)-th output of lane j % 16. A sample is the point (x, y) with
  * x bits 33 to 63 of the output and y bits 2 to 32 (the lowest bits of
- * xoshiro256+ are its weakest), and it is inside when x^2 + y^2 < 2^62. That is integer arithmetic, so the hit count is exact
- * and the same whichever worker, transport, chunking or CPU (clone of the
- * kernel) computes a task. The lattice makes the estimate biased by about
- * 4 / (pi * 2^31), a relative 6e-10: far below the standard error of any
- * run that finishes.
+ * xoshiro256+ are its weakest), and it is inside when x^2 + y^2 < 2^62. That is
+ * integer arithmetic, so the hit count is exact and the same whichever worker,
+ * transport, chunking or CPU (clone of the kernel) computes a task. The lattice
+ * makes the estimate biased by about 4 / (pi * 2^31), a relative 6e-10: far
+ * below the standard error of any run that finishes.
  */
 #define PI_LANES 16
 #define PI_MAX_SAMPLES ((uint64_t)1 << 62)
@@ -84,23 +84,6 @@ get_le64(const unsigned char *p)
     return v;
 }
 
-static int pi_error(struct tf_error *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-pi_error(struct tf_error *err, int code, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err != NULL) {
-        err->code = code;
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
 /*
  * Parses S, the value of option --OPT, as a whole number in [MIN, MAX]:
  * plain digits or a decimal with an exponent that makes it whole, such as
@@ -136,8 +119,8 @@ parse_count(const char *opt, const char *s, uint64_t min, uint64_t max,
         if (nd == 0 && *p == '0')
             continue;
         if (nd == sizeof(digits))
-            return pi_error(err, TF_EUSAGE, "--%s: '%s' has too many digits",
-                            opt, s);
+            return tf_error_set(err, TF_EUSAGE,
+                                "--%s: '%s' has too many digits", opt, s);
         digits[nd++] = *p;
     }
     if (any && (*p == 'e' || *p == 'E')) {
@@ -155,37 +138,39 @@ parse_count(const char *opt, const char *s, uint64_t min, uint64_t max,
             exp10 = -exp10;
     }
     if (!any || *p != '\0')
-        return pi_error(err, TF_EUSAGE, "--%s: '%s' is not a number", opt, s);
+        return tf_error_set(err, TF_EUSAGE, "--%s: '%s' is not a number", opt,
+                            s);
     if (negative && nd > 0)
-        return pi_error(err, TF_EUSAGE, "--%s: '%s' is negative", opt, s);
+        return tf_error_set(err, TF_EUSAGE, "--%s: '%s' is negative", opt, s);
     /* The value is digits * 10^shift; zero has no digits left. */
     shift = nd > 0 ? exp10 - frac : 0;
     if (shift < 0) {
         /* 2.5e9 and 1500e-3 are whole, 1.5 and 2.25e1 are not. */
         if ((size_t)-shift >= nd)
-            return pi_error(err, TF_EUSAGE, "--%s: '%s' is not a whole number",
-                            opt, s);
+            return tf_error_set(err, TF_EUSAGE,
+                                "--%s: '%s' is not a whole number", opt, s);
         for (i = nd - (size_t)-shift; i < nd; i++)
             if (digits[i] != '0')
-                return pi_error(err, TF_EUSAGE,
-                                "--%s: '%s' is not a whole number", opt, s);
+                return tf_error_set(err, TF_EUSAGE,
+                                    "--%s: '%s' is not a whole number", opt, s);
         nd -= (size_t)-shift;
         shift = 0;
     }
     if (nd + (size_t)shift > 20) /* UINT64_MAX has 20 digits */
-        return pi_error(err, TF_EUSAGE, "--%s: '%s' is out of range (%s)", opt,
-                        s, range);
+        return tf_error_set(err, TF_EUSAGE, "--%s: '%s' is out of range (%s)",
+                            opt, s, range);
     for (i = 0; i < nd + (size_t)shift; i++) {
         unsigned d = i < nd ? (unsigned)(digits[i] - '0') : 0;
 
         if (v > (UINT64_MAX - d) / 10)
-            return pi_error(err, TF_EUSAGE, "--%s: '%s' is out of range (%s)",
-                            opt, s, range);
+            return tf_error_set(err, TF_EUSAGE,
+                                "--%s: '%s' is out of range (%s)", opt, s,
+                                range);
         v = v * 10 + d;
     }
     if (v < min || v > max)
-        return pi_error(err, TF_EUSAGE, "--%s: '%s' is out of range (%s)", opt,
-                        s, range);
+        return tf_error_set(err, TF_EUSAGE, "--%s: '%s' is out of range (%s)",
+                            opt, s, range);
     *out = v;
     return 0;
 }
@@ -340,12 +325,12 @@ pi_init(void **state, const struct tf_opts *opts, struct tf_error *err)
 
     st = calloc(1, sizeof(*st));
     if (st == NULL)
-        return pi_error(err, TF_ENOMEM, "out of memory");
+        return tf_error_set(err, TF_ENOMEM, "out of memory");
     st->seed = 1;
     st->task_samples = PI_DEFAULT_TASK_SAMPLES;
     v = tf_opts_get(opts, "samples");
     if (v == NULL) {
-        rc = pi_error(err, TF_EUSAGE, "--samples is required");
+        rc = tf_error_set(err, TF_EUSAGE, "--samples is required");
         goto fail;
     }
     rc = parse_count("samples", v, 1, PI_MAX_SAMPLES, samples_range,
@@ -487,7 +472,7 @@ report(const struct pi_state *st, double secs, const char *how,
     printf("rate = %.3e samples/s  time = %.3f s  %s\n",
            secs > 0 ? n / secs : 0.0, secs, how);
     if (fflush(stdout) == EOF || ferror(stdout))
-        return pi_error(err, TF_ESYS, "cannot write the result to stdout");
+        return tf_error_set(err, TF_ESYS, "cannot write the result to stdout");
     return 0;
 }
 
@@ -525,13 +510,13 @@ pi_master(void *state, struct tf_pool *pool, struct tf_error *err)
     }
     if (rc < 0) {
         if (st->why[0] != '\0')
-            return pi_error(err, rc, "%s", st->why);
+            return tf_error_set(err, rc, "%s", st->why);
         return rc;
     }
     if (st->samples_done != st->samples)
-        return pi_error(err, TF_EPROTO,
-                        "%" PRIu64 " of %" PRIu64 " samples came back",
-                        st->samples_done, st->samples);
+        return tf_error_set(err, TF_EPROTO,
+                            "%" PRIu64 " of %" PRIu64 " samples came back",
+                            st->samples_done, st->samples);
     snprintf(how, sizeof(how), "workers = %d", tf_pool_nworkers(pool));
     return report(st, secs, how, err);
 }

@@ -14,9 +14,14 @@ build_pkgs=(gcc make cmake pkg-config openmpi-bin libopenmpi-dev
 # for the valgrind build of scripts/test.sh; slurm-wlm and munge for the
 # private Slurm cluster of tests/e2e/slurm.sh (its PMIx plugin loads the
 # unversioned libpmix.so, which libopenmpi-dev brings); iproute2 (ip netns)
-# and util-linux (unshare) for the hosts of scripts/netns-hosts.sh.
+# and util-linux (unshare) for the hosts of scripts/netns-hosts.sh; nginx
+# for the private web server (scripts/httpd.sh) that tests/e2e/linkcheck.sh
+# and bench/linkcheck.sh crawl, and linkchecker, the peer the linkcheck
+# benchmark compares against (in Debian 12, nginx is the plain server and
+# nginx-light only adds the echo module to it).
 test_pkgs=(python3 parallel time procps python3-numpy python3-mpi4py
-           clang libclang-rt-dev valgrind slurm-wlm munge iproute2 util-linux)
+           clang libclang-rt-dev valgrind slurm-wlm munge iproute2 util-linux
+           nginx linkchecker)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then
@@ -41,3 +46,30 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+# Installing nginx may start (and enable) the system's nginx on port 80. No
+# test uses it, each starts a private one (scripts/httpd.sh): stop it, with
+# or without an init system, and keep it from starting at boot.
+for p in "${missing[@]}"; do
+    [ "$p" = nginx ] || continue
+    if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+        systemctl disable --now nginx >/dev/null 2>&1 || true
+    else
+        if [ -x /etc/init.d/nginx ]; then
+            /etc/init.d/nginx stop >/dev/null 2>&1 || true
+        fi
+        if command -v update-rc.d >/dev/null 2>&1; then
+            update-rc.d nginx disable >/dev/null 2>&1 || true
+        fi
+    fi
+    # Whatever is left of it (no init script, or one that did not stop it).
+    if [ -s /run/nginx.pid ]; then
+        pid=$(cat /run/nginx.pid)
+        if kill "$pid" 2>/dev/null; then
+            for _ in $(seq 50); do
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 0.1
+            done
+        fi
+    fi
+done

@@ -50,6 +50,19 @@ fill(struct tf_error *err, int code, const char *fmt, va_list ap)
 }
 
 int
+tf_error_set(struct tf_error *err, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL)
+        return code;
+    va_start(ap, fmt);
+    fill(err, code, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int
 tf__error(struct tf_error *err, int code, const char *fmt, ...)
 {
     va_list ap;

@@ -31,23 +31,7 @@ MC=$(q "$EX/montecarlo_mean")
 SW=$(q "$EX/sweep")
 DU=$(q "$EX/du")
 unset TF_EXAMPLE_WORKERS
-if have_mpirun; then
-    MPI=1
-else
-    MPI=0
-    echo "# MPI runs will be skipped: $E2E_NO_MPI"
-fi
-
-# mpi_run STATUS CMD - run_cmd, or a SKIP line when MPI is not available.
-mpi_run()
-{
-    if [ "$MPI" = 1 ]; then
-        run_cmd "$1" "$2"
-    else
-        e2e_skip "$2" "$E2E_NO_MPI"
-        return 1
-    fi
-}
+mpi_init
 
 # mpirun_ex "MPIRUN OPTIONS" PROGRAM ARGS... - the command line that runs
 # an example program under mpirun (lib.sh's mpirun_cmd runs $TF).

@@ -195,6 +195,30 @@ mpirun_cmd()
     printf '%s' " timeout -k 5 120 mpirun $mpiopts $(q "$TF" "$@")"
 }
 
+# mpi_init - MPI=1 when have_mpirun says yes, else MPI=0 and a comment line
+# that the MPI runs will be skipped, and why.
+mpi_init()
+{
+    if have_mpirun; then
+        MPI=1
+    else
+        MPI=0
+        echo "# MPI runs will be skipped: $E2E_NO_MPI"
+    fi
+}
+
+# mpi_run STATUS CMD - run_cmd, or a SKIP line when MPI is not available
+# (after mpi_init).
+mpi_run()
+{
+    if [ "$MPI" = 1 ]; then
+        run_cmd "$1" "$2"
+    else
+        e2e_skip "$2" "$E2E_NO_MPI"
+        return 1
+    fi
+}
+
 # have_mpirun - true when mpirun exists, taskfarm was built with MPI and
 # the run is not fork-only (TF_E2E_FORK_ONLY). Sets E2E_NO_MPI to the reason
 # otherwise.

@@ -22,23 +22,7 @@
 e2e_init "$@"
 
 TFQ=$(q "$TF")
-if have_mpirun; then
-    MPI=1
-else
-    MPI=0
-    echo "# MPI runs will be skipped: $E2E_NO_MPI"
-fi
-
-# mpi_run STATUS CMD - run_cmd, or a SKIP line when MPI is not available.
-mpi_run()
-{
-    if [ "$MPI" = 1 ]; then
-        run_cmd "$1" "$2"
-    else
-        e2e_skip "$2" "$E2E_NO_MPI"
-        return 1
-    fi
-}
+mpi_init
 
 # small_error FILE - the "check:" line of FILE reports an error below 1e-12.
 small_error()

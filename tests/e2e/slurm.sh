@@ -23,6 +23,14 @@
 #                         6 standard errors of pi
 #   linalg                GEMM_N=300, SOLVE_COUNT=40, SOLVE_N=64: gemm's
 #                         check < 1e-12, 40 residuals < 1e-12, none failed
+#   linkcheck             CRAWL of a 12-page site served by a private nginx
+#                         on 127.0.0.1 (scripts/httpd.sh), OUT in the
+#                         scratch directory: the job ends FAILED 1:0 (dead
+#                         links found, taskfarm's exit status), the report
+#                         has every URL of the site once, the dead set is
+#                         exactly the 2 missing pages, each found on the
+#                         page that links to it, and the job's output
+#                         lists them
 #   long-run              40 tasks "sleep 0.3; echo $TASKFARM_TASK_ID"
 #                         (about 6 s on 2 workers), MARGIN=1s, RESULTS in
 #                         the scratch directory, --time=10. Once the
@@ -84,7 +92,13 @@ cluster_stop()
 {
     bash "$CLUSTER" stop "$CDIR" 2>&1 | sed 's/^/# /'
 }
-trap 'cluster_stop; e2e_cleanup' EXIT
+HTTPD=$TOP/scripts/httpd.sh
+# shellcheck disable=SC2317 # called from the EXIT trap
+httpd_stop()
+{
+    bash "$HTTPD" stop "$W/httpd" 2>&1 | sed 's/^/# /'
+}
+trap 'cluster_stop; httpd_stop; e2e_cleanup' EXIT
 
 # munged wants every folder above its socket open to all.
 chmod go+x "$W"
@@ -136,6 +150,27 @@ for ((i = 0; i < DL_TASKS; i++)); do
     echo "sleep 4"
 done > "$W/sleep4.txt"
 
+# The site linkcheck.sbatch crawls: index links to p1..p10 and to two
+# pages that do not exist; each page links back to the index and on to the
+# next page.
+mkdir -p "$W/site"
+{
+    echo '<html><body>'
+    for ((i = 1; i <= 10; i++)); do echo "<a href=\"p$i.html\">$i</a>"; done
+    echo '<a href="/gone1.html">gone</a> <a href="./gone2.html#x">gone</a>'
+    echo '</body></html>'
+} > "$W/site/index.html"
+for ((i = 1; i <= 10; i++)); do
+    echo "<html><a href=\"/\">home</a> <a href=\"p$(((i % 10) + 1)).html\">next</a></html>" > "$W/site/p$i.html"
+done
+HTTP_PORT=$(python3 -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+SITE=http://127.0.0.1:$HTTP_PORT
+LC_OK=0
+if run_cmd 0 "bash $(q "$HTTPD") start $W/httpd $W/site $HTTP_PORT"; then
+    LC_OK=1
+fi
+
 # ------------------------------------------------------------ submit all
 # Each job runs in $W/NAME; $W/NAME/jobid holds its id.
 NAMES=
@@ -169,6 +204,13 @@ for s in "$TOP"/slurm/long-run.sbatch "$TOP"/slurm/*.sbatch; do
     run-srun | run-mpirun) vars=,TASKS=$W/tasks.txt ;;
     pi) vars=,SAMPLES=2e8 ;;
     linalg) vars=,GEMM_N=300,SOLVE_COUNT=40,SOLVE_N=64 ;;
+    linkcheck)
+        if [ "$LC_OK" != 1 ]; then
+            e2e_err "$s" "not submitted: the web server it crawls did not start"
+            continue
+        fi
+        vars=,CRAWL=$SITE/,OUT=$W/linkcheck/report.jsonl
+        ;;
     long-run)
         vars=,TASKS=$W/long.txt,RESULTS=$LONG_R,MARGIN=1s
         time=" --time=10"
@@ -252,6 +294,9 @@ for name in $NAMES; do
     if [ "$name" = deadline ]; then
         # taskfarm's exit status 5 is the job's.
         job_ended "$name" FAILED 5:0 || continue
+    elif [ "$name" = linkcheck ]; then
+        # Dead links found: taskfarm's exit status 1 is the job's.
+        job_ended "$name" FAILED 1:0 || continue
     else
         job_ended "$name" || continue
     fi
@@ -281,6 +326,24 @@ for name in $NAMES; do
         check "test \"\$(grep -c -E '^[0-9]+ n=64 residual ' $OUT)\" = 40"
         check "awk '/^[0-9]+ n=64 residual / && \$NF + 0 >= 1e-12 { bad++ } END { exit bad > 0 }' $OUT"
         check "grep -q -x 'solve: 40 systems, 0 failed, max residual [0-9.e+-]*, .* s, .* systems/s, $WORKERS workers' $OUT"
+        ;;
+    linkcheck)
+        R=$W/linkcheck/report.jsonl
+        # Each URL once, ok or dead, with the pages it is on (sorted).
+        python3 -c 'import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    print(r["url"], "ok" if r["ok"] else "dead", *sorted(r["found_on"]))' "$R" | sort > "$W/linkcheck/got"
+        python3 -c 'import sys
+s = sys.argv[1]
+rows = [(s + "/", "ok", sorted(s + "/p%d.html" % i for i in range(1, 11)))]
+rows += [(s + "/gone%d.html" % i, "dead", [s + "/"]) for i in (1, 2)]
+rows += [(s + "/p%d.html" % i, "ok", sorted([s + "/", s + "/p%d.html" % ((i + 8) % 10 + 1)])) for i in range(1, 11)]
+for u, st, refs in rows:
+    print(u, st, *refs)' "$SITE" | sort > "$W/linkcheck/want"
+        same_file "$W/linkcheck/want" "$W/linkcheck/got"
+        check "grep -q -x 'linkcheck: report in $R, exit status 1' $OUT"
+        check "test \"\$(grep -c '\"ok\": *false' $OUT)\" = 2"
         ;;
     long-run)
         if [ -z "$SIGNAL_AT" ]; then
