@@ -284,6 +284,9 @@ int tf_finalize(struct tf_pool *pool, struct tf_error *err);
 /* Number of workers. */
 int tf_pool_nworkers(const struct tf_pool *pool);
 
+/* The backend the pool runs on: "mpi", "fork" or "loop". */
+const char *tf_pool_backend(const struct tf_pool *pool);
+
 /*
  * Master: sends the LEN bytes at DATA once to every worker, where each later
  * task sees them as task->shared (for instance a matrix every task

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -1308,6 +1309,25 @@ conn_create(void)
 }
 
 /*
+ * A worker ends when its master passes it SIGINT, SIGTERM or SIGHUP to
+ * stop the run, by their default action: transfers need no cleaning up.
+ * A worker started in the background by a shell inherits SIGINT ignored,
+ * so it would go on with transfers the master no longer waits for; an
+ * ignored one is set back to the default (a handled one is left alone).
+ */
+static void
+follow_end_signals(void)
+{
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    struct sigaction sa;
+    size_t i;
+
+    for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        if (sigaction(sigs[i], NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+            signal(sigs[i], SIG_DFL);
+}
+
+/*
  * Takes an idle libcurl state of this process, or makes one. The state
  * from init() is inherited by forked workers, so a list made by another
  * process is not this one's to use or free: it is dropped (in practice it
@@ -1322,6 +1342,7 @@ conn_take(struct lc_state *st)
     if (st->conn_pid != getpid()) {
         st->conn_pid = getpid();
         st->idle = NULL;
+        follow_end_signals();
     }
     c = st->idle;
     if (c != NULL)
@@ -2533,24 +2554,6 @@ report(const struct lc_run *r, FILE *out, size_t *ndead, size_t *nparsed)
     return rc;
 }
 
-/* The transport's name for the summary: what "auto" picks, by the
- * environment mpirun and srun set. */
-static const char *
-backend_name(void)
-{
-    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE",
-                                       "PMIX_SIZE", NULL};
-    size_t i;
-
-    for (i = 0; vars[i] != NULL; i++) {
-        const char *v = getenv(vars[i]);
-
-        if (v != NULL && atoi(v) > 1)
-            return "mpi";
-    }
-    return "fork";
-}
-
 static int
 lc_master(void *state, struct tf_pool *pool, struct tf_error *err)
 {
@@ -2558,6 +2561,7 @@ lc_master(void *state, struct tf_pool *pool, struct tf_error *err)
     uint64_t t0 = mono_us();
     struct lc_run r;
     size_t ndead = 0;
+    int stopped = 0;
     size_t nparsed = 0;
     size_t i;
     double secs;
@@ -2583,14 +2587,19 @@ lc_master(void *state, struct tf_pool *pool, struct tf_error *err)
      * on, and its report is the job's. */
     if (rc == TF_ETASK)
         rc = 0;
-    if (rc < 0) {
-        if (r.why[0] != '\0')
-            tf_error_set(err, rc, "%s", r.why);
+    if (rc < 0 && r.why[0] != '\0') {
+        tf_error_set(err, rc, "%s", r.why);
         goto out;
     }
+    /* A run stopped by a signal, or by its workers' loss, still reports
+     * what it checked; ERR keeps the pool's reason. */
+    stopped = rc < 0 ? rc : 0;
+    rc = 0;
     for (i = 0; rc == 0 && i < r.nrecs; i++)
         if (!r.recs[i].done)
-            rc = rec_dead(&r, i, "not checked");
+            rc = rec_dead(&r, i,
+                          stopped ? "not checked: the run stopped first"
+                                  : "not checked");
     if (rc < 0) {
         tf_error_set(err, rc, "%s", r.why[0] != '\0' ? r.why : "out of memory");
         goto out;
@@ -2605,8 +2614,8 @@ lc_master(void *state, struct tf_pool *pool, struct tf_error *err)
             "taskfarm: linkcheck: %zu URLs, %zu pages parsed, %zu dead, "
             "%.3f s, %d workers (%s), %.0f URLs/s\n",
             r.nrecs, nparsed, ndead, secs, tf_pool_nworkers(pool),
-            backend_name(), secs > 0 ? (double)r.nrecs / secs : 0.0);
-    rc = ndead > 0 ? 1 : 0;
+            tf_pool_backend(pool), secs > 0 ? (double)r.nrecs / secs : 0.0);
+    rc = stopped != 0 ? stopped : ndead > 0 ? 1 : 0;
 out:
     run_cleanup(&r);
     return rc;

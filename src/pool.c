@@ -152,6 +152,12 @@ tf_pool_nworkers(const struct tf_pool *pool)
     return tf__session_nworkers(pool->session);
 }
 
+const char *
+tf_pool_backend(const struct tf_pool *pool)
+{
+    return tf__session_transport(pool->session);
+}
+
 void *
 tf_pool_share_buffer(struct tf_pool *pool, size_t len, struct tf_error *err)
 {

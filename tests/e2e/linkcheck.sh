@@ -941,4 +941,13 @@ usage_error --max-body linkcheck --crawl "$B/index.html" --max-body lots
 usage_error ftp linkcheck --crawl ftp://127.0.0.1/
 usage_error --crawl linkcheck --crawl "http://[::1"
 
+# A run stopped by SIGINT (started in the background, where a shell leaves
+# SIGINT ignored) ends at once, reports what it checked and the rest as not
+# checked, and exits 130.
+printf '%s\n%s\n' "$Y/hang" "$B/a.html" > "$W/stop.txt"
+run_cmd 130 "$TFQ -j 2 linkcheck --max-time 60 $W/stop.txt > $W/stop.out 2> $W/stop.err & p=\$!; sleep 2; kill -INT \$p; wait \$p"
+check "grep -q -x 'ok .*  $B/a.html' $W/stop.out"
+check "grep -q -x 'dead .*  $Y/hang  (not checked: the run stopped first)' $W/stop.out"
+check "grep -q 'stopped by Interrupt' $W/stop.err"
+
 e2e_finish
