@@ -46,18 +46,6 @@ TASKS=${TASKS:-2000}
 
 # ---- helpers ---------------------------------------------------------------
 
-# timeit OUT CMD...: runs CMD with stdout to OUT and stderr to $tmp/stderr;
-# sets T to its wall time in seconds and returns its exit status.
-timeit() {
-    local out=$1 t0 t1 rc=0
-    shift
-    now; t0=$REPLY
-    "$@" >"$out" 2>"$tmp/stderr" || rc=$?
-    now; t1=$REPLY
-    T=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')
-    return "$rc"
-}
-
 # ---- the contestants -------------------------------------------------------
 # Each takes the task file as $1 and writes the tasks' output to stdout.
 

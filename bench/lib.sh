@@ -2,7 +2,7 @@
 # Sets: TF (absolute path of the taskfarm binary, from $TASKFARM or
 # ../build/taskfarm beside the scripts), tmp (a scratch folder removed on
 # exit), the Open MPI settings for running as root with 3 ranks on 2 cores,
-# and the helpers now, median, maxof and commas.
+# and the helpers now, median, maxof, commas and timeit.
 set -euo pipefail
 export LC_ALL=C
 
@@ -34,3 +34,15 @@ median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ a[NR] = $1 } END {
 maxof() { tr ' ' '\n' | sed '/^$/d' | sort -g | tail -n 1; }
 # commas N: N with thousands separators.
 commas() { sed -e ':a' -e 's/\([0-9]\)\([0-9]\{3\}\)\($\|,\)/\1,\2\3/' -e 'ta' <<<"$1"; }
+
+# timeit OUT CMD...: runs CMD with stdout to OUT and stderr to $tmp/stderr;
+# sets T to its wall time in seconds and returns its exit status.
+timeit() {
+    local out=$1 t0 t1 rc=0
+    shift
+    now; t0=$REPLY
+    "$@" >"$out" 2>"$tmp/stderr" || rc=$?
+    now; t1=$REPLY
+    T=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')
+    return "$rc"
+}

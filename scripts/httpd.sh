@@ -26,8 +26,12 @@
 # stop sends nginx SIGTERM and waits until it is gone (SIGKILL after 10 s).
 # It may be called twice, or for a DIR where start failed.
 #
+# With HTTPD_OWNER=PID, a watchdog stops the server once that process has
+# ended, so a test that is killed, even with SIGKILL, leaves no nginx
+# behind (stop ends the watchdog too).
+#
 # Env: HTTPD_WORKERS (nginx worker processes, default 2), NGINX (the
-# binary, default nginx from PATH or /usr/sbin/nginx).
+# binary, default nginx from PATH or /usr/sbin/nginx), HTTPD_OWNER.
 # Exit status: 0 done; 1 nginx would not start or stop; 2 bad usage;
 # 77 (a test's "skipped") when there is no nginx.
 set -euo pipefail
@@ -156,11 +160,31 @@ EOF
         echo "httpd.sh: nginx wrote no pid file $dir/nginx.pid" >&2
         exit 1
     fi
+    if [ -n "${HTTPD_OWNER:-}" ]; then
+        case $HTTPD_OWNER in
+        *[!0-9]*) echo "httpd.sh: HTTPD_OWNER is not a pid: $HTTPD_OWNER" >&2
+                  stop "$dir"; exit 2 ;;
+        esac
+        # Detached from the caller's output, so that nothing waits on it.
+        (
+            trap - EXIT INT TERM
+            while kill -0 "$HTTPD_OWNER" 2>/dev/null; do
+                sleep 1
+            done
+            stop "$dir"
+            rm -f "$dir/watchdog.pid"
+        ) </dev/null >/dev/null 2>&1 &
+        echo $! >"$dir/watchdog.pid"
+    fi
 }
 
 stop()
 {
     local dir=$1 pid i
+    if [ -s "$dir/watchdog.pid" ] && [ "$(cat "$dir/watchdog.pid")" != "${BASHPID:-}" ]; then
+        kill "$(cat "$dir/watchdog.pid")" 2>/dev/null || true
+        rm -f "$dir/watchdog.pid"
+    fi
     [ -s "$dir/nginx.pid" ] || return 0
     pid=$(cat "$dir/nginx.pid")
     case $pid in

@@ -6,8 +6,9 @@ Usage: python3 linkcheck-server.py [--port N] [--lifetime SECS]
 
 It listens on 127.0.0.1 only, on port N (0, the default: any free port),
 prints the port on the first line of stdout once it listens, and exits on
-its own after --lifetime seconds (default 120), or on SIGTERM, so that a
-test killed before its cleanup leaves nothing running for long.
+SIGTERM, once the process that started it has ended, or at the latest
+after --lifetime seconds (default 120), so that a test killed before its
+cleanup leaves nothing running.
 
   /hang       reads the request and never answers (until the lifetime ends)
   /drop       reads the request and closes the connection without a word
@@ -129,9 +130,15 @@ def main():
 
     signal.signal(signal.SIGTERM, end)
     signal.signal(signal.SIGINT, end)
-    timer = threading.Timer(args.lifetime, end)
-    timer.daemon = True
-    timer.start()
+    parent = os.getppid()
+
+    def watch():
+        deadline = time.monotonic() + args.lifetime
+        while time.monotonic() < deadline and os.getppid() == parent:
+            time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+        end()
+
+    threading.Thread(target=watch, daemon=True).start()
     print(server.server_address[1], flush=True)
     server.serve_forever()
 

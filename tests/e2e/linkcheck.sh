@@ -802,8 +802,9 @@ if ldd "$TF" 2> /dev/null | grep -q -e libasan -e libubsan; then
 fi
 
 # ------------------------------------------------------------ the servers
-# The misbehaving server picks its own port and prints it; it ends itself
-# after 240 s should this script be killed before its cleanup.
+# The misbehaving server picks its own port and prints it; should this
+# script be killed before its cleanup, the server ends itself once it sees
+# its parent gone (or after 240 s at the latest).
 python3 "$HERE/linkcheck-server.py" --port 0 --lifetime 240 \
     > "$W/pyserver.port" 2> "$W/pyserver.err" < /dev/null &
 PY_PID=$!
@@ -820,8 +821,9 @@ for _ in 1 2 3; do
     P=$(free_port)
     rm -rf "$W/site"
     python3 "$W/lc.py" gen "$W" "$P" "$Q" "$CP" "$NP" || break
-    if bash "$HTTPD" start "$W/httpd" "$W/site" "$P" "$W/site.conf" \
-        > "$W/httpd.out" 2>&1; then
+    # (HTTPD_OWNER: nginx goes when this script goes, however it ends)
+    if HTTPD_OWNER=$$ bash "$HTTPD" start "$W/httpd" "$W/site" "$P" \
+        "$W/site.conf" > "$W/httpd.out" 2>&1; then
         break
     fi
     P=
