@@ -63,19 +63,6 @@ tf_error_set(struct tf_error *err, int code, const char *fmt, ...)
 }
 
 int
-tf__error(struct tf_error *err, int code, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL)
-        return code;
-    va_start(ap, fmt);
-    fill(err, code, fmt, ap);
-    va_end(ap);
-    return code;
-}
-
-int
 tf__error_errno(struct tf_error *err, int code, int errno_value,
                 const char *fmt, ...)
 {

@@ -8,10 +8,10 @@ enum tf__log_level { TF_LOG_ERROR, TF_LOG_WARN, TF_LOG_INFO, TF_LOG_DEBUG };
 
 /*
  * Fills ERR (when non-NULL) with CODE and the formatted message and returns
- * CODE, so a failure is one statement: `return tf__error(err, ...);`.
+ * CODE, so a failure is one statement: `return tf__error(err, ...);`. The
+ * library's name for the public tf_error_set().
  */
-int tf__error(struct tf_error *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+#define tf__error tf_error_set
 
 /* Like tf__error(), appending ": strerror(errno_value)". */
 int tf__error_errno(struct tf_error *err, int code, int errno_value,

@@ -2129,24 +2129,32 @@ grow_done(void *arg, uint64_t index, const struct tf_result *res)
     return 0;
 }
 
+/* What both hooks do first: counts the call and reads the node into *V;
+ * returns 1 for a node not seen before (now marked seen), 0 for one seen,
+ * or TF_EINPUT for bytes that are no node. */
+static int
+grow_new(struct grow *g, const void *data, size_t len, uint64_t *v)
+{
+    g->hook_calls++;
+    if (len != sizeof(*v))
+        return TF_EINPUT;
+    memcpy(v, data, sizeof(*v));
+    if (*v >= g->n || g->seen[*v])
+        return 0;
+    g->seen[*v] = 1;
+    return 1;
+}
+
 /* The hook that de-duplicates: queues a node the first time only. */
 static int
 grow_dedup(void *arg, struct tf_pool *pool, uint64_t parent,
            const void *data, size_t len)
 {
-    struct grow *g = arg;
     uint64_t v;
 
     (void)pool;
     (void)parent;
-    g->hook_calls++;
-    if (len != sizeof(v))
-        return TF_EINPUT;
-    memcpy(&v, data, sizeof(v));
-    if (v >= g->n || g->seen[v])
-        return 0;
-    g->seen[v] = 1;
-    return 1;
+    return grow_new(arg, data, len, &v);
 }
 
 /* The hook that keeps new nodes in the run's own frontier. */
@@ -2156,18 +2164,14 @@ grow_keep(void *arg, struct tf_pool *pool, uint64_t parent, const void *data,
 {
     struct grow *g = arg;
     uint64_t v;
+    int rc;
 
     (void)pool;
     (void)parent;
-    g->hook_calls++;
-    if (len != sizeof(v))
-        return TF_EINPUT;
-    memcpy(&v, data, sizeof(v));
-    if (v >= g->n || g->seen[v])
-        return 0;
-    g->seen[v] = 1;
-    g->frontier[g->nfront++] = v;
-    return 0;
+    rc = grow_new(g, data, len, &v);
+    if (rc == 1)
+        g->frontier[g->nfront++] = v;
+    return rc < 0 ? rc : 0;
 }
 
 /* The nodes of the graph reachable from START, found serially. */
