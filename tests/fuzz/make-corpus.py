@@ -54,6 +54,7 @@ write("template", "empty", tmpl(0, b"", b""))
 # Frames as src/wire.h describes them: a 12-byte header, then the payload.
 MAGIC = 0x4D524654
 HELLO, WORK, RESULTS, STOP, ERROR = 1, 2, 3, 4, 5
+SUBMIT = 10
 
 
 def frame(msg_type, payload):
@@ -83,6 +84,13 @@ def results(chunks_done, busy_us, res):
     return p
 
 
+def submit(tasks):
+    p = struct.pack("<I", len(tasks))
+    for parent, data in tasks:
+        p += struct.pack("<Q", parent) + wbytes(data)
+    return p
+
+
 def error(code, msg):
     return struct.pack("<I", code) + wbytes(msg)
 
@@ -95,8 +103,11 @@ write("wire", "work", frame(WORK, W))
 write("wire", "results", frame(RESULTS, R))
 write("wire", "error", frame(ERROR, error(6, b"malformed WORK message")))
 write("wire", "error-long", frame(ERROR, error(2, b"x" * 600)))
+S = submit([(1, b"http://h/a\thttp://h/b"), (3, b""), (3, b"\x00\x01")])
+write("wire", "submit", frame(SUBMIT, S))
+write("wire", "payload-submit", S)
 write("wire", "stream", frame(HELLO, hello(1, 1, b"h")) + frame(WORK, W) +
-      frame(RESULTS, R) + frame(STOP, b""))
+      frame(SUBMIT, S) + frame(RESULTS, R) + frame(STOP, b""))
 write("wire", "payload-work", W)
 write("wire", "payload-results", R)
 
