@@ -1,6 +1,7 @@
 /* main.c - the taskfarm command: options, help, job choice, exit codes */
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +143,33 @@ quiet_rank(void)
             return atoi(v) != 0;
     }
     return false;
+}
+
+/*
+ * Says why the command line is refused, once per job: every rank of an MPI
+ * job parses the same arguments and finds the same fault, and only rank 0
+ * says it. The other ranks wait a moment before they exit, as mpirun ends
+ * the whole job at the first rank that exits with an error, which must not
+ * be before rank 0 has spoken.
+ */
+static void refuse(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+refuse(const char *fmt, ...)
+{
+    struct timespec nap = {2, 0};
+    char msg[1024];
+    va_list ap;
+
+    if (quiet_rank()) {
+        while (nanosleep(&nap, &nap) < 0 && errno == EINTR)
+            ;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    tf__log(TF_LOG_ERROR, "%s", msg);
 }
 
 /* Prints TEXT wrapped to 79 columns, every line but the first indented by
@@ -939,20 +967,17 @@ main(int argc, char **argv)
     if (rc == 1)
         return EXIT_ALL_OK;
     if (rc < 0) {
-        if (!quiet_rank())
-            tf__log(TF_LOG_ERROR, "%s", err.msg);
+        refuse("%s", err.msg);
         return EXIT_USAGE;
     }
     if (c.resume && c.joblog == NULL && c.results == NULL) {
-        if (!quiet_rank())
-            tf__log(TF_LOG_ERROR, "--resume needs --joblog FILE or --results "
-                                  "FILE: the record of the run to resume");
+        refuse("--resume needs --joblog FILE or --results FILE: the record "
+               "of the run to resume");
         return EXIT_USAGE;
     }
     if (c.lpt && c.history == NULL) {
-        if (!quiet_rank())
-            tf__log(TF_LOG_ERROR, "--order lpt needs --history FILE: the "
-                                  "joblog or results file of an earlier run");
+        refuse("--order lpt needs --history FILE: the joblog or results "
+               "file of an earlier run");
         return EXIT_USAGE;
     }
     /* A job that makes its own tasks writes its own joblog, if it can. */
@@ -964,9 +989,8 @@ main(int argc, char **argv)
     if (c.kind->init != NULL) {
         rc = c.kind->init(&state, &c.opts, &err);
         if (rc < 0) {
-            if (!quiet_rank())
-                tf__log(TF_LOG_ERROR, "%s: %s", c.kind->name,
-                        err.msg[0] ? err.msg : tf_strerror(rc));
+            refuse("%s: %s", c.kind->name,
+                   err.msg[0] ? err.msg : tf_strerror(rc));
             return exit_for(rc);
         }
     }
