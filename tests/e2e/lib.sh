@@ -195,6 +195,19 @@ mpirun_cmd()
     printf '%s' " timeout -k 5 120 mpirun $mpiopts $(q "$TF" "$@")"
 }
 
+# usage_error NEEDLE ARGS... - `taskfarm ARGS` exits 2, writes nothing on
+# stdout and one line on stderr that contains NEEDLE; the files are
+# $W/uN.out and $W/uN.err, N counting the calls in U.
+U=0
+usage_error()
+{
+    local needle=$1
+    shift
+    U=$((U + 1))
+    run_cmd 2 "$(q "$TF" "$@") > $W/u$U.out 2> $W/u$U.err"
+    check "test ! -s $W/u$U.out && test \"\$(wc -l < $W/u$U.err)\" = 1 && grep -q -F -e $(q "$needle") $W/u$U.err"
+}
+
 # mpi_init - MPI=1 when have_mpirun says yes, else MPI=0 and a comment line
 # that the MPI runs will be skipped, and why.
 mpi_init()

@@ -912,17 +912,6 @@ run_cmd 0 "$TFQ linkcheck $W/good.txt $T > $W/good.out"
 check "grep -q '^ok  *200 .*  $B/a.html\$' $W/good.out"
 
 # ------------------------------------------------------------- bad input
-# usage_error NEEDLE ARGS... - `taskfarm ARGS` exits 2, writes nothing on
-# stdout and one line on stderr that contains NEEDLE.
-U=0
-usage_error()
-{
-    local needle=$1
-    shift
-    U=$((U + 1))
-    run_cmd 2 "$TFQ $(q "$@") > $W/u$U.out 2> $W/u$U.err"
-    check "test ! -s $W/u$U.out && test \"\$(wc -l < $W/u$U.err)\" = 1 && grep -q -F -e $(q "$needle") $W/u$U.err"
-}
 printf '%s\nhttp://127.0.0.1:%s/a\0b\n' "$B/a.html" "$P" > "$W/nul.txt"
 {
     echo "$B/a.html"

@@ -88,17 +88,6 @@ run_cmd 0 "$TFQ -j 2 pi --samples 1000 --task-samples 1 > $W/each.out"
 check "grep -q '  samples = 1000  hits = [0-9]*\$' $W/one.out && grep -q '  samples = 1000  hits = [0-9]*\$' $W/each.out"
 
 # ------------------------------------------------------------- bad input
-# usage_error NEEDLE ARGS... - `taskfarm ARGS` exits 2, writes nothing on
-# stdout and one line on stderr that contains NEEDLE.
-U=0
-usage_error()
-{
-    local needle=$1
-    shift
-    U=$((U + 1))
-    run_cmd 2 "$TFQ $(q "$@") > $W/u$U.out 2> $W/u$U.err"
-    check "test ! -s $W/u$U.out && test \"\$(wc -l < $W/u$U.err)\" = 1 && grep -q -F -e $(q "$needle") $W/u$U.err"
-}
 usage_error --samples pi --samples -5
 usage_error --samples pi --samples abc
 usage_error --samples pi --samples 0
