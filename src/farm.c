@@ -9,6 +9,7 @@
 
 #include "error.h"
 #include "history.h"
+#include "progress.h"
 #include "results.h"
 #include "resume.h"
 #include "schedule.h"
@@ -51,6 +52,8 @@
 static volatile sig_atomic_t stop_sig;
 /* The signal that asked the run to drain (tf__request_drain), or 0. */
 static volatile sig_atomic_t drain_sig;
+/* Set by tf__request_snapshot(), cleared when the snapshot is written. */
+static volatile sig_atomic_t snapshot_sig;
 
 struct rframe {
     int refs;
@@ -103,6 +106,9 @@ struct wslot {
     bool waiting; /* on the master's list of workers short of work */
     char host[256];
     size_t host_len;
+    uint64_t busy_since_us; /* when its task in hand started, about: when
+                               it got work while idle, or last sent a
+                               result */
     struct chunk *head; /* chunks held, oldest first */
     struct chunk *tail;
     int inflight;
@@ -161,6 +167,10 @@ struct tf__session {
                     for held results to drain */
     int nhungry;
     int inflight; /* chunks held by all workers */
+
+    struct tf__progress *progress; /* borrowed, or NULL: none shown */
+    uint64_t finished;             /* tasks of the batch with a last result */
+    uint64_t finished_failed;      /* of which failed */
 
     struct tf_buf frame; /* owned: receive buffer */
     struct tf_buf out;   /* owned: send buffer */
@@ -280,10 +290,12 @@ static void
 hold(struct master *m, int w, struct chunk *c)
 {
     c->next_worker = NULL;
-    if (m->w[w].tail != NULL)
+    if (m->w[w].tail != NULL) {
         m->w[w].tail->next_worker = c;
-    else
+    } else {
         m->w[w].head = c;
+        m->w[w].busy_since_us = tf__now_us();
+    }
     m->w[w].tail = c;
     m->w[w].inflight++;
     m->inflight++;
@@ -742,6 +754,8 @@ emit(struct master *m, struct chunk *c, struct task_rec *tr,
     d.out_len = tr->out_len;
     d.err = tr->err;
     d.err_len = tr->err_len;
+    if (m->progress != NULL)
+        tf__progress_clear(m->progress);
     rc = m->discard ? 0 : m->b->done(m->b->done_arg, &d, err);
     m->b->tasks++;
     if (tr->status != 0)
@@ -950,8 +964,12 @@ on_results(struct master *m, int w, struct tf_error *err)
         if (tr->status != 0 && tr->attempts < m->cfg.retries &&
             !m->discard) {
             rc = schedule_retry(m, c, tr, err);
-        } else if (m->b->unordered) {
-            rc = emit(m, c->parent != NULL ? c->parent : c, tr, err);
+        } else {
+            m->finished++;
+            if (tr->status != 0)
+                m->finished_failed++;
+            if (m->b->unordered)
+                rc = emit(m, c->parent != NULL ? c->parent : c, tr, err);
         }
         if (rc < 0) {
             rframe_unref(rf);
@@ -974,6 +992,7 @@ on_results(struct master *m, int w, struct tf_error *err)
         }
     }
     rframe_unref(rf);
+    ws->busy_since_us = tf__now_us();
     tf__sched_observe(&m->sched, rr.count, rr.busy_us);
     rc = drain(m, err);
     if (rc < 0)
@@ -1110,6 +1129,8 @@ worker_lost(struct master *m, int w, bool died, int sig, struct tf_error *err)
         tr->err_len = sizeof(why) - 1;
         m->held += HOLD_TASK + tr->err_len;
         c->nresults++;
+        m->finished++;
+        m->finished_failed++;
         if (m->b->unordered)
             rc = emit(m, c->parent != NULL ? c->parent : c, tr, err);
     }
@@ -1217,6 +1238,212 @@ worker_died(struct master *m, int w, struct tf_error *err)
 }
 
 /* Takes one message or event and acts on it; waits up to WAIT_MS. */
+/* Where the batch stands, for the progress line and the snapshot. */
+static void
+progress_snap(const struct master *m, uint64_t now,
+              struct tf__progress_snap *snap)
+{
+    int i;
+
+    memset(snap, 0, sizeof(*snap));
+    snap->done = m->finished;
+    snap->failed = m->finished_failed;
+    snap->total = m->b->total;
+    snap->skipped = m->b->skipped;
+    for (i = 1; i <= m->t.nworkers; i++)
+        if (m->w[i].state == W_ACTIVE && m->w[i].head != NULL)
+            snap->running++;
+    if (m->progress != NULL && now > m->progress->start_us)
+        snap->elapsed_us = now - m->progress->start_us;
+}
+
+/* Appends the N bytes of TEXT to B, on one line: bytes that are not
+ * printable become '?', and a long text ends in "...". */
+static void
+put_text(struct tf_buf *b, const unsigned char *text, size_t n, size_t max)
+{
+    size_t i;
+
+    for (i = 0; i < n && i < max; i++) {
+        char ch = text[i] >= 0x20 && text[i] < 0x7f ? (char)text[i] : '?';
+
+        tf_buf_append(b, &ch, 1);
+    }
+    if (n > max)
+        tf_buf_puts(b, "...");
+}
+
+/* A task running now: which, on which worker, since when. */
+struct running {
+    uint64_t id;
+    int worker;
+    uint64_t us;
+    const unsigned char *text;
+    size_t len;
+};
+
+static int
+cmp_running(const void *a, const void *b)
+{
+    const struct running *x = a, *y = b;
+
+    if (x->us != y->us)
+        return x->us > y->us ? -1 : 1;
+    return x->worker - y->worker;
+}
+
+/*
+ * Writes the snapshot SIGUSR2 asks for to standard error: the counts, each
+ * worker's task in hand and how long it has run, the longest-running
+ * tasks, and the tasks waiting. A worker's task in hand is the first of its
+ * oldest chunk that has no result; it started, about, when the worker last
+ * sent results or got work while idle.
+ */
+static void
+write_snapshot(struct master *m)
+{
+    uint64_t now = tf__now_us();
+    struct tf__progress_snap snap;
+    struct running *run;
+    struct tf_buf b;
+    uint64_t queued = m->qlen, left;
+    char clock[32], line[512];
+    size_t nrun = 0, k;
+    int i;
+
+    if (m->progress != NULL)
+        tf__progress_clear(m->progress);
+    progress_snap(m, now, &snap);
+    run = calloc((size_t)m->t.nworkers + 1, sizeof(*run));
+    tf_buf_init(&b, 0);
+    for (i = 1; i <= m->t.nworkers; i++) {
+        const struct chunk *c;
+
+        for (c = m->w[i].head; c != NULL; c = c->next_worker)
+            queued += c->sent_upto - c->nresults;
+    }
+    queued -= snap.running < queued ? snap.running : queued;
+    left = snap.total > snap.done + snap.skipped + snap.running
+               ? snap.total - snap.done - snap.skipped - snap.running
+               : 0;
+    tf__progress_format_status(&snap, "snapshot", line, sizeof(line));
+    tf_buf_puts(&b, line);
+    snprintf(line, sizeof(line), "\ntaskfarm:   %llu tasks %s\n",
+             (unsigned long long)(snap.total != 0 ? left : queued),
+             snap.total != 0 ? "waiting" : "read and waiting");
+    tf_buf_puts(&b, line);
+    for (i = 1; i <= m->t.nworkers; i++) {
+        const struct wslot *ws = &m->w[i];
+        const struct chunk *c = ws->head;
+
+        snprintf(line, sizeof(line), "taskfarm:   worker %d (%.*s): ", i - 1,
+                 (int)ws->host_len, ws->host);
+        tf_buf_puts(&b, line);
+        if (ws->state != W_ACTIVE && ws->state != W_RECYCLING) {
+            tf_buf_puts(&b, ws->state == W_NEW ? "starting\n" : "gone\n");
+            continue;
+        }
+        if (c == NULL || c->nresults >= c->sent_upto) {
+            tf_buf_puts(&b, "idle\n");
+            continue;
+        }
+        {
+            const struct task_rec *tr = &c->tasks[c->nresults];
+            const struct chunk *t = c->parent != NULL ? c->parent : c;
+            uint64_t us = now > ws->busy_since_us ? now - ws->busy_since_us : 0;
+
+            if (run != NULL) {
+                run[nrun].id = tr->id;
+                run[nrun].worker = i - 1;
+                run[nrun].us = us;
+                run[nrun].text = t->cmds.data + tr->cmd_off;
+                run[nrun].len = m->b->keep_text ? tr->cmd_len : 0;
+                nrun++;
+            }
+            tf__progress_duration(us, clock, sizeof(clock));
+            snprintf(line, sizeof(line), "task %llu, %s",
+                     (unsigned long long)tr->id, clock);
+            tf_buf_puts(&b, line);
+            if (m->b->keep_text) {
+                tf_buf_puts(&b, ": ");
+                put_text(&b, t->cmds.data + tr->cmd_off, tr->cmd_len, 60);
+            }
+            tf_buf_puts(&b, "\n");
+        }
+    }
+    if (nrun > 0) {
+        qsort(run, nrun, sizeof(*run), cmp_running);
+        tf_buf_puts(&b, "taskfarm:   longest running:\n");
+        for (k = 0; k < nrun && k < 5; k++) {
+            tf__progress_duration(run[k].us, clock, sizeof(clock));
+            snprintf(line, sizeof(line),
+                     "taskfarm:     %s, task %llu on "
+                     "worker %d",
+                     clock, (unsigned long long)run[k].id, run[k].worker);
+            tf_buf_puts(&b, line);
+            if (run[k].len > 0) {
+                tf_buf_puts(&b, ": ");
+                put_text(&b, run[k].text, run[k].len, 60);
+            }
+            tf_buf_puts(&b, "\n");
+        }
+    }
+    if (b.data != NULL)
+        (void)!write(STDERR_FILENO, b.data, b.len);
+    tf_buf_cleanup(&b);
+    free(run);
+}
+
+/*
+ * Shows the batch's progress when it is due, after writing the output
+ * that waits (the line goes below it), and the snapshot SIGUSR2 asked for.
+ */
+static int
+progress_tick(struct master *m, struct tf_error *err)
+{
+    struct tf__progress_snap snap;
+    uint64_t now;
+    int rc;
+
+    if (snapshot_sig != 0) {
+        snapshot_sig = 0;
+        if (m->b->flush != NULL) {
+            rc = m->b->flush(m->b->flush_arg, err);
+            if (rc < 0)
+                return rc;
+        }
+        write_snapshot(m);
+    }
+    if (m->progress == NULL)
+        return 0;
+    now = tf__now_us();
+    if (!tf__progress_due(m->progress, now))
+        return 0;
+    if (m->b->flush != NULL) {
+        rc = m->b->flush(m->b->flush_arg, err);
+        if (rc < 0)
+            return rc;
+    }
+    progress_snap(m, now, &snap);
+    tf__progress_show(m->progress, &snap, now);
+    return 0;
+}
+
+/* How long the master may sleep waiting for a message. */
+static int
+wait_ms(const struct master *m)
+{
+    int ms = m->nhungry > 0 ? INPUT_WAIT_MS : WAIT_MS;
+
+    if (m->progress != NULL) {
+        uint64_t us = tf__progress_wait_us(m->progress, tf__now_us());
+
+        if (us / 1000 < (uint64_t)ms)
+            ms = (int)(us / 1000) + 1;
+    }
+    return ms;
+}
+
 static int
 master_step(struct master *m, struct tf_error *err)
 {
@@ -1235,8 +1462,7 @@ master_step(struct master *m, struct tf_error *err)
             if (rc < 0)
                 return rc;
         }
-        rc = m->t.ops->recv(&m->t, &peer, &m->frame,
-                            m->nhungry > 0 ? INPUT_WAIT_MS : WAIT_MS, err);
+        rc = m->t.ops->recv(&m->t, &peer, &m->frame, wait_ms(m), err);
     }
     if (rc == TF_EPEER) {
         if (peer >= 1 && peer <= m->t.nworkers &&
@@ -1370,6 +1596,18 @@ tf__request_drain(int sig)
     drain_sig = sig;
 }
 
+void
+tf__request_snapshot(int sig)
+{
+    snapshot_sig = sig;
+}
+
+void
+tf__session_set_progress(struct tf__session *s, struct tf__progress *p)
+{
+    s->progress = p;
+}
+
 /* How long a stopping batch waits for the workers to end their tasks. */
 #define STOP_WAIT_US 10000000u
 
@@ -1425,6 +1663,9 @@ tf__session_batch(struct tf__session *m, struct tf__batch *b,
 
     b->tasks = 0;
     b->failed = 0;
+    b->skipped = 0;
+    m->finished = 0;
+    m->finished_failed = 0;
     m->b = b;
     m->eof = false;
     m->input_rc = 0;
@@ -1468,7 +1709,11 @@ tf__session_batch(struct tf__session *m, struct tf__batch *b,
         rc = master_step(m, err);
         if (rc == 0)
             rc = drain(m, err);
+        if (rc == 0)
+            rc = progress_tick(m, err);
     }
+    if (m->progress != NULL)
+        tf__progress_clear(m->progress);
     if (rc < 0 && rc != TF_ETRANSPORT && rc != TF_EPROTO &&
         rc != TF__ESTOPPED)
         discard_rest(m);
@@ -2048,6 +2293,7 @@ struct lines {
     const struct tf__resume *resume; /* or NULL */
     bool rerun_failed;
     uint64_t skipped;
+    struct tf__batch *b; /* the batch it feeds: counts the skipped too */
     const struct tf__history *history; /* or NULL */
     /* --order lpt: every task, read first, longest first */
     bool lpt;
@@ -2080,6 +2326,8 @@ lines_read(struct lines *l, uint64_t *id, const char **line, size_t *len,
         if (rc == 1 && l->resume != NULL &&
             tf__resume_done(l->resume, *id, *line, *len, l->rerun_failed)) {
             l->skipped++;
+            if (l->b != NULL)
+                l->b->skipped++;
             continue;
         }
         return rc;
@@ -2237,6 +2485,7 @@ tf__farm_lines(struct tf__session *s, uint32_t fn, const char *input,
     }
     b.next = lines_next;
     b.next_arg = &l;
+    l.b = &b;
     b.halt = halt;
     b.total = counted ? count : 0;
     b.done = lines_done;

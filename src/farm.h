@@ -104,6 +104,8 @@ struct tf__batch {
     /* filled by the run */
     uint64_t tasks;
     uint64_t failed;
+    uint64_t skipped; /* passed over by `next` (done before), for the
+                         progress line; `next` counts them */
 };
 /* A batch that stopped handing out tasks for its deadline or
  * tf__request_drain(), with tasks left: *ERR says why. */
@@ -125,6 +127,19 @@ void tf__request_drain(int sig);
  * returns TF__ESTOPPED. Async-signal-safe.
  */
 void tf__request_stop(int sig);
+/*
+ * Asks the batch running to write a snapshot to standard error: each
+ * worker's task in hand and how long it has run, the longest-running
+ * tasks, the tasks waiting. From a signal handler (SIGUSR2). Async-signal-
+ * safe.
+ */
+void tf__request_snapshot(int sig);
+
+/* Master: shows the progress of S's batches in P (borrowed; NULL: none)
+ * and clears its line before any task output. */
+struct tf__progress;
+void tf__session_set_progress(struct tf__session *s, struct tf__progress *p);
+
 /* The signal tf__request_stop() was given, or 0. */
 int tf__stop_signal(void);
 #define TF__ESTOPPED (-100)

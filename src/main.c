@@ -15,6 +15,7 @@
 #include "jobs.h"
 #include "opts.h"
 #include "pool.h"
+#include "progress.h"
 #include "results.h"
 #include "resume.h"
 #include "sink.h"
@@ -60,6 +61,8 @@ struct cli {
     bool have_margin;
     const char *history;   /* --history FILE, or NULL */
     bool lpt;              /* --order lpt */
+    int progress;          /* --progress 1, --no-progress -1, else 0 */
+    uint64_t status_us;    /* --status-interval, or 0: the default */
     struct tf_opts opts;
 };
 
@@ -121,7 +124,17 @@ static const struct tf_option common_options[] = {
      "OpenMP/OpenBLAS/MKL threads each worker may use (default: the node's "
      "CPUs divided among its workers; the variables set in the environment "
      "win)"},
-    {"quiet", 'q', NULL, "do not print the summary line at the end"},
+    {"progress", 0, NULL,
+     "redraw a progress line on standard error (the default when it is a "
+     "terminal): done/total, failed, running, tasks/s, elapsed, ETA"},
+    {"no-progress", 0, NULL,
+     "show no progress line and no status lines"},
+    {"status-interval", 0, "TIME",
+     "when standard error is not a terminal (a Slurm log), write a status "
+     "line this often (default 60s); with --progress, redraw the line this "
+     "often (default 0.25s)"},
+    {"quiet", 'q', NULL,
+     "do not print the summary line at the end, nor status lines"},
     {"help", 'h', NULL, "print this help and exit"},
     {"version", 'V', NULL, "print the version and exit"},
     {NULL, 0, NULL, NULL},
@@ -557,6 +570,13 @@ apply(struct cli *c, const struct tf_option *opt, const char *value,
         c->joblog = value;
     else if (strcmp(n, "quiet") == 0)
         c->quiet = true;
+    else if (strcmp(n, "progress") == 0)
+        c->progress = 1;
+    else if (strcmp(n, "no-progress") == 0)
+        c->progress = -1;
+    else if (strcmp(n, "status-interval") == 0)
+        return parse_duration(value, "--status-interval", 1000, &c->status_us,
+                              err);
     else if (strcmp(n, "max-line") == 0)
         return tf__parse_u64(value, 1, (uint64_t)1 << 30, "--max-line",
                              &c->max_line, err);
@@ -818,6 +838,31 @@ on_drain_signal(int sig)
     tf__request_drain(sig);
 }
 
+/* SIGUSR2 asks for a snapshot of the run; installed on every rank, as
+ * SIGUSR1 is, so that the worker ranks mpirun passes it to live on. */
+static void
+on_snapshot_signal(int sig)
+{
+    tf__request_snapshot(sig);
+}
+
+/* The progress a run shows: --progress and --no-progress, else a line on
+ * a terminal and status lines in a log (none with --quiet). */
+static void
+setup_progress(const struct cli *c, struct tf_pool *pool,
+               struct tf__progress *p, uint64_t t0)
+{
+    enum tf__progress_mode mode = tf__progress_auto(STDERR_FILENO);
+
+    if (c->progress < 0 || (c->progress == 0 && c->quiet))
+        mode = TF__PROGRESS_OFF;
+    else if (c->progress > 0)
+        mode = TF__PROGRESS_LINE;
+    tf__progress_init(p, mode, STDERR_FILENO, c->status_us, t0);
+    if (mode != TF__PROGRESS_OFF)
+        tf__session_set_progress(tf__pool_session(pool), p);
+}
+
 /* Tells how to go on after a stopped run: the same command with --resume,
  * when the run kept a record to resume from. */
 static void
@@ -945,6 +990,7 @@ main(int argc, char **argv)
 {
     struct tf_config cfg;
     struct tf_error err;
+    struct tf__progress progress;
     struct tf_pool *pool = NULL;
     struct cli c;
     void *state = NULL;
@@ -995,6 +1041,7 @@ main(int argc, char **argv)
         }
     }
     catch_signal(SIGUSR1, on_drain_signal);
+    catch_signal(SIGUSR2, on_snapshot_signal);
     tf_config_init(&cfg);
     cfg.backend = c.backend;
     cfg.nworkers = (int)c.jobs;
@@ -1022,6 +1069,7 @@ main(int argc, char **argv)
         return exit_for(rc);
     }
     catch_stop_signals();
+    setup_progress(&c, pool, &progress, t0);
     if (c.kind->reads_lines)
         rc = run_lines(&c, pool, t0, &err);
     else if (c.kind->master != NULL)
