@@ -392,6 +392,13 @@ find_reset_signals(void)
 }
 
 /*
+ * Whether vfork's child shares this process's memory until it execs, as
+ * on Linux: 1 yes, 0 no (vfork is a plain fork, as under valgrind), -1 not
+ * known until the first spawn has shown it.
+ */
+static volatile sig_atomic_t vfork_shares = -1;
+
+/*
  * Starts PATH with ARGV and ENVP in a new process group, stdin from
  * /dev/null, stdout to OUT_W, stderr to ERR_W, every signal unblocked and
  * at its default. vfork: no copy of the worker's page tables, and the
@@ -402,8 +409,11 @@ static int
 spawn_exec(const char *path, char *const argv[], char *const envp[],
            int out_w, int err_w, pid_t *pid)
 {
+    bool use_pipe = vfork_shares != 1;
+    volatile int child_ran = 0;
+    volatile int shared_errno = 0;
     sigset_t all, old;
-    int report[2];
+    int report[2] = {-1, -1};
     int child_errno = 0;
     ssize_t got;
     pid_t p;
@@ -411,10 +421,12 @@ spawn_exec(const char *path, char *const argv[], char *const envp[],
     (void)pthread_once(&reset_once, find_reset_signals);
     if (dev_null < 0)
         return ENOENT;
-    /* A failed exec writes its errno here; a successful one closes it. (A
-     * pipe, not the shared memory of vfork, so that it also works where
-     * vfork is a plain fork, as under valgrind.) */
-    if (pipe2(report, O_CLOEXEC) < 0)
+    /* A failed exec says its errno in the memory the child shares with
+     * this process, which the parent reads once the child has ended. Until
+     * a spawn has shown that the memory is shared (where vfork is a plain
+     * fork it is not), the child also writes it to a pipe, which a
+     * successful exec closes. */
+    if (use_pipe && pipe2(report, O_CLOEXEC) < 0)
         return errno;
     /* No handler may run in the child, which shares this memory: every
      * signal stays blocked until the child has reset them all. */
@@ -427,6 +439,7 @@ spawn_exec(const char *path, char *const argv[], char *const envp[],
         int e;
         int i;
 
+        child_ran = 1;
         memset(&dfl, 0, sizeof(dfl));
         dfl.sa_handler = SIG_DFL;
         for (i = 0; i < nreset; i++)
@@ -439,22 +452,36 @@ spawn_exec(const char *path, char *const argv[], char *const envp[],
             execve(path, argv, envp);
         }
         e = errno;
-        (void)!write(report[1], &e, sizeof(e));
+        shared_errno = e;
+        if (report[1] >= 0)
+            (void)!write(report[1], &e, sizeof(e));
         _exit(127);
     }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    close(report[1]);
     if (p < 0) {
         int e = errno;
 
-        close(report[0]);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (use_pipe) {
+            close(report[0]);
+            close(report[1]);
+        }
         return e;
     }
-    do
-        got = read(report[0], &child_errno, sizeof(child_errno));
-    while (got < 0 && errno == EINTR);
-    close(report[0]);
-    if (got == (ssize_t)sizeof(child_errno) && child_errno != 0) {
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (vfork_shares < 0)
+        vfork_shares = child_ran; /* seen here only if memory is shared */
+    if (use_pipe) {
+        close(report[1]);
+        do
+            got = read(report[0], &child_errno, sizeof(child_errno));
+        while (got < 0 && errno == EINTR);
+        close(report[0]);
+        if (got != (ssize_t)sizeof(child_errno))
+            child_errno = 0;
+    } else {
+        child_errno = shared_errno;
+    }
+    if (child_errno != 0) {
         int status;
 
         while (waitpid(p, &status, 0) < 0 && errno == EINTR)

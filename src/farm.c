@@ -1923,6 +1923,21 @@ worker_send_results(struct worker *wk, uint32_t chunks_done,
     return rc;
 }
 
+/* A worker's share of threads: --threads-per-worker, srun -c N, or the
+ * node's CPUs divided among the NODE_WORKERS workers there. */
+static int
+thread_share(const struct tf__session_cfg *cfg, int node_workers)
+{
+    const char *cpus_per_task = getenv("SLURM_CPUS_PER_TASK");
+    int n = cfg->threads_per_worker;
+
+    if (n <= 0 && getenv("SLURM_STEP_ID") != NULL && cpus_per_task != NULL)
+        n = atoi(cpus_per_task); /* srun -c N: N each */
+    if (n <= 0)
+        n = tf__online_cpus() / (node_workers > 0 ? node_workers : 1);
+    return n < 1 ? 1 : n;
+}
+
 /* Sets the worker's share of threads for the BLAS and OpenMP libraries its
  * tasks use, unless the user did, and runs the initializer. */
 static int
@@ -1932,24 +1947,14 @@ worker_init(struct worker *wk, struct tf_error *err)
                                        "OPENBLAS_NUM_THREADS",
                                        "MKL_NUM_THREADS", NULL};
     char value[16];
-    const char *cpus_per_task = getenv("SLURM_CPUS_PER_TASK");
-    int n = wk->cfg->threads_per_worker;
+    int n = thread_share(wk->cfg, wk->t->node_workers);
     int i;
     int rc;
 
-    if (n <= 0 && getenv("SLURM_STEP_ID") != NULL && cpus_per_task != NULL)
-        n = atoi(cpus_per_task); /* srun -c N: N each */
-    if (n <= 0) {
-        int per_node = wk->t->node_workers > 0 ? wk->t->node_workers : 1;
-
-        n = tf__online_cpus() / per_node;
-    }
-    if (n < 1)
-        n = 1;
     snprintf(value, sizeof(value), "%d", n);
     for (i = 0; vars[i] != NULL; i++)
         setenv(vars[i], value, 0);
-    tf__set_library_threads();
+    tf__set_library_threads(n);
     if (wk->cfg->initializer == NULL)
         return 0;
     rc = wk->cfg->initializer(wk->cfg->initarg);
@@ -2261,6 +2266,10 @@ tf__session_open(const struct tf__session_cfg *cfg, struct tf__session **out,
     tf_buf_init(&m->frame, 0);
     tf_buf_init(&m->out, 0);
     m->t.ops = cfg->transport;
+    /* The libraries' thread counts are set here already, to the share of
+     * workers that are started from this process (forked): those then
+     * find theirs set, and start no thread pool of their own. */
+    tf__set_library_threads(thread_share(cfg, cfg->nworkers));
     /* The workers read the configuration that M holds, which stays put. */
     rc = m->t.ops->open(&m->t, cfg->nworkers, worker_main, &m->cfg, err);
     if (rc == TF__WORKER_DONE) {

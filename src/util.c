@@ -360,25 +360,44 @@ tf__online_cpus(void)
 
 /* Weak: present only when the program links the library. */
 extern void omp_set_num_threads(int n) __attribute__((weak));
+extern int omp_get_max_threads(void) __attribute__((weak));
 extern void openblas_set_num_threads(int n) __attribute__((weak));
+extern int openblas_get_num_threads(void) __attribute__((weak));
 extern void MKL_Set_Num_Threads(int n) __attribute__((weak));
+extern int MKL_Get_Max_Threads(void) __attribute__((weak));
 
+/* The count in variable NAME, else N. */
 static int
-env_threads(const char *name)
+env_threads(const char *name, int n)
 {
     const char *v = getenv(name);
-    int n = v != NULL ? atoi(v) : 0;
+    int k = v != NULL ? atoi(v) : 0;
 
-    return n > 0 ? n : 1;
+    return k > 0 ? k : n;
 }
 
+/*
+ * Sets are made only where the count changes: OpenBLAS starts its thread
+ * pool at every set, and each new thread spins for some 0.1 s before it
+ * sleeps, which a worker of short tasks would pay for at its start.
+ */
 void
-tf__set_library_threads(void)
+tf__set_library_threads(int n)
 {
-    if (omp_set_num_threads != NULL)
-        omp_set_num_threads(env_threads("OMP_NUM_THREADS"));
-    if (openblas_set_num_threads != NULL)
-        openblas_set_num_threads(env_threads("OPENBLAS_NUM_THREADS"));
-    if (MKL_Set_Num_Threads != NULL)
-        MKL_Set_Num_Threads(env_threads("MKL_NUM_THREADS"));
+    int k;
+
+    if (n < 1)
+        n = 1;
+    k = env_threads("OMP_NUM_THREADS", n);
+    if (omp_set_num_threads != NULL &&
+        (omp_get_max_threads == NULL || omp_get_max_threads() != k))
+        omp_set_num_threads(k);
+    k = env_threads("OPENBLAS_NUM_THREADS", n);
+    if (openblas_set_num_threads != NULL &&
+        (openblas_get_num_threads == NULL || openblas_get_num_threads() != k))
+        openblas_set_num_threads(k);
+    k = env_threads("MKL_NUM_THREADS", n);
+    if (MKL_Set_Num_Threads != NULL &&
+        (MKL_Get_Max_Threads == NULL || MKL_Get_Max_Threads() != k))
+        MKL_Set_Num_Threads(k);
 }

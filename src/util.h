@@ -33,10 +33,11 @@ size_t tf__fmt_u64(char *p, uint64_t v);
 /*
  * Tells the OpenMP, OpenBLAS and MKL runtimes linked into this process, if
  * any, to use the thread counts in OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and
- * MKL_NUM_THREADS. They read those variables only when loaded, so setting
- * them is too late for a running worker.
+ * MKL_NUM_THREADS, or N where one is not set. They read those variables
+ * only when loaded, so setting them is too late for a running worker. A
+ * runtime that has that count already is left alone.
  */
-void tf__set_library_threads(void);
+void tf__set_library_threads(int n);
 
 /*
  * Frees the large buffers kept for reuse. A forked worker calls it first,
