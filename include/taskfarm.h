@@ -193,6 +193,11 @@ struct tf_pool;
  * output and the joblog; otherwise `master` runs on the master with the
  * pool and produces the tasks itself (for instance with tf_pool_run()),
  * returning 0, 1 when some task failed, or a negative code.
+ *
+ * `examples` are command lines that `taskfarm NAME --help` shows under
+ * "Examples:", each ending with a newline; a line may end in a shell
+ * comment that says what it does. Each option's `help` should say its
+ * default, or that the option is required.
  */
 struct tf_job_kind {
     const char *name;
@@ -205,6 +210,7 @@ struct tf_job_kind {
     tf_task_fn run;
     int (*master)(void *state, struct tf_pool *pool, struct tf_error *err);
     void (*fini)(void *state);
+    const char *examples; /* for --help; NULL: none */
 };
 
 /* ------------------------------------------------------------------ pools */

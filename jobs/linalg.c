@@ -65,14 +65,17 @@ struct linalg {
 
 static const struct tf_option linalg_options[] = {
     {"op", 0, "gemm|solve",
-     "what to compute (the same as the first argument GEMM|SOLVE)"},
+     "what to compute, as the first argument gemm or solve does (one of the "
+     "two is required)"},
     {"n", 0, "N",
      "matrix order: gemm multiplies N x N matrices; solve "
-     "makes N x N systems"},
+     "makes N x N systems (required, except with gemm --a or --b, whose "
+     "file gives it, and solve --mtx)"},
     {"seed", 0, "S", "seed of the generated matrices (default 1)"},
     {"a", 0, "FILE",
-     "gemm: read A from FILE (raw little-endian doubles, or Matrix Market)"},
-    {"b", 0, "FILE", "gemm: read B from FILE (as --a)"},
+     "gemm: read A from FILE, raw little-endian doubles or Matrix Market "
+     "(default: generated from --seed)"},
+    {"b", 0, "FILE", "gemm: read B from FILE, as --a (default: generated)"},
     {"block", 0, "ROWS",
      "gemm: rows of A per task (default: n/16, at least 64, shrinking to 64 "
      "as the work runs out)"},
@@ -84,7 +87,8 @@ static const struct tf_option linalg_options[] = {
     {"kernel-only", 0, NULL,
      "gemm: time one single-threaded cblas_dgemm "
      "in this process instead; run no tasks"},
-    {"count", 0, "N", "solve: number of generated systems"},
+    {"count", 0, "N",
+     "solve: number of generated systems (required unless --mtx)"},
     {"mtx", 0, "DIR",
      "solve: one system per *.mtx file in DIR (NAME_b.mtx "
      "or NAME.rhs.mtx is its right-hand side)"},
@@ -2085,4 +2089,10 @@ const struct tf_job_kind tf_job_linalg = {
     .run = linalg_run,
     .master = linalg_master,
     .fini = linalg_fini,
+    .examples =
+        "taskfarm linalg gemm --n 4096 --check        # generated A and B\n"
+        "taskfarm linalg gemm --a A.mtx --b B.bin     # A and B from files\n"
+        "mpirun -np 9 taskfarm linalg gemm --n 16384  # 8 worker ranks\n"
+        "taskfarm linalg solve --count 1000 --n 512   # generated systems\n"
+        "taskfarm linalg solve --mtx systems/         # a system per .mtx\n",
 };

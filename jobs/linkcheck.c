@@ -56,7 +56,7 @@ static const struct tf_option lc_options[] = {
      "checking the URLs of a FILE"},
     {"allow-host", 0, "LIST",
      "comma-separated hosts (host or host:port) whose pages are followed "
-     "too, beside the start URL's"},
+     "too, beside the start URL's (default: none)"},
     {"max-pages", 0, "N",
      "pages fetched and parsed for links, at most (default 10000); further "
      "links on the site are still checked"},
@@ -2929,4 +2929,10 @@ const struct tf_job_kind tf_job_linkcheck = {
     .run = lc_run,
     .master = lc_master,
     .fini = lc_fini,
+    .examples =
+        "taskfarm linkcheck urls.txt              # every URL in the file\n"
+        "taskfarm linkcheck --crawl https://example.org/ --max-depth 6\n"
+        "mpirun -np 9 taskfarm linkcheck --crawl https://intranet.example/\n"
+        "taskfarm linkcheck --crawl http://localhost:8000/ --format jsonl \\\n"
+        "    --dead-only > dead.jsonl\n",
 };

@@ -76,4 +76,7 @@ const struct tf_job_kind tf_job_null = {
     .reads_lines = true,
     .init = null_init,
     .run = null_run,
+    .examples =
+        "seq 1000000 | taskfarm -j 2 null - > out.txt  # the farm's own cost\n"
+        "seq 10000 | taskfarm null --task-us 1000 -    # 1 ms tasks, no CPU\n",
 };

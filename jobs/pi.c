@@ -531,4 +531,9 @@ const struct tf_job_kind tf_job_pi = {
     .run = pi_run,
     .master = pi_master,
     .fini = pi_fini,
+    .examples =
+        "taskfarm pi --samples 1e12                # one worker per CPU\n"
+        "taskfarm -j 2 pi --samples 2.5e9 --seed 7\n"
+        "mpirun -np 65 taskfarm pi --samples 1e15  # 64 workers\n"
+        "taskfarm pi --samples 1e10 --kernel-only  # the loop on one core\n",
 };

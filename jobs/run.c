@@ -39,7 +39,8 @@ static const struct tf_option run_options[] = {
     {"template", 0, "TMPL",
      "turn each input line into a command: {} is the line (quoted for the "
      "shell), {.} without extension, {/} basename, {//} dirname, {/.} "
-     "basename without extension, {#} task id, {%} worker slot"},
+     "basename without extension, {#} task id, {%} worker slot (default: "
+     "none, the line itself is the command)"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -656,4 +657,11 @@ const struct tf_job_kind tf_job_run = {
     .init = run_init,
     .run = run_run,
     .fini = run_fini,
+    .examples =
+        "taskfarm run tasks.txt                     # one worker per CPU\n"
+        "taskfarm -j 8 --joblog run.log run tasks.txt\n"
+        "ls *.fastq | taskfarm run --template 'gzip -9 {}' -\n"
+        "taskfarm run --template 'convert {} png/{/.}.png' images.txt\n"
+        "taskfarm --dry-run run --template 'convert {} {.}.png' images.txt\n"
+        "mpirun -np 65 taskfarm --results run.tfr run tasks.txt\n",
 };

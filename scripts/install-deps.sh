@@ -18,10 +18,11 @@ build_pkgs=(gcc make cmake pkg-config openmpi-bin libopenmpi-dev
 # for the private web server (scripts/httpd.sh) that tests/e2e/linkcheck.sh
 # and bench/linkcheck.sh crawl, and linkchecker, the peer the linkcheck
 # benchmark compares against (in Debian 12, nginx is the plain server and
-# nginx-light only adds the echo module to it).
+# nginx-light only adds the echo module to it); groff-base, whose groff
+# tests/e2e/help.sh renders the man page with, to find its warnings.
 test_pkgs=(python3 parallel time procps python3-numpy python3-mpi4py
            clang libclang-rt-dev valgrind slurm-wlm munge iproute2 util-linux
-           nginx linkchecker)
+           nginx linkchecker groff-base)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then

@@ -9,6 +9,7 @@
 
 #include "error.h"
 #include "history.h"
+#include "lines.h"
 #include "progress.h"
 #include "results.h"
 #include "resume.h"
@@ -2296,142 +2297,19 @@ tf__session_open(const struct tf__session_cfg *cfg, struct tf__session **out,
 }
 
 /* The line run's source: lines of a task file or pipe. */
-/* What lines_next reads, and what it skips. */
-struct lines {
-    struct tf__source *src;
-    const struct tf__resume *resume; /* or NULL */
-    bool rerun_failed;
-    uint64_t skipped;
-    struct tf__batch *b; /* the batch it feeds: counts the skipped too */
-    const struct tf__history *history; /* or NULL */
-    /* --order lpt: every task, read first, longest first */
-    bool lpt;
-    bool sorted;
-    struct lpt_task *tasks; /* owned */
-    size_t ntasks;
-    size_t next;
-    struct tf_buf text; /* owned: the tasks' text */
-};
-
-struct lpt_task {
-    uint64_t id;
-    uint64_t est_us;
-    size_t off;
-    size_t len;
-};
-
-/* Reads the next task that is not skipped, as lines_next does. */
-static int
-lines_read(struct lines *l, uint64_t *id, const char **line, size_t *len,
-           struct tf_error *err)
-{
-    int rc;
-
-    for (;;) {
-        rc = tf__source_next(l->src, id, line, len, err);
-        if (rc == TF__SOURCE_WAIT)
-            return TF__BATCH_WAIT;
-        /* A task the resumed run finished is not run again. */
-        if (rc == 1 && l->resume != NULL &&
-            tf__resume_done(l->resume, *id, *line, *len, l->rerun_failed)) {
-            l->skipped++;
-            if (l->b != NULL)
-                l->b->skipped++;
-            continue;
-        }
-        return rc;
-    }
-}
-
-static int
-cmp_lpt(const void *a, const void *b)
-{
-    const struct lpt_task *x = a, *y = b;
-
-    if (x->est_us != y->est_us)
-        return x->est_us > y->est_us ? -1 : 1;
-    return x->id < y->id ? -1 : x->id > y->id;
-}
-
-/* --order lpt: reads every task and sorts them, longest first (by the
- * history; a task it does not know counts as the mean of those it does). */
-static int
-lines_sort(struct lines *l, struct tf_error *err)
-{
-    uint64_t id;
-    const char *line;
-    size_t len, cap = 0;
-    int rc;
-
-    tf__source_set_blocking(l->src, true);
-    while ((rc = lines_read(l, &id, &line, &len, err)) == 1) {
-        struct lpt_task *t;
-
-        if (l->ntasks == cap) {
-            size_t ncap = cap ? cap * 2 : 1024;
-
-            t = realloc(l->tasks, ncap * sizeof(*t));
-            if (t == NULL)
-                return tf__error(err, TF_ENOMEM, "out of memory");
-            l->tasks = t;
-            cap = ncap;
-        }
-        t = &l->tasks[l->ntasks++];
-        t->id = id;
-        t->est_us = tf__history_get(l->history, id, line, len, NULL);
-        t->off = l->text.len;
-        t->len = len;
-        if (tf_buf_append(&l->text, line, len) < 0)
-            return tf__error(err, TF_ENOMEM, "out of memory");
-    }
-    if (rc < 0)
-        return rc;
-    if (l->ntasks > 0)
-        qsort(l->tasks, l->ntasks, sizeof(*l->tasks), cmp_lpt);
-    l->sorted = true;
-    return 0;
-}
-
 static int
 lines_next(void *arg, uint64_t *id, const void **data, size_t *len,
            bool may_block, struct tf_error *err)
 {
-    struct lines *l = arg;
-    const char *line;
-    int rc;
+    int rc = tf__lines_next(arg, id, data, len, may_block, err);
 
-    if (l->lpt) {
-        const struct lpt_task *t;
-
-        if (!l->sorted) {
-            rc = lines_sort(l, err);
-            if (rc < 0)
-                return rc;
-        }
-        if (l->next == l->ntasks)
-            return 0;
-        t = &l->tasks[l->next++];
-        *id = t->id;
-        *data = l->text.data + t->off;
-        *len = t->len;
-        return 1;
-    }
-    tf__source_set_blocking(l->src, may_block);
-    rc = lines_read(l, id, &line, len, err);
-    if (rc == 1)
-        *data = line;
-    return rc;
+    return rc == TF__SOURCE_WAIT ? TF__BATCH_WAIT : rc;
 }
 
-/* The estimate of the task lines_next returned last, task ID. */
 static uint64_t
 lines_estimate(void *arg, uint64_t id, const void *data, size_t len)
 {
-    const struct lines *l = arg;
-
-    if (l->lpt) /* looked up already, to sort by */
-        return l->tasks[l->next - 1].est_us;
-    return tf__history_get(l->history, id, data, len, NULL);
+    return tf__lines_estimate(arg, id, data, len);
 }
 
 static int
@@ -2455,7 +2333,7 @@ tf__farm_lines(struct tf__session *s, uint32_t fn, const char *input,
 {
     bool counted = false;
     struct tf__source *src = NULL;
-    struct lines l;
+    struct tf__lines l;
     struct tf__batch b;
     uint64_t count;
     int rc;
@@ -2494,7 +2372,7 @@ tf__farm_lines(struct tf__session *s, uint32_t fn, const char *input,
     }
     b.next = lines_next;
     b.next_arg = &l;
-    l.b = &b;
+    l.also_skipped = &b.skipped;
     b.halt = halt;
     b.total = counted ? count : 0;
     b.done = lines_done;
@@ -2505,8 +2383,7 @@ tf__farm_lines(struct tf__session *s, uint32_t fn, const char *input,
     stats->tasks += b.tasks;
     stats->failed += b.failed;
     stats->skipped += l.skipped;
-    free(l.tasks);
-    tf_buf_cleanup(&l.text);
+    tf__lines_cleanup(&l);
     tf__source_close(src);
     return rc;
 }

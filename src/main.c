@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dryrun.h"
 #include "error.h"
 #include "farm.h"
 #include "history.h"
@@ -56,6 +57,7 @@ struct cli {
     bool unordered;
     bool tag;
     bool quiet;
+    bool dry_run;          /* --dry-run: print the commands, run nothing */
     double deadline;       /* --deadline, seconds since the epoch; 0: none */
     uint64_t margin_us;    /* --deadline-margin, or 0: the default */
     bool have_margin;
@@ -69,15 +71,19 @@ struct cli {
 static const struct tf_option common_options[] = {
     {"jobs", 'j', "N",
      "run N local workers (fork backend; default: one per online CPU)"},
-    {"backend", 0, "NAME",
-     "auto (default: mpi when started by mpirun or srun with several ranks, "
-     "else fork), mpi or fork"},
+    {"backend", 0, "auto|mpi|fork",
+     "auto (default): mpi when started by mpirun or srun with several ranks, "
+     "else fork"},
     {"chunk", 0, "N|auto",
      "tasks per chunk handed to a worker (default auto: adaptive)"},
     {"keep-order", 'k', NULL,
      "write each task's output in task order (the default)"},
     {"unordered", 'u', NULL, "write each task's output as soon as it ends"},
     {"tag", 0, NULL, "prefix each output line with the task id and a TAB"},
+    {"dry-run", 0, NULL,
+     "print the command of each task, after --template, one per line, and "
+     "run nothing (tasks --resume would skip are left out; {%} counts "
+     "round the -j slots)"},
     {"joblog", 0, "FILE",
      "write a GNU Parallel-compatible log line per finished task to FILE"},
     {"max-line", 0, "BYTES", "longest task line accepted (default 1048576)"},
@@ -96,13 +102,14 @@ static const struct tf_option common_options[] = {
     {"timeout", 0, "TIME|N%",
      "end a task that runs longer than TIME (30, 30s, 5m, 2h, 1d) or than N% "
      "of the median runtime of the tasks that succeeded so far: SIGTERM to "
-     "its process group, then SIGKILL after --kill-grace"},
+     "its process group, then SIGKILL after --kill-grace (default: no "
+     "limit)"},
     {"kill-grace", 0, "TIME",
      "time from SIGTERM to SIGKILL for a task past --timeout (default 2s)"},
     {"halt", 0, "WHEN,fail=N|success=N",
      "stop the run when N tasks (or N% of them) failed or succeeded: WHEN "
      "soon lets running tasks finish, now ends them too (like "
-     "now,fail=1, soon,fail=10%, now,success=1)"},
+     "now,fail=1, soon,fail=10%, now,success=1; default: never)"},
     {"retries", 0, "N",
      "run a failed task again, on another worker when there is one, up to N "
      "times (default 0); only its last attempt is written"},
@@ -138,6 +145,47 @@ static const struct tf_option common_options[] = {
     {"help", 'h', NULL, "print this help and exit"},
     {"version", 'V', NULL, "print the version and exit"},
     {NULL, 0, NULL, NULL},
+};
+
+/*
+ * The headings of `taskfarm --help`, each with the common options under it
+ * in the order shown. A common option that no heading names is shown under
+ * "Other options", so that none is ever missing from the help.
+ */
+#define OPTION_GROUP_MAX 10
+struct option_group {
+    const char *title;
+    const char *names[OPTION_GROUP_MAX]; /* ends early with NULL */
+};
+
+static const struct option_group option_groups[] = {
+    {"Workers and scheduling",
+     {"jobs", "backend", "chunk", "threads-per-worker", "order", "history"}},
+    {"Input and output",
+     {"max-line", "keep-order", "unordered", "tag", "dry-run", "quiet"}},
+    {"Progress", {"progress", "no-progress", "status-interval"}},
+    {"Records and resume",
+     {"joblog", "results", "sync-interval", "resume", "resume-failed"}},
+    {"Limits and stopping",
+     {"timeout", "kill-grace", "retries", "halt", "deadline",
+      "deadline-margin"}},
+    {"Help", {"help", "version"}},
+    {NULL, {NULL}},
+};
+
+/* The commands that are not jobs: main() hands each its arguments before
+ * any option is parsed, so they come first on the command line. */
+struct command {
+    const char *name;
+    const char *args;
+    const char *summary;
+};
+
+static const struct command other_commands[] = {
+    {"results", "FILE", "print the records of a results file"},
+    {"report", "FILE",
+     "write an HTML or text report of a joblog or results file"},
+    {NULL, NULL, NULL},
 };
 
 /* Only one rank of an MPI job prints usage errors; the environment says
@@ -216,75 +264,8 @@ print_wrapped(FILE *f, const char *text, int indent, int col)
     }
 }
 
-static void
-print_options(FILE *f, const struct tf_option *opt)
-{
-    for (; opt != NULL && opt->name != NULL; opt++) {
-        char left[64];
-
-        if (opt->short_name != 0)
-            snprintf(left, sizeof(left), "-%c, --%s%s%s", opt->short_name,
-                     opt->name, opt->arg ? " " : "", opt->arg ? opt->arg : "");
-        else
-            snprintf(left, sizeof(left), "    --%s%s%s", opt->name,
-                     opt->arg ? " " : "", opt->arg ? opt->arg : "");
-        if (strlen(left) > 22) {
-            fprintf(f, "  %s\n%26s", left, "");
-        } else {
-            fprintf(f, "  %-22s  ", left);
-        }
-        print_wrapped(f, opt->help, 26, 26);
-    }
-}
-
-static void
-usage(FILE *f, const struct tf_job_kind *kind)
-{
-    size_t i;
-
-    if (kind != NULL) {
-        fprintf(f, "Usage: taskfarm [options] %s %s\n\n%c%s.\n", kind->name,
-                kind->usage ? kind->usage : "[options]",
-                kind->summary[0] >= 'a' && kind->summary[0] <= 'z'
-                    ? kind->summary[0] - 'a' + 'A'
-                    : kind->summary[0],
-                kind->summary + 1);
-        if (kind->options != NULL && kind->options->name != NULL) {
-            fprintf(f, "\nOptions of %s:\n", kind->name);
-            print_options(f, kind->options);
-        }
-        fprintf(f, "\nCommon options:\n");
-        print_options(f, common_options);
-        if (kind->reads_lines)
-            fprintf(f, "\nEach non-empty line of FILE (or of standard input "
-                       "for -) is one task;\nlines whose first non-blank "
-                       "character is # are comments.\n");
-        return;
-    }
-    fprintf(f,
-            "Usage: taskfarm [options] JOB [job options] [FILE|-]\n"
-            "\n"
-            "Farm out many independent tasks to workers: local processes, or "
-            "the ranks of\nan MPI job (mpirun, srun). Rank 0 is the master; "
-            "workers pull chunks of tasks.\n"
-            "\nJobs:\n");
-    for (i = 0; tf__jobs[i] != NULL; i++)
-        fprintf(f, "  %-22s  %s\n", tf__jobs[i]->name, tf__jobs[i]->summary);
-    fprintf(f, "\nOptions:\n");
-    print_options(f, common_options);
-    fprintf(f,
-            "\nExamples:\n"
-            "  taskfarm run tasks.txt                 one worker per CPU\n"
-            "  taskfarm -j 8 run tasks.txt            eight local workers\n"
-            "  mpirun -np 65 taskfarm run tasks.txt   master + 64 MPI "
-            "workers\n"
-            "  ls *.fastq | taskfarm run --template 'gzip -9 {}' -\n"
-            "\nExit status: 0 every task succeeded, 1 some task failed, 2 "
-            "usage or input\nerror (nothing ran), 3 system or transport "
-            "error.\n"
-            "\nRun 'taskfarm JOB --help' for a job's own options.\n");
-}
-
+/* The option of TABLE (NULL: none) called NAME, or, when NAME is NULL,
+ * the one whose short name is SHORT_NAME; NULL when there is none. */
 static const struct tf_option *
 find_option(const struct tf_option *table, const char *name, int short_name)
 {
@@ -295,6 +276,182 @@ find_option(const struct tf_option *table, const char *name, int short_name)
             return table;
     }
     return NULL;
+}
+
+/* Prints one option: its names and argument, and its help beside them. */
+static void
+print_option(FILE *f, const struct tf_option *opt)
+{
+    char left[64];
+
+    if (opt->short_name != 0)
+        snprintf(left, sizeof(left), "-%c, --%s%s%s", opt->short_name,
+                 opt->name, opt->arg ? " " : "", opt->arg ? opt->arg : "");
+    else
+        snprintf(left, sizeof(left), "    --%s%s%s", opt->name,
+                 opt->arg ? " " : "", opt->arg ? opt->arg : "");
+    if (strlen(left) > 22) {
+        fprintf(f, "  %s\n%26s", left, "");
+    } else {
+        fprintf(f, "  %-22s  ", left);
+    }
+    print_wrapped(f, opt->help, 26, 26);
+}
+
+/* Prints the options of a table that ends with a zeroed entry. */
+static void
+print_options(FILE *f, const struct tf_option *opt)
+{
+    for (; opt != NULL && opt->name != NULL; opt++)
+        print_option(f, opt);
+}
+
+/* Whether a heading of the help names the common option NAME. */
+static bool
+grouped(const char *name)
+{
+    const struct option_group *g;
+    size_t i;
+
+    for (g = option_groups; g->title != NULL; g++)
+        for (i = 0; i < OPTION_GROUP_MAX && g->names[i] != NULL; i++)
+            if (strcmp(g->names[i], name) == 0)
+                return true;
+    return false;
+}
+
+/* Prints the common options under their headings, and those that no
+ * heading names under "Other options". */
+static void
+print_common_options(FILE *f)
+{
+    const struct option_group *g;
+    const struct tf_option *opt;
+    bool shown;
+    size_t i;
+
+    for (g = option_groups; g->title != NULL; g++) {
+        shown = false;
+        for (i = 0; i < OPTION_GROUP_MAX && g->names[i] != NULL; i++) {
+            opt = find_option(common_options, g->names[i], 0);
+            if (opt == NULL)
+                continue;
+            if (!shown)
+                fprintf(f, "\n%s:\n", g->title);
+            shown = true;
+            print_option(f, opt);
+        }
+    }
+    shown = false;
+    for (opt = common_options; opt->name != NULL; opt++) {
+        if (grouped(opt->name))
+            continue;
+        if (!shown)
+            fprintf(f, "\nOther options:\n");
+        shown = true;
+        print_option(f, opt);
+    }
+}
+
+/* Prints the lines of TEXT (each ending with a newline) indented by two. */
+static void
+print_indented(FILE *f, const char *text)
+{
+    const char *nl;
+
+    while (*text != '\0') {
+        nl = strchr(text, '\n');
+        if (nl == NULL)
+            nl = text + strlen(text);
+        fprintf(f, "  %.*s\n", (int)(nl - text), text);
+        text = *nl == '\0' ? nl : nl + 1;
+    }
+}
+
+/* `taskfarm JOB --help`: the job's usage, options and examples. */
+static void
+usage_job(FILE *f, const struct tf_job_kind *kind)
+{
+    const char *s = kind->summary != NULL ? kind->summary : "";
+    char line[512];
+
+    fprintf(f, "Usage: taskfarm [options] %s %s\n", kind->name,
+            kind->usage != NULL ? kind->usage : "[options]");
+    if (s[0] != '\0') {
+        /* The summary as a sentence. */
+        snprintf(line, sizeof(line), "%c%s.",
+                 s[0] >= 'a' && s[0] <= 'z' ? s[0] - 'a' + 'A' : s[0], s + 1);
+        fprintf(f, "\n");
+        print_wrapped(f, line, 0, 0);
+    }
+    if (kind->options != NULL && kind->options->name != NULL) {
+        fprintf(f, "\nOptions of %s:\n", kind->name);
+        print_options(f, kind->options);
+    }
+    if (kind->reads_lines)
+        fprintf(f, "\nEach non-empty line of FILE (or of standard input for "
+                   "-) is one task;\nlines whose first non-blank character "
+                   "is # are comments.\n");
+    if (kind->examples != NULL) {
+        fprintf(f, "\nExamples:\n");
+        print_indented(f, kind->examples);
+    }
+    fprintf(f,
+            "\nCommon options go before or after '%s'; 'taskfarm --help' "
+            "lists them.\n",
+            kind->name);
+}
+
+/* `taskfarm --help`, or with KIND `taskfarm KIND --help`. */
+static void
+usage(FILE *f, const struct tf_job_kind *kind)
+{
+    const struct command *cmd;
+    char left[64];
+    size_t i;
+
+    if (kind != NULL) {
+        usage_job(f, kind);
+        return;
+    }
+    fprintf(f,
+            "Usage: taskfarm [options] JOB [job options] [FILE|-]\n"
+            "       taskfarm COMMAND FILE [options]\n"
+            "\n"
+            "Farm out many independent tasks to workers: local processes, or "
+            "the ranks of\nan MPI job (mpirun, srun). Rank 0 is the master; "
+            "workers pull chunks of tasks.\nOptions go before or after JOB, "
+            "a job's own options after it.\n"
+            "\nJobs:\n");
+    for (i = 0; tf__jobs[i] != NULL; i++) {
+        fprintf(f, "  %-22s  ", tf__jobs[i]->name);
+        print_wrapped(f, tf__jobs[i]->summary, 26, 26);
+    }
+    fprintf(f, "\nOther commands:\n");
+    for (cmd = other_commands; cmd->name != NULL; cmd++) {
+        snprintf(left, sizeof(left), "%s %s", cmd->name, cmd->args);
+        fprintf(f, "  %-22s  ", left);
+        print_wrapped(f, cmd->summary, 26, 26);
+    }
+    print_common_options(f);
+    fprintf(f, "\nExamples:\n"
+               "  taskfarm run tasks.txt                 one worker per CPU\n"
+               "  taskfarm -j 8 run tasks.txt            eight local workers\n"
+               "  mpirun -np 65 taskfarm run tasks.txt   master + 64 MPI "
+               "workers\n"
+               "  ls *.fastq | taskfarm run --template 'gzip -9 {}' -\n"
+               "  taskfarm --dry-run run --template 'gzip -9 {}' files.txt\n"
+               "\n");
+    print_wrapped(f,
+                  "Exit status: 0 every task succeeded, 1 some task failed, "
+                  "2 usage or input error (nothing ran), 3 system or "
+                  "transport error, 4 a --halt ...,fail= stopped the run, 5 "
+                  "tasks were left at the deadline or SIGUSR1 (finish them "
+                  "with --resume), 128+N stopped by signal N.",
+                  0, 0);
+    fprintf(f, "\nRun 'taskfarm JOB --help' or 'taskfarm COMMAND --help' "
+               "for their options,\nand see 'man taskfarm' for the whole "
+               "manual.\n");
 }
 
 /* Parses a duration: a number of seconds (decimals allowed) with an
@@ -566,6 +723,8 @@ apply(struct cli *c, const struct tf_option *opt, const char *value,
         c->unordered = true;
     else if (strcmp(n, "tag") == 0)
         c->tag = true;
+    else if (strcmp(n, "dry-run") == 0)
+        c->dry_run = true;
     else if (strcmp(n, "joblog") == 0)
         c->joblog = value;
     else if (strcmp(n, "quiet") == 0)
@@ -619,6 +778,211 @@ apply(struct cli *c, const struct tf_option *opt, const char *value,
 }
 
 /*
+ * The best guess at what a misspelt name TYPED meant, among the names
+ * offered one at a time: the closest within a distance that grows with the
+ * length of TYPED (1 up to 4 bytes, else 2, and less than its length), else
+ * the one name that TYPED is the start of. It is only ever suggested: a
+ * prefix is not taken for the option, as getopt_long does, so that a
+ * command line keeps its meaning when options are added.
+ */
+struct guess {
+    const char *typed;
+    size_t limit;
+    const char *best; /* the closest so far, or NULL */
+    size_t best_dist;
+    const char *prefix_of; /* the last name TYPED is the start of */
+    int nprefix;           /* how many names TYPED is the start of */
+};
+
+/* Starts a guess at TYPED (borrowed, as are the names offered). */
+static void
+guess_init(struct guess *g, const char *typed)
+{
+    size_t len = strlen(typed);
+
+    memset(g, 0, sizeof(*g));
+    g->typed = typed;
+    g->limit = len <= 4 ? 1 : 2;
+    if (g->limit >= len)
+        g->limit = len > 0 ? len - 1 : 0;
+}
+
+/* Offers NAME; the first of the closest names is kept. */
+static void
+guess_offer(struct guess *g, const char *name)
+{
+    size_t len = strlen(g->typed);
+    size_t d;
+
+    if (len > 0 && strlen(name) > len && strncmp(name, g->typed, len) == 0) {
+        g->prefix_of = name;
+        g->nprefix++;
+    }
+    d = tf__edit_distance(g->typed, name);
+    if (d <= g->limit && (g->best == NULL || d < g->best_dist)) {
+        g->best = name;
+        g->best_dist = d;
+    }
+}
+
+/* The name to suggest, or NULL. */
+static const char *
+guess_result(const struct guess *g)
+{
+    if (g->best != NULL)
+        return g->best;
+    return g->nprefix == 1 ? g->prefix_of : NULL;
+}
+
+/* Refuses NAME where a job was expected, with a guess at what was meant. */
+static int
+unknown_job(const char *name, struct tf_error *err)
+{
+    const struct command *cmd;
+    const char *best;
+    struct guess g;
+    size_t i;
+
+    for (cmd = other_commands; cmd->name != NULL; cmd++)
+        if (strcmp(cmd->name, name) == 0)
+            return tf__error(err, TF_EUSAGE,
+                             "'%s' is a command, not a job: it comes first "
+                             "(taskfarm %s %s ...)",
+                             name, name, cmd->args);
+    guess_init(&g, name);
+    for (i = 0; tf__jobs[i] != NULL; i++)
+        guess_offer(&g, tf__jobs[i]->name);
+    for (cmd = other_commands; cmd->name != NULL; cmd++)
+        guess_offer(&g, cmd->name);
+    best = guess_result(&g);
+    if (best != NULL)
+        return tf__error(err, TF_EUSAGE,
+                         "unknown job '%s'; did you mean '%s'? (try "
+                         "'taskfarm --help')",
+                         name, best);
+    return tf__error(err, TF_EUSAGE, "unknown job '%s' (try 'taskfarm --help')",
+                     name);
+}
+
+/*
+ * Refuses the option A, whose long NAME (without dashes or value) is given
+ * for a long option and NULL for a short one: with the job it belongs to
+ * when it is another job's, else with a guess among the common options and
+ * those of the job.
+ */
+static int
+unknown_option(const struct cli *c, const char *a, const char *name,
+               struct tf_error *err)
+{
+    const char *job = c->kind != NULL ? c->kind->name : NULL;
+    const struct tf_option *opt;
+    char owners[128] = "";
+    const char *best = NULL;
+    struct guess g;
+    size_t i, n;
+
+    if (name != NULL) {
+        for (i = 0; tf__jobs[i] != NULL; i++) {
+            if (tf__jobs[i] == c->kind ||
+                find_option(tf__jobs[i]->options, name, 0) == NULL)
+                continue;
+            n = strlen(owners);
+            snprintf(owners + n, sizeof(owners) - n, "%s%s", n ? ", " : "",
+                     tf__jobs[i]->name);
+        }
+        if (owners[0] != '\0' && job == NULL)
+            return tf__error(err, TF_EUSAGE,
+                             "option '%s' goes after the job it belongs to "
+                             "(%s)",
+                             a, owners);
+        if (owners[0] != '\0')
+            return tf__error(err, TF_EUSAGE,
+                             "unknown option '%s' for job %s (an option of "
+                             "%s)",
+                             a, job, owners);
+        guess_init(&g, name);
+        for (opt = common_options; opt->name != NULL; opt++)
+            guess_offer(&g, opt->name);
+        for (opt = c->kind != NULL ? c->kind->options : NULL;
+             opt != NULL && opt->name != NULL; opt++)
+            guess_offer(&g, opt->name);
+        best = guess_result(&g);
+    }
+    if (best != NULL)
+        return tf__error(err, TF_EUSAGE,
+                         "unknown option '%s'%s%s; did you mean '--%s'? (try "
+                         "'taskfarm %s%s--help')",
+                         a, job ? " for job " : "", job ? job : "", best,
+                         job ? job : "", job ? " " : "");
+    return tf__error(err, TF_EUSAGE,
+                     "unknown option '%s'%s%s (try 'taskfarm %s%s--help')", a,
+                     job ? " for job " : "", job ? job : "", job ? job : "",
+                     job ? " " : "");
+}
+
+/*
+ * The hidden --list-commands and --list-options [JOB], which the shell's
+ * completion reads: names one per line, each option followed by the name
+ * of its argument when it takes one. They are left out of --help, being of
+ * no use to a person. Returns 1 (exit 0) or TF_EUSAGE.
+ */
+static int
+list_names(int argc, char **argv, struct tf_error *err)
+{
+    const struct tf_option *tables[2] = {common_options, NULL};
+    const struct tf_job_kind *kind;
+    const struct tf_option *opt;
+    const struct command *cmd;
+    int max_args = strcmp(argv[1], "--list-options") == 0 ? 3 : 2;
+    size_t i;
+
+    if (argc > max_args)
+        return tf__error(err, TF_EUSAGE, "unexpected argument '%s'",
+                         argv[max_args]);
+    if (max_args == 2) {
+        for (i = 0; tf__jobs[i] != NULL; i++)
+            printf("%s\n", tf__jobs[i]->name);
+        for (cmd = other_commands; cmd->name != NULL; cmd++)
+            printf("%s\n", cmd->name);
+        return 1;
+    }
+    if (argc == 3) {
+        kind = tf__job_find(argv[2]);
+        if (kind == NULL)
+            return unknown_job(argv[2], err);
+        tables[1] = kind->options;
+    }
+    for (i = 0; i < 2; i++) {
+        for (opt = tables[i]; opt != NULL && opt->name != NULL; opt++) {
+            printf("--%s%s%s\n", opt->name, opt->arg ? " " : "",
+                   opt->arg ? opt->arg : "");
+            if (opt->short_name != 0)
+                printf("-%c%s%s\n", opt->short_name, opt->arg ? " " : "",
+                       opt->arg ? opt->arg : "");
+        }
+    }
+    return 1;
+}
+
+/* Refuses a command line without a job, with a short usage. */
+static int
+no_job(struct tf_error *err)
+{
+    char jobs[256] = "";
+    size_t i, n;
+
+    for (i = 0; tf__jobs[i] != NULL; i++) {
+        n = strlen(jobs);
+        snprintf(jobs + n, sizeof(jobs) - n, "%s%s", i > 0 ? ", " : "",
+                 tf__jobs[i]->name);
+    }
+    return tf__error(err, TF_EUSAGE,
+                     "no job given: taskfarm [options] JOB [job options] "
+                     "[FILE|-], JOB one of %s (try 'taskfarm --help')",
+                     jobs);
+}
+
+/*
  * Parses argv: common options, the job name, then job and common options
  * mixed with positional arguments. Returns 0, 1 to exit 0, or TF_EUSAGE.
  */
@@ -629,6 +993,9 @@ parse_args(struct cli *c, int argc, char **argv, struct tf_error *err)
     int npos = 0;
     int i;
 
+    if (argc > 1 && (strcmp(argv[1], "--list-commands") == 0 ||
+                     strcmp(argv[1], "--list-options") == 0))
+        return list_names(argc, argv, err);
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
         const struct tf_option *opt;
@@ -641,10 +1008,7 @@ parse_args(struct cli *c, int argc, char **argv, struct tf_error *err)
             if (c->kind == NULL) {
                 c->kind = tf__job_find(a);
                 if (c->kind == NULL)
-                    return tf__error(err, TF_EUSAGE,
-                                     "unknown job '%s' (try 'taskfarm "
-                                     "--help')",
-                                     a);
+                    return unknown_job(a, err);
                 continue;
             }
             if (!c->kind->reads_lines) {
@@ -699,9 +1063,7 @@ parse_args(struct cli *c, int argc, char **argv, struct tf_error *err)
             }
         }
         if (opt == NULL)
-            return tf__error(err, TF_EUSAGE, "unknown option '%s'%s%s", a,
-                             c->kind ? " for job " : "",
-                             c->kind ? c->kind->name : "");
+            return unknown_option(c, a, a[1] == '-' ? name : NULL, err);
         if (opt->arg != NULL && value == NULL) {
             if (i + 1 >= argc)
                 return tf__error(err, TF_EUSAGE, "option '%s' needs %s", a,
@@ -716,8 +1078,7 @@ parse_args(struct cli *c, int argc, char **argv, struct tf_error *err)
             return rc;
     }
     if (c->kind == NULL)
-        return tf__error(err, TF_EUSAGE,
-                         "no job given (try 'taskfarm --help')");
+        return no_job(err);
     if (c->kind->reads_lines && c->input == NULL) {
         if (isatty(STDIN_FILENO))
             return tf__error(err, TF_EUSAGE,
@@ -757,11 +1118,12 @@ summary(const struct tf__farm_stats *s)
 
 /*
  * Reads what the run being resumed recorded in its joblog and results
- * file, and cuts a line the killed run left half written off the joblog so
- * that this run appends after whole lines.
+ * file. With TRIM, cuts a line the killed run left half written off the
+ * joblog, so that this run appends after whole lines; --dry-run changes no
+ * file.
  */
 static int
-load_resume(const struct cli *c, struct tf__resume **out,
+load_resume(const struct cli *c, bool trim, struct tf__resume **out,
             struct tf_error *err)
 {
     struct tf__resume *r = NULL;
@@ -772,7 +1134,7 @@ load_resume(const struct cli *c, struct tf__resume **out,
     rc = tf__resume_new(&r, err);
     if (rc == 0 && c->joblog != NULL) {
         rc = tf__resume_load_joblog(r, c->joblog, &valid, err);
-        if (rc == 0 && stat(c->joblog, &st) == 0 &&
+        if (rc == 0 && trim && stat(c->joblog, &st) == 0 &&
             (uint64_t)st.st_size > valid &&
             truncate(c->joblog, (off_t)valid) < 0)
             rc = tf__error_errno(err, TF_EUSAGE, errno, "%s", c->joblog);
@@ -781,8 +1143,7 @@ load_resume(const struct cli *c, struct tf__resume **out,
         rc = tf__resume_load_results(r, c->results, err);
     if (rc < 0) {
         tf__resume_free(r);
-        return rc == TF_EINPUT ? tf__error(err, TF_EUSAGE, "%s", err->msg)
-                               : rc;
+        return rc == TF_EINPUT ? tf__error(err, TF_EUSAGE, "%s", err->msg) : rc;
     }
     *out = r;
     return 0;
@@ -931,7 +1292,7 @@ run_lines(const struct cli *c, struct tf_pool *pool, uint64_t t0,
         }
     }
     if (c->resume) {
-        rc = load_resume(c, &resume, err);
+        rc = load_resume(c, true, &resume, err);
         if (rc < 0) {
             tf__history_free(history);
             return rc;
@@ -985,6 +1346,85 @@ run_lines(const struct cli *c, struct tf_pool *pool, uint64_t t0,
     return stats.failed > 0 ? 1 : 0;
 }
 
+/*
+ * --dry-run: prints the command of each task of a line-reading job and
+ * starts no worker. The job's options are checked as for a run (its init
+ * and fini run in this process alone), --resume leaves out what the earlier
+ * run finished, without changing its files, and --order lpt sets the
+ * order. Under mpirun only rank 0 prints. Returns the exit status.
+ */
+static int
+dry_run(struct cli *c)
+{
+    struct tf__history *history = NULL;
+    struct tf__resume *resume = NULL;
+    struct tf__dryrun d;
+    struct tf_error err;
+    char jobs[256] = "";
+    char skipped[64] = "";
+    void *state = NULL;
+    size_t i, n;
+    int rc = 0;
+
+    tf_error_init(&err);
+    memset(&d, 0, sizeof(d));
+    if (!c->kind->reads_lines) {
+        for (i = 0; tf__jobs[i] != NULL; i++) {
+            if (!tf__jobs[i]->reads_lines)
+                continue;
+            n = strlen(jobs);
+            snprintf(jobs + n, sizeof(jobs) - n, "%s%s", n ? ", " : "",
+                     tf__jobs[i]->name);
+        }
+        refuse("--dry-run: job %s makes its own tasks; only the jobs that "
+               "read task lines print them (%s)",
+               c->kind->name, jobs);
+        return EXIT_USAGE;
+    }
+    if (c->kind->init != NULL) {
+        rc = c->kind->init(&state, &c->opts, &err);
+        if (rc < 0) {
+            refuse("%s: %s", c->kind->name,
+                   err.msg[0] ? err.msg : tf_strerror(rc));
+            return exit_for(rc);
+        }
+        if (c->kind->fini != NULL)
+            c->kind->fini(state);
+    }
+    if (quiet_rank())
+        return EXIT_ALL_OK;
+    if (c->resume)
+        rc = load_resume(c, false, &resume, &err);
+    if (rc == 0 && c->history != NULL)
+        rc = tf__history_load(c->history, &history, &err);
+    if (rc == 0) {
+        d.input = c->input;
+        d.max_line = (size_t)c->max_line;
+        d.tmpl = tf_opts_get(&c->opts, "template");
+        d.nslots = c->jobs > 0 ? (int)c->jobs : tf__online_cpus();
+        d.tag = c->tag;
+        d.resume = resume;
+        d.rerun_failed = c->resume_failed;
+        d.history = history;
+        d.lpt = c->lpt;
+        rc = tf__dryrun_lines(&d, STDOUT_FILENO, &err);
+    }
+    tf__resume_free(resume);
+    tf__history_free(history);
+    if (rc < 0) {
+        tf__log(TF_LOG_ERROR, "%s", err.msg);
+        return exit_for(rc);
+    }
+    if (!c->quiet) {
+        if (d.skipped > 0)
+            snprintf(skipped, sizeof(skipped), ", %llu skipped (done before)",
+                     (unsigned long long)d.skipped);
+        fprintf(stderr, "taskfarm: dry run: %llu tasks%s, none started\n",
+                (unsigned long long)d.tasks, skipped);
+    }
+    return EXIT_ALL_OK;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1026,6 +1466,8 @@ main(int argc, char **argv)
                "file of an earlier run");
         return EXIT_USAGE;
     }
+    if (c.dry_run)
+        return dry_run(&c);
     /* A job that makes its own tasks writes its own joblog, if it can. */
     if (!c.kind->reads_lines && c.joblog != NULL &&
         tf__opts_set(&c.opts, "joblog", c.joblog) < 0) {

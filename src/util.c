@@ -401,3 +401,47 @@ tf__set_library_threads(int n)
         (MKL_Get_Max_Threads == NULL || MKL_Get_Max_Threads() != k))
         MKL_Set_Num_Threads(k);
 }
+
+size_t
+tf__edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    size_t *rows, *two_up, *up, *row, *t;
+    size_t i, j, d;
+
+    /* Three rows of the dynamic programming table: the one being filled
+     * and the two above it, which a swap of two bytes looks back to. */
+    if (lb >= SIZE_MAX / (3 * sizeof(*rows)) - 1)
+        return SIZE_MAX;
+    rows = malloc(3 * (lb + 1) * sizeof(*rows));
+    if (rows == NULL)
+        return SIZE_MAX;
+    two_up = rows;
+    up = rows + lb + 1;
+    row = rows + 2 * (lb + 1);
+    for (j = 0; j <= lb; j++)
+        up[j] = j;
+    for (i = 1; i <= la; i++) {
+        row[0] = i;
+        for (j = 1; j <= lb; j++) {
+            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+
+            d = up[j] + 1;
+            if (row[j - 1] + 1 < d)
+                d = row[j - 1] + 1;
+            if (up[j - 1] + cost < d)
+                d = up[j - 1] + cost;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+                a[i - 2] == b[j - 1] && two_up[j - 2] + 1 < d)
+                d = two_up[j - 2] + 1;
+            row[j] = d;
+        }
+        t = two_up;
+        two_up = up;
+        up = row;
+        row = t;
+    }
+    d = up[lb];
+    free(rows);
+    return d;
+}

@@ -79,4 +79,15 @@ tf__load_u64(const unsigned char *p)
 /* Number of CPUs this process may run on (at least 1). */
 int tf__online_cpus(void);
 
+/*
+ * The optimal string alignment distance between the NUL-terminated strings A
+ * and B: the fewest one-byte insertions, deletions and substitutions and
+ * swaps of two adjacent bytes that turn A into B, no part of the text being
+ * edited twice (the restricted Damerau-Levenshtein distance). Bytes are
+ * compared as they are, case counts. The command line uses it to suggest the
+ * option or job a misspelt name meant. Returns SIZE_MAX when out of memory.
+ * A and B are borrowed. Any rank may call it.
+ */
+size_t tf__edit_distance(const char *a, const char *b);
+
 #endif /* TF_UTIL_H */

@@ -122,6 +122,77 @@ for c in "-j 0 run $OK|-j: 0" \
     fi
 done
 
+# --------------------------------------------------------- did you mean
+# A misspelt job or option is named with the closest one, still on one line
+# and with status 2; a prefix is only suggested, never taken.
+usage_error "unknown job 'rnu'; did you mean 'run'?" -- rnu "$OK"
+usage_error "unknown job 'reslts'; did you mean 'results'?" -- reslts "$OK"
+usage_error "'--unorderd' for job run; did you mean '--unordered'?" -- \
+    run --unorderd "$OK"
+usage_error "'--unord'; did you mean '--unordered'?" -- --unord run "$OK"
+usage_error "'--sample' for job pi; did you mean '--samples'?" -- \
+    pi --sample 10
+usage_error "'--samples' goes after the job it belongs to (pi)" -- \
+    --samples 10 pi
+usage_error "'--template' for job null (an option of run)" -- \
+    null --template x "$OK"
+usage_error "'results' is a command, not a job" -- -q results "$OK"
+# Nothing close: no guess.
+usage_error "unknown job 'frobnicate' (try 'taskfarm --help')" -- \
+    frobnicate "$OK"
+check "! grep -q 'did you mean' $W/u$N.err"
+# No job at all: a short usage.
+usage_error "no job given" "taskfarm [options] JOB" "run, null" \
+    "taskfarm --help" --
+
+# --------------------------------------------------------- --dry-run
+# The commands after --template, one per line, without comments or blank
+# lines, and nothing run: each command would make a marker file.
+DRY=$W/dry.txt
+printf '%s\n' dir/sub/a.tar.gz '# comment' '' '  # indented' 'b c.txt' /x \
+    > "$DRY"
+DRYT="touch $M.{#}; echo {} {.} {/} {//} {/.} {#}"
+cat > "$W/dry.want" <<WANT
+touch $M.1; echo dir/sub/a.tar.gz dir/sub/a.tar a.tar.gz dir/sub a.tar 1
+touch $M.5; echo 'b c.txt' 'b c' 'b c.txt' . 'b c' 5
+touch $M.6; echo /x /x x / x 6
+WANT
+rm -f "$M"*
+run_cmd 0 "$TFQ --dry-run run --template $(q "$DRYT") $DRY > $W/dry.out 2> $W/dry.err"
+same_file "$W/dry.want" "$W/dry.out"
+check "test \"\$(cat $W/dry.err)\" = 'taskfarm: dry run: 3 tasks, none started'"
+run_cmd 0 "cat $DRY | $TFQ -q run --dry-run --template $(q "$DRYT") - > $W/dry-pipe.out 2> $W/dry-pipe.err"
+same_file "$W/dry.want" "$W/dry-pipe.out"
+check "test ! -s $W/dry-pipe.err && ! ls $M* > /dev/null 2>&1"
+# Without a template the line is the command; --tag puts the task id
+# first; {%} goes round the -j slots.
+run_cmd 0 "$TFQ -q --dry-run --tag run $OK > $W/dry-ok.out"
+check "test \"\$(cat $W/dry-ok.out)\" = \"\$(printf '1\\ttouch %s\\n2\\techo ran' $M)\" && test ! -e $M"
+run_cmd 0 "$TFQ -q -j 2 --dry-run run --template 'echo {%}' $DRY > $W/dry-slot.out"
+check "test \"\$(cat $W/dry-slot.out | tr '\\n' ' ')\" = 'echo 1 echo 2 echo 1 '"
+# --resume leaves out what the joblog holds as done, and changes no file:
+# the torn last line stays (a run would cut it off before appending).
+printf 'Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n1\th\t1700000000.000\t     0.001\t17\t0\t0\t0\t%s\n6\th\t17' dir/sub/a.tar.gz > "$W/dry.log"
+cp "$W/dry.log" "$W/dry.log.before"
+run_cmd 0 "$TFQ --dry-run --resume --joblog $W/dry.log run --template $(q "$DRYT") $DRY > $W/dry-resume.out 2> $W/dry-resume.err"
+check "test \"\$(cat $W/dry-resume.out)\" = \"\$(tail -n 2 $W/dry.want)\" && grep -q -F '2 tasks, 1 skipped (done before)' $W/dry-resume.err"
+same_file "$W/dry.log.before" "$W/dry.log"
+# Errors are the run's, and nothing is printed for a bad task file.
+usage_error "$NUL:2" -- --dry-run run "$NUL"
+usage_error "$W/missing.txt" -- --dry-run run "$W/missing.txt"
+usage_error "--dry-run: job pi makes its own tasks" -- --dry-run pi --samples 10
+# From a pipe the commands before the bad line are printed.
+run_cmd 2 "cat $NUL | $TFQ --dry-run -q run - > $W/dry-nul.out 2> $W/dry-nul.err"
+check "test \"\$(cat $W/dry-nul.out)\" = \"touch $M\" && grep -q -F stdin:2 $W/dry-nul.err && test ! -e $M"
+# Under mpirun only rank 0 prints, once.
+cmd="$(mpirun_cmd "-np 3" --dry-run -q run "$OK") > $W/dry-mpi.out 2> $W/dry-mpi.err"
+if [ "$MPI" = 1 ]; then
+    run_cmd 0 "$cmd"
+    check "test \"\$(cat $W/dry-mpi.out)\" = \"\$(printf 'touch %s\\necho ran' $M)\" && test ! -e $M"
+else
+    e2e_skip "$cmd" "$E2E_NO_MPI"
+fi
+
 # --------------------------------------------------------- help, version
 for h in --help -h; do
     run_cmd 0 "$TFQ $h > $W/help$h.out 2> $W/help$h.err"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# install.sh - `cmake --install` puts the binary, the header, the library and
-# a pkg-config file in place, and a program built with pkg-config's flags
-# against the installed copy links and runs.
+# install.sh - `cmake --install` puts the binary, the header, the library, a
+# pkg-config file, the man page and the bash completion in place; the
+# completion works with the installed binary, and a program built with
+# pkg-config's flags against the installed copy links and runs.
 #   tests/e2e/install.sh BUILD_DIR
 set -u
 build=${1:?usage: install.sh BUILD_DIR}
@@ -10,9 +11,13 @@ e2e_init "$build/taskfarm"
 
 prefix=$W/prefix
 run_cmd 0 "cmake --install $(q "$build") --prefix $(q "$prefix") > /dev/null"
-for f in bin/taskfarm include/taskfarm.h; do
+for f in bin/taskfarm include/taskfarm.h share/man/man1/taskfarm.1 \
+         share/bash-completion/completions/taskfarm; do
     check "test -f $(q "$prefix/$f")"
 done
+comp=$prefix/share/bash-completion/completions/taskfarm
+check "bash -n $(q "$comp")"
+check "test \"\$(bash -c '. \"\$1\"; COMP_WORDS=(\"\$2\" pi --sa); COMP_CWORD=2; _taskfarm; echo \"\${COMPREPLY[*]}\"' - $(q "$comp" "$prefix/bin/taskfarm"))\" = --samples"
 check "find $(q "$prefix") -name libtaskfarm.a | grep -q ."
 check "find $(q "$prefix") -name taskfarm.pc | grep -q ."
 pc=$(find "$prefix" -name taskfarm.pc | head -n 1)
