@@ -19,10 +19,14 @@ build_pkgs=(gcc make cmake pkg-config openmpi-bin libopenmpi-dev
 # and bench/linkcheck.sh crawl, and linkchecker, the peer the linkcheck
 # benchmark compares against (in Debian 12, nginx is the plain server and
 # nginx-light only adds the echo module to it); groff-base, whose groff
-# tests/e2e/help.sh renders the man page with, to find its warnings.
+# tests/e2e/help.sh renders the man page with, to find its warnings;
+# chromium, the headless browser tests/e2e/report.sh opens the report
+# pages in (and scripts/report-sample.sh takes the screenshot with), and
+# fonts-dejavu-core, the fonts those pages ask for, so that screenshots
+# look the same everywhere.
 test_pkgs=(python3 parallel time procps python3-numpy python3-mpi4py
            clang libclang-rt-dev valgrind slurm-wlm munge iproute2 util-linux
-           nginx linkchecker groff-base)
+           nginx linkchecker groff-base chromium fonts-dejavu-core)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then

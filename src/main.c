@@ -17,6 +17,7 @@
 #include "opts.h"
 #include "pool.h"
 #include "progress.h"
+#include "report.h"
 #include "results.h"
 #include "resume.h"
 #include "sink.h"
@@ -1449,6 +1450,8 @@ main(int argc, char **argv)
     /* Not a job: reading a results file back. */
     if (argc > 1 && strcmp(argv[1], "results") == 0)
         return tf__results_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "report") == 0)
+        return tf__report_main(argc - 1, argv + 1);
     rc = parse_args(&c, argc, argv, &err);
     if (rc == 1)
         return EXIT_ALL_OK;
