@@ -25,6 +25,8 @@ flush(struct tf_buf *out, int fd, struct tf_error *err)
     if (tf__write_all(fd, out->data, out->len) < 0) {
         e = errno;
         tf_buf_reset(out);
+        if (e == EPIPE)
+            return TF__DRYRUN_CLOSED;
         return tf__error_errno(err, TF_ESYS, e, "writing %s",
                                fd == STDOUT_FILENO ? "stdout" : "output");
     }
@@ -105,7 +107,7 @@ tf__dryrun_lines(struct tf__dryrun *d, int out_fd, struct tf_error *err)
      * run; the error is the one to report. */
     if (rc < 0)
         flush(&out, out_fd, NULL);
-    else
+    else if (rc == 0)
         rc = flush(&out, out_fd, err);
     tf_buf_cleanup(&out);
     tf__source_close(src);

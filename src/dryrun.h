@@ -41,9 +41,12 @@ struct tf__dryrun {
  * nothing; from a pipe, the commands before the bad line are written. No
  * task runs, no worker starts, and no file but D->input is opened.
  *
- * Returns 0; TF_EINPUT for bad input, naming "FILE:LINE"; TF_ESYS when a
- * write to OUT_FD fails (naming "stdout" for fd 1); TF_ENOMEM. Master only.
+ * Returns 0; TF__DRYRUN_CLOSED when the reader of OUT_FD closed it (as
+ * `| head` does: not an error); TF_EINPUT for bad input, naming
+ * "FILE:LINE"; TF_ESYS when a write to OUT_FD fails (naming "stdout" for
+ * fd 1); TF_ENOMEM. Master only.
  */
+#define TF__DRYRUN_CLOSED 3
 int tf__dryrun_lines(struct tf__dryrun *d, int out_fd, struct tf_error *err);
 
 #endif /* TF_DRYRUN_H */

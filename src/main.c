@@ -1416,6 +1416,8 @@ dry_run(struct cli *c)
         tf__log(TF_LOG_ERROR, "%s", err.msg);
         return exit_for(rc);
     }
+    if (rc == TF__DRYRUN_CLOSED)
+        return EXIT_ALL_OK; /* the reader had what it wanted */
     if (!c->quiet) {
         if (d.skipped > 0)
             snprintf(skipped, sizeof(skipped), ", %llu skipped (done before)",

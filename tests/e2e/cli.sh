@@ -178,6 +178,10 @@ run_cmd 0 "$TFQ --dry-run --resume --joblog $W/dry.log run --template $(q "$DRYT
 check "test \"\$(cat $W/dry-resume.out)\" = \"\$(tail -n 2 $W/dry.want)\" && grep -q -F '2 tasks, 1 skipped (done before)' $W/dry-resume.err"
 same_file "$W/dry.log.before" "$W/dry.log"
 # Errors are the run's, and nothing is printed for a bad task file.
+# A reader that stops early (| head) ends the dry run quietly, status 0.
+seq 1 200000 > "$W/dry-many.txt"
+run_cmd 0 "set -o pipefail; $TFQ --dry-run run --template 'gzip -9 {}' $W/dry-many.txt 2> $W/dry-head.err | head -n 2 > $W/dry-head.out"
+check "printf 'gzip -9 1\ngzip -9 2\n' | cmp -s - $W/dry-head.out && test ! -s $W/dry-head.err"
 usage_error "$NUL:2" -- --dry-run run "$NUL"
 usage_error "$W/missing.txt" -- --dry-run run "$W/missing.txt"
 usage_error "--dry-run: job pi makes its own tasks" -- --dry-run pi --samples 10
