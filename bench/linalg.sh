@@ -3,7 +3,8 @@
 # machine's own dgemm rate, and to what a Python user would write?
 #
 # C = A*B for generated n x n doubles (n = N, default 4096), 2 workers,
-# one BLAS thread each, row blocks of A against B sent once to each worker:
+# one BLAS thread each; taskfarm shares A and B once with each worker, and a
+# task is a block of rows of C:
 #   taskfarm fork   taskfarm -j 2 linalg gemm --n N
 #   taskfarm mpi    mpirun -np 3 taskfarm linalg gemm --n N  (master + 2)
 #   2 x kernel      taskfarm linalg gemm --n N --kernel-only: one
@@ -15,8 +16,8 @@
 #                   units (SMT siblings, or vCPUs placed so by the host) this
 #                   is well under 2 x kernel, and it is the real ceiling
 #   numpy Pool      multiprocessing.Pool(2), B given to each worker once by
-#                   its initializer, imap_unordered over the same row blocks
-#                   of A as taskfarm's (256 rows shrinking to 64 at n =
+#                   its initializer, imap_unordered over row blocks of A
+#                   sized as taskfarm's (1024 rows shrinking to 64 at n =
 #                   4096), A_blk @ B
 #   numpy mpi4py    mpirun -np 3 python3 -m mpi4py.futures: MPIPoolExecutor
 #                   (2 worker ranks), B once per worker, map(unordered=True)
@@ -106,13 +107,12 @@ def work(args):
 
 
 def blocks(a):
-    # taskfarm's plan: n/16 rows (a multiple of 8, at least 64) while more
-    # than half is left, then an eighth of what is left, down to 64 rows
+    # taskfarm's plan for 2 workers: a quarter of what is left (a multiple
+    # of 8), at least 64 rows
     n = a.shape[0]
-    big = max(64, (n // 16 + 7) // 8 * 8)
     i = 0
     while i < n:
-        rows = min(big, max(64, (n - i) // 8 // 8 * 8))
+        rows = max(64, (n - i) // 4 // 8 * 8)
         yield i, a[i:i + rows]
         i += rows
 

@@ -77,8 +77,8 @@ static const struct tf_option linalg_options[] = {
      "(default: generated from --seed)"},
     {"b", 0, "FILE", "gemm: read B from FILE, as --a (default: generated)"},
     {"block", 0, "ROWS",
-     "gemm: rows of A per task (default: n/16, at least 64, shrinking to 64 "
-     "as the work runs out)"},
+     "gemm: rows of C per task (default: what is left over twice the "
+     "number of workers, at least 64: shrinking as the work runs out)"},
     {"check", 0, NULL,
      "gemm: compare C with one single-threaded cblas_dgemm of the whole "
      "product on the master"},
@@ -990,47 +990,40 @@ task_fail(struct tf_result *res, const char *fmt, ...)
     return 0;
 }
 
-/* One gemm task as decoded from the wire; pointers into the payload. */
+/* One gemm task as decoded from the wire: which rows of C to make. */
 struct gemm_task {
     uint64_t first;
     uint64_t rows;
     uint64_t n;
-    const unsigned char *a; /* rows * n little-endian doubles */
 };
 
-/* Appends gemm task rows FIRST .. FIRST+ROWS-1 of A (n x n) to TASK. */
+/* Appends the gemm task of rows FIRST .. FIRST+ROWS-1 of C (n x n) to
+ * TASK: its header alone, as A and B are shared. */
 static int
-gemm_task_encode(struct tf_buf *task, const double *a, uint64_t n,
-                 uint64_t first, uint64_t rows)
+gemm_task_encode(struct tf_buf *task, uint64_t n, uint64_t first, uint64_t rows)
 {
     int rc;
 
-    rc = tf_buf_reserve(task, GEMM_HEADER + rows * n * sizeof(double));
-    if (rc < 0)
-        return rc;
     rc = append_u64(task, first);
     if (rc == 0)
         rc = append_u64(task, rows);
     if (rc == 0)
         rc = append_u64(task, n);
-    if (rc == 0)
-        rc = append_doubles(task, a + first * n, rows * n);
     return rc;
 }
 
-/* Checks every length of a gemm task's payload; TF_EPROTO with the reason
- * otherwise. */
+/* Checks a gemm task's payload; TF_EPROTO with the reason otherwise. */
 static int
 gemm_task_decode(const void *data, size_t len, struct gemm_task *t,
                  struct tf_error *err)
 {
     const unsigned char *p = data;
 
-    if (len < GEMM_HEADER)
+    if (len != GEMM_HEADER)
         return tf_error_set(err, TF_EPROTO,
-                            "gemm task of %zu bytes: shorter than "
-                            "its header",
-                            len);
+                            "gemm task of %zu bytes: not the %d of its "
+                            "header",
+                            len, GEMM_HEADER);
     t->first = get_u64(p);
     t->rows = get_u64(p + 8);
     t->n = get_u64(p + 16);
@@ -1040,40 +1033,36 @@ gemm_task_decode(const void *data, size_t len, struct gemm_task *t,
             err, TF_EPROTO, "gemm task: rows %llu+%llu of n=%llu",
             (unsigned long long)t->first, (unsigned long long)t->rows,
             (unsigned long long)t->n);
-    if ((uint64_t)len != GEMM_HEADER + t->rows * t->n * 8)
-        return tf_error_set(
-            err, TF_EPROTO,
-            "gemm task of %zu bytes: %llu rows of "
-            "%llu doubles need %llu",
-            len, (unsigned long long)t->rows, (unsigned long long)t->n,
-            (unsigned long long)(GEMM_HEADER + t->rows * t->n * 8));
-    t->a = p + GEMM_HEADER;
     return 0;
 }
 
-/* The shared B: u64 n, then n*n little-endian doubles. */
+/* The shared A and B: u64 n, then A and B, n*n little-endian doubles
+ * each, row-major. */
 static int
 gemm_shared_decode(const void *shared, size_t len, uint64_t n,
-                   const unsigned char **b, struct tf_error *err)
+                   const unsigned char **a, const unsigned char **b,
+                   struct tf_error *err)
 {
     if (shared == NULL)
-        return tf_error_set(err, TF_EPROTO, "gemm task without a shared B");
-    if (len < 8 || get_u64(shared) != n || (uint64_t)len != 8 + n * n * 8)
         return tf_error_set(err, TF_EPROTO,
-                            "shared B of %zu bytes is not %llux%llu", len,
-                            (unsigned long long)n, (unsigned long long)n);
-    *b = (const unsigned char *)shared + 8;
+                            "gemm task without a shared A and B");
+    if (len < 8 || get_u64(shared) != n || (uint64_t)len != 8 + 2 * n * n * 8)
+        return tf_error_set(err, TF_EPROTO,
+                            "shared A and B of %zu bytes are not %llux%llu",
+                            len, (unsigned long long)n, (unsigned long long)n);
+    *a = (const unsigned char *)shared + 8;
+    *b = *a + n * n * 8;
     return 0;
 }
 
-/* Worker: rows of C = rows of A times the shared B, with the header of the
- * task in front. */
+/* Worker: rows of C = those rows of the shared A times the shared B, with
+ * the header of the task in front. */
 static int
 gemm_run(const struct tf_task *task, struct tf_result *res)
 {
     struct tf_error e;
     struct gemm_task t;
-    const unsigned char *b_le = NULL;
+    const unsigned char *a_le = NULL, *b_le = NULL;
     const double *a, *b;
     double *a_copy = NULL, *b_copy = NULL, *c_copy = NULL, *c;
     size_t count, bytes;
@@ -1082,7 +1071,8 @@ gemm_run(const struct tf_task *task, struct tf_result *res)
 
     memset(&t, 0, sizeof(t));
     if (gemm_task_decode(task->data, task->len, &t, &e) < 0 ||
-        gemm_shared_decode(task->shared, task->shared_len, t.n, &b_le, &e) < 0)
+        gemm_shared_decode(task->shared, task->shared_len, t.n, &a_le, &b_le,
+                           &e) < 0)
         return task_fail(res, "%s", e.msg);
     use_thread_share();
     count = t.rows * t.n;
@@ -1092,7 +1082,7 @@ gemm_run(const struct tf_task *task, struct tf_result *res)
         return task_fail(res, "a result of %zu bytes is over the cap", bytes);
     if (rc < 0)
         return rc;
-    a = view_doubles(t.a, count, &a_copy);
+    a = view_doubles(a_le + t.first * t.n * 8, count, &a_copy);
     b = view_doubles(b_le, t.n * t.n, &b_copy);
     p = res->out.data + res->out.len;
     c = HOST_LE && aligned(p + GEMM_HEADER)
@@ -1309,42 +1299,40 @@ struct gemm_master {
     uint64_t n;
     uint64_t ntasks;
     uint64_t *start; /* owned: task i has rows start[i] .. start[i+1]-1 */
-    const double *a;
     double *c;
     uint64_t failed;
     struct tf_error err; /* our reason when a callback stops the run */
 };
 
 /*
- * Cuts the n rows of A into tasks: BLOCK rows each when given, else
- * blocks that shrink as the work runs out (guided self-scheduling): n/16
- * rows (at least 64) while more than half is left, then an eighth of what
- * is left, down to 64 rows. Big blocks early keep the cost a task adds
- * small (each dgemm call packs all of B once; each block is a round trip),
- * and small blocks last let the workers finish together. The plan depends
- * on n alone and every block but the last starts on a multiple of 8 rows,
- * so with one BLAS thread per worker C is the same bit for bit whatever
+ * Cuts the n rows of C into tasks: BLOCK rows each when given, else
+ * blocks that shrink as the work runs out (guided self-scheduling): what
+ * is left over twice the number of workers, NWORKERS, down to 64 rows.
+ * Big blocks early keep the cost a task adds small: each dgemm call packs
+ * all of B once, so that one of 64 rows runs at about 0.8 of the rate of
+ * the whole product, 256 rows at 0.9 and 1024 at 0.99 (n = 4096, one
+ * thread). Small blocks last let the workers finish together. Every block
+ * but the last starts on a multiple of 8 rows; with one BLAS thread per
+ * worker, C is the same bit for bit whatever the blocks, and so whatever
  * the number of workers, and the same as one dgemm of the whole product.
  */
 static int
-plan_blocks(uint64_t n, uint64_t block, uint64_t **start_out,
+plan_blocks(uint64_t n, uint64_t block, int nworkers, uint64_t **start_out,
             uint64_t *ntasks_out)
 {
-    uint64_t big = (n / 16 + 7) / 8 * 8;
+    uint64_t share = 2 * (uint64_t)(nworkers > 0 ? nworkers : 1);
     uint64_t *start, k = 0, row = 0;
 
     start = malloc((n + 1) * sizeof(*start));
     if (start == NULL)
         return TF_ENOMEM;
-    if (big < 64)
-        big = 64;
     while (row < n) {
         uint64_t left = n - row;
         uint64_t rows = block;
 
         if (rows == 0) {
-            rows = left / 8 / 8 * 8;
-            rows = rows > big ? big : rows < 64 ? 64 : rows;
+            rows = left / share / 8 * 8;
+            rows = rows < 64 ? 64 : rows;
         }
         start[k++] = row;
         row += rows < left ? rows : left;
@@ -1386,7 +1374,7 @@ gemm_next(void *arg, uint64_t index, struct tf_buf *task)
         return 0;
     first = g->start[index];
     rows = g->start[index + 1] - first;
-    return gemm_task_encode(task, g->a, g->n, first, rows) < 0 ? TF_ENOMEM : 1;
+    return gemm_task_encode(task, g->n, first, rows) < 0 ? TF_ENOMEM : 1;
 }
 
 static int
@@ -1563,16 +1551,17 @@ gemm_master(const struct linalg *st, struct tf_pool *pool, struct tf_error *err)
         goto out;
     }
     g.n = n;
-    rc = plan_blocks(n, st->block, &g.start, &g.ntasks);
+    rc = plan_blocks(n, st->block, tf_pool_nworkers(pool), &g.start, &g.ntasks);
     if (rc < 0) {
         tf_error_set(err, rc, "out of memory");
         goto out;
     }
-    g.a = a.v;
     tf_error_init(&g.err);
     c = calloc(count + 1, sizeof(double));
-    /* B goes straight into the pool's shared buffer: no copy of it. */
-    shared = tf_pool_share_buffer(pool, 8 + count * sizeof(double), err);
+    /* A and B go to every worker once, in the pool's shared buffer (the
+     * pool makes no copy of it: forked workers map it), and a task is
+     * only which rows of C to make. */
+    shared = tf_pool_share_buffer(pool, 8 + 2 * count * sizeof(double), err);
     if (shared == NULL) {
         rc = err != NULL && err->code != 0 ? err->code : TF_ENOMEM;
         goto out;
@@ -1587,7 +1576,8 @@ gemm_master(const struct linalg *st, struct tf_pool *pool, struct tf_error *err)
     memset(c, 0, count * sizeof(double));
     g.c = c;
     put_u64(shared, n);
-    put_doubles(shared + 8, b.v, count);
+    put_doubles(shared + 8, a.v, count);
+    put_doubles(shared + 8 + count * sizeof(double), b.v, count);
     t0 = now_s();
     rc = tf_pool_share_commit(pool, err);
     shared = NULL;

@@ -6,9 +6,11 @@
 # Usage: bash tests/e2e/linalg.sh path/to/taskfarm   (or TASKFARM=...)
 #
 # gemm --n 300 runs with -j 1, -j 2 and under mpirun -np 3; every run must
-# agree with a single-process cblas_dgemm (max relative error < 1e-12), and
-# the runs with one BLAS thread per worker must give C bit for bit the same
-# (the checksum line). A worker with two BLAS threads (-j 1 on two cores)
+# agree with a single-process cblas_dgemm (max relative error < 1e-12). The
+# runs with one BLAS thread per worker and the same blocks must give C bit
+# for bit the same (the checksum line): the default blocks depend on the
+# number of workers, so -j 2 is held to mpirun -np 3 (2 workers), and -j 1
+# to -j 2 with --block 64. A worker with two BLAS threads (-j 1 on two cores)
 # may round differently in the last bit: OpenBLAS splits a product between
 # its threads in its own way, so that run is held to the 1e-12 bound only.
 # solve --count 40 --n 64 must print 40 residuals below 1e-12, the same over
@@ -31,19 +33,24 @@ small_error()
 }
 
 # ------------------------------------------------------------------ gemm
-for r in "j1|-j 1" "j1t1|-j 1 --threads-per-worker 1" "j2|-j 2"; do
-    name=${r%%|*}
-    run_cmd 0 "$TFQ ${r#*|} linalg gemm --n 300 --check --print-checksum > $W/gemm-$name.out 2> $W/gemm-$name.err"
+# NAME|COMMON OPTIONS|GEMM OPTIONS
+for r in "j1|-j 1|" "j1t1|-j 1 --threads-per-worker 1|" "j2|-j 2|" \
+    "j1t1b|-j 1 --threads-per-worker 1|--block 64" "j2b|-j 2|--block 64"; do
+    IFS='|' read -r name common extra <<< "$r"
+    run_cmd 0 "$TFQ $common linalg gemm --n 300 $extra --check --print-checksum > $W/gemm-$name.out 2> $W/gemm-$name.err"
     check "test ! -s $W/gemm-$name.err && test \"\$(wc -l < $W/gemm-$name.out)\" = 3"
     small_error "$W/gemm-$name.out"
     grep '^checksum:' "$W/gemm-$name.out" > "$W/gemm-$name.sum"
 done
-check "grep -q -x 'gemm n=300: .* s, .* GFLOP/s, 2 workers, 5 blocks of 64 rows' $W/gemm-j2.out"
-check "grep -q -x 'gemm n=300: .* s, .* GFLOP/s, 1 worker, 5 blocks of 64 rows' $W/gemm-j1.out"
+# Blocks of what is left over twice the workers (a multiple of 8, at least
+# 64): 72 64 64 64 36 for 2 workers, 144 72 64 20 for one.
+check "grep -q -x 'gemm n=300: .* s, .* GFLOP/s, 2 workers, 5 blocks of 72 to 64 rows' $W/gemm-j2.out"
+check "grep -q -x 'gemm n=300: .* s, .* GFLOP/s, 1 worker, 4 blocks of 144 to 64 rows' $W/gemm-j1.out"
 check "grep -q -x 'checksum: [0-9a-f]\\{16\\} (sum .*)' $W/gemm-j2.out"
-same_file "$W/gemm-j2.sum" "$W/gemm-j1t1.sum"
+check "grep -q -x 'gemm n=300: .* 1 worker, 5 blocks of 64 rows' $W/gemm-j1t1b.out"
+same_file "$W/gemm-j2b.sum" "$W/gemm-j1t1b.sum"
 if mpi_run 0 "$(mpirun_cmd "-np 3" linalg gemm --n 300 --check --print-checksum) > $W/gemm-np3.out 2> $W/gemm-np3.err"; then
-    check "grep -q -x 'gemm n=300: .* s, .* GFLOP/s, 2 workers, 5 blocks of 64 rows' $W/gemm-np3.out"
+    check "grep -q -x 'gemm n=300: .* s, .* GFLOP/s, 2 workers, 5 blocks of 72 to 64 rows' $W/gemm-np3.out"
     small_error "$W/gemm-np3.out"
     grep '^checksum:' "$W/gemm-np3.out" > "$W/gemm-np3.sum"
     same_file "$W/gemm-j2.sum" "$W/gemm-np3.sum"
