@@ -16,6 +16,7 @@
 
 #include "error.h"
 #include "results.h"
+#include "subcmd.h"
 #include "util.h"
 
 /* Exit statuses of the subcommand (the command's table, in the README). */
@@ -219,24 +220,10 @@ static bool
 parse_int(const char *p, const char *end, int64_t min, int64_t max,
           int64_t *out)
 {
-    bool neg = false;
-    int64_t v = 0;
+    int64_t v;
 
     trim(&p, &end);
-    if (p < end && *p == '-') {
-        neg = true;
-        p++;
-    }
-    if (p == end)
-        return false;
-    for (; p < end; p++) {
-        if (*p < '0' || *p > '9' || v > (INT64_MAX - 9) / 10)
-            return false;
-        v = v * 10 + (*p - '0');
-    }
-    if (neg)
-        v = -v;
-    if (v < min || v > max)
+    if (!tf__parse_i64_span(p, end, true, &v) || v < min || v > max)
         return false;
     *out = v;
     return true;
@@ -1663,6 +1650,19 @@ num_close(struct out *o, const char *meaning, bool html)
         put(o, "\n");
 }
 
+/* The number NAME: the duration US, or "-" when NONE, and its MEANING. */
+static void
+dur_num(struct out *o, const char *name, bool none, uint64_t us,
+        const char *meaning, bool html)
+{
+    num_open(o, name, html);
+    if (none)
+        put(o, "-");
+    else
+        put_dur(o, us);
+    num_close(o, meaning, html);
+}
+
 /* The numbers, as table rows or as text lines. */
 static void
 numbers(struct out *o, const struct tf__report *r, bool html)
@@ -1713,30 +1713,12 @@ numbers(struct out *o, const struct tf__report *r, bool html)
               "from when the first worker ran out of tasks (its last task "
               "ended) to the end",
               html);
-    num_open(o, "mean duration", html);
-    if (none)
-        put(o, "-");
-    else
-        put_dur(o, s->mean_us);
-    num_close(o, "", html);
-    num_open(o, "median duration", html);
-    if (none)
-        put(o, "-");
-    else
-        put_dur(o, s->median_us);
-    num_close(o, "half of the task runs took at most this long", html);
-    num_open(o, "p95 duration", html);
-    if (none)
-        put(o, "-");
-    else
-        put_dur(o, s->p95_us);
-    num_close(o, "95% of the task runs took at most this long", html);
-    num_open(o, "max duration", html);
-    if (none)
-        put(o, "-");
-    else
-        put_dur(o, s->max_us);
-    num_close(o, "the slowest task run", html);
+    dur_num(o, "mean duration", none, s->mean_us, "", html);
+    dur_num(o, "median duration", none, s->median_us,
+            "half of the task runs took at most this long", html);
+    dur_num(o, "p95 duration", none, s->p95_us,
+            "95% of the task runs took at most this long", html);
+    dur_num(o, "max duration", none, s->max_us, "the slowest task run", html);
     num_open(o, "tasks/s", html);
     if (s->makespan_us > 0)
         putf(o, "%.2f", s->runs_per_s);
@@ -2040,62 +2022,31 @@ static int
 parse_report_args(struct report_cli *c, int argc, char **argv,
                   struct tf_error *err)
 {
-    static const char *const with_value[] = {"--output",  "--format", "--title",
-                                             "--slowest", "--failed", NULL};
-    bool options_done = false;
-    int i;
+    static const struct tf__subcmd_opt opts[] = {
+        {"--output", 'o', true}, {"--format", 0, true}, {"--title", 0, true},
+        {"--slowest", 0, true},  {"--failed", 0, true}, {NULL, 0, false}};
+    const struct tf__subcmd_opt *opt;
+    const char *value;
+    struct tf__subcmd s;
+    int item;
 
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *value = NULL;
-        const char *name = NULL;
-        const char *eq;
-        size_t len;
-        int k;
+    tf__subcmd_init(&s, "report", opts, usage_text, sizeof(usage_text) - 1,
+                    argc, argv);
+    while ((item = tf__subcmd_next(&s, &opt, &value, err)) != TF__SUBCMD_END) {
+        const char *name;
 
-        if (options_done || a[0] != '-' || a[1] == '\0') {
+        if (item < 0)
+            return item;
+        if (item == TF__SUBCMD_HELP)
+            return 1;
+        if (item == TF__SUBCMD_ARG) {
             if (c->path != NULL)
                 return tf__error(err, TF_EUSAGE,
-                                 "report: unexpected argument '%s'", a);
-            c->path = a;
+                                 "report: unexpected argument '%s'", value);
+            c->path = value;
             continue;
         }
-        if (strcmp(a, "--") == 0) {
-            options_done = true;
-            continue;
-        }
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            if (tf__write_all(STDOUT_FILENO, usage_text,
-                              sizeof(usage_text) - 1) < 0)
-                return tf__error_errno(err, TF_ESYS, errno,
-                                       "writing standard output");
-            return 1;
-        }
-        if (strncmp(a, "-o", 2) == 0 && a[1] == 'o') {
-            name = "--output";
-            if (a[2] != '\0')
-                value = a + 2;
-        } else {
-            eq = strchr(a, '=');
-            len = eq != NULL ? (size_t)(eq - a) : strlen(a);
-            for (k = 0; with_value[k] != NULL; k++)
-                if (strlen(with_value[k]) == len &&
-                    strncmp(a, with_value[k], len) == 0)
-                    name = with_value[k];
-            if (name == NULL)
-                return tf__error(err, TF_EUSAGE,
-                                 "report: unknown option '%s' (try "
-                                 "'taskfarm report --help')",
-                                 a);
-            if (eq != NULL)
-                value = eq + 1;
-        }
-        if (value == NULL) {
-            if (i + 1 >= argc)
-                return tf__error(err, TF_EUSAGE,
-                                 "report: option '%s' needs a value", a);
-            value = argv[++i];
-        }
+        name = opt->name;
         if (strcmp(name, "--output") == 0) {
             if (value[0] == '\0')
                 return tf__error(err, TF_EUSAGE,

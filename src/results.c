@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "subcmd.h"
 #include "util.h"
 
 /*
@@ -1305,67 +1306,41 @@ static int
 parse_results_args(struct results_cli *c, int argc, char **argv,
                    struct tf_error *err)
 {
-    bool options_done = false;
-    int i;
+    static const struct tf__subcmd_opt opts[] = {{"--all", 0, false},
+                                                 {"--format", 0, true},
+                                                 {"--task", 0, true},
+                                                 {NULL, 0, false}};
+    const struct tf__subcmd_opt *opt;
+    const char *value;
+    struct tf__subcmd s;
+    int item;
 
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *value = NULL;
-        const char *eq;
-        size_t len;
-
-        if (options_done || a[0] != '-' || a[1] == '\0') {
+    tf__subcmd_init(&s, "results", opts, usage_text, sizeof(usage_text) - 1,
+                    argc, argv);
+    while ((item = tf__subcmd_next(&s, &opt, &value, err)) != TF__SUBCMD_END) {
+        if (item < 0)
+            return item;
+        if (item == TF__SUBCMD_HELP)
+            return 1;
+        if (item == TF__SUBCMD_ARG) {
             if (c->path != NULL)
                 return tf__error(err, TF_EUSAGE,
-                                 "results: unexpected argument '%s'", a);
-            c->path = a;
-            continue;
-        }
-        if (strcmp(a, "--") == 0) {
-            options_done = true;
-            continue;
-        }
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            if (tf__write_all(STDOUT_FILENO, usage_text,
-                              sizeof(usage_text) - 1) < 0)
-                return tf__error_errno(err, TF_ESYS, errno,
-                                       "writing standard output");
-            return 1;
-        }
-        if (strcmp(a, "--all") == 0) {
+                                 "results: unexpected argument '%s'", value);
+            c->path = value;
+        } else if (strcmp(opt->name, "--all") == 0) {
             c->all = true;
-            continue;
-        }
-        eq = strchr(a, '=');
-        len = eq != NULL ? (size_t)(eq - a) : strlen(a);
-        if ((len == 8 && strncmp(a, "--format", 8) == 0) ||
-            (len == 6 && strncmp(a, "--task", 6) == 0)) {
-            if (eq != NULL)
-                value = eq + 1;
-            else if (i + 1 < argc)
-                value = argv[++i];
-            else
+        } else if (strcmp(opt->name, "--format") == 0) {
+            if (strcmp(value, "tsv") != 0 && strcmp(value, "jsonl") != 0)
                 return tf__error(err, TF_EUSAGE,
-                                 "results: option '%s' needs a value", a);
-            if (len == 8) {
-                if (strcmp(value, "tsv") != 0 && strcmp(value, "jsonl") != 0)
-                    return tf__error(err, TF_EUSAGE,
-                                     "results: --format: '%s' is not tsv or "
-                                     "jsonl",
-                                     value);
-                c->jsonl = strcmp(value, "jsonl") == 0;
-                c->format_given = true;
-                continue;
-            }
-            if (tf__parse_u64(value, 1, UINT64_MAX, "results: --task", &c->task,
-                              err) < 0)
-                return TF_EUSAGE;
-            continue;
+                                 "results: --format: '%s' is not tsv or "
+                                 "jsonl",
+                                 value);
+            c->jsonl = strcmp(value, "jsonl") == 0;
+            c->format_given = true;
+        } else if (tf__parse_u64(value, 1, UINT64_MAX, "results: --task",
+                                 &c->task, err) < 0) {
+            return TF_EUSAGE;
         }
-        return tf__error(err, TF_EUSAGE,
-                         "results: unknown option '%s' (try 'taskfarm results "
-                         "--help')",
-                         a);
     }
     if (c->path == NULL)
         return tf__error(err, TF_EUSAGE,

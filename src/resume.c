@@ -116,28 +116,6 @@ put(struct tf__resume *r, uint64_t id, uint64_t hash, bool ok, bool text)
     return 0;
 }
 
-/* Parses a whole decimal integer, optionally negative, at [P, END). */
-static bool
-parse_int(const char *p, const char *end, bool neg_ok, int64_t *out)
-{
-    bool neg = false;
-    int64_t v = 0;
-
-    if (p < end && *p == '-' && neg_ok) {
-        neg = true;
-        p++;
-    }
-    if (p == end)
-        return false;
-    for (; p < end; p++) {
-        if (*p < '0' || *p > '9' || v > (INT64_MAX - 9) / 10)
-            return false;
-        v = v * 10 + (*p - '0');
-    }
-    *out = neg ? -v : v;
-    return true;
-}
-
 /* One joblog line (without its newline): Seq, Host, Starttime, JobRuntime,
  * Send, Receive, Exitval, Signal, Command. Returns false if it is not one. */
 static bool
@@ -161,9 +139,9 @@ parse_joblog_line(const char *line, size_t len, struct tf__joblog_line *out)
         p = tab + 1;
     }
     f[8] = p; /* the command: the rest, tabs and all */
-    if (!parse_int(f[0], f[1] - 1, false, &seq) || seq < 1 ||
-        !parse_int(f[6], f[7] - 1, true, &exitval) ||
-        !parse_int(f[7], f[8] - 1, true, &sig))
+    if (!tf__parse_i64_span(f[0], f[1] - 1, false, &seq) || seq < 1 ||
+        !tf__parse_i64_span(f[6], f[7] - 1, true, &exitval) ||
+        !tf__parse_i64_span(f[7], f[8] - 1, true, &sig))
         return false;
     n = (size_t)(f[4] - 1 - f[3]);
     if (n == 0 || n >= sizeof(num))

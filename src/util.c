@@ -263,6 +263,27 @@ tf__parse_u64(const char *s, uint64_t min, uint64_t max, const char *what,
     return 0;
 }
 
+bool
+tf__parse_i64_span(const char *p, const char *end, bool neg_ok, int64_t *out)
+{
+    bool neg = false;
+    int64_t v = 0;
+
+    if (p < end && *p == '-' && neg_ok) {
+        neg = true;
+        p++;
+    }
+    if (p == end)
+        return false;
+    for (; p < end; p++) {
+        if (*p < '0' || *p > '9' || v > (INT64_MAX - 9) / 10)
+            return false;
+        v = v * 10 + (*p - '0');
+    }
+    *out = neg ? -v : v;
+    return true;
+}
+
 uint64_t
 tf__now_us(void)
 {

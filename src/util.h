@@ -2,6 +2,7 @@
 #ifndef TF_UTIL_H
 #define TF_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,6 +15,15 @@
  */
 int tf__parse_u64(const char *s, uint64_t min, uint64_t max, const char *what,
                   uint64_t *out, struct tf_error *err);
+
+/*
+ * Parses a whole decimal integer at [P, END), with a leading '-' when NEG_OK.
+ * Rejects an empty span, blanks, other text and magnitudes above
+ * 9223372036854775799. Returns true with *OUT set, or false leaving it
+ * alone. Reads no byte at END.
+ */
+bool tf__parse_i64_span(const char *p, const char *end, bool neg_ok,
+                        int64_t *out);
 
 /* Microseconds on the monotonic clock. */
 uint64_t tf__now_us(void);

@@ -19,24 +19,7 @@
 static void
 temp_path(char *path)
 {
-    int fd;
-
-    strcpy(path, "/tmp/tf_test_report_XXXXXX");
-    fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    unlink(path);
-}
-
-static void
-write_bytes(const char *path, const void *p, size_t n)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-    assert_true(fd >= 0);
-    if (n > 0)
-        assert_int_equal(write(fd, p, n), (ssize_t)n);
-    close(fd);
+    tf_test_temp_path(path, "report");
 }
 
 #define HEADER                                                                 \
@@ -52,7 +35,7 @@ load_text(const char *text, struct tf__report **r, struct tf_error *err)
     int rc;
 
     temp_path(path);
-    write_bytes(path, text, strlen(text));
+    tf_test_write_file(path, text, strlen(text));
     tf_error_init(err);
     rc = tf__report_load(path, r, err);
     unlink(path);
@@ -187,7 +170,7 @@ bad_line(const char *line, const char *says)
                     "3\th\t100.000\t1.000\t0\t0\t0\t0\ttrue\n",
              line);
     temp_path(path);
-    write_bytes(path, text, strlen(text));
+    tf_test_write_file(path, text, strlen(text));
     tf_error_init(&err);
     assert_int_equal(tf__report_load(path, &r, &err), TF_EINPUT);
     assert_null(r);
@@ -277,11 +260,11 @@ test_missing_and_unreadable_inputs_are_einput_naming_them(void **state)
     assert_int_equal(tf__report_load("/tmp", &r, &err), TF_EINPUT);
     assert_non_null(strstr(err.msg, "/tmp: not a regular file"));
     /* Binary junk is not a joblog. */
-    write_bytes(path, "\x89PNG\r\n\x1a\n\0\0", 10);
+    tf_test_write_file(path, "\x89PNG\r\n\x1a\n\0\0", 10);
     assert_int_equal(tf__report_load(path, &r, &err), TF_EINPUT);
     assert_non_null(strstr(err.msg, ":1: not a joblog line"));
     /* A results file of another format version is refused. */
-    write_bytes(path, "TFRESULT\x63\0\0\0\0\0\0\0", 16);
+    tf_test_write_file(path, "TFRESULT\x63\0\0\0\0\0\0\0", 16);
     assert_int_equal(tf__report_load(path, &r, &err), TF_EINPUT);
     assert_non_null(strstr(err.msg, path));
     assert_non_null(strstr(err.msg, "version 99"));
@@ -846,43 +829,7 @@ test_a_cut_command_ends_at_a_character_boundary(void **state)
 static int
 run_main(const char *const *args, struct tf_buf *out, struct tf_buf *err)
 {
-    char out_path[40] = "/tmp/tf_test_report_out_XXXXXX";
-    char err_path[40] = "/tmp/tf_test_report_err_XXXXXX";
-    char *argv[16];
-    int out_fd = mkstemp(out_path);
-    int err_fd = mkstemp(err_path);
-    int saved_out;
-    int saved_err;
-    int argc = 0;
-    int status;
-
-    assert_true(out_fd >= 0 && err_fd >= 0);
-    while (args[argc] != NULL) {
-        assert_true(argc < 15);
-        argv[argc] = (char *)args[argc];
-        argc++;
-    }
-    argv[argc] = NULL;
-    fflush(stdout);
-    fflush(stderr);
-    saved_out = dup(STDOUT_FILENO);
-    saved_err = dup(STDERR_FILENO);
-    dup2(out_fd, STDOUT_FILENO);
-    dup2(err_fd, STDERR_FILENO);
-    tf__log_set_level(TF_LOG_WARN); /* as the command runs it */
-    status = tf__report_main(argc, argv);
-    tf__log_set_level(TF_LOG_ERROR);
-    dup2(saved_out, STDOUT_FILENO);
-    dup2(saved_err, STDERR_FILENO);
-    close(saved_out);
-    close(saved_err);
-    close(out_fd);
-    close(err_fd);
-    tf_test_slurp(out_path, out);
-    tf_test_slurp(err_path, err);
-    unlink(out_path);
-    unlink(err_path);
-    return status;
+    return tf_test_run_main(tf__report_main, args, out, err);
 }
 
 /* Exactly one line in B. */
@@ -925,7 +872,7 @@ test_report_main_usage_and_input_errors_exit_2_with_one_line(void **state)
 
     (void)state;
     temp_path(path);
-    write_bytes(path, SMALL_LOG, strlen(SMALL_LOG));
+    tf_test_write_file(path, SMALL_LOG, strlen(SMALL_LOG));
     main_fails((const char *const[]){"report", NULL}, 2, "no file given");
     main_fails((const char *const[]){"report", path, "--bogus", NULL}, 2,
                "unknown option '--bogus'");
@@ -947,7 +894,7 @@ test_report_main_usage_and_input_errors_exit_2_with_one_line(void **state)
     main_fails((const char *const[]){"report", path, "-o", dir, NULL}, 2,
                "is a directory");
     rmdir(dir);
-    write_bytes(path, SMALL_LOG "2\th\n", strlen(SMALL_LOG) + 4);
+    tf_test_write_file(path, SMALL_LOG "2\th\n", strlen(SMALL_LOG) + 4);
     snprintf(bad, sizeof(bad), "%s:3: not a joblog line", path);
     main_fails((const char *const[]){"report", path, NULL}, 2, bad);
     unlink(path);
@@ -968,7 +915,7 @@ test_report_main_writes_file_html_atomically_by_default(void **state)
 
     (void)state;
     temp_path(path);
-    write_bytes(path, SMALL_LOG, strlen(SMALL_LOG));
+    tf_test_write_file(path, SMALL_LOG, strlen(SMALL_LOG));
     snprintf(html, sizeof(html), "%s.html", path);
     tf_buf_init(&out, 0);
     tf_buf_init(&err, 0);
@@ -1016,7 +963,7 @@ test_report_main_warns_of_an_empty_log_and_of_a_torn_line(void **state)
 
     (void)state;
     temp_path(path);
-    write_bytes(path, HEADER, strlen(HEADER));
+    tf_test_write_file(path, HEADER, strlen(HEADER));
     tf_buf_init(&out, 0);
     tf_buf_init(&err, 0);
     assert_int_equal(
@@ -1026,7 +973,7 @@ test_report_main_warns_of_an_empty_log_and_of_a_torn_line(void **state)
     one_line(&err);
     assert_non_null(strstr((char *)err.data, "no task records"));
     assert_non_null(strstr((char *)out.data, "no task records"));
-    write_bytes(path, SMALL_LOG "2\th\t1", strlen(SMALL_LOG) + 6);
+    tf_test_write_file(path, SMALL_LOG "2\th\t1", strlen(SMALL_LOG) + 6);
     assert_int_equal(
         run_main((const char *const[]){"report", path, "--format", "txt", NULL},
                  &out, &err),

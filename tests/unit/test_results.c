@@ -20,24 +20,7 @@
 static void
 temp_path(char *path)
 {
-    int fd;
-
-    strcpy(path, "/tmp/tf_test_results_XXXXXX");
-    fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    unlink(path);
-}
-
-static void
-write_bytes(const char *path, const void *p, size_t n)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-    assert_true(fd >= 0);
-    if (n > 0)
-        assert_int_equal(write(fd, p, n), (ssize_t)n);
-    close(fd);
+    tf_test_temp_path(path, "results");
 }
 
 static uint64_t
@@ -430,7 +413,7 @@ test_empty_and_header_only_files_have_no_records(void **state)
 
     (void)state;
     temp_path(path);
-    write_bytes(path, "", 0);
+    tf_test_write_file(path, "", 0);
     read_is(path, NULL, 0, 0);
     /* An empty file is taken over: it gets a header. */
     add_gen(path, NULL, 0);
@@ -463,7 +446,7 @@ test_file_cut_anywhere_in_its_last_record_reads_the_records_before(void **state)
     last = 16 + gen_bytes(1) + gen_bytes(2);
     assert_true(f.len == last + gen_bytes(7));
     for (cut = (size_t)last; cut < f.len; cut++) {
-        write_bytes(cut_path, f.data, cut);
+        tf_test_write_file(cut_path, f.data, cut);
         read_is(cut_path, three, 2, cut - last);
         /* Opening it to append drops the torn piece, and a new record
          * follows the last whole one. */
@@ -492,7 +475,7 @@ test_file_cut_inside_its_header_has_no_records(void **state)
     tf_buf_init(&f, 0);
     tf_test_slurp(path, &f);
     for (cut = 1; cut < 16; cut++) {
-        write_bytes(cut_path, f.data, cut);
+        tf_test_write_file(cut_path, f.data, cut);
         read_is(cut_path, NULL, 0, cut);
         add_gen(cut_path, one, 1);
         assert_true(file_size(cut_path) == f.len);
@@ -524,7 +507,7 @@ test_open_warns_when_it_drops_a_torn_tail(void **state)
     tf_buf_init(&f, 0);
     tf_buf_init(&said, 0);
     tf_test_slurp(path, &f);
-    write_bytes(path, f.data, f.len - 1);
+    tf_test_write_file(path, f.data, f.len - 1);
     tf__log_set_level(TF_LOG_WARN);
     fflush(stderr);
     saved = dup(STDERR_FILENO);
@@ -579,7 +562,7 @@ test_flipped_byte_in_a_middle_record_is_einput_naming_its_offset(void **state)
         uint64_t tail = 12345;
 
         f.data[i] ^= 0x5a;
-        write_bytes(bad_path, f.data, f.len);
+        tf_test_write_file(bad_path, f.data, f.len);
         f.data[i] ^= 0x5a;
         tf_error_init(&err);
         assert_int_equal(
@@ -626,7 +609,7 @@ test_flipped_byte_in_the_last_record_is_a_torn_tail(void **state)
     last = 16 + gen_bytes(1) + gen_bytes(2);
     for (i = (size_t)last; i < f.len; i++) {
         f.data[i] ^= 0x01;
-        write_bytes(bad_path, f.data, f.len);
+        tf_test_write_file(bad_path, f.data, f.len);
         f.data[i] ^= 0x01;
         read_is(bad_path, three, 2, f.len - last);
     }
@@ -685,11 +668,11 @@ test_record_inside_a_task_output_is_not_taken_for_a_record(void **state)
     tf_test_slurp(path, &f);
     start = 16 + gen_bytes(5);
     for (cut = (size_t)start + 100 + inner.len; cut < f.len; cut += 3) {
-        write_bytes(cut_path, f.data, cut);
+        tf_test_write_file(cut_path, f.data, cut);
         read_is(cut_path, first, 1, cut - start);
     }
     f.data[f.len - 1] ^= 0xff;
-    write_bytes(cut_path, f.data, f.len);
+    tf_test_write_file(cut_path, f.data, f.len);
     read_is(cut_path, first, 1, f.len - start);
     tf_buf_cleanup(&inner);
     tf_buf_cleanup(&f);
@@ -763,7 +746,7 @@ test_record_with_right_checksums_but_a_bad_body_is_not_read(void **state)
             len = 56 + 15; /* too short for four lengths */
         f.len = (size_t)first_end;
         put_record(&f, body.data, len);
-        write_bytes(path, f.data, f.len);
+        tf_test_write_file(path, f.data, f.len);
         if (which == 0)
             read_is(path, recs, 2, 0); /* as written: read */
         else
@@ -788,7 +771,7 @@ test_not_a_results_file_is_einput(void **state)
     (void)state;
     temp_path(path);
     tf_buf_init(&f, 0);
-    write_bytes(path, text, sizeof(text) - 1);
+    tf_test_write_file(path, text, sizeof(text) - 1);
     tf_error_init(&err);
     assert_int_equal(tf__results_read(path, count_rec, &calls, NULL, &err),
                      TF_EINPUT);
@@ -801,12 +784,12 @@ test_not_a_results_file_is_einput(void **state)
     assert_int_equal(f.len, sizeof(text) - 1);
     assert_memory_equal(f.data, text, f.len);
     /* Shorter than a header, and not the start of one. */
-    write_bytes(path, "TFRX", 4);
+    tf_test_write_file(path, "TFRX", 4);
     assert_int_equal(tf__results_read(path, count_rec, &calls, NULL, &err),
                      TF_EINPUT);
     assert_non_null(strstr(err.msg, "not a taskfarm results file"));
     /* Another version of the format. */
-    write_bytes(path, v2, sizeof(v2));
+    tf_test_write_file(path, v2, sizeof(v2));
     assert_int_equal(tf__results_read(path, count_rec, &calls, NULL, &err),
                      TF_EINPUT);
     assert_non_null(strstr(err.msg, "version 2"));
@@ -949,7 +932,7 @@ test_damaged_files_never_yield_a_wrong_record(void **state)
             for (k = at; k < m.len; k++)
                 m.data[k] = (unsigned char)next_rand(&seed);
         }
-        write_bytes(bad_path, m.data, m.len);
+        tf_test_write_file(bad_path, m.data, m.len);
         tf_error_init(&err);
         rc = tf__results_read(bad_path, prefix_rec, &p, &tail, &err);
         if (rc != 0 && rc != TF_EINPUT)
@@ -1186,43 +1169,7 @@ test_close_of_null_is_a_no_op(void **state)
 static int
 run_main(const char *const *args, struct tf_buf *out, struct tf_buf *err)
 {
-    char out_path[40] = "/tmp/tf_test_results_out_XXXXXX";
-    char err_path[40] = "/tmp/tf_test_results_err_XXXXXX";
-    char *argv[16];
-    int out_fd = mkstemp(out_path);
-    int err_fd = mkstemp(err_path);
-    int saved_out;
-    int saved_err;
-    int argc = 0;
-    int status;
-
-    assert_true(out_fd >= 0 && err_fd >= 0);
-    while (args[argc] != NULL) {
-        assert_true(argc < 15);
-        argv[argc] = (char *)args[argc];
-        argc++;
-    }
-    argv[argc] = NULL;
-    fflush(stdout);
-    fflush(stderr);
-    saved_out = dup(STDOUT_FILENO);
-    saved_err = dup(STDERR_FILENO);
-    dup2(out_fd, STDOUT_FILENO);
-    dup2(err_fd, STDERR_FILENO);
-    tf__log_set_level(TF_LOG_WARN); /* as the command runs it */
-    status = tf__results_main(argc, argv);
-    tf__log_set_level(TF_LOG_ERROR);
-    dup2(saved_out, STDOUT_FILENO);
-    dup2(saved_err, STDERR_FILENO);
-    close(saved_out);
-    close(saved_err);
-    close(out_fd);
-    close(err_fd);
-    tf_test_slurp(out_path, out);
-    tf_test_slurp(err_path, err);
-    unlink(out_path);
-    unlink(err_path);
-    return status;
+    return tf_test_run_main(tf__results_main, args, out, err);
 }
 
 static struct tf__result_rec
@@ -1610,7 +1557,7 @@ test_results_main_usage_errors_exit_2_with_one_line(void **state)
     usage_error((const char *const[]){"results", path, NULL}, path);
     usage_error((const char *const[]){"results", "/tmp", NULL},
                 "not a regular file");
-    write_bytes(path, "id\thash\n", 8);
+    tf_test_write_file(path, "id\thash\n", 8);
     usage_error((const char *const[]){"results", path, NULL},
                 "not a taskfarm results file");
     unlink(path);
@@ -1652,7 +1599,7 @@ test_results_main_notes_a_torn_tail_and_prints_the_rest(void **state)
     tf_buf_init(&out, 0);
     tf_buf_init(&err, 0);
     tf_test_slurp(path, &f);
-    write_bytes(path, f.data, f.len - 5);
+    tf_test_write_file(path, f.data, f.len - 5);
     assert_int_equal(
         run_main((const char *const[]){"results", path, NULL}, &out, &err), 0);
     assert_non_null(strstr((const char *)out.data, TSV_HEAD "2\t"));
@@ -1663,7 +1610,7 @@ test_results_main_notes_a_torn_tail_and_prints_the_rest(void **state)
     assert_non_null(strstr((const char *)err.data, note));
     /* A corrupt record in the middle prints nothing. */
     f.data[16 + 20] ^= 1;
-    write_bytes(path, f.data, f.len);
+    tf_test_write_file(path, f.data, f.len);
     usage_error((const char *const[]){"results", path, "--all", NULL},
                 "corrupt record at byte 16");
     usage_error((const char *const[]){"results", path, NULL},

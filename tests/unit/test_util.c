@@ -127,6 +127,48 @@ test_parse_u64_rejects_signs_blanks_overflow_and_range(void **state)
     assert_int_equal(v, 42); /* never written on failure */
 }
 
+/* Parses S (a span without its NUL) with NEG_OK; *OUT as the helper leaves
+ * it. */
+static bool
+parse_i64(const char *s, bool neg_ok, int64_t *out)
+{
+    return tf__parse_i64_span(s, s + strlen(s), neg_ok, out);
+}
+
+static void
+test_parse_i64_span_reads_a_span_and_a_sign_when_allowed(void **state)
+{
+    const char *line = "12\t-7\t";
+    int64_t v = 0;
+
+    (void)state;
+    assert_true(tf__parse_i64_span(line, line + 2, false, &v));
+    assert_int_equal(v, 12);
+    assert_true(tf__parse_i64_span(line + 3, line + 5, true, &v));
+    assert_int_equal(v, -7);
+    assert_true(parse_i64("0", false, &v));
+    assert_int_equal(v, 0);
+    assert_true(parse_i64("9223372036854775799", false, &v));
+    assert_true(v == INT64_MAX - 8);
+    assert_true(parse_i64("-9223372036854775799", true, &v));
+    assert_true(v == -INT64_MAX + 8);
+}
+
+static void
+test_parse_i64_span_rejects_empty_blanks_text_and_overflow(void **state)
+{
+    static const char *const bad[] = {
+        "", "-", "+1", " 1", "1 ", "1x", "--1", "9223372036854775800", NULL};
+    int64_t v = 42;
+    size_t i;
+
+    (void)state;
+    for (i = 0; bad[i] != NULL; i++)
+        assert_false(parse_i64(bad[i], true, &v));
+    assert_false(parse_i64("-1", false, &v));
+    assert_int_equal(v, 42); /* never written on failure */
+}
+
 int
 main(void)
 {
@@ -141,6 +183,10 @@ main(void)
         cmocka_unit_test(test_parse_u64_takes_the_bounds),
         cmocka_unit_test(
             test_parse_u64_rejects_signs_blanks_overflow_and_range),
+        cmocka_unit_test(
+            test_parse_i64_span_reads_a_span_and_a_sign_when_allowed),
+        cmocka_unit_test(
+            test_parse_i64_span_rejects_empty_blanks_text_and_overflow),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
