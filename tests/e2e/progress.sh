@@ -66,8 +66,10 @@ usage_error "--status-interval: 'soon' is not a duration" --status-interval soon
 # SIGUSR2: a snapshot of every worker's task in hand, the longest-running
 # tasks and the tasks waiting; the run goes on to its normal end.
 S=$W/s6.txt
-printf '%s\n' 'sleep 2.5; echo a' 'sleep 0.1; echo b' 'sleep 2; echo c' \
-    'echo d' 'echo e' 'echo f' > "$S"
+# Task 1 says when it has started; the signal goes a moment later, however
+# long the start took (mpirun under a sanitizer takes seconds).
+printf '%s\n' "touch $W/go; sleep 2.5; echo a" 'sleep 0.1; echo b' \
+    'sleep 2; echo c' 'echo d' 'echo e' 'echo f' > "$S"
 printf '%s\n' a b c d e f > "$W/s6.want"
 # Which worker takes which task depends on which says hello first.
 snapshot_ok()
@@ -75,17 +77,30 @@ snapshot_ok()
     local e=$1
     check "grep -q '^taskfarm: [0-9:]* snapshot: [0-9]*%, 1/6 done, 0 failed, 2 running' $e"
     check "grep -q '^taskfarm:   3 tasks waiting' $e"
-    check "grep -q '^taskfarm:   worker [01] (.*): task 1, [0-9]\\.[0-9] s: sleep 2.5; echo a' $e"
+    check "grep -q '^taskfarm:   worker [01] (.*): task 1, [0-9]\\.[0-9] s: touch ' $e"
     check "grep -q '^taskfarm:   worker [01] (.*): task 3, [0-9]\\.[0-9] s: sleep 2; echo c' $e"
-    check "grep -A1 '^taskfarm:   longest running:' $e | grep -q 'task 1 on worker [01]: sleep 2.5'"
+    check "grep -A1 '^taskfarm:   longest running:' $e | grep -q 'task 1 on worker [01]: touch '"
 }
-run_cmd 0 "$TFQ -j 2 --chunk 1 run $S > $W/s.out 2> $W/s.err & pid=\$!; sleep 1.3; kill -USR2 \$pid; wait \$pid"
+# usr2_when_going PID - waits for task 1 to start, then sends PID SIGUSR2.
+usr2_when_going()
+{
+    local i
+    for i in $(seq 300); do
+        [ -e "$W/go" ] && break
+        sleep 0.1
+    done
+    sleep 1
+    kill -USR2 "$1"
+}
+rm -f "$W/go"
+run_cmd 0 "$TFQ -j 2 --chunk 1 run $S > $W/s.out 2> $W/s.err & pid=\$!; usr2_when_going \$pid; wait \$pid"
 check "cmp -s $W/s.out $W/s6.want"
 snapshot_ok "$W/s.err"
-mpi_run 0 "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun -np 3 --oversubscribe $TFQ --chunk 1 run $S > $W/m.out 2> $W/m.err & pid=\$!; sleep 2; kill -USR2 \$pid; wait \$pid" &&
+rm -f "$W/go"
+mpi_run 0 "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun -np 3 --oversubscribe $TFQ --chunk 1 run $S > $W/m.out 2> $W/m.err & pid=\$!; usr2_when_going \$pid; wait \$pid" &&
     {
         check "cmp -s $W/m.out $W/s6.want"
-        check "grep -q '^taskfarm: [0-9:]* snapshot: ' $W/m.err && grep -q '^taskfarm:   worker 0 (.*): task 1, ' $W/m.err"
+        check "grep -q '^taskfarm: [0-9:]* snapshot: ' $W/m.err && grep -q '^taskfarm:   worker [01] (.*): task 1, ' $W/m.err"
         check "grep -q '^taskfarm: 6 tasks, 0 failed, .* 2 workers (mpi)' $W/m.err"
     }
 
