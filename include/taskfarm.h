@@ -122,6 +122,9 @@ struct tf_task {
                                ends them when it passes, and then sets
                                res->timed_out */
     uint64_t kill_grace_us; /* from SIGTERM to SIGKILL when it does */
+    void *shared_rw;        /* SHARED, writable, when the worker maps the
+                               master's own memory (see
+                               tf_pool_share_maps()); else NULL */
 };
 
 /*
@@ -312,6 +315,20 @@ int tf_pool_share(struct tf_pool *pool, const void *data, size_t len,
 void *tf_pool_share_buffer(struct tf_pool *pool, size_t len,
                            struct tf_error *err);
 int tf_pool_share_commit(struct tf_pool *pool, struct tf_error *err);
+
+/*
+ * Returns 1 when shared data of LEN bytes from tf_pool_share_buffer()
+ * reaches every worker as a mapping of the master's own memory (forked
+ * workers, LEN of 1 MiB or more): tasks then see it also as
+ * task->shared_rw, and what they write there, the master sees in the
+ * buffer tf_pool_share_buffer() returned, once their results have
+ * arrived. Tasks writing disjoint parts of it need no lock. Returns 0 when
+ * the workers get copies (MPI ranks, small data): tasks then see
+ * task->shared_rw NULL and send what they make in their results. A task
+ * should check task->shared_rw itself, as a system that cannot make a
+ * memory file gives copies after all.
+ */
+int tf_pool_share_maps(const struct tf_pool *pool, size_t len);
 
 /*
  * Master-side callbacks of tf_pool_run(). `next` appends task INDEX (0, 1,

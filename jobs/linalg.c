@@ -1036,27 +1036,34 @@ gemm_task_decode(const void *data, size_t len, struct gemm_task *t,
     return 0;
 }
 
-/* The shared A and B: u64 n, then A and B, n*n little-endian doubles
- * each, row-major. */
+/*
+ * The shared A and B: u64 n, then A and B, n*n little-endian doubles
+ * each, row-major; and, when the workers map the master's memory, room
+ * for C after them (*C_OFF is its offset then, else 0).
+ */
 static int
 gemm_shared_decode(const void *shared, size_t len, uint64_t n,
                    const unsigned char **a, const unsigned char **b,
-                   struct tf_error *err)
+                   size_t *c_off, struct tf_error *err)
 {
     if (shared == NULL)
         return tf_error_set(err, TF_EPROTO,
                             "gemm task without a shared A and B");
-    if (len < 8 || get_u64(shared) != n || (uint64_t)len != 8 + 2 * n * n * 8)
+    if (len < 8 || get_u64(shared) != n ||
+        ((uint64_t)len != 8 + 2 * n * n * 8 &&
+         (uint64_t)len != 8 + 3 * n * n * 8))
         return tf_error_set(err, TF_EPROTO,
                             "shared A and B of %zu bytes are not %llux%llu",
                             len, (unsigned long long)n, (unsigned long long)n);
     *a = (const unsigned char *)shared + 8;
     *b = *a + n * n * 8;
+    *c_off = (uint64_t)len == 8 + 3 * n * n * 8 ? 8 + 2 * n * n * 8 : 0;
     return 0;
 }
 
-/* Worker: rows of C = those rows of the shared A times the shared B, with
- * the header of the task in front. */
+/* Worker: rows of C = those rows of the shared A times the shared B: the
+ * result is the task's header, followed by the rows unless they went
+ * straight into C in memory shared with the master. */
 static int
 gemm_run(const struct tf_task *task, struct tf_result *res)
 {
@@ -1065,18 +1072,21 @@ gemm_run(const struct tf_task *task, struct tf_result *res)
     const unsigned char *a_le = NULL, *b_le = NULL;
     const double *a, *b;
     double *a_copy = NULL, *b_copy = NULL, *c_copy = NULL, *c;
-    size_t count, bytes;
+    size_t count, bytes, c_off = 0;
+    bool in_place;
     unsigned char *p;
     int rc;
 
     memset(&t, 0, sizeof(t));
     if (gemm_task_decode(task->data, task->len, &t, &e) < 0 ||
         gemm_shared_decode(task->shared, task->shared_len, t.n, &a_le, &b_le,
-                           &e) < 0)
+                           &c_off, &e) < 0)
         return task_fail(res, "%s", e.msg);
     use_thread_share();
     count = t.rows * t.n;
-    bytes = GEMM_HEADER + count * sizeof(double);
+    in_place = HOST_LE && c_off != 0 && task->shared_rw != NULL &&
+               aligned((unsigned char *)task->shared_rw + c_off);
+    bytes = GEMM_HEADER + (in_place ? 0 : count * sizeof(double));
     rc = tf_buf_reserve(&res->out, bytes);
     if (rc == TF_EINPUT)
         return task_fail(res, "a result of %zu bytes is over the cap", bytes);
@@ -1085,9 +1095,13 @@ gemm_run(const struct tf_task *task, struct tf_result *res)
     a = view_doubles(a_le + t.first * t.n * 8, count, &a_copy);
     b = view_doubles(b_le, t.n * t.n, &b_copy);
     p = res->out.data + res->out.len;
-    c = HOST_LE && aligned(p + GEMM_HEADER)
-            ? (double *)(void *)(p + GEMM_HEADER)
-            : (c_copy = malloc(count * sizeof(double)));
+    if (in_place)
+        c = (double *)(void *)((unsigned char *)task->shared_rw + c_off) +
+            t.first * t.n;
+    else if (HOST_LE && aligned(p + GEMM_HEADER))
+        c = (double *)(void *)(p + GEMM_HEADER);
+    else
+        c = (c_copy = malloc(count * sizeof(double)));
     if (a == NULL || b == NULL || c == NULL) {
         rc = TF_ENOMEM;
         goto out;
@@ -1300,6 +1314,7 @@ struct gemm_master {
     uint64_t ntasks;
     uint64_t *start; /* owned: task i has rows start[i] .. start[i+1]-1 */
     double *c;
+    bool c_shared; /* C is in the shared buffer, which workers write */
     uint64_t failed;
     struct tf_error err; /* our reason when a callback stops the run */
 };
@@ -1402,15 +1417,19 @@ gemm_done(void *arg, uint64_t index, const struct tf_result *res)
                 res->err.len > 0 ? (const char *)res->err.data : "");
         return 0;
     }
-    if (res->out.len != GEMM_HEADER + rows * g->n * 8 || get_u64(p) != first ||
-        get_u64(p + 8) != rows || get_u64(p + 16) != g->n)
+    /* Rows the worker wrote into the shared C come with the header alone. */
+    if ((res->out.len != GEMM_HEADER + rows * g->n * 8 &&
+         !(g->c_shared && res->out.len == GEMM_HEADER)) ||
+        get_u64(p) != first || get_u64(p + 8) != rows ||
+        get_u64(p + 16) != g->n)
         return tf_error_set(
             &g->err, TF_EPROTO,
             "gemm: the result of rows %llu-%llu is malformed (%zu "
             "bytes)",
             (unsigned long long)first, (unsigned long long)(first + rows - 1),
             res->out.len);
-    get_doubles(g->c + first * g->n, p + GEMM_HEADER, rows * g->n);
+    if (res->out.len > GEMM_HEADER)
+        get_doubles(g->c + first * g->n, p + GEMM_HEADER, rows * g->n);
     return 0;
 }
 
@@ -1557,24 +1576,30 @@ gemm_master(const struct linalg *st, struct tf_pool *pool, struct tf_error *err)
         goto out;
     }
     tf_error_init(&g.err);
-    c = calloc(count + 1, sizeof(double));
     /* A and B go to every worker once, in the pool's shared buffer (the
      * pool makes no copy of it: forked workers map it), and a task is
-     * only which rows of C to make. */
-    shared = tf_pool_share_buffer(pool, 8 + 2 * count * sizeof(double), err);
+     * only which rows of C to make. Where the workers map the master's
+     * memory, C is there too, and they write their rows straight into it:
+     * a result is then its header alone. */
+    g.c_shared = HOST_LE && tf_pool_share_maps(pool, 8 + 3 * count * 8);
+    shared = tf_pool_share_buffer(
+        pool, 8 + (g.c_shared ? 3 : 2) * count * sizeof(double), err);
     if (shared == NULL) {
         rc = err != NULL && err->code != 0 ? err->code : TF_ENOMEM;
         goto out;
     }
-    if (c == NULL) {
+    if (g.c_shared)
+        g.c = (double *)(void *)(shared + 8 + 2 * count * sizeof(double));
+    else
+        c = g.c = calloc(count + 1, sizeof(double));
+    if (g.c == NULL) {
         rc = tf_error_set(err, TF_ENOMEM, "out of memory for n=%llu",
                           (unsigned long long)n);
         goto out;
     }
     /* Touch C now, as the kernel's warm-up does for its C, so that the
      * timed part does not include the system's first-touch cost. */
-    memset(c, 0, count * sizeof(double));
-    g.c = c;
+    memset(g.c, 0, count * sizeof(double));
     put_u64(shared, n);
     put_doubles(shared + 8, a.v, count);
     put_doubles(shared + 8 + count * sizeof(double), b.v, count);
@@ -1614,9 +1639,9 @@ gemm_master(const struct linalg *st, struct tf_pool *pool, struct tf_error *err)
         size_t i;
 
         for (i = 0; i < count; i++)
-            sum += c[i];
+            sum += g.c[i];
         printf("checksum: %016llx (sum %.17g)\n",
-               (unsigned long long)checksum(c, count), sum);
+               (unsigned long long)checksum(g.c, count), sum);
     }
     if (st->check) {
         double diff = 0, big = 0;
@@ -1632,7 +1657,7 @@ gemm_master(const struct linalg *st, struct tf_pool *pool, struct tf_error *err)
         openblas_set_num_threads(1);
         dgemm(a.v, b.v, ref, n);
         for (i = 0; i < count; i++) {
-            double d = fabs(c[i] - ref[i]);
+            double d = fabs(g.c[i] - ref[i]);
 
             diff = d > diff ? d : diff;
             big = fabs(ref[i]) > big ? fabs(ref[i]) : big;

@@ -1765,6 +1765,13 @@ tf__session_share_buffer(struct tf__session *m, size_t len,
     return f->buf.data + TF__WIRE_BYTES_HEAD;
 }
 
+bool
+tf__session_share_maps(const struct tf__session *m, size_t len)
+{
+    return m->t.ops->maps != NULL &&
+           m->t.ops->maps(&m->t, TF__WIRE_BYTES_HEAD + len);
+}
+
 int
 tf__session_share_commit(struct tf__session *m, struct tf_error *err)
 {
@@ -1879,6 +1886,8 @@ struct worker {
     struct tf_buf share;  /* owned: the last SHARE frame received */
     const void *share_p;  /* its bytes, in share */
     size_t share_len;
+    void *share_rw;       /* share_p when mapped from the master's memory,
+                             where writes reach the master; else NULL */
     uint64_t limit_us;    /* the tasks' time limit (TF__MSG_LIMIT), or 0 */
     uint64_t grace_us;
     char host[256];
@@ -2001,6 +2010,7 @@ worker_take(struct worker *wk, int timeout_ms, struct tf_error *err)
         tf_buf_reset(&wk->frame);
         wk->share_p = p;
         wk->share_len = n;
+        wk->share_rw = NULL;
         return 1;
     }
     if (type == TF__MSG_MAPPED) {
@@ -2021,6 +2031,8 @@ worker_take(struct worker *wk, int timeout_ms, struct tf_error *err)
         tf_buf_reset(&wk->share);
         wk->share_p = p;
         wk->share_len = n;
+        /* The transport maps it read-write, shared with the master. */
+        wk->share_rw = (void *)(uintptr_t)p;
         return 1;
     }
     if (type == TF__MSG_LIMIT) {
@@ -2100,6 +2112,7 @@ worker_run_chunk(struct worker *wk, struct tf_result *r, struct tf_error *err)
     task.host = wk->host;
     task.shared = wk->share_len > 0 ? wk->share_p : NULL;
     task.shared_len = wk->share_len;
+    task.shared_rw = wk->share_len > 0 ? wk->share_rw : NULL;
     task.time_limit_us = wk->limit_us;
     task.kill_grace_us = wk->grace_us;
     /* One clock read per task: a task starts when the one before it ended,

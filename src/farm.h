@@ -157,6 +157,9 @@ int tf__session_share(struct tf__session *s, const void *data, size_t len,
 void *tf__session_share_buffer(struct tf__session *s, size_t len,
                                struct tf_error *err);
 int tf__session_share_commit(struct tf__session *s, struct tf_error *err);
+/* Master: whether shared data of LEN bytes reaches every worker as a
+ * mapping of this process's memory, writable (see tf_pool_share_maps()). */
+bool tf__session_share_maps(const struct tf__session *s, size_t len);
 
 int tf__session_nworkers(const struct tf__session *s);
 const char *tf__session_transport(const struct tf__session *s);

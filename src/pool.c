@@ -165,6 +165,12 @@ tf_pool_share_buffer(struct tf_pool *pool, size_t len, struct tf_error *err)
 }
 
 int
+tf_pool_share_maps(const struct tf_pool *pool, size_t len)
+{
+    return tf__session_share_maps(pool->session, len) ? 1 : 0;
+}
+
+int
 tf_pool_share_commit(struct tf_pool *pool, struct tf_error *err)
 {
     return tf__session_share_commit(pool->session, err);

@@ -95,6 +95,12 @@ tf__frame_ref_alloc(size_t len)
     return r;
 }
 
+bool
+tf__frame_ref_in_file(size_t len)
+{
+    return len >= FILE_MIN;
+}
+
 void
 tf__frame_ref_put(struct tf__frame_ref *r)
 {

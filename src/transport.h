@@ -28,6 +28,9 @@ struct tf__frame_ref *tf__frame_ref_new(void);
  * the bytes), or NULL when out of memory.
  */
 struct tf__frame_ref *tf__frame_ref_alloc(size_t len);
+/* Whether tf__frame_ref_alloc(LEN) makes the frame in a memory file (when
+ * the system lets it). */
+bool tf__frame_ref_in_file(size_t len);
 /* Drops a reference; the last one frees the frame. NULL is ignored. */
 void tf__frame_ref_put(struct tf__frame_ref *r);
 
@@ -44,7 +47,8 @@ struct tf__transport {
     int node_workers; /* workers on this rank's node (for thread counts) */
     int worker_rc; /* on a worker rank after TF__WORKER_DONE */
     /* On a worker: the frame of the last TF__MSG_MAPPED received, mapped
-     * read-only by the transport until the next one or close(). */
+     * by the transport until the next one or close(), read-write and
+     * shared with the master's mapping of the same file. */
     const unsigned char *mapped;
     size_t mapped_len;
     /* On the master, after recv reported TF_EPEER: the signal that ended
@@ -99,6 +103,11 @@ struct tf__transport_ops {
     void (*close)(struct tf__transport *t);
     int (*send_ref)(struct tf__transport *t, int peer,
                     struct tf__frame_ref *ref, struct tf_error *err);
+    /* Whether a frame of LEN bytes from tf__frame_ref_alloc(), sent with
+     * send_ref, reaches the workers as a read-write mapping of the
+     * master's own memory file, so that what a worker writes there the
+     * master sees (NULL: never). */
+    bool (*maps)(const struct tf__transport *t, size_t len);
     int (*respawn)(struct tf__transport *t, int peer, struct tf_error *err);
     void (*signal)(struct tf__transport *t, int sig);
     void (*abort)(struct tf__transport *t);

@@ -480,6 +480,14 @@ fork_send_ref(struct tf__transport *t, int peer, struct tf__frame_ref *ref,
     return queue_out(im, peer, o, err);
 }
 
+/* Frames made in a memory file from MAP_MIN bytes on go as that file. */
+static bool
+fork_maps(const struct tf__transport *t, size_t len)
+{
+    (void)t;
+    return len >= MAP_MIN && tf__frame_ref_in_file(len);
+}
+
 /*
  * On a worker: maps the file that came with the TF__MSG_MAPPED frame in
  * FRAME from peer P, in place of the one mapped before.
@@ -508,7 +516,8 @@ map_frame(struct tf__transport *t, struct fork_peer *p,
         close(fd);
         return tf__error(err, TF_EPROTO, "a mapped message of the wrong size");
     }
-    map = mmap(NULL, (size_t)len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+    map = mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE,
+               MAP_SHARED | MAP_POPULATE, fd, 0);
     close(fd);
     if (map == MAP_FAILED)
         return tf__error_errno(err, TF_ESYS, errno, "mmap");
@@ -743,6 +752,7 @@ const struct tf__transport_ops tf__transport_fork = {
     .recv = fork_recv,
     .close = fork_close,
     .send_ref = fork_send_ref,
+    .maps = fork_maps,
     .respawn = fork_respawn,
     .signal = fork_signal,
     .abort = fork_abort,

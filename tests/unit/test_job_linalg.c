@@ -495,10 +495,11 @@ test_solve_task_round_trips_to_column_major(void **state)
 
 /* ------------------------------------------------------------ run() */
 
-/* Runs the job's task function on DATA with SHARED; RES is fresh. */
+/* Runs the job's task function on DATA with SHARED, writable at
+ * SHARED_RW (or NULL); RES is fresh. */
 static int
-run_task(int op, const void *data, size_t len, const void *shared,
-         size_t shared_len, struct tf_result *res)
+run_task_rw(int op, const void *data, size_t len, void *shared_rw,
+            const void *shared, size_t shared_len, struct tf_result *res)
 {
     struct linalg st;
     struct tf_task task;
@@ -513,10 +514,19 @@ run_task(int op, const void *data, size_t len, const void *shared,
     task.host = "test";
     task.shared = shared;
     task.shared_len = shared_len;
+    task.shared_rw = shared_rw;
     memset(res, 0, sizeof(*res));
     tf_buf_init(&res->out, 0);
     tf_buf_init(&res->err, 0);
     return tf_job_linalg.run(&st, &task, res);
+}
+
+/* Runs the job's task function on DATA with SHARED; RES is fresh. */
+static int
+run_task(int op, const void *data, size_t len, const void *shared,
+         size_t shared_len, struct tf_result *res)
+{
+    return run_task_rw(op, data, len, NULL, shared, shared_len, res);
 }
 
 static void
@@ -594,6 +604,65 @@ test_gemm_block_matches_a_naive_product(void **state)
     result_cleanup(&res);
     assert_int_equal(run_task(OP_GEMM, task.data, task.len, NULL, 0, &res), 0);
     assert_int_not_equal(res.status, 0);
+    result_cleanup(&res);
+    tf_buf_cleanup(&task);
+}
+
+/* With room for C in a share the worker can write, the rows go there and
+ * the result is the header alone; the same share given read-only gets the
+ * rows in the result. */
+static void
+test_gemm_block_goes_straight_into_a_writable_shared_c(void **state)
+{
+    enum { N = 11, FIRST = 3, ROWS = 5 };
+    double a[N * N], b[N * N], c[ROWS * N], want[ROWS * N];
+    static double shared_d[1 + 3 * N * N]; /* aligned like doubles */
+    unsigned char *shared = (unsigned char *)shared_d;
+    const size_t len = 8 + 3 * N * N * 8;
+    struct tf_result res;
+    struct tf_buf task;
+    size_t i, j, k;
+
+    (void)state;
+    gen_matrix(a, N, 7, STREAM_GEMM_A);
+    gen_matrix(b, N, 7, STREAM_GEMM_B);
+    memset(shared_d, 0, sizeof(shared_d));
+    put_u64(shared, N);
+    put_doubles(shared + 8, a, N * N);
+    put_doubles(shared + 8 + N * N * 8, b, N * N);
+    for (i = 0; i < ROWS; i++) {
+        for (j = 0; j < N; j++) {
+            want[i * N + j] = 0;
+            for (k = 0; k < N; k++)
+                want[i * N + j] += a[(FIRST + i) * N + k] * b[k * N + j];
+        }
+    }
+    tf_buf_init(&task, 0);
+    assert_int_equal(gemm_task_encode(&task, N, FIRST, ROWS), 0);
+    assert_int_equal(
+        run_task_rw(OP_GEMM, task.data, task.len, shared, shared, len, &res),
+        0);
+    assert_int_equal(res.status, 0);
+    assert_int_equal(res.out.len, 24);
+    assert_int_equal(get_u64(res.out.data), FIRST);
+    get_doubles(c, shared + 8 + 2 * N * N * 8 + FIRST * N * 8, ROWS * N);
+    for (i = 0; i < ROWS * N; i++)
+        assert_true(fabs(c[i] - want[i]) <= 1e-13);
+    /* Only those rows: the one before and after stay as they were. */
+    for (j = 0; j < N; j++) {
+        assert_true(get_double(shared + 8 + 2 * N * N * 8 +
+                               ((FIRST - 1) * N + j) * 8) == 0);
+        assert_true(get_double(shared + 8 + 2 * N * N * 8 +
+                               ((FIRST + ROWS) * N + j) * 8) == 0);
+    }
+    result_cleanup(&res);
+    assert_int_equal(run_task(OP_GEMM, task.data, task.len, shared, len, &res),
+                     0);
+    assert_int_equal(res.status, 0);
+    assert_int_equal(res.out.len, 24 + ROWS * N * 8);
+    get_doubles(c, res.out.data + 24, ROWS * N);
+    for (i = 0; i < ROWS * N; i++)
+        assert_true(fabs(c[i] - want[i]) <= 1e-13);
     result_cleanup(&res);
     tf_buf_cleanup(&task);
 }
@@ -720,6 +789,8 @@ main(void)
         cmocka_unit_test(test_mtx_dir_marks_nonsquare_and_short_rhs_files_bad),
         cmocka_unit_test(test_init_rejects_bad_numbers_and_mixed_options),
         cmocka_unit_test(test_gemm_task_round_trips_and_rejects_bad_lengths),
+        cmocka_unit_test(
+            test_gemm_block_goes_straight_into_a_writable_shared_c),
         cmocka_unit_test(test_solve_task_round_trips_to_column_major),
         cmocka_unit_test(test_gemm_block_matches_a_naive_product),
         cmocka_unit_test(test_solve_finds_x_of_a_known_system),

@@ -226,6 +226,28 @@ fnv(const void *p, size_t len)
     return h;
 }
 
+/* "mark": writes the task's index (its int64 input) into slot INDEX of the
+ * writable shared buffer, which must be there; the result is empty. */
+static int
+mark(void *arg, const struct tf_task *task, struct tf_result *res)
+{
+    int64_t x;
+
+    (void)arg;
+    if (task->len != sizeof(x) || task->shared_rw == NULL) {
+        res->status = 1;
+        return 0;
+    }
+    memcpy(&x, task->data, sizeof(x));
+    if (x < 0 || (size_t)(x + 1) * sizeof(x) > task->shared_len) {
+        res->status = 2;
+        return 0;
+    }
+    memcpy((unsigned char *)task->shared_rw + (size_t)x * sizeof(x), &x,
+           sizeof(x));
+    return 0;
+}
+
 /* "shared_sum": the length of what tf_pool_share() sent and its FNV-1a
  * hash (two uint64), and whether it is 16-byte aligned (a third). */
 static int
@@ -372,6 +394,7 @@ register_all(void **state)
         tf_register("wrong_size", wrong_size, NULL) != 0 ||
         tf_register("shared", shared, NULL) != 0 ||
         tf_register("shared_sum", shared_sum, NULL) != 0 ||
+        tf_register("mark", mark, NULL) != 0 ||
         tf_register("flaky", flaky, NULL) != 0 ||
         tf_register("limit", limit, NULL) != 0 ||
         tf_register("init_state", init_state, NULL) != 0 ||
@@ -1679,6 +1702,104 @@ test_large_shares_reach_forked_workers_intact(void **state)
     expect_in_child(fork_shares);
 }
 
+/* Counts the "mark" results that failed. */
+static int
+count_failed(void *arg, uint64_t index, const struct tf_result *res)
+{
+    (void)index;
+    if (res->status != 0)
+        (*(size_t *)arg)++;
+    return 0;
+}
+
+/* On forked workers a large share is the master's own memory: what tasks
+ * write into task->shared_rw, the master reads in its buffer. */
+static int
+fork_share_written(void)
+{
+    enum { N = 5000 };
+    const size_t len = (size_t)1 << 21; /* 2 MiB: mapped */
+    struct tf_config cfg;
+    struct tf_pool *pool = NULL;
+    struct tf_error err;
+    struct gen g;
+    int64_t *slot;
+    size_t failed = 0, i;
+
+    tf_config_init(&cfg);
+    cfg.backend = "fork";
+    cfg.nworkers = 3;
+    tf_error_init(&err);
+    if (tf_init(&cfg, &pool, &err) != 0) {
+        say("tf_init: %s", err.msg);
+        return 1;
+    }
+    if (tf_pool_share_maps(pool, len) != 1 || tf_pool_share_maps(pool, 10)) {
+        say("tf_pool_share_maps: %d for 2 MiB, %d for 10 bytes",
+            tf_pool_share_maps(pool, len), tf_pool_share_maps(pool, 10));
+        return 1;
+    }
+    slot = tf_pool_share_buffer(pool, len, &err);
+    if (slot == NULL || tf_pool_share_commit(pool, &err) != 0) {
+        say("share: %s", err.msg);
+        return 1;
+    }
+    memset(&g, 0, sizeof(g));
+    g.n = N;
+    for (i = 0; i < N; i++)
+        slot[i] = -1;
+    if (tf_pool_run(pool, "mark", gen_next, &g, count_failed, &failed,
+                    TF_UNORDERED, &err) != 0 ||
+        failed != 0) {
+        say("run: %zu tasks failed (%s)", failed, err.msg);
+        return 1;
+    }
+    for (i = 0; i < N; i++) {
+        if (slot[i] != (int64_t)i) {
+            say("slot %zu holds %lld after the run", i, (long long)slot[i]);
+            return 1;
+        }
+    }
+    if (tf_finalize(pool, &err) != 0) {
+        say("tf_finalize: %s", err.msg);
+        return 1;
+    }
+    return 0;
+}
+
+static void
+test_forked_workers_write_a_large_share_the_master_reads(void **state)
+{
+    (void)state;
+    expect_in_child(fork_share_written);
+}
+
+static void
+test_threads_of_the_loop_transport_get_copies_of_a_share(void **state)
+{
+    struct tf_config cfg = loop_cfg(2);
+    struct tf_pool *pool = open_pool(&cfg);
+    struct tf_error err;
+    struct gen g;
+    size_t failed = 0;
+    void *p;
+
+    (void)state;
+    tf_error_init(&err);
+    assert_int_equal(tf_pool_share_maps(pool, (size_t)1 << 21), 0);
+    p = tf_pool_share_buffer(pool, (size_t)1 << 21, &err);
+    assert_non_null(p);
+    assert_int_equal(tf_pool_share_commit(pool, &err), 0);
+    memset(&g, 0, sizeof(g));
+    g.n = 10;
+    /* Without a writable share every "mark" task fails, as it should. */
+    assert_int_equal(tf_pool_run(pool, "mark", gen_next, &g, count_failed,
+                                 &failed, TF_UNORDERED, &err),
+                     TF_ETASK);
+    assert_int_equal(failed, 10);
+    close_pool(pool);
+}
+
 static void
 test_share_right_after_init_reaches_workers_starting_up(void **state)
 {
@@ -2403,41 +2524,34 @@ main(void)
     const struct CMUnitTest tests[] = {
         POOL_TEST(test_map_puts_10000_results_in_place_and_in_order),
         POOL_TEST(test_map_of_no_inputs_runs_nothing_and_succeeds),
-        POOL_TEST(
-            test_map_with_an_unregistered_function_is_eusage_naming_it),
+        POOL_TEST(test_map_with_an_unregistered_function_is_eusage_naming_it),
         POOL_TEST(test_several_maps_in_a_row_on_one_pool_all_succeed),
         POOL_TEST(test_imap_unordered_delivers_each_index_exactly_once),
         POOL_TEST(
             test_starmap_of_variable_length_inputs_delivers_them_in_order),
-        POOL_TEST(
-            test_starmap_of_only_empty_inputs_gives_empty_results),
+        POOL_TEST(test_starmap_of_only_empty_inputs_gives_empty_results),
         POOL_TEST(test_apply_appends_the_one_result_to_out),
-        POOL_TEST(
-            test_apply_of_a_failing_task_is_etask_with_its_message),
-        POOL_TEST(
-            test_pool_run_asks_the_generator_in_order_until_it_stops),
+        POOL_TEST(test_apply_of_a_failing_task_is_etask_with_its_message),
+        POOL_TEST(test_pool_run_asks_the_generator_in_order_until_it_stops),
         POOL_TEST(test_pool_run_unordered_delivers_each_index_once),
         POOL_TEST(test_pool_run_task_ids_are_index_plus_one),
-        POOL_TEST(
-            test_failed_task_is_etask_naming_the_first_failed_index),
+        POOL_TEST(test_failed_task_is_etask_naming_the_first_failed_index),
         POOL_TEST(
             test_map_with_failed_tasks_is_etask_and_fills_the_other_results),
         POOL_TEST(test_map_result_of_the_wrong_size_is_etask_naming_it),
-        POOL_TEST(
-            test_worker_failure_ends_the_run_with_the_workers_code),
-        POOL_TEST(
-            test_negative_done_return_stops_pool_run_with_that_code),
-        POOL_TEST(
-            test_finalize_after_a_callback_stopped_a_run_returns_0),
-        POOL_TEST(
-            test_run_after_a_stopped_run_gets_only_its_own_results),
+        POOL_TEST(test_worker_failure_ends_the_run_with_the_workers_code),
+        POOL_TEST(test_negative_done_return_stops_pool_run_with_that_code),
+        POOL_TEST(test_finalize_after_a_callback_stopped_a_run_returns_0),
+        POOL_TEST(test_run_after_a_stopped_run_gets_only_its_own_results),
         POOL_TEST(
             test_negative_next_return_stops_pool_run_after_the_tasks_before),
         POOL_TEST(
             test_share_is_seen_by_every_task_and_a_second_share_replaces_it),
-        POOL_TEST(
-            test_share_right_after_init_reaches_workers_starting_up),
+        POOL_TEST(test_share_right_after_init_reaches_workers_starting_up),
         POOL_TEST(test_share_buffer_is_filled_in_place_then_committed),
+        cmocka_unit_test(
+            test_forked_workers_write_a_large_share_the_master_reads),
+        POOL_TEST(test_threads_of_the_loop_transport_get_copies_of_a_share),
         POOL_TEST(test_retries_run_failed_tasks_again_on_another_worker),
         POOL_TEST(test_time_limits_reach_the_tasks),
         cmocka_unit_test(test_large_shares_reach_forked_workers_intact),
@@ -2447,25 +2561,21 @@ main(void)
             test_max_tasks_per_worker_3_reruns_the_initializer_every_3_tasks),
         POOL_TEST(test_max_tasks_per_worker_holds_on_several_workers),
         POOL_TEST(test_failing_initializer_fails_the_run_with_its_code),
-        POOL_TEST(
-            test_threads_per_worker_3_sets_omp_num_threads_when_unset),
+        POOL_TEST(test_threads_per_worker_3_sets_omp_num_threads_when_unset),
         POOL_TEST(test_threads_per_worker_leaves_a_value_the_user_set),
         POOL_TEST(
             test_register_rejects_duplicates_empty_names_and_calls_after_init),
-        POOL_TEST(
-            test_register_after_finalize_is_allowed_for_the_next_pool),
+        POOL_TEST(test_register_after_finalize_is_allowed_for_the_next_pool),
         POOL_TEST(
             test_init_with_an_unknown_backend_is_eusage_and_leaves_no_pool),
         POOL_TEST(test_init_with_negative_counts_is_eusage),
         POOL_TEST(test_init_while_a_pool_is_active_is_eusage),
         POOL_TEST(test_finalize_of_null_is_a_no_op),
-        POOL_TEST(
-            test_tasks_that_submit_children_run_a_whole_tree_once_each),
+        POOL_TEST(test_tasks_that_submit_children_run_a_whole_tree_once_each),
         POOL_TEST(
             test_submit_hook_dedups_a_cyclic_graph_to_its_reachable_nodes),
         POOL_TEST(test_next_saying_later_ends_the_run_when_nothing_runs),
-        POOL_TEST(
-            test_run_whose_next_says_later_at_once_ends_with_no_task),
+        POOL_TEST(test_run_whose_next_says_later_at_once_ends_with_no_task),
         POOL_TEST(test_pool_submit_outside_a_run_is_eusage),
         cmocka_unit_test(test_forked_workers_submit_tasks_over_their_sockets),
         POOL_TEST(test_register_rejects_the_65th_function),
