@@ -1250,7 +1250,7 @@ progress_snap(const struct master *m, uint64_t now,
     snap->done = m->finished;
     snap->failed = m->finished_failed;
     snap->total = m->b->total;
-    snap->skipped = m->b->skipped;
+    snap->skipped = m->b->skipped != NULL ? *m->b->skipped : 0;
     for (i = 1; i <= m->t.nworkers; i++)
         if (m->w[i].state == W_ACTIVE && m->w[i].head != NULL)
             snap->running++;
@@ -1664,7 +1664,6 @@ tf__session_batch(struct tf__session *m, struct tf__batch *b,
 
     b->tasks = 0;
     b->failed = 0;
-    b->skipped = 0;
     m->finished = 0;
     m->finished_failed = 0;
     m->b = b;
@@ -2385,7 +2384,7 @@ tf__farm_lines(struct tf__session *s, uint32_t fn, const char *input,
     }
     b.next = lines_next;
     b.next_arg = &l;
-    l.also_skipped = &b.skipped;
+    b.skipped = &l.skipped;
     b.halt = halt;
     b.total = counted ? count : 0;
     b.done = lines_done;

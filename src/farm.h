@@ -101,11 +101,12 @@ struct tf__batch {
     uint64_t (*estimate)(void *arg, uint64_t id, const void *data,
                          size_t len);
     void *estimate_arg;
+    const uint64_t *skipped; /* or NULL: how many tasks `next` passed
+                                over (done before), for the progress
+                                line; `next` counts them */
     /* filled by the run */
     uint64_t tasks;
     uint64_t failed;
-    uint64_t skipped; /* passed over by `next` (done before), for the
-                         progress line; `next` counts them */
 };
 /* A batch that stopped handing out tasks for its deadline or
  * tf__request_drain(), with tasks left: *ERR says why. */

@@ -30,8 +30,6 @@ read_task(struct tf__lines *l, uint64_t *id, const char **line, size_t *len,
         if (rc == 1 && l->resume != NULL &&
             tf__resume_done(l->resume, *id, *line, *len, l->rerun_failed)) {
             l->skipped++;
-            if (l->also_skipped != NULL)
-                (*l->also_skipped)++;
             continue;
         }
         return rc;

@@ -24,7 +24,6 @@ struct tf__lines {
     const struct tf__history *history; /* or NULL, borrowed */
     bool lpt; /* --order lpt: every task read first, the longest in
                  HISTORY first */
-    uint64_t *also_skipped; /* or NULL: counts the skipped too */
     /* kept by tf__lines_next() */
     uint64_t skipped; /* tasks RESUME holds as done */
     bool sorted;

@@ -387,15 +387,18 @@ extern int openblas_get_num_threads(void) __attribute__((weak));
 extern void MKL_Set_Num_Threads(int n) __attribute__((weak));
 extern int MKL_Get_Max_Threads(void) __attribute__((weak));
 
-/* The count in variable NAME, else N. */
-static int
-env_threads(const char *name, int n)
-{
-    const char *v = getenv(name);
-    int k = v != NULL ? atoi(v) : 0;
-
-    return k > 0 ? k : n;
-}
+/* The runtimes, each with the variable it reads when loaded; a runtime
+ * the program does not link has NULL functions. */
+static const struct {
+    const char *var;
+    void (*set)(int n);
+    int (*get)(void);
+} runtimes[] = {
+    {"OMP_NUM_THREADS", omp_set_num_threads, omp_get_max_threads},
+    {"OPENBLAS_NUM_THREADS", openblas_set_num_threads,
+     openblas_get_num_threads},
+    {"MKL_NUM_THREADS", MKL_Set_Num_Threads, MKL_Get_Max_Threads},
+};
 
 /*
  * Sets are made only where the count changes: OpenBLAS starts its thread
@@ -405,22 +408,18 @@ env_threads(const char *name, int n)
 void
 tf__set_library_threads(int n)
 {
-    int k;
+    size_t i;
 
     if (n < 1)
         n = 1;
-    k = env_threads("OMP_NUM_THREADS", n);
-    if (omp_set_num_threads != NULL &&
-        (omp_get_max_threads == NULL || omp_get_max_threads() != k))
-        omp_set_num_threads(k);
-    k = env_threads("OPENBLAS_NUM_THREADS", n);
-    if (openblas_set_num_threads != NULL &&
-        (openblas_get_num_threads == NULL || openblas_get_num_threads() != k))
-        openblas_set_num_threads(k);
-    k = env_threads("MKL_NUM_THREADS", n);
-    if (MKL_Set_Num_Threads != NULL &&
-        (MKL_Get_Max_Threads == NULL || MKL_Get_Max_Threads() != k))
-        MKL_Set_Num_Threads(k);
+    for (i = 0; i < sizeof(runtimes) / sizeof(runtimes[0]); i++) {
+        const char *v = getenv(runtimes[i].var);
+        int k = v != NULL && atoi(v) > 0 ? atoi(v) : n;
+
+        if (runtimes[i].set != NULL &&
+            (runtimes[i].get == NULL || runtimes[i].get() != k))
+            runtimes[i].set(k);
+    }
 }
 
 size_t
