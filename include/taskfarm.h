@@ -104,6 +104,24 @@ int tf_template_expand(const char *tmpl, const char *line, size_t len,
                        uint64_t seq, int slot, struct tf_buf *out);
 
 /*
+ * A template compiled once, with columns: tf_template_compile() checks TMPL
+ * (refusing, with TF_EUSAGE and a one-line message, any GNU Parallel
+ * replacement string taskfarm does not know) and COLSEP (NULL: none), the
+ * separator that splits a line into the columns {1}, {2}, ... ({N.}, {N/},
+ * {N//} and {N/.} work on a column as {.} ... on the line): a literal
+ * string where \t is a TAB and \s+ means runs of blanks (see `taskfarm run
+ * --help`). tf_template_apply() appends what it makes of LINE as
+ * tf_template_expand() does; tf_template_free(NULL) is a no-op. Any rank may
+ * call them; a compiled template may be shared by threads.
+ */
+struct tf_template;
+int tf_template_compile(const char *tmpl, const char *colsep,
+                        struct tf_template **out, struct tf_error *err);
+int tf_template_apply(const struct tf_template *t, const char *line,
+                      size_t len, uint64_t seq, int slot, struct tf_buf *out);
+void tf_template_free(struct tf_template *t);
+
+/*
  * One task as a worker sees it. `data` is the task's payload (for task-file
  * jobs, the line without its newline) and is valid only during the call.
  */
@@ -131,7 +149,10 @@ struct tf_task {
  * What a task produced. The worker fills `out` (stdout, or the result bytes
  * of an in-process task) and `err` (stderr, or an error message), and sets
  * `status` (0 is success; shell conventions for commands: 126 cannot
- * execute, 127 not found, 128+N killed by signal N) and `signal`.
+ * execute, 127 not found, 128+N killed by signal N) and `signal`. A task
+ * that passed its time limit fails: with `timed_out` set and `status` 0
+ * (its processes had exited 0 before the limit ended what they left
+ * running) the engine makes its status 124, as timeout(1) does.
  */
 struct tf_result {
     int status;
@@ -141,7 +162,34 @@ struct tf_result {
     struct tf_buf err;
     struct tf_buf submitted; /* the engine's: what tf_result_submit() added;
                                 empty in the view a done callback gets */
+    void *engine;            /* the engine's; NULL in a done callback's
+                                view */
 };
+
+/*
+ * Worker, from inside a task function: sends what RES->out and RES->err
+ * hold to the master as the next part of this task's output, and empties
+ * them. A task that may write more output than a worker should hold calls
+ * it as it goes (the `run` job does, for every MiB); its output is then
+ * still delivered whole and in order, and the taskfarm command keeps what
+ * waits for its turn in a temporary file rather than in memory. Output
+ * left in RES when the task function returns is sent the same way when it
+ * is large. If the task then fails and runs again, or its worker dies, the
+ * parts sent are dropped. Returns 0, or a negative code when the master
+ * cannot be reached (the task function should return it).
+ */
+int tf_result_flush(struct tf_result *res);
+
+/*
+ * Worker, from inside a task function that starts processes: PGID is the
+ * process group they run in (0: none runs any more). When the worker dies
+ * while the task runs (killed, out of memory), the master ends that group
+ * (SIGKILL) before the task runs anywhere again, so that a task never runs
+ * twice at once. Only forked workers have a master that can; elsewhere it
+ * does nothing. Set it after the group exists and clear it before the
+ * group's leader is reaped, so that a group id cannot have been reused.
+ */
+void tf_result_set_pgid(struct tf_result *res, int pgid);
 
 /*
  * Worker, from inside a task function: adds a new task of LEN bytes at DATA

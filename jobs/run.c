@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -19,9 +21,15 @@ extern char **environ;
 
 #define MAX_WORDS 64
 #define READ_STEP 65536
+/* Output a task has written goes to the master once this much waits. */
+#define STREAM_AT ((size_t)1 << 20)
+/* A command this long or longer is no argument the kernel passes on (its
+ * limit for one, MAX_ARG_STRLEN, is 128 KiB): the shell reads it from a
+ * file instead. */
+#define SCRIPT_AT ((size_t)128 * 1024 - 1)
 
 struct run_state {
-    const char *tmpl;    /* borrowed from the options; NULL: no template */
+    struct tf_template *tmpl; /* owned; NULL: no template */
     char **envp;         /* owned array; strings owned where noted */
     size_t nenv;         /* entries before the four of ours */
     char id_var[48];     /* TASKFARM_TASK_ID=... rewritten per task */
@@ -39,8 +47,14 @@ static const struct tf_option run_options[] = {
     {"template", 0, "TMPL",
      "turn each input line into a command: {} is the line (quoted for the "
      "shell), {.} without extension, {/} basename, {//} dirname, {/.} "
-     "basename without extension, {#} task id, {%} worker slot (default: "
-     "none, the line itself is the command)"},
+     "basename without extension, {#} task id, {%} worker slot, and with "
+     "--colsep {1} {2} ... its columns ({1/.} and so on); every line is "
+     "then a task, empty or starting with # as well (default: none, the "
+     "line itself is the command)"},
+    {"colsep", 0, "SEP",
+     "with --template, split each line into columns at SEP, a literal "
+     "string (\\t a TAB, \\s+ runs of blanks) (default: none, {1} is the "
+     "whole line)"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -57,22 +71,36 @@ run_fini(void *state)
     free(st->host_var);
     tf_buf_cleanup(&st->cmd);
     tf_buf_cleanup(&st->words);
+    tf_template_free(st->tmpl);
     free(st);
 }
 
 static int
 run_init(void **state, const struct tf_opts *opts, struct tf_error *err)
 {
+    const char *tmpl = tf_opts_get(opts, "template");
+    const char *colsep = tf_opts_get(opts, "colsep");
     struct run_state *st;
+    int rc;
 
-    (void)err;
+    if (colsep != NULL && tmpl == NULL)
+        return tf_error_set(err, TF_EUSAGE,
+                            "--colsep needs --template: it splits the "
+                            "lines into the columns {1} {2} ... of the "
+                            "template");
     st = calloc(1, sizeof(*st));
     if (st == NULL)
         return TF_ENOMEM;
-    st->tmpl = tf_opts_get(opts, "template");
     st->env_worker = -1;
     tf_buf_init(&st->cmd, 0);
     tf_buf_init(&st->words, 0);
+    if (tmpl != NULL) {
+        rc = tf_template_compile(tmpl, colsep, &st->tmpl, err);
+        if (rc < 0) {
+            run_fini(st);
+            return rc;
+        }
+    }
     *state = st;
     return 0;
 }
@@ -334,23 +362,44 @@ collect(int out_fd, int err_fd, struct limit *l, struct tf_result *res)
             }
             bufs[i]->len += (size_t)r;
             bufs[i]->data[bufs[i]->len] = '\0';
+            /* A task may write more than a worker should hold: what waits
+             * goes to the master as it comes. */
+            if (res->out.len + res->err.len >= STREAM_AT) {
+                rc = tf_result_flush(res);
+                if (rc < 0)
+                    return rc;
+            }
         }
     }
     return 0;
 }
 
-/* Waits for the task's process PID, keeping to its time limit L. */
+/*
+ * Waits for the task's process PID, keeping to its time limit L. It has
+ * ended before it is reaped, and only then is its process group, which its
+ * pid names, no longer noted for the master: a group id that is noted can
+ * never be one the system has given out again.
+ */
 static int
 reap(pid_t pid, struct limit *l, struct tf_result *res, int *status)
 {
     for (;;) {
         int wait_ms = check_limit(l, res);
-        pid_t r = waitpid(pid, status, wait_ms < 0 ? 0 : WNOHANG);
+        siginfo_t si;
+        int r;
 
-        if (r == pid)
-            return 0;
+        si.si_pid = 0;
+        r = waitid(P_PID, (id_t)pid, &si,
+                   WEXITED | WNOWAIT | (wait_ms < 0 ? 0 : WNOHANG));
         if (r < 0 && errno != EINTR)
             return TF_ESYS;
+        if (r == 0 && si.si_pid == pid) {
+            tf_result_set_pgid(res, 0);
+            while (waitpid(pid, status, 0) < 0)
+                if (errno != EINTR)
+                    return TF_ESYS;
+            return 0;
+        }
         if (r == 0) {
             struct timespec nap = {0, 10000000};
 
@@ -408,8 +457,9 @@ static volatile sig_atomic_t vfork_shares = -1;
  */
 static int
 spawn_exec(const char *path, char *const argv[], char *const envp[],
-           int out_w, int err_w, pid_t *pid)
+           int out_w, int err_w, int keep_fd, pid_t *pid)
 {
+    pid_t parent = getpid();
     bool use_pipe = vfork_shares != 1;
     volatile int child_ran = 0;
     volatile int shared_errno = 0;
@@ -445,9 +495,14 @@ spawn_exec(const char *path, char *const argv[], char *const envp[],
         dfl.sa_handler = SIG_DFL;
         for (i = 0; i < nreset; i++)
             sigaction(reset_sigs[i], &dfl, NULL);
-        if (setpgid(0, 0) == 0 && dup2(dev_null, STDIN_FILENO) >= 0 &&
+        /* A task outlives no worker: if the worker dies (killed, out of
+         * memory), the task's process is killed with it, rather than run
+         * on beside the same task run again elsewhere. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) == 0 && getppid() == parent &&
+            setpgid(0, 0) == 0 && dup2(dev_null, STDIN_FILENO) >= 0 &&
             dup2(out_w, STDOUT_FILENO) >= 0 &&
-            dup2(err_w, STDERR_FILENO) >= 0) {
+            dup2(err_w, STDERR_FILENO) >= 0 &&
+            (keep_fd < 0 || fcntl(keep_fd, F_SETFD, 0) == 0)) {
             sigemptyset(&none);
             sigprocmask(SIG_SETMASK, &none, NULL);
             execve(path, argv, envp);
@@ -493,6 +548,45 @@ spawn_exec(const char *path, char *const argv[], char *const envp[],
     return 0;
 }
 
+/*
+ * Starts CMD (LEN bytes) as a script /bin/sh reads from a file, for a
+ * command too long to be an argument: the file is made in memory and
+ * passed open to the shell as /dev/fd/N.
+ */
+static int
+spawn_script(struct run_state *st, const char *cmd, size_t len, pid_t *pid,
+             int out_w, int err_w)
+{
+    char path[32];
+    char *sh_argv[3];
+    size_t done = 0;
+    int fd;
+    int rc;
+
+    fd = memfd_create("taskfarm-command", MFD_CLOEXEC);
+    if (fd < 0)
+        return errno;
+    while (done < len) {
+        ssize_t w = write(fd, cmd + done, len - done);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            rc = errno;
+            close(fd);
+            return rc;
+        }
+        done += (size_t)w;
+    }
+    snprintf(path, sizeof(path), "/dev/fd/%d", fd);
+    sh_argv[0] = "sh";
+    sh_argv[1] = path;
+    sh_argv[2] = NULL;
+    rc = spawn_exec("/bin/sh", sh_argv, st->envp, out_w, err_w, fd, pid);
+    close(fd);
+    return rc;
+}
+
 static int
 spawn(struct run_state *st, const char *cmd, size_t len, pid_t *pid,
       int out_w, int err_w)
@@ -502,13 +596,15 @@ spawn(struct run_state *st, const char *cmd, size_t len, pid_t *pid,
     int n;
     int rc;
 
+    if (len >= SCRIPT_AT)
+        return spawn_script(st, cmd, len, pid, out_w, err_w);
     n = split_plain(st, cmd, len, argv);
     rc = -1;
     if (n > 0) {
         const char *path = resolve(st, argv[0]);
 
         if (path != NULL)
-            rc = spawn_exec(path, argv, st->envp, out_w, err_w, pid);
+            rc = spawn_exec(path, argv, st->envp, out_w, err_w, -1, pid);
     }
     if (rc != 0) {
         /* Anything not plain, and a plain command that cannot be exec'd,
@@ -517,8 +613,11 @@ spawn(struct run_state *st, const char *cmd, size_t len, pid_t *pid,
         sh_argv[1] = "-c";
         sh_argv[2] = (char *)cmd;
         sh_argv[3] = NULL;
-        rc = spawn_exec("/bin/sh", sh_argv, st->envp, out_w, err_w, pid);
+        rc = spawn_exec("/bin/sh", sh_argv, st->envp, out_w, err_w, -1, pid);
     }
+    /* Arguments and environment past the kernel's limit in all. */
+    if (rc == E2BIG)
+        rc = spawn_script(st, cmd, len, pid, out_w, err_w);
     return rc;
 }
 
@@ -554,6 +653,21 @@ end_task_and_worker(int sig)
     raise(sig);
 }
 
+/*
+ * A worker that exits while its task runs (an MPI rank whose launcher was
+ * killed: the MPI library ends the process with exit()) ends the task's
+ * whole process group first, as on a signal, rather than leave it running
+ * beside the task run again.
+ */
+static void
+end_task_at_exit(void)
+{
+    pid_t pg = (pid_t)running_pgid;
+
+    if (pg > 0)
+        kill(-pg, SIGKILL);
+}
+
 static void
 catch_end_signals(void)
 {
@@ -563,6 +677,7 @@ catch_end_signals(void)
     if (done)
         return;
     done = true;
+    atexit(end_task_at_exit);
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = end_task_and_worker;
     sigemptyset(&sa.sa_mask);
@@ -593,8 +708,8 @@ run_run(void *state, const struct tf_task *task, struct tf_result *res)
         return rc;
     tf_buf_reset(&st->cmd);
     if (st->tmpl != NULL)
-        rc = tf_template_expand(st->tmpl, task->data, task->len, task->id,
-                                task->worker + 1, &st->cmd);
+        rc = tf_template_apply(st->tmpl, task->data, task->len, task->id,
+                               task->worker + 1, &st->cmd);
     else
         rc = tf_buf_append(&st->cmd, task->data, task->len);
     if (rc < 0)
@@ -618,6 +733,7 @@ run_run(void *state, const struct tf_task *task, struct tf_result *res)
         goto done;
     }
     running_pgid = pid; /* its own process group (see spawn) */
+    tf_result_set_pgid(res, (int)pid);
     lim.pg = pid;
     lim.deadline = task->time_limit_us != 0
                        ? mono_us() + task->time_limit_us

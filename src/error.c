@@ -45,8 +45,12 @@ tf_error_init(struct tf_error *err)
 static void
 fill(struct tf_error *err, int code, const char *fmt, va_list ap)
 {
+    char msg[sizeof(err->msg)];
+
+    /* Formatted apart first: an argument may be ERR's own message. */
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     err->code = code;
-    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    memcpy(err->msg, msg, sizeof(msg));
 }
 
 int

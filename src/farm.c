@@ -16,6 +16,7 @@
 #include "schedule.h"
 #include "sink.h"
 #include "source.h"
+#include "spool.h"
 #include "util.h"
 #include "wire.h"
 
@@ -38,6 +39,9 @@
 #define HOLD_CAP ((size_t)64 << 20)
 /* Bookkeeping cost of one held result, counted against HOLD_CAP. */
 #define HOLD_TASK 64
+/* Output in the master's memory, held or streamed, past which a batch that
+ * may spool moves it to the spool file. */
+#define SPILL_AT ((size_t)16 << 20)
 /* A worker sends what it has after this long even mid-chunk. */
 #define PARTIAL_US 100000u
 /* ... or once its results reach this size. */
@@ -61,11 +65,22 @@ struct rframe {
     struct tf_buf buf; /* owned: a RESULTS frame */
 };
 
+/* The output of a task that it streamed (tf_result_flush()) or that was
+ * moved to the spool: the bytes before those of its result. */
+struct taskout {
+    struct tf__blob out;
+    struct tf__blob err;
+};
+
 struct task_rec {
     uint64_t id;
     size_t cmd_off;
     size_t cmd_len;
     bool done;
+    bool emitted;      /* passed to the batch's `done` */
+    bool recorded;     /* passed to the batch's `keep` before that */
+    uint64_t done_us;  /* when its last result came (tf__now_us()) */
+    struct taskout *big; /* owned, or NULL */
     uint8_t strikes;   /* workers that died while it ran alone */
     int worker;        /* the worker whose result it is */
     unsigned attempts; /* runs that failed and were retried */
@@ -169,6 +184,14 @@ struct tf__session {
     int nhungry;
     int inflight; /* chunks held by all workers */
 
+    struct tf__spool *spool; /* owned: the batch's, made when it first
+                                has output to move there, or NULL */
+    size_t held_mem;         /* output bytes in memory: of held results
+                                and of tasks that stream theirs */
+    uint64_t nunrecorded;    /* held results not yet passed to `keep` */
+    uint64_t next_keep_us;   /* when held results may next be due */
+    struct tf_buf joined;    /* owned: a streamed output made whole */
+
     struct tf__progress *progress; /* borrowed, or NULL: none shown */
     uint64_t finished;             /* tasks of the batch with a last result */
     uint64_t finished_failed;      /* of which failed */
@@ -189,8 +212,38 @@ rframe_unref(struct rframe *rf)
     }
 }
 
+/* Output bytes that task TR holds in memory. */
+static size_t
+task_mem(const struct task_rec *tr)
+{
+    size_t n = tr->out_len + tr->err_len;
+
+    if (tr->big != NULL)
+        n += tr->big->out.mem.len + tr->big->err.mem.len;
+    return n;
+}
+
+/* Drops the output TR holds: its blobs and its part of a result frame. */
 static void
-chunk_free(struct chunk *c)
+drop_output(struct master *m, struct task_rec *tr)
+{
+    size_t n = task_mem(tr);
+
+    m->held_mem -= n < m->held_mem ? n : m->held_mem;
+    if (tr->big != NULL) {
+        tf__blob_release(m->spool, &tr->big->out);
+        tf__blob_release(m->spool, &tr->big->err);
+        free(tr->big);
+        tr->big = NULL;
+    }
+    rframe_unref(tr->rf);
+    tr->rf = NULL;
+    tr->out = tr->err = NULL;
+    tr->out_len = tr->err_len = 0;
+}
+
+static void
+chunk_free(struct master *m, struct chunk *c)
 {
     uint32_t i;
 
@@ -202,7 +255,7 @@ chunk_free(struct chunk *c)
     }
     if (c->tasks != NULL)
         for (i = 0; i < c->n; i++)
-            rframe_unref(c->tasks[i].rf);
+            drop_output(m, &c->tasks[i]);
     tf_buf_cleanup(&c->cmds);
     free(c->tasks);
     free(c);
@@ -395,7 +448,7 @@ send_chunk(struct master *m, int w, struct tf_error *err)
     c->worker = w;
     c->tasks = malloc(n * sizeof(*c->tasks));
     if (c->tasks == NULL) {
-        chunk_free(c);
+        chunk_free(m, c);
         return tf__error(err, TF_ENOMEM, "out of memory");
     }
     rc = tf__wire_work_begin(&m->out, m->next_chunk, m->b->fn);
@@ -431,13 +484,13 @@ send_chunk(struct master *m, int w, struct tf_error *err)
     if (rc == 0)
         rc = tf__wire_work_end(&m->out, c->n, err);
     if (rc < 0) {
-        chunk_free(c);
+        chunk_free(m, c);
         return tf__error(err, rc, "cannot build a chunk of work");
     }
     compact_pending(m);
     rc = m->t.ops->send(&m->t, w, &m->out, err);
     if (rc < 0) {
-        chunk_free(c);
+        chunk_free(m, c);
         return rc;
     }
     m->next_chunk++;
@@ -512,7 +565,7 @@ send_retry(struct master *m, int w, struct tf_error *err)
         return 0;
     rc = send_one(m, w, c, &c->tasks[0], err);
     if (rc < 0) {
-        chunk_free(c);
+        chunk_free(m, c);
         return rc;
     }
     c->worker = w;
@@ -541,11 +594,7 @@ schedule_retry(struct master *m, struct chunk *c, struct task_rec *tr,
     r->n = 1;
     tr->attempts++;
     tr->done = false;
-    m->held -= HOLD_TASK + tr->out_len + tr->err_len;
-    rframe_unref(tr->rf);
-    tr->rf = NULL;
-    tr->out = tr->err = NULL;
-    tr->out_len = tr->err_len = 0;
+    drop_output(m, tr);
     if (m->retries_tail != NULL)
         m->retries_tail->next_worker = r;
     else
@@ -714,8 +763,9 @@ static void
 check_halt(struct master *m)
 {
     const struct tf__halt *h = m->b->halt;
-    uint64_t n = h->on_success ? m->b->tasks - m->b->failed : m->b->failed;
-    uint64_t of = m->b->total != 0 ? m->b->total : m->b->tasks;
+    uint64_t n = h->on_success ? m->finished - m->finished_failed
+                               : m->finished_failed;
+    uint64_t of = m->b->total != 0 ? m->b->total : m->finished;
 
     if (n == 0 || (h->pct != 0 ? n * 100 < (uint64_t)h->pct * of
                                : n < h->count))
@@ -730,44 +780,251 @@ check_halt(struct master *m)
              h->pct != 0 ? "%" : "");
 }
 
+/* Fills D with finished task TR of chunk C (the owner of its text). */
+static void
+fill_done(struct master *m, const struct chunk *c, const struct task_rec *tr,
+          struct tf__done *d)
+{
+    memset(d, 0, sizeof(*d));
+    d->id = tr->id;
+    d->host = m->w[tr->worker].host;
+    d->host_len = m->w[tr->worker].host_len;
+    d->start_us = tr->start_us;
+    d->runtime_us = tr->runtime_us;
+    d->send_bytes = tr->cmd_len;
+    d->status = tr->status;
+    d->worker = tr->worker - 1;
+    d->attempt = tr->attempts + 1;
+    d->flags = (tr->lost ? TF__REC_LOST : 0) |
+               (tr->timed_out ? TF__REC_TIMEOUT : 0);
+    d->signal = tr->signal;
+    d->recorded = tr->recorded;
+    d->cmd = m->b->keep_text ? c->cmds.data + tr->cmd_off : NULL;
+    d->cmd_len = m->b->keep_text ? tr->cmd_len : 0;
+    d->out = tr->out;
+    d->out_len = tr->out_len;
+    d->err = tr->err;
+    d->err_len = tr->err_len;
+    d->spool = m->spool;
+    if (tr->big != NULL) {
+        d->out_blob = &tr->big->out;
+        d->err_blob = &tr->big->err;
+    }
+}
+
+static int
+join_part(void *arg, const void *p, size_t n, struct tf_error *err)
+{
+    if (tf_buf_append(arg, p, n) < 0)
+        return tf__error(err, TF_ENOMEM, "out of memory");
+    return 0;
+}
+
+/*
+ * For a batch that takes its output whole: makes D's stream (a blob and
+ * the bytes after it) one run of bytes in BUF and points D at it.
+ */
+static int
+join_stream(struct master *m, const struct tf__blob *blob, const void **p,
+            size_t *n, struct tf_buf *buf, struct tf_error *err)
+{
+    int rc;
+
+    tf_buf_reset(buf);
+    rc = tf__blob_each(m->spool, blob, join_part, buf, err);
+    if (rc == 0)
+        rc = join_part(buf, *p, *n, err);
+    if (rc < 0)
+        return rc;
+    *p = buf->data;
+    *n = buf->len;
+    return 0;
+}
+
 static int
 emit(struct master *m, struct chunk *c, struct task_rec *tr,
      struct tf_error *err)
 {
     struct tf__done d;
-    int rc;
+    struct tf_buf errbuf;
+    int rc = 0;
 
-    d.id = tr->id;
-    d.host = m->w[tr->worker].host;
-    d.host_len = m->w[tr->worker].host_len;
-    d.start_us = tr->start_us;
-    d.runtime_us = tr->runtime_us;
-    d.send_bytes = tr->cmd_len;
-    d.status = tr->status;
-    d.worker = tr->worker - 1;
-    d.attempt = tr->attempts + 1;
-    d.flags = (tr->lost ? TF__REC_LOST : 0) |
-              (tr->timed_out ? TF__REC_TIMEOUT : 0);
-    d.signal = tr->signal;
-    d.cmd = m->b->keep_text ? c->cmds.data + tr->cmd_off : NULL;
-    d.cmd_len = m->b->keep_text ? tr->cmd_len : 0;
-    d.out = tr->out;
-    d.out_len = tr->out_len;
-    d.err = tr->err;
-    d.err_len = tr->err_len;
+    fill_done(m, c, tr, &d);
+    tf_buf_init(&errbuf, 0);
+    if (tr->big != NULL && !m->b->spool) {
+        rc = join_stream(m, &tr->big->out, &d.out, &d.out_len, &m->joined,
+                         err);
+        if (rc == 0)
+            rc = join_stream(m, &tr->big->err, &d.err, &d.err_len, &errbuf,
+                             err);
+        d.out_blob = d.err_blob = NULL;
+    }
     if (m->progress != NULL)
         tf__progress_clear(m->progress);
-    rc = m->discard ? 0 : m->b->done(m->b->done_arg, &d, err);
+    if (rc == 0 && !m->discard)
+        rc = m->b->done(m->b->done_arg, &d, err);
+    tf_buf_cleanup(&errbuf);
+    if (m->joined.cap > SPILL_AT)
+        tf_buf_cleanup(&m->joined);
     m->b->tasks++;
     if (tr->status != 0)
         m->b->failed++;
+    c->nemitted++;
+    tr->emitted = true;
+    if (!tr->recorded && m->b->keep != NULL && m->nunrecorded > 0)
+        m->nunrecorded--;
+    m->held -= HOLD_TASK + task_mem(tr);
+    drop_output(m, tr);
+    return rc;
+}
+
+/*
+ * Passes held task TR of chunk C to the batch's `keep`, so that its record
+ * is written before its turn comes.
+ */
+static int
+keep_task(struct master *m, struct chunk *c, struct task_rec *tr,
+          struct tf_error *err)
+{
+    struct tf__done d;
+
+    fill_done(m, c, tr, &d);
+    tr->recorded = true;
+    m->nunrecorded--;
+    if (m->discard)
+        return 0;
+    return m->b->keep(m->b->keep_arg, &d, err);
+}
+
+/*
+ * With `keep`: passes the held results that have waited for their turn
+ * KEEP_AFTER_US or more to it, and notes when the next may be due. Called
+ * as time passes; it looks only when one may be due.
+ */
+static int
+keep_aged(struct master *m, uint64_t now, struct tf_error *err)
+{
+    uint64_t after = m->b->keep_after_us;
+    uint64_t oldest = UINT64_MAX;
+    struct chunk *c;
+    uint32_t k;
+    int rc;
+
+    if (m->b->keep == NULL || m->nunrecorded == 0 || now < m->next_keep_us)
+        return 0;
+    for (c = m->chunks; c != NULL && m->nunrecorded > 0; c = c->next) {
+        for (k = c->nemitted; k < c->n; k++) {
+            struct task_rec *tr = &c->tasks[k];
+
+            if (!tr->done || tr->emitted || tr->recorded)
+                continue;
+            if (tr->done_us + after <= now) {
+                rc = keep_task(m, c, tr, err);
+                if (rc < 0)
+                    return rc;
+            } else if (tr->done_us < oldest) {
+                oldest = tr->done_us;
+            }
+        }
+    }
+    m->next_keep_us = oldest != UINT64_MAX ? oldest + after : now + after;
+    return 0;
+}
+
+/*
+ * Moves the output the master holds in memory to the spool file, for a
+ * batch that may spool: of every held result and of every task streaming
+ * its output.
+ */
+static int
+spill(struct master *m, struct tf_error *err)
+{
+    struct chunk *c;
+    uint32_t k;
+    int rc;
+
+    if (m->spool == NULL) {
+        rc = tf__spool_new(m->b->spool_dir, &m->spool, err);
+        if (rc < 0)
+            return rc;
+    }
+    for (c = m->chunks; c != NULL; c = c->next) {
+        for (k = c->nemitted; k < c->n; k++) {
+            struct task_rec *tr = &c->tasks[k];
+            size_t before = task_mem(tr);
+
+            if (tr->emitted || before == 0 || (!tr->done && tr->big == NULL))
+                continue;
+            if (tr->big == NULL) {
+                tr->big = calloc(1, sizeof(*tr->big));
+                if (tr->big == NULL)
+                    return tf__error(err, TF_ENOMEM, "out of memory");
+                tf__blob_init(&tr->big->out);
+                tf__blob_init(&tr->big->err);
+            }
+            /* A held result's own part joins its blob first. */
+            if (tr->done && (tr->out_len > 0 || tr->err_len > 0)) {
+                if (tf__blob_append(&tr->big->out, tr->out, tr->out_len) <
+                        0 ||
+                    tf__blob_append(&tr->big->err, tr->err, tr->err_len) < 0)
+                    return tf__error(err, TF_ENOMEM, "out of memory");
+                rframe_unref(tr->rf);
+                tr->rf = NULL;
+                tr->out = tr->err = NULL;
+                tr->out_len = tr->err_len = 0;
+            }
+            rc = tf__blob_spill(m->spool, &tr->big->out, err);
+            if (rc == 0)
+                rc = tf__blob_spill(m->spool, &tr->big->err, err);
+            if (rc < 0)
+                return rc;
+            m->held_mem -= before - task_mem(tr);
+            if (tr->done)
+                m->held -= before - task_mem(tr);
+        }
+    }
+    return 0;
+}
+
+/* Spills when the output in memory has passed the budget. */
+static int
+spill_if_due(struct master *m, struct tf_error *err)
+{
+    if (!m->b->spool || m->held_mem < SPILL_AT)
+        return 0;
+    return spill(m, err);
+}
+
+/*
+ * Task TR of chunk C (the chunk whose tasks array holds it) has its last
+ * result: it counts as finished (for --halt, too), and is passed on at
+ * once when the batch takes results as they complete, else held until its
+ * turn.
+ */
+static int
+task_finished(struct master *m, struct chunk *c, struct task_rec *tr,
+              struct tf_error *err)
+{
+    tr->done = true;
+    tr->done_us = tf__now_us();
+    m->held += HOLD_TASK + task_mem(tr);
+    m->finished++;
+    if (tr->status != 0)
+        m->finished_failed++;
     if (m->b->halt != NULL && !m->halted)
         check_halt(m);
-    c->nemitted++;
-    m->held -= HOLD_TASK + tr->out_len + tr->err_len;
-    rframe_unref(tr->rf);
-    tr->rf = NULL;
-    return rc;
+    if (m->b->unordered)
+        return emit(m, c, tr, err);
+    if (m->b->keep == NULL)
+        return 0;
+    m->nunrecorded++;
+    /* Kept at once, unless it is next in turn. */
+    if (m->b->keep_after_us == 0 &&
+        !(c == m->chunks && tr == &c->tasks[c->nemitted]))
+        return keep_task(m, c, tr, err);
+    if (m->nunrecorded == 1)
+        m->next_keep_us = tr->done_us + m->b->keep_after_us;
+    return 0;
 }
 
 /* Writes every result that may be written now, in task order, and frees
@@ -790,7 +1047,7 @@ drain(struct master *m, struct tf_error *err)
         m->chunks = c->next;
         if (m->chunks == NULL)
             m->chunks_tail = NULL;
-        chunk_free(c);
+        chunk_free(m, c);
     }
     /* Unordered runs free finished chunks wherever they are in the list. */
     if (m->b->unordered && m->chunks != NULL) {
@@ -803,7 +1060,7 @@ drain(struct master *m, struct tf_error *err)
                 prev->next = c->next;
                 if (m->chunks_tail == c)
                     m->chunks_tail = prev;
-                chunk_free(c);
+                chunk_free(m, c);
             } else {
                 prev = c;
             }
@@ -959,19 +1216,14 @@ on_results(struct master *m, int w, struct tf_error *err)
         tr->err_len = res.err_len;
         tr->rf = rf;
         rf->refs++;
-        m->held += HOLD_TASK + res.out_len + res.err_len;
+        m->held_mem += res.out_len + res.err_len;
         c->nresults++;
-        rc = 0;
         if (tr->status != 0 && tr->attempts < m->cfg.retries &&
-            !m->discard) {
+            !m->discard)
             rc = schedule_retry(m, c, tr, err);
-        } else {
-            m->finished++;
-            if (tr->status != 0)
-                m->finished_failed++;
-            if (m->b->unordered)
-                rc = emit(m, c->parent != NULL ? c->parent : c, tr, err);
-        }
+        else
+            rc = task_finished(m, c->parent != NULL ? c->parent : c, tr,
+                               err);
         if (rc < 0) {
             rframe_unref(rf);
             return rc;
@@ -983,7 +1235,7 @@ on_results(struct master *m, int w, struct tf_error *err)
             ws->inflight--;
             m->inflight--;
             if (c->parent != NULL) {
-                chunk_free(c); /* a retry, done */
+                chunk_free(m, c); /* a retry, done */
             } else if (c->nresults < c->n) {
                 /* A re-sent task is done; the rest of its chunk goes out
                  * next, the same way. */
@@ -996,6 +1248,8 @@ on_results(struct master *m, int w, struct tf_error *err)
     ws->busy_since_us = tf__now_us();
     tf__sched_observe(&m->sched, rr.count, rr.busy_us);
     rc = drain(m, err);
+    if (rc == 0)
+        rc = spill_if_due(m, err);
     if (rc < 0)
         return rc;
     /* A retry goes to an idle worker other than the one it failed on. */
@@ -1011,6 +1265,58 @@ on_results(struct master *m, int w, struct tf_error *err)
     if (rc < 0)
         return rc;
     return serve_waiting(m, err);
+}
+
+/* The task with ID among those worker W holds and has not reported, or
+ * NULL. */
+static struct task_rec *
+held_task(struct master *m, int w, uint64_t id)
+{
+    struct chunk *c;
+    uint32_t k;
+
+    for (c = m->w[w].head; c != NULL; c = c->next_worker)
+        for (k = c->nresults; k < c->sent_upto && k < c->n; k++)
+            if (c->tasks[k].id == id)
+                return &c->tasks[k];
+    return NULL;
+}
+
+/* A part of the output of a task worker W is running: it joins the task's
+ * blobs, which may then go to the spool. */
+static int
+on_output(struct master *m, int w, struct tf_error *err)
+{
+    struct tf__wire_output o;
+    struct task_rec *tr;
+    int rc;
+
+    if (m->w[w].state != W_ACTIVE || m->b == NULL)
+        return tf__error(err, TF_EPROTO, "output from worker %d, which "
+                                         "holds no work",
+                         w);
+    rc = tf__wire_get_output(m->frame.data + TF__WIRE_HDR,
+                             m->frame.len - TF__WIRE_HDR, &o, err);
+    if (rc < 0)
+        return rc;
+    tr = held_task(m, w, o.id);
+    if (tr == NULL)
+        return tf__error(err, TF_EPROTO,
+                         "worker %d sent output of task %llu, which it does "
+                         "not hold",
+                         w, (unsigned long long)o.id);
+    if (tr->big == NULL) {
+        tr->big = calloc(1, sizeof(*tr->big));
+        if (tr->big == NULL)
+            return tf__error(err, TF_ENOMEM, "out of memory");
+        tf__blob_init(&tr->big->out);
+        tf__blob_init(&tr->big->err);
+    }
+    if (tf__blob_append(&tr->big->out, o.out, o.out_len) < 0 ||
+        tf__blob_append(&tr->big->err, o.err, o.err_len) < 0)
+        return tf__error(err, TF_ENOMEM, "out of memory");
+    m->held_mem += o.out_len + o.err_len;
+    return spill_if_due(m, err);
 }
 
 /* Tasks that worker W's tasks submitted: each goes to the batch's submit
@@ -1109,6 +1415,7 @@ worker_lost(struct master *m, int w, bool died, int sig, struct tf_error *err)
     struct wslot *ws = &m->w[w];
     struct chunk *c = ws->head;
     struct chunk **tail;
+    struct chunk *k;
     int rc = 0;
 
     if (ws->state == W_GONE)
@@ -1116,11 +1423,18 @@ worker_lost(struct master *m, int w, bool died, int sig, struct tf_error *err)
     if (ws->state != W_STOPPED)
         m->active--;
     ws->state = W_GONE;
+    /* What the tasks it held streamed of their output goes with them: a
+     * task sent again starts its output again. */
+    for (k = c; k != NULL; k = k->next_worker) {
+        uint32_t i;
+
+        for (i = k->nresults; i < k->sent_upto && i < k->n; i++)
+            drop_output(m, &k->tasks[i]);
+    }
     if (died && c != NULL && c->single && c->nresults < c->sent_upto &&
         ++c->tasks[c->nresults].strikes >= MAX_STRIKES && m->b != NULL) {
         struct task_rec *tr = &c->tasks[c->nresults];
 
-        tr->done = true;
         tr->worker = w;
         tr->start_us = tf__wall_us();
         tr->lost = true;
@@ -1128,24 +1442,20 @@ worker_lost(struct master *m, int w, bool died, int sig, struct tf_error *err)
         tr->signal = sig > 0 ? sig : SIGKILL;
         tr->err = why;
         tr->err_len = sizeof(why) - 1;
-        m->held += HOLD_TASK + tr->err_len;
+        m->held_mem += tr->err_len;
         c->nresults++;
-        m->finished++;
-        m->finished_failed++;
-        if (m->b->unordered)
-            rc = emit(m, c->parent != NULL ? c->parent : c, tr, err);
+        rc = task_finished(m, c->parent != NULL ? c->parent : c, tr, err);
     }
     /* Its chunks, in order, before the orphans there are. */
     tail = &ws->head;
     while (*tail != NULL) {
-        struct chunk *k = *tail;
-
+        k = *tail;
         ws->inflight--;
         m->inflight--;
         if (k->nresults == k->n) {
             *tail = k->next_worker; /* finished by the strike above */
             if (k->parent != NULL)
-                chunk_free(k);
+                chunk_free(m, k);
             continue;
         }
         tail = &k->next_worker;
@@ -1180,6 +1490,8 @@ on_message(struct master *m, int w, struct tf_error *err)
         return on_results(m, w, err);
     case TF__MSG_SUBMIT:
         return on_submit(m, w, err);
+    case TF__MSG_OUTPUT:
+        return on_output(m, w, err);
     case TF__MSG_ERROR:
         rc = tf__wire_get_error(m->frame.data + TF__WIRE_HDR, payload, &code,
                                 &werr, err);
@@ -1436,6 +1748,14 @@ wait_ms(const struct master *m)
 {
     int ms = m->nhungry > 0 ? INPUT_WAIT_MS : WAIT_MS;
 
+    if (m->b != NULL && m->b->keep != NULL && m->nunrecorded > 0) {
+        uint64_t now = tf__now_us();
+        uint64_t us = m->next_keep_us > now ? m->next_keep_us - now : 0;
+
+        if (us / 1000 < (uint64_t)ms)
+            ms = (int)(us / 1000) + 1;
+    }
+
     if (m->progress != NULL) {
         uint64_t us = tf__progress_wait_us(m->progress, tf__now_us());
 
@@ -1458,7 +1778,7 @@ master_step(struct master *m, struct tf_error *err)
     if (rc == 0) {
         /* Nothing waiting: write what is buffered, then sleep, briefly
          * when workers wait for input that may come. */
-        if (m->b != NULL && m->b->flush != NULL) {
+        if (m->b != NULL && m->b->flush != NULL && !m->discard) {
             rc = m->b->flush(m->b->flush_arg, err);
             if (rc < 0)
                 return rc;
@@ -1492,13 +1812,13 @@ master_step(struct master *m, struct tf_error *err)
 /* Frees the retries in a list linked by next_worker (the other chunks
  * there are on the list of all chunks, and freed from it). */
 static void
-free_retry_chunks(struct chunk *c)
+free_retry_chunks(struct master *m, struct chunk *c)
 {
     while (c != NULL) {
         struct chunk *next = c->next_worker;
 
         if (c->parent != NULL)
-            chunk_free(c);
+            chunk_free(m, c);
         c = next;
     }
 }
@@ -1510,7 +1830,7 @@ drop_retries(struct master *m)
         struct chunk *c = m->retries;
 
         m->retries = c->next_worker;
-        chunk_free(c);
+        chunk_free(m, c);
     }
     m->retries_tail = NULL;
 }
@@ -1560,22 +1880,24 @@ discard_rest(struct master *m)
     }
     /* What is left either was lost with its worker or cannot come now. */
     for (i = 1; i <= m->t.nworkers; i++) {
-        free_retry_chunks(m->w[i].head);
+        free_retry_chunks(m, m->w[i].head);
         m->inflight -= m->w[i].inflight;
         m->w[i].inflight = 0;
         m->w[i].head = m->w[i].tail = NULL;
     }
-    free_retry_chunks(m->orphans);
+    free_retry_chunks(m, m->orphans);
     while (m->chunks != NULL) {
         struct chunk *c = m->chunks;
 
         m->chunks = c->next;
-        chunk_free(c);
+        chunk_free(m, c);
     }
     m->chunks_tail = NULL;
     m->orphans = NULL;
     drop_retries(m);
     m->held = 0;
+    m->held_mem = 0;
+    m->nunrecorded = 0;
     m->discard = false;
 }
 
@@ -1609,8 +1931,12 @@ tf__session_set_progress(struct tf__session *s, struct tf__progress *p)
     s->progress = p;
 }
 
-/* How long a stopping batch waits for the workers to end their tasks. */
+/* How long a stopping batch waits for the workers to end their tasks; and,
+ * where the transport cannot pass the signal on (MPI ranks, which end
+ * their tasks when the launcher ends them), for results already on their
+ * way. */
 #define STOP_WAIT_US 10000000u
+#define STOP_WAIT_UNSIGNALLED_US 1000000u
 
 /*
  * The batch was asked to stop: hands out nothing more, passes the signal to
@@ -1621,7 +1947,9 @@ tf__session_set_progress(struct tf__session *s, struct tf__progress *p)
 static int
 stop_batch(struct master *m, int sig, struct tf_error *err)
 {
-    uint64_t until = tf__now_us() + STOP_WAIT_US;
+    uint64_t until = tf__now_us() + (m->t.ops->signal != NULL
+                                          ? STOP_WAIT_US
+                                          : STOP_WAIT_UNSIGNALLED_US);
     struct chunk *c;
     int rc = 0;
 
@@ -1644,7 +1972,7 @@ stop_batch(struct master *m, int sig, struct tf_error *err)
         for (k = c->nemitted; k < c->n && rc == 0; k++) {
             struct task_rec *tr = &c->tasks[k];
 
-            if (tr->done && tr->rf != NULL)
+            if (tr->done && !tr->emitted)
                 rc = emit(m, c, tr, err);
         }
     }
@@ -1666,6 +1994,8 @@ tf__session_batch(struct tf__session *m, struct tf__batch *b,
     b->failed = 0;
     m->finished = 0;
     m->finished_failed = 0;
+    m->nunrecorded = 0;
+    m->next_keep_us = 0;
     m->b = b;
     m->eof = false;
     m->input_rc = 0;
@@ -1710,12 +2040,14 @@ tf__session_batch(struct tf__session *m, struct tf__batch *b,
         if (rc == 0)
             rc = drain(m, err);
         if (rc == 0)
+            rc = keep_aged(m, tf__now_us(), err);
+        if (rc == 0)
             rc = progress_tick(m, err);
     }
     if (m->progress != NULL)
         tf__progress_clear(m->progress);
     if (rc < 0 && rc != TF_ETRANSPORT && rc != TF_EPROTO &&
-        rc != TF__ESTOPPED)
+        rc != TF__ESTOPPED && !b->end_on_error)
         discard_rest(m);
     /* What arrived is written before a halt or deadline is reported (a
      * stopped batch wrote it already). */
@@ -1734,6 +2066,11 @@ tf__session_batch(struct tf__session *m, struct tf__batch *b,
     m->nhungry = 0;
     for (i = 1; i <= m->t.nworkers; i++)
         m->w[i].waiting = false;
+    if (m->spool != NULL && tf__spool_live(m->spool) == 0) {
+        tf__spool_free(m->spool);
+        m->spool = NULL;
+    }
+    tf_buf_cleanup(&m->joined);
     m->b = NULL;
     return rc;
 }
@@ -1806,6 +2143,12 @@ tf__session_share(struct tf__session *m, const void *data, size_t len,
     return tf__session_share_commit(m, err);
 }
 
+bool
+tf__session_busy(const struct tf__session *s)
+{
+    return s->inflight > 0 && s->active > 0;
+}
+
 int
 tf__session_nworkers(const struct tf__session *s)
 {
@@ -1827,8 +2170,10 @@ session_free(struct tf__session *m)
         struct chunk *c = m->chunks;
 
         m->chunks = c->next;
-        chunk_free(c);
+        chunk_free(m, c);
     }
+    tf__spool_free(m->spool);
+    tf_buf_cleanup(&m->joined);
     free(m->w);
     free(m->q);
     free(m->hungry);
@@ -1899,8 +2244,58 @@ struct worker {
     uint64_t busy_us;
     uint64_t last_send_us;
     struct tf_buf frame;  /* owned */
+    struct tf_buf outf;   /* owned: an OUTPUT frame */
+    uint64_t task_id;     /* the task running */
     bool stop;
 };
+
+int
+tf_result_flush(struct tf_result *res)
+{
+    struct worker *wk = res->engine;
+    struct tf__wire_output o;
+    struct tf_error err;
+    size_t out_at = 0, err_at = 0;
+    int rc;
+
+    if (wk == NULL)
+        return 0;
+    while (out_at < res->out.len || err_at < res->err.len) {
+        o.id = wk->task_id;
+        o.out = res->out.data + out_at;
+        o.out_len = res->out.len - out_at;
+        o.err = res->err.data + err_at;
+        o.err_len = res->err.len - err_at;
+        if (o.out_len > TF__WIRE_OUTPUT_MAX)
+            o.out_len = TF__WIRE_OUTPUT_MAX;
+        if (o.err_len > TF__WIRE_OUTPUT_MAX)
+            o.err_len = TF__WIRE_OUTPUT_MAX;
+        rc = tf__wire_put_output(&wk->outf, &o, &err);
+        if (rc == 0)
+            rc = wk->t->ops->send(wk->t, 0, &wk->outf, &err);
+        if (rc < 0)
+            return rc;
+        out_at += o.out_len;
+        err_at += o.err_len;
+    }
+    tf_buf_reset(&res->out);
+    tf_buf_reset(&res->err);
+    /* A large buffer is given back rather than kept for the next task. */
+    if (res->out.cap > 4 * TF__WIRE_OUTPUT_MAX)
+        tf_buf_cleanup(&res->out);
+    if (res->err.cap > 4 * TF__WIRE_OUTPUT_MAX)
+        tf_buf_cleanup(&res->err);
+    return 0;
+}
+
+void
+tf_result_set_pgid(struct tf_result *res, int pgid)
+{
+    struct worker *wk = res->engine;
+
+    if (wk != NULL && wk->t->task_pgid != NULL)
+        *wk->t->task_pgid = pgid;
+}
 
 static int
 worker_send_results(struct worker *wk, uint32_t chunks_done,
@@ -2130,14 +2525,25 @@ worker_run_chunk(struct worker *wk, struct tf_result *r, struct tf_error *err)
         r->status = 0;
         r->signal = 0;
         r->timed_out = 0;
+        r->engine = wk;
+        wk->task_id = task.id;
         wres.start_us = wall0 + (int64_t)(t0 - mono0);
         rc = fn->fn(fn->arg, &task, r);
         t1 = tf__now_us();
+        /* A large output left whole goes as parts too, so that no
+         * message has to carry it. */
+        if (rc == 0 && r->out.len + r->err.len > TF__WIRE_OUTPUT_MAX)
+            rc = tf_result_flush(r);
+        if (wk->t->task_pgid != NULL)
+            *wk->t->task_pgid = 0;
         if (rc < 0) {
             rc = tf__error(err, rc, "task %llu: %s",
                            (unsigned long long)task.id, tf_strerror(rc));
             break;
         }
+        /* Past its time limit is a failure, whatever its exit said. */
+        if (r->timed_out && r->status == 0)
+            r->status = 124;
         if (r->submitted.len > 0) {
             rc = add_submitted(wk, task.id, &r->submitted, err);
             if (rc < 0)
@@ -2202,6 +2608,7 @@ worker_loop(struct worker *wk, struct tf_error *err)
     tf_buf_init(&r.out, 0);
     tf_buf_init(&r.err, 0);
     tf_buf_init(&r.submitted, 0);
+    r.engine = NULL;
     wk->last_send_us = tf__now_us();
     while (rc >= 0 && !(wk->stop && wk->nqueue == 0)) {
         if (wk->nqueue == 0) {
@@ -2236,6 +2643,7 @@ worker_main(struct tf__transport *t, void *arg)
     tf_buf_init(&wk.res, 0);
     tf_buf_init(&wk.sub, 0);
     tf_buf_init(&wk.frame, 0);
+    tf_buf_init(&wk.outf, 0);
     tf_buf_init(&wk.share, 0);
     tf_error_init(&err);
     tf__log_set_worker(t->rank - 1);
@@ -2257,6 +2665,7 @@ worker_main(struct tf__transport *t, void *arg)
     tf_buf_cleanup(&wk.res);
     tf_buf_cleanup(&wk.sub);
     tf_buf_cleanup(&wk.frame);
+    tf_buf_cleanup(&wk.outf);
     tf_buf_cleanup(&wk.share);
     return rc < 0 ? 3 : 0;
 }
@@ -2278,6 +2687,7 @@ tf__session_open(const struct tf__session_cfg *cfg, struct tf__session **out,
     tf_buf_init(&m->qbytes, 0);
     tf_buf_init(&m->frame, 0);
     tf_buf_init(&m->out, 0);
+    tf_buf_init(&m->joined, 0);
     m->t.ops = cfg->transport;
     /* The libraries' thread counts are set here already, to the share of
      * workers that are started from this process (forked): those then
@@ -2331,18 +2741,37 @@ lines_done(void *arg, const struct tf__done *d, struct tf_error *err)
 }
 
 static int
+lines_keep(void *arg, const struct tf__done *d, struct tf_error *err)
+{
+    return tf__sink_keep(arg, d, err);
+}
+
+static int
 lines_flush(void *arg, struct tf_error *err)
 {
     return tf__sink_flush(arg, err);
 }
 
+/* A task the resumed run finished is passed over: the output the store
+ * holds of it, never written, is written now. */
+static int
+lines_skip(void *arg, uint64_t id, struct tf_error *err)
+{
+    const struct tf__linerun *lr = arg;
+    uint64_t pieces_off, rec_off;
+
+    if (lr->replay == NULL ||
+        !tf__resume_stored_at(lr->resume, id, &pieces_off, &rec_off))
+        return 0;
+    return tf__sink_replay(lr->sink, lr->replay, id, pieces_off, rec_off,
+                           err);
+}
+
 int
-tf__farm_lines(struct tf__session *s, uint32_t fn, const char *input,
-               size_t max_line, struct tf__sink *sink, bool unordered,
-               const struct tf__resume *resume, bool rerun_failed,
-               const struct tf__halt *halt, const struct tf__plan *plan,
+tf__farm_lines(struct tf__session *s, const struct tf__linerun *lr,
                struct tf__farm_stats *stats, struct tf_error *err)
 {
+    const struct tf__plan *plan = lr->plan;
     bool counted = false;
     struct tf__source *src = NULL;
     struct tf__lines l;
@@ -2350,8 +2779,9 @@ tf__farm_lines(struct tf__session *s, uint32_t fn, const char *input,
     uint64_t count;
     int rc;
 
-    rc = tf__source_open(input, max_line, &src, err);
+    rc = tf__source_open(lr->input, lr->max_line, &src, err);
     if (rc == 0) {
+        tf__source_set_every_line(src, lr->every_line);
         /* A task file is checked whole first, so bad input runs nothing. */
         rc = tf__source_prescan(src, &count, err);
         counted = rc == 0; /* a regular file: its tasks are counted */
@@ -2363,13 +2793,15 @@ tf__farm_lines(struct tf__session *s, uint32_t fn, const char *input,
         return rc;
     }
     memset(&b, 0, sizeof(b));
-    b.fn = fn;
-    b.unordered = unordered;
+    b.fn = lr->fn;
+    b.unordered = lr->unordered;
     b.keep_text = true;
     memset(&l, 0, sizeof(l));
     l.src = src;
-    l.resume = resume;
-    l.rerun_failed = rerun_failed;
+    l.resume = lr->resume;
+    l.rerun_failed = lr->rerun_failed;
+    l.on_skip = lines_skip;
+    l.skip_arg = (void *)lr;
     tf_buf_init(&l.text, 0);
     if (plan != NULL) {
         l.history = plan->history;
@@ -2385,12 +2817,20 @@ tf__farm_lines(struct tf__session *s, uint32_t fn, const char *input,
     b.next = lines_next;
     b.next_arg = &l;
     b.skipped = &l.skipped;
-    b.halt = halt;
+    b.halt = lr->halt;
     b.total = counted ? count : 0;
     b.done = lines_done;
-    b.done_arg = sink;
+    b.done_arg = lr->sink;
+    if (lr->keep) {
+        b.keep = lines_keep;
+        b.keep_arg = lr->sink;
+        b.keep_after_us = lr->keep_after_us;
+    }
+    b.spool = true;
+    b.spool_dir = lr->spool_dir;
+    b.end_on_error = lr->end_on_error;
     b.flush = lines_flush;
-    b.flush_arg = sink;
+    b.flush_arg = lr->sink;
     rc = tf__session_batch(s, &b, err);
     stats->tasks += b.tasks;
     stats->failed += b.failed;
@@ -2405,6 +2845,8 @@ tf__farm_run(const struct tf__farm_cfg *cfg, struct tf__farm_stats *stats,
              int *worker_rc, struct tf_error *err)
 {
     struct tf__session_cfg scfg;
+    struct tf__sink_opts so;
+    struct tf__linerun lr;
     struct tf__session *s;
     struct tf__sink *sink = NULL;
     struct tf__fn fn;
@@ -2429,12 +2871,22 @@ tf__farm_run(const struct tf__farm_cfg *cfg, struct tf__farm_stats *stats,
         return rc;
     stats->nworkers = tf__session_nworkers(s);
     stats->transport = tf__session_transport(s);
-    rc = tf__sink_open(cfg->out_fd, cfg->err_fd, cfg->joblog, cfg->tag, &sink,
-                       err);
-    if (rc == 0)
-        rc = tf__farm_lines(s, 0, cfg->input, cfg->max_line, sink,
-                            cfg->unordered, NULL, false, NULL, NULL, stats,
-                            err);
+    memset(&so, 0, sizeof(so));
+    so.out_fd = cfg->out_fd;
+    so.err_fd = cfg->err_fd;
+    so.joblog = cfg->joblog;
+    so.tag = cfg->tag;
+    rc = tf__sink_open(&so, &sink, err);
+    if (rc == 0) {
+        memset(&lr, 0, sizeof(lr));
+        lr.input = cfg->input;
+        lr.max_line = cfg->max_line;
+        lr.sink = sink;
+        lr.unordered = cfg->unordered;
+        lr.keep = cfg->joblog != NULL;
+        lr.keep_after_us = 1000000;
+        rc = tf__farm_lines(s, &lr, stats, err);
+    }
     rc2 = tf__sink_close(sink, rc < 0 ? NULL : err);
     if (rc == 0)
         rc = rc2;

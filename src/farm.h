@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "done.h"
 #include "sink.h"
 #include "taskfarm.h"
 #include "transport.h"
@@ -75,6 +76,31 @@ struct tf__batch {
     void *next_arg;
     int (*done)(void *arg, const struct tf__done *d, struct tf_error *err);
     void *done_arg;
+    /*
+     * Records kept safe before their turn (may be NULL: none): in task
+     * order, a finished task waits for the tasks before it. `keep` gets
+     * such a task once it has waited KEEP_AFTER_US (0: at once) since it
+     * ended, so that its record need not wait for the slow tasks before
+     * it; its output still goes to `done` in its turn, with D->recorded
+     * set. A negative return ends the batch as a failing `done` does.
+     */
+    int (*keep)(void *arg, const struct tf__done *d, struct tf_error *err);
+    void *keep_arg;
+    uint64_t keep_after_us;
+    /*
+     * Whether output held for its turn, and the output of a task that
+     * streams it (tf_result_flush()), may be kept in a temporary file
+     * (in SPOOL_DIR, NULL: $TMPDIR or /tmp) once it passes the master's
+     * memory budget; `done` then gets it as blobs. Without it, `done`
+     * gets every output whole in memory.
+     */
+    bool spool;
+    const char *spool_dir;
+    /* A batch that fails (a callback's error) returns at once, leaving
+     * the workers to their tasks: the caller then aborts the session.
+     * Without it the batch first waits for the tasks handed out, so that
+     * the session serves the next batch. */
+    bool end_on_error;
     int (*flush)(void *arg, struct tf_error *err);
     void *flush_arg;
     /*
@@ -163,6 +189,10 @@ int tf__session_share_commit(struct tf__session *s, struct tf_error *err);
 bool tf__session_share_maps(const struct tf__session *s, size_t len);
 
 int tf__session_nworkers(const struct tf__session *s);
+/* Master: whether workers still run tasks of a batch that ended early (a
+ * halt or a stop under MPI, whose ranks end their tasks only when the job
+ * ends): the session is then aborted rather than closed. */
+bool tf__session_busy(const struct tf__session *s);
 const char *tf__session_transport(const struct tf__session *s);
 
 /* Master: stops the workers and frees S. NULL is a no-op. */
@@ -217,16 +247,36 @@ struct tf__plan {
     bool lpt; /* longest first by HISTORY: reads every task first */
 };
 
-/*
- * Reads the lines of INPUT and writes results to SINK in session S: the
- * master's part of tf__farm_run(), for a session opened by the caller.
- * PLAN may be NULL.
- */
+/* A line run: the master's part of tf__farm_run(), for a session opened
+ * by the caller. Zero what is not used. */
 struct tf__resume;
-int tf__farm_lines(struct tf__session *s, uint32_t fn, const char *input,
-                   size_t max_line, struct tf__sink *sink, bool unordered,
-                   const struct tf__resume *resume, bool rerun_failed,
-                   const struct tf__halt *halt, const struct tf__plan *plan,
+struct tf__results_reader;
+struct tf__linerun {
+    uint32_t fn;
+    const char *input;      /* FILE or "-" */
+    size_t max_line;
+    bool every_line;        /* --template: a line is data, never a comment */
+    struct tf__sink *sink;  /* borrowed */
+    bool unordered;
+    const struct tf__resume *resume; /* skip what it holds as done, or
+                                        NULL */
+    bool rerun_failed;
+    /* With RESUME: the store whose unwritten output of a task passed over
+     * is written now (tf__sink_replay()), or NULL. */
+    struct tf__results_reader *replay;
+    const struct tf__halt *halt;     /* or NULL */
+    const struct tf__plan *plan;     /* or NULL */
+    bool keep;              /* records are kept: a finished task's record
+                               is written (tf__sink_keep()) once it has
+                               waited KEEP_AFTER_US for its turn */
+    uint64_t keep_after_us;
+    const char *spool_dir;  /* for output held in a file, or NULL */
+    bool end_on_error;      /* see struct tf__batch */
+};
+
+/* Reads the lines of LR->input and writes results to LR->sink in session
+ * S. */
+int tf__farm_lines(struct tf__session *s, const struct tf__linerun *lr,
                    struct tf__farm_stats *stats, struct tf_error *err);
 
 #endif /* TF_FARM_H */

@@ -30,6 +30,11 @@ read_task(struct tf__lines *l, uint64_t *id, const char **line, size_t *len,
         if (rc == 1 && l->resume != NULL &&
             tf__resume_done(l->resume, *id, *line, *len, l->rerun_failed)) {
             l->skipped++;
+            if (l->on_skip != NULL) {
+                rc = l->on_skip(l->skip_arg, *id, err);
+                if (rc < 0)
+                    return rc;
+            }
             continue;
         }
         return rc;

@@ -14,8 +14,8 @@ struct tf__resume;
 struct tf__source;
 struct tf__lpt_task;
 
-/* The tasks of a line run, in the order they start. Fill the first four
- * fields (the rest zeroed) and call tf__lines_next(). */
+/* The tasks of a line run, in the order they start. Fill the fields up to
+ * SKIP_ARG (the rest zeroed) and call tf__lines_next(). */
 struct tf__lines {
     struct tf__source *src;            /* borrowed */
     const struct tf__resume *resume;   /* or NULL: skip what it holds as
@@ -24,6 +24,10 @@ struct tf__lines {
     const struct tf__history *history; /* or NULL, borrowed */
     bool lpt; /* --order lpt: every task read first, the longest in
                  HISTORY first */
+    /* Called with each task RESUME holds as done, as it is passed over
+     * (may be NULL); a negative return ends the reading with that code. */
+    int (*on_skip)(void *arg, uint64_t id, struct tf_error *err);
+    void *skip_arg;
     /* kept by tf__lines_next() */
     uint64_t skipped; /* tasks RESUME holds as done */
     bool sorted;

@@ -1,10 +1,14 @@
 /* main.c - the taskfarm command: options, help, job choice, exit codes */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,6 +26,7 @@
 #include "resume.h"
 #include "sink.h"
 #include "source.h"
+#include "template.h"
 #include "transport.h"
 #include "util.h"
 
@@ -53,6 +58,8 @@ struct cli {
     struct tf__halt halt;
     bool have_halt;
     const char *results;
+    const char *output;    /* --output FILE, or NULL: standard output */
+    const char *tmpdir;    /* --tmpdir DIR, or NULL: $TMPDIR or /tmp */
     bool resume;
     bool resume_failed;
     bool unordered;
@@ -87,6 +94,14 @@ static const struct tf_option common_options[] = {
      "round the -j slots)"},
     {"joblog", 0, "FILE",
      "write a GNU Parallel-compatible log line per finished task to FILE"},
+    {"output", 'o', "FILE",
+     "write the tasks' output to FILE instead of standard output; with "
+     "--results, a resumed run cuts FILE back to its last recorded task "
+     "first, so that no output is lost or doubled even after a kill "
+     "(under mpirun, use it rather than standard output)"},
+    {"tmpdir", 0, "DIR",
+     "keep output waiting for its turn, past what memory holds, in a "
+     "temporary file in DIR (default: $TMPDIR, else /tmp)"},
     {"max-line", 0, "BYTES", "longest task line accepted (default 1048576)"},
     {"results", 0, "FILE",
      "keep every finished task's record (status, times, host, output) in "
@@ -163,7 +178,8 @@ static const struct option_group option_groups[] = {
     {"Workers and scheduling",
      {"jobs", "backend", "chunk", "threads-per-worker", "order", "history"}},
     {"Input and output",
-     {"max-line", "keep-order", "unordered", "tag", "dry-run", "quiet"}},
+     {"max-line", "output", "keep-order", "unordered", "tag", "tmpdir",
+      "dry-run", "quiet"}},
     {"Progress", {"progress", "no-progress", "status-interval"}},
     {"Records and resume",
      {"joblog", "results", "sync-interval", "resume", "resume-failed"}},
@@ -728,6 +744,10 @@ apply(struct cli *c, const struct tf_option *opt, const char *value,
         c->dry_run = true;
     else if (strcmp(n, "joblog") == 0)
         c->joblog = value;
+    else if (strcmp(n, "output") == 0)
+        c->output = value;
+    else if (strcmp(n, "tmpdir") == 0)
+        c->tmpdir = value;
     else if (strcmp(n, "quiet") == 0)
         c->quiet = true;
     else if (strcmp(n, "progress") == 0)
@@ -1119,20 +1139,25 @@ summary(const struct tf__farm_stats *s)
 
 /*
  * Reads what the run being resumed recorded in its joblog and results
- * file. With TRIM, cuts a line the killed run left half written off the
- * joblog, so that this run appends after whole lines; --dry-run changes no
- * file.
+ * file, and what its store holds of output it never wrote (the results
+ * file, or the joblog's spool). With TRIM, cuts a line the killed run left
+ * half written off the joblog, so that this run appends after whole lines;
+ * --dry-run changes no file. TMPL (may be NULL) is the run's template.
  */
 static int
-load_resume(const struct cli *c, bool trim, struct tf__resume **out,
-            struct tf_error *err)
+load_resume(const struct cli *c, bool trim, const struct tf__template *tmpl,
+            struct tf__resume **out, struct tf_error *err)
 {
     struct tf__resume *r = NULL;
+    struct tf_buf spool;
     uint64_t valid = 0;
     struct stat st;
     int rc;
 
+    tf_buf_init(&spool, 0);
     rc = tf__resume_new(&r, err);
+    if (rc == 0)
+        tf__resume_set_template(r, tmpl);
     if (rc == 0 && c->joblog != NULL) {
         rc = tf__resume_load_joblog(r, c->joblog, &valid, err);
         if (rc == 0 && trim && stat(c->joblog, &st) == 0 &&
@@ -1142,11 +1167,329 @@ load_resume(const struct cli *c, bool trim, struct tf__resume **out,
     }
     if (rc == 0 && c->results != NULL)
         rc = tf__resume_load_results(r, c->results, err);
+    else if (rc == 0 && c->joblog != NULL) {
+        rc = tf__sink_spool_path(c->joblog, &spool) < 0
+                 ? tf__error(err, TF_ENOMEM, "out of memory")
+                 : tf__resume_load_store(r, (char *)spool.data, err);
+    }
+    tf_buf_cleanup(&spool);
     if (rc < 0) {
         tf__resume_free(r);
-        return rc == TF_EINPUT ? tf__error(err, TF_EUSAGE, "%s", err->msg) : rc;
+        /* A record that cannot be read is the user's to mend: exit 2. */
+        if (rc == TF_EINPUT && err != NULL)
+            err->code = TF_EUSAGE;
+        return rc == TF_EINPUT ? TF_EUSAGE : rc;
     }
     *out = r;
+    return 0;
+}
+
+/*
+ * The run job's --template and --colsep, compiled: *OUT stays NULL for a
+ * job without them. A bad one is TF_EUSAGE.
+ */
+static int
+run_template(const struct cli *c, struct tf__template **out,
+             struct tf_error *err)
+{
+    const char *tmpl = tf_opts_get(&c->opts, "template");
+
+    *out = NULL;
+    if (tmpl == NULL)
+        return 0;
+    return tf__template_compile(tmpl, tf_opts_get(&c->opts, "colsep"), out,
+                                err);
+}
+
+/* The joblog's Command column of a template run: the command as run. */
+static int
+template_label(void *arg, const struct tf__done *d, struct tf_buf *out)
+{
+    return tf__template_apply(arg, d->cmd, d->cmd_len, d->id, d->worker + 1,
+                              out);
+}
+
+/* DIR/BASE of PATH with DIR made absolute and without links, in OUT (of
+ * PATH_MAX bytes); false when DIR does not exist. */
+static bool
+canonical(const char *path, char *out)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    const char *base = slash != NULL ? slash + 1 : path;
+    size_t n = slash == NULL ? 1 : slash == path ? 1 : (size_t)(slash - path);
+
+    if (n >= sizeof(dir))
+        return false;
+    memcpy(dir, slash == NULL ? "." : path, n);
+    dir[n] = '\0';
+    if (realpath(dir, out) == NULL)
+        return false;
+    return strlen(out) + 1 + strlen(base) < PATH_MAX &&
+           strcat(strcat(out, "/"), base) != NULL;
+}
+
+/* Whether paths A and B name one file: the same inode when both exist,
+ * else the same place. */
+static bool
+same_file(const char *a, const char *b)
+{
+    char ra[PATH_MAX], rb[PATH_MAX];
+    struct stat sa, sb;
+
+    if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    return canonical(a, ra) && canonical(b, rb) && strcmp(ra, rb) == 0;
+}
+
+/*
+ * Refuses, before any file is touched, a command line whose files would
+ * overwrite each other: a record file or the output that is the task file,
+ * the joblog and the results file (or the output) being one file, or a
+ * record file that is standard output.
+ */
+static int
+check_paths(const struct cli *c, struct tf_error *err)
+{
+    struct {
+        const char *opt;
+        const char *path;
+    } f[5];
+    struct tf_buf spool;
+    struct stat out, st;
+    size_t n = 0, i, j;
+    int rc = 0;
+
+    tf_buf_init(&spool, 0);
+    if (c->input != NULL && strcmp(c->input, "-") != 0) {
+        f[n].opt = "the task file";
+        f[n++].path = c->input;
+    }
+    if (c->joblog != NULL) {
+        f[n].opt = "--joblog";
+        f[n++].path = c->joblog;
+        if (tf__sink_spool_path(c->joblog, &spool) == 0) {
+            f[n].opt = "the joblog's spool file";
+            f[n++].path = (char *)spool.data;
+        }
+    }
+    if (c->results != NULL) {
+        f[n].opt = "--results";
+        f[n++].path = c->results;
+    }
+    if (c->output != NULL) {
+        f[n].opt = "--output";
+        f[n++].path = c->output;
+    }
+    for (i = 0; i < n && rc == 0; i++)
+        for (j = i + 1; j < n && rc == 0; j++)
+            if (same_file(f[i].path, f[j].path))
+                rc = tf__error(err, TF_EUSAGE,
+                               "%s and %s are one file (%s): one would "
+                               "overwrite the other",
+                               f[i].opt, f[j].opt, f[j].path);
+    /* Standard output into a record file or the task file. */
+    if (c->output == NULL && fstat(STDOUT_FILENO, &out) == 0 &&
+        S_ISREG(out.st_mode))
+        for (i = 0; i < n && rc == 0; i++)
+            if (stat(f[i].path, &st) == 0 && st.st_dev == out.st_dev &&
+                st.st_ino == out.st_ino)
+                rc = tf__error(err, TF_EUSAGE,
+                               "standard output is %s (%s): the output "
+                               "would overwrite it",
+                               f[i].opt, f[i].path);
+    tf_buf_cleanup(&spool);
+    return rc;
+}
+
+/* Opens --output: created when missing, not truncated yet. */
+static int
+open_output(const struct cli *c, int *fd, struct tf_error *err)
+{
+    struct stat st;
+
+    *fd = STDOUT_FILENO;
+    if (c->output == NULL)
+        return 0;
+    *fd = open(c->output, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+    if (*fd < 0 || fstat(*fd, &st) < 0)
+        return tf__error_errno(err, TF_EUSAGE, errno, "%s", c->output);
+    return 0;
+}
+
+/*
+ * Readies --output for writing: a new run starts it empty; a resumed run
+ * appends, after cutting it back to the size it had when the last task
+ * the results file records as written was in it.
+ */
+static int
+ready_output(const struct cli *c, int fd, const struct tf__resume *resume,
+             struct tf_error *err)
+{
+    char path[PATH_MAX];
+    uint64_t size = 0;
+    struct stat st;
+    bool cut = !c->resume;
+
+    if (c->output == NULL)
+        return 0;
+    if (fstat(fd, &st) < 0)
+        return tf__error_errno(err, TF_ESYS, errno, "%s", c->output);
+    if (!S_ISREG(st.st_mode))
+        return 0; /* a FIFO or a device: nothing to cut */
+    if (c->resume && resume != NULL && realpath(c->output, path) != NULL &&
+        tf__resume_output_size(resume, path, &size) &&
+        (uint64_t)st.st_size > size)
+        cut = true;
+    if (cut && ftruncate(fd, (off_t)size) < 0)
+        return tf__error_errno(err, TF_ESYS, errno, "cutting back %s",
+                               c->output);
+    if (lseek(fd, 0, SEEK_END) < 0)
+        return tf__error_errno(err, TF_ESYS, errno, "%s", c->output);
+    return 0;
+}
+
+/* Reads the first line of PATH into BUF (SIZE bytes); false when it cannot. */
+static bool
+read_line(const char *path, char *buf, size_t size)
+{
+    FILE *f = fopen(path, "re");
+    bool ok;
+
+    if (f == NULL)
+        return false;
+    ok = fgets(buf, (int)size, f) != NULL;
+    fclose(f);
+    if (ok)
+        buf[strcspn(buf, "\n")] = '\0';
+    return ok;
+}
+
+/*
+ * How many more processes may start in this process's cgroup and those
+ * above it (pids.max less pids.current, the tightest), or UINT64_MAX when
+ * none says.
+ */
+static uint64_t
+cgroup_room(void)
+{
+    char line[PATH_MAX], dir[PATH_MAX + 64], max[64], cur[64], *rel = NULL;
+    uint64_t room = UINT64_MAX;
+    FILE *f = fopen("/proc/self/cgroup", "re");
+    const char *base = NULL;
+    char *slash;
+
+    if (f == NULL)
+        return room;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        line[strcspn(line, "\n")] = '\0';
+        if (strncmp(line, "0::", 3) == 0 && base == NULL) {
+            base = "/sys/fs/cgroup"; /* version 2 */
+            rel = strdup(line + 3);
+        } else if (strstr(line, ":pids:") != NULL) {
+            base = "/sys/fs/cgroup/pids"; /* version 1 */
+            free(rel);
+            rel = strdup(strstr(line, ":pids:") + 6);
+            break;
+        }
+    }
+    fclose(f);
+    while (base != NULL && rel != NULL) {
+        snprintf(dir, sizeof(dir), "%s%s/pids.max", base, rel);
+        if (read_line(dir, max, sizeof(max)) && strcmp(max, "max") != 0) {
+            snprintf(dir, sizeof(dir), "%s%s/pids.current", base, rel);
+            if (read_line(dir, cur, sizeof(cur))) {
+                uint64_t m = strtoull(max, NULL, 10);
+                uint64_t c = strtoull(cur, NULL, 10);
+                uint64_t r = m > c ? m - c : 0;
+
+                if (r < room)
+                    room = r;
+            }
+        }
+        slash = strrchr(rel, '/');
+        if (slash == NULL || rel[0] == '\0')
+            break;
+        *slash = '\0'; /* the cgroup above; "" is the root */
+    }
+    free(rel);
+    return room;
+}
+
+/* How many more processes this user may start (ulimit -u), or
+ * UINT64_MAX when there is no limit (or it does not bind root). */
+static uint64_t
+user_room(void)
+{
+    struct rlimit rl;
+    struct dirent *e;
+    uint64_t n = 0;
+    uid_t uid = getuid();
+    DIR *d;
+
+    if (getrlimit(RLIMIT_NPROC, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+        geteuid() == 0)
+        return UINT64_MAX;
+    d = opendir("/proc");
+    if (d == NULL)
+        return UINT64_MAX;
+    while ((e = readdir(d)) != NULL) {
+        char path[300];
+        struct stat st;
+
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%s", e->d_name);
+        if (stat(path, &st) == 0 && st.st_uid == uid)
+            n++;
+    }
+    closedir(d);
+    return (uint64_t)rl.rlim_cur > n ? (uint64_t)rl.rlim_cur - n : 0;
+}
+
+/*
+ * The number of local workers to fork: -j N (default one per CPU), but no
+ * more than the task file has tasks, and refused in one line when the
+ * system would not let that many start (each worker and the process of its
+ * task). Under MPI the job's size decides, and this is not asked.
+ */
+static int
+size_workers(const struct cli *c, int *nworkers, struct tf_error *err)
+{
+    struct tf__source *src = NULL;
+    uint64_t n = c->jobs > 0 ? c->jobs : (uint64_t)tf__online_cpus();
+    uint64_t count = 0;
+    uint64_t room, user;
+    int rc;
+
+    if (strcmp(c->backend, "mpi") == 0 ||
+        (strcmp(c->backend, "auto") == 0 && tf__mpi_launched()))
+        return 0;
+    if (c->kind->reads_lines && strcmp(c->input, "-") != 0) {
+        rc = tf__source_open(c->input, (size_t)c->max_line, &src, err);
+        if (rc == 0) {
+            tf__source_set_every_line(src,
+                                      tf_opts_get(&c->opts, "template") !=
+                                          NULL);
+            rc = tf__source_prescan(src, &count, err);
+        }
+        tf__source_close(src);
+        if (rc < 0)
+            return rc;
+        if (rc == 0 && count < n)
+            n = count > 0 ? count : 1;
+    }
+    room = cgroup_room();
+    user = user_room();
+    if (2 * n > room || 2 * n > user)
+        return tf__error(err, TF_EUSAGE,
+                         "-j: %llu workers and their tasks need %llu "
+                         "processes, and only %llu more may start here (%s)",
+                         (unsigned long long)n, (unsigned long long)(2 * n),
+                         (unsigned long long)(room < user ? room : user),
+                         room < user ? "the cgroup's pids.max"
+                                     : "ulimit -u");
+    *nworkers = (int)n;
     return 0;
 }
 
@@ -1254,77 +1597,160 @@ resume_hint(const struct cli *c, int argc, char **argv)
     tf_buf_cleanup(&cmd);
 }
 
-/* The master's part of a line-reading job: output, joblog, summary. */
-static int
-run_lines(const struct cli *c, struct tf_pool *pool, uint64_t t0,
-          struct tf_error *err)
+/* When the tasks may go out and until when: --history, --order lpt and
+ * the deadline. */
+static void
+make_plan(const struct cli *c, struct tf__history *history,
+          struct tf__plan *plan)
 {
-    struct tf__farm_stats stats;
-    struct tf__sink *sink = NULL;
-    struct tf__results *results = NULL;
-    struct tf__resume *resume = NULL;
-    struct tf__history *history = NULL;
-    struct tf__plan plan;
-    bool halted = false, drained = false;
-    double end = 0;
-    int rc = 0;
-    int rc2;
+    double end;
 
-    memset(&stats, 0, sizeof(stats));
-    memset(&plan, 0, sizeof(plan));
-    if (c->history != NULL) {
-        rc = tf__history_load(c->history, &history, err);
-        if (rc < 0)
-            return rc;
-        plan.history = history;
-        plan.lpt = c->lpt;
-    }
+    memset(plan, 0, sizeof(*plan));
+    plan->history = history;
+    plan->lpt = c->lpt;
     end = c->deadline > 0 ? c->deadline : slurm_end_time();
     if (end > 0) {
         double left = end - wall_now();
         uint64_t now = tf__now_us();
 
-        plan.deadline_us = left > 0 ? now + (uint64_t)(left * 1e6) : 1;
-        plan.margin_us = c->margin_us;
+        plan->deadline_us = left > 0 ? now + (uint64_t)(left * 1e6) : 1;
+        plan->margin_us = c->margin_us;
         if (!c->have_margin) {
-            plan.margin_us = 60000000u;
-            if (left > 0 && left * 1e5 < (double)plan.margin_us)
-                plan.margin_us = (uint64_t)(left * 1e5);
+            plan->margin_us = 60000000u;
+            if (left > 0 && left * 1e5 < (double)plan->margin_us)
+                plan->margin_us = (uint64_t)(left * 1e5);
         }
     }
-    if (c->resume) {
-        rc = load_resume(c, true, &resume, err);
-        if (rc < 0) {
-            tf__history_free(history);
-            return rc;
-        }
+}
+
+/* What a line run holds open, freed by close_lines(). */
+struct lines_run {
+    struct tf__sink *sink;
+    struct tf__results *results;
+    struct tf__resume *resume;
+    struct tf__history *history;
+    struct tf__template *tmpl;
+    struct tf__results_reader *replay;
+    int out_fd;
+};
+
+/*
+ * Opens a line run's files in an order that touches nothing before it is
+ * safe: the results file and the joblog are locked (another run may have
+ * them) before a resumed run reads them, and --output is cut back only
+ * once the records say to where.
+ */
+static int
+open_lines(const struct cli *c, struct lines_run *lr, struct tf_error *err)
+{
+    struct tf__sink_opts so;
+    int rc;
+
+    rc = run_template(c, &lr->tmpl, err);
+    if (rc == 0 && c->history != NULL)
+        rc = tf__history_load(c->history, &lr->history, err);
+    /* Appended to, never truncated: an earlier run's records stay. */
+    if (rc == 0 && c->results != NULL) {
+        rc = tf__results_open(c->results, c->sync_us, &lr->results, err);
+        if (rc == TF_ESYS)
+            err->code = rc = TF_EUSAGE;
     }
-    if (c->results != NULL) {
-        /* Appended to, never truncated: an earlier run's records stay. */
-        rc = tf__results_open(c->results, c->sync_us, &results, err);
-        if (rc < 0) {
-            tf__resume_free(resume);
-            return rc == TF_ESYS ? tf__error(err, TF_EUSAGE, "%s", err->msg)
-                                 : rc;
-        }
+    if (rc == 0)
+        rc = open_output(c, &lr->out_fd, err);
+    if (rc < 0)
+        return rc;
+    memset(&so, 0, sizeof(so));
+    so.out_fd = lr->out_fd;
+    so.out_path = c->output;
+    so.err_fd = STDERR_FILENO;
+    so.joblog = c->joblog;
+    so.append = c->resume;
+    so.tag = c->tag;
+    so.results = lr->results;
+    so.sync_us = c->sync_us;
+    if (lr->tmpl != NULL) {
+        so.label = template_label;
+        so.label_arg = lr->tmpl;
     }
-    rc = tf__sink_open_ex(STDOUT_FILENO, STDERR_FILENO, c->joblog, c->resume,
-                          c->tag, &sink, err);
+    rc = tf__sink_open(&so, &lr->sink, err);
+    if (rc == 0 && c->resume)
+        rc = load_resume(c, true, lr->tmpl, &lr->resume, err);
+    if (rc == 0 && lr->resume != NULL &&
+        tf__resume_store_path(lr->resume) != NULL)
+        rc = tf__results_reader_open(tf__resume_store_path(lr->resume),
+                                     &lr->replay, err);
+    if (rc == 0)
+        rc = ready_output(c, lr->out_fd, lr->resume, err);
+    if (rc == 0)
+        rc = tf__sink_start(lr->sink, lr->results == NULL ? lr->resume : NULL,
+                            err);
+    return rc;
+}
+
+/* Closes what open_lines() opened: writing what waits when the run ended
+ * in order (ORDERLY), else dropping it. Returns the first error. */
+static int
+close_lines(struct lines_run *lr, bool orderly, struct tf_error *err)
+{
+    int rc;
+    int rc2;
+
+    rc = tf__sink_close(lr->sink, orderly ? err : NULL);
+    rc2 = tf__results_close(lr->results, orderly && rc == 0 ? err : NULL);
+    if (rc == 0)
+        rc = rc2;
+    if (lr->out_fd != STDOUT_FILENO && lr->out_fd >= 0 &&
+        close(lr->out_fd) < 0 && rc == 0 && orderly)
+        rc = tf__error_errno(err, TF_ESYS, errno, "closing the output");
+    tf__results_reader_close(lr->replay);
+    tf__resume_free(lr->resume);
+    tf__history_free(lr->history);
+    tf__template_free(lr->tmpl);
+    return rc;
+}
+
+/* The master's part of a line-reading job: output, records, summary. */
+static int
+run_lines(const struct cli *c, struct tf_pool *pool, uint64_t t0,
+          struct tf_error *err)
+{
+    struct tf__farm_stats stats;
+    struct tf__linerun run;
+    struct lines_run lr;
+    struct tf__plan plan;
+    bool halted = false, drained = false;
+    int rc;
+    int rc2;
+
+    memset(&stats, 0, sizeof(stats));
+    memset(&lr, 0, sizeof(lr));
+    lr.out_fd = -1;
+    rc = open_lines(c, &lr, err);
     if (rc == 0) {
-        tf__sink_set_results(sink, results);
-        rc = tf__farm_lines(tf__pool_session(pool), 0, c->input,
-                            (size_t)c->max_line, sink, c->unordered, resume,
-                            c->resume_failed, c->have_halt ? &c->halt : NULL,
-                            &plan, &stats, err);
+        make_plan(c, lr.history, &plan);
+        memset(&run, 0, sizeof(run));
+        run.input = c->input;
+        run.max_line = (size_t)c->max_line;
+        run.every_line = lr.tmpl != NULL;
+        run.sink = lr.sink;
+        run.unordered = c->unordered;
+        run.resume = lr.resume;
+        run.rerun_failed = c->resume_failed;
+        run.replay = lr.replay;
+        run.halt = c->have_halt ? &c->halt : NULL;
+        run.plan = &plan;
+        run.keep = c->joblog != NULL || c->results != NULL;
+        run.keep_after_us = c->sync_us;
+        run.spool_dir = c->tmpdir;
+        run.end_on_error = true;
+        rc = tf__farm_lines(tf__pool_session(pool), &run, &stats, err);
     }
-    rc2 = tf__sink_close(sink, rc < 0 ? NULL : err);
-    if (rc == 0)
+    rc2 = close_lines(&lr, rc == 0 || rc == TF__EHALTED ||
+                               rc == TF__EDEADLINE || rc == TF__ESTOPPED,
+                      err);
+    if (rc == 0 || (rc2 < 0 && (rc == TF__EHALTED || rc == TF__EDEADLINE ||
+                                rc == TF__ESTOPPED)))
         rc = rc2;
-    rc2 = tf__results_close(results, rc < 0 ? NULL : err);
-    if (rc == 0)
-        rc = rc2;
-    tf__resume_free(resume);
-    tf__history_free(history);
     if (rc == TF__EHALTED) {
         tf__log(TF_LOG_ERROR, "%s", err->msg);
         halted = true;
@@ -1395,7 +1821,7 @@ dry_run(struct cli *c)
     if (quiet_rank())
         return EXIT_ALL_OK;
     if (c->resume)
-        rc = load_resume(c, false, &resume, &err);
+        rc = load_resume(c, false, NULL, &resume, &err);
     if (rc == 0 && c->history != NULL)
         rc = tf__history_load(c->history, &history, &err);
     if (rc == 0) {
@@ -1473,6 +1899,13 @@ main(int argc, char **argv)
     }
     if (c.dry_run)
         return dry_run(&c);
+    if (c.kind->reads_lines) {
+        rc = check_paths(&c, &err);
+        if (rc < 0) {
+            refuse("%s", err.msg);
+            return EXIT_USAGE;
+        }
+    }
     /* A job that makes its own tasks writes its own joblog, if it can. */
     if (!c.kind->reads_lines && c.joblog != NULL &&
         tf__opts_set(&c.opts, "joblog", c.joblog) < 0) {
@@ -1492,6 +1925,13 @@ main(int argc, char **argv)
     tf_config_init(&cfg);
     cfg.backend = c.backend;
     cfg.nworkers = (int)c.jobs;
+    rc = size_workers(&c, &cfg.nworkers, &err);
+    if (rc < 0) {
+        refuse("%s", err.msg);
+        if (c.kind->fini != NULL)
+            c.kind->fini(state);
+        return exit_for(rc);
+    }
     cfg.chunksize = c.chunk;
     cfg.threads_per_worker = (int)c.threads;
     cfg.retries = (unsigned)c.retries;
@@ -1524,7 +1964,8 @@ main(int argc, char **argv)
     else
         rc = tf__error(&err, TF_EUSAGE, "job %s has nothing to run",
                        c.kind->name);
-    if (rc >= 0 || rc == TF_EINPUT || rc == TF_EUSAGE || rc == TF_ETASK) {
+    if ((rc >= 0 || rc == TF_EINPUT || rc == TF_EUSAGE || rc == TF_ETASK) &&
+        !tf__session_busy(tf__pool_session(pool))) {
         /* The workers are idle: stop them in order. */
         rc2 = tf_finalize(pool, rc >= 0 ? &err : NULL);
         if (rc >= 0 && rc2 < 0)

@@ -20,7 +20,9 @@
  * Record: magic (4), u32 body length (4), u32 header check (4), body, u32
  * CRC-32C of the body.
  * Body: the fixed part below, then host, command, stdout and stderr, each a
- * u32 length and the bytes, filling the body exactly.
+ * u32 length and the bytes, filling the body exactly. A version 1 record
+ * (magic ending in 0x1e) has the first FIXED_V1 bytes of the fixed part,
+ * with 0 where the kind is.
  */
 #define FILE_MAGIC TF__RESULTS_MAGIC
 #define FILE_HDR 16
@@ -33,17 +35,23 @@
 #define OFF_FLAGS 24
 #define OFF_ATTEMPT 28
 #define OFF_WORKER 32
-#define OFF_RESERVED 36
+#define OFF_KIND 36
 #define OFF_START 40
 #define OFF_RUNTIME 48
-#define FIXED 56
+#define FIXED_V1 56
+#define OFF_OUT_END 56
+#define OFF_OUT_TOTAL 64
+#define OFF_ERR_TOTAL 72
+#define FIXED 80
+#define BODY_MIN_V1 (FIXED_V1 + 4 * 4)
 #define BODY_MIN (FIXED + 4 * 4)
-#define REC_MIN (REC_HDR + BODY_MIN + REC_TRAILER)
+#define REC_MIN (REC_HDR + BODY_MIN_V1 + REC_TRAILER)
 
-static const unsigned char rec_magic[4] = {'T', 'F', 'R', 0x1e};
+/* The magic of a record: "TFR" and the byte of its version. */
+static const unsigned char rec_magic[3] = {'T', 'F', 'R'};
+#define REC_V1 0x1e
+#define REC_V2 0x1f
 
-/* Records are written in batches of about this many bytes. */
-#define FLUSH_AT ((size_t)1 << 20)
 /* A write buffer grown larger than this for a big record is given back. */
 #define KEEP_AT ((size_t)4 << 20)
 /* The reader reads the file this many bytes at a time. */
@@ -124,18 +132,21 @@ header_check(uint64_t off, const unsigned char *p)
 
 /* -------------------------------------------------------------- decoding */
 
-/* Fills REC from the N body bytes at P; false when they do not make a
- * body. REC's pointers point into P. */
+/* Fills REC from the N body bytes at P of a record of format V2 (else
+ * version 1); false when they do not make a body. REC's pointers point
+ * into P. */
 static bool
-decode_body(const unsigned char *p, size_t n, struct tf__result_rec *rec)
+decode_body(const unsigned char *p, size_t n, bool v2,
+            struct tf__result_rec *rec)
 {
+    size_t fixed = v2 ? FIXED : FIXED_V1;
     const unsigned char *q;
     size_t left;
     const void *s[4];
     size_t len[4];
     int i;
 
-    if (n < BODY_MIN)
+    if (n < fixed + 4 * 4)
         return false;
     rec->id = tf__load_u64(p + OFF_ID);
     rec->hash = tf__load_u64(p + OFF_HASH);
@@ -144,10 +155,16 @@ decode_body(const unsigned char *p, size_t n, struct tf__result_rec *rec)
     rec->flags = tf__load_u32(p + OFF_FLAGS);
     rec->attempt = tf__load_u32(p + OFF_ATTEMPT);
     rec->worker = (int32_t)tf__load_u32(p + OFF_WORKER);
+    rec->kind = v2 ? tf__load_u32(p + OFF_KIND) : TF__REC_TASK;
     rec->start_us = (int64_t)tf__load_u64(p + OFF_START);
     rec->runtime_us = tf__load_u64(p + OFF_RUNTIME);
-    q = p + FIXED;
-    left = n - FIXED;
+    rec->out_end = v2 ? tf__load_u64(p + OFF_OUT_END) : 0;
+    rec->out_total = v2 ? tf__load_u64(p + OFF_OUT_TOTAL) : 0;
+    rec->err_total = v2 ? tf__load_u64(p + OFF_ERR_TOTAL) : 0;
+    if (rec->kind > TF__REC_MARK)
+        return false;
+    q = p + fixed;
+    left = n - fixed;
     for (i = 0; i < 4; i++) {
         if (left < 4)
             return false;
@@ -170,6 +187,11 @@ decode_body(const unsigned char *p, size_t n, struct tf__result_rec *rec)
     rec->out_len = len[2];
     rec->err = s[3];
     rec->err_len = len[3];
+    /* A writer with no pieces may leave the totals out. */
+    if (rec->out_total < rec->out_len)
+        rec->out_total = rec->out_len;
+    if (rec->err_total < rec->err_len)
+        rec->err_total = rec->err_len;
     return true;
 }
 
@@ -184,6 +206,7 @@ struct reader {
     uint64_t size;
     uint64_t base;     /* file offset of win.data[0] */
     struct tf_buf win; /* owned */
+    uint32_t version;  /* the file header's */
 };
 
 /*
@@ -257,6 +280,7 @@ record_at(struct reader *rd, uint64_t off, struct tf__result_rec *rec,
 {
     const unsigned char *p;
     uint32_t n;
+    bool v2;
     int rc;
 
     if (off > rd->size || rd->size - off < REC_MIN)
@@ -264,10 +288,11 @@ record_at(struct reader *rd, uint64_t off, struct tf__result_rec *rec,
     rc = get(rd, off, REC_HDR, &p, err);
     if (rc < 0)
         return rc;
-    if (memcmp(p, rec_magic, 4) != 0)
+    if (memcmp(p, rec_magic, 3) != 0 || (p[3] != REC_V1 && p[3] != REC_V2))
         return 0;
+    v2 = p[3] == REC_V2;
     n = tf__load_u32(p + 4);
-    if (n < BODY_MIN || n > TF__RESULTS_MAX_BODY ||
+    if (n < (v2 ? BODY_MIN : BODY_MIN_V1) || n > TF__RESULTS_MAX_BODY ||
         (uint64_t)n + REC_HDR + REC_TRAILER > rd->size - off)
         return 0;
     if (header_check(off, p) != tf__load_u32(p + 8))
@@ -277,7 +302,7 @@ record_at(struct reader *rd, uint64_t off, struct tf__result_rec *rec,
         return rc;
     if (tf__crc32c(0, p + REC_HDR, n) != tf__load_u32(p + REC_HDR + n))
         return 0;
-    if (!decode_body(p + REC_HDR, n, rec))
+    if (!decode_body(p + REC_HDR, n, v2, rec))
         return 0;
     *next = off + REC_HDR + n + REC_TRAILER;
     return 1;
@@ -336,6 +361,7 @@ valid_after(struct reader *rd, uint64_t from, uint64_t *found,
             pos += n - (sizeof(rec_magic) - 1);
             continue;
         }
+        /* record_at() checks the version byte after "TFR". */
         cand = pos + (uint64_t)(q - p);
         rc = record_at(rd, cand, &rec, &next, err);
         if (rc < 0)
@@ -358,19 +384,24 @@ static int
 check_header(struct reader *rd, uint64_t *start, struct tf_error *err)
 {
     const unsigned char *p;
-    unsigned char want[FILE_HDR];
+    unsigned char want[2][FILE_HDR];
     uint32_t version;
     int rc;
+    int v;
 
-    memset(want, 0, sizeof(want));
-    memcpy(want, FILE_MAGIC, 8);
-    tf__store_u32(want + 8, TF__RESULTS_VERSION);
+    for (v = 0; v < 2; v++) {
+        memset(want[v], 0, FILE_HDR);
+        memcpy(want[v], FILE_MAGIC, 8);
+        tf__store_u32(want[v] + 8, (uint32_t)v + 1);
+    }
+    rd->version = TF__RESULTS_VERSION;
     if (rd->size < FILE_HDR) {
         if (rd->size > 0) {
             rc = get(rd, 0, (size_t)rd->size, &p, err);
             if (rc < 0)
                 return rc;
-            if (memcmp(p, want, (size_t)rd->size) != 0)
+            if (memcmp(p, want[0], (size_t)rd->size) != 0 &&
+                memcmp(p, want[1], (size_t)rd->size) != 0)
                 return tf__error(err, TF_EINPUT,
                                  "%s: not a taskfarm results file", rd->path);
         }
@@ -385,11 +416,12 @@ check_header(struct reader *rd, uint64_t *start, struct tf_error *err)
         return tf__error(err, TF_EINPUT, "%s: not a taskfarm results file",
                          rd->path);
     version = tf__load_u32(p + 8);
-    if (version != TF__RESULTS_VERSION)
+    if (version < 1 || version > TF__RESULTS_VERSION)
         return tf__error(err, TF_EINPUT,
                          "%s: results file of format version %" PRIu32
-                         "; this taskfarm reads version %d",
+                         "; this taskfarm reads versions 1 to %d",
                          rd->path, version, TF__RESULTS_VERSION);
+    rd->version = version;
     *start = FILE_HDR;
     return 0;
 }
@@ -479,29 +511,15 @@ reader_close(struct reader *rd)
     tf_buf_cleanup(&rd->win);
 }
 
-struct user_fn {
-    int (*fn)(void *arg, const struct tf__result_rec *rec);
-    void *arg;
-};
-
+/*
+ * Reads PATH: checks it whole first, so that an error comes before any
+ * call of FN, then calls FN with each record up to the end found.
+ */
 static int
-call_user(void *arg, const struct tf__result_rec *rec, uint64_t off,
-          uint64_t len)
-{
-    struct user_fn *u = arg;
-
-    (void)len;
-    (void)off;
-    return u->fn(u->arg, rec);
-}
-
-int
-tf__results_read(const char *path,
-                 int (*fn)(void *arg, const struct tf__result_rec *rec),
-                 void *arg, uint64_t *tail_bytes, struct tf_error *err)
+read_file(const char *path, scan_fn fn, void *arg, uint64_t *tail_bytes,
+          struct tf_error *err)
 {
     struct reader rd;
-    struct user_fn u;
     uint64_t size;
     uint64_t start = 0;
     uint64_t end = 0;
@@ -511,19 +529,159 @@ tf__results_read(const char *path,
     size = rd.size;
     if (rc == 0)
         rc = check_header(&rd, &start, err);
-    /* The first pass checks the whole file, so that an error comes before
-     * any call of FN; the second, up to the end found, calls it. */
     if (rc == 0)
         rc = scan(&rd, start, false, NULL, NULL, &end, err);
     if (rc == 0 && fn != NULL) {
-        u.fn = fn;
-        u.arg = arg;
         rd.size = end;
-        rc = scan(&rd, start, true, call_user, &u, &end, err);
+        rc = scan(&rd, start, true, fn, arg, &end, err);
     }
     if (rc == 0 && tail_bytes != NULL)
         *tail_bytes = size - end;
     reader_close(&rd);
+    return rc;
+}
+
+/*
+ * Task records alone, for tf__results_read().
+ */
+struct task_fn {
+    int (*fn)(void *arg, const struct tf__result_rec *rec);
+    void *arg;
+};
+
+static int
+call_task(void *arg, const struct tf__result_rec *rec, uint64_t off,
+          uint64_t len)
+{
+    struct task_fn *u = arg;
+
+    (void)len;
+    (void)off;
+    if (rec->kind != TF__REC_TASK)
+        return 0;
+    return u->fn(u->arg, rec);
+}
+
+int
+tf__results_read(const char *path,
+                 int (*fn)(void *arg, const struct tf__result_rec *rec),
+                 void *arg, uint64_t *tail_bytes, struct tf_error *err)
+{
+    struct task_fn u;
+
+    u.fn = fn;
+    u.arg = arg;
+    return read_file(path, fn != NULL ? call_task : NULL, &u, tail_bytes,
+                     err);
+}
+
+int
+tf__results_scan(const char *path,
+                 int (*fn)(void *arg, const struct tf__result_rec *rec,
+                           uint64_t off, uint64_t len),
+                 void *arg, uint64_t *tail_bytes, struct tf_error *err)
+{
+    return read_file(path, fn, arg, tail_bytes, err);
+}
+
+uint64_t
+tf__piece_run_next(struct tf__piece_run *pr, const struct tf__result_rec *rec,
+                   uint64_t off)
+{
+    uint64_t at = off;
+
+    if (rec->kind == TF__REC_PIECE) {
+        if (!pr->on || pr->id != rec->id || pr->attempt != rec->attempt) {
+            pr->on = true;
+            pr->off = off;
+            pr->id = rec->id;
+            pr->attempt = rec->attempt;
+        }
+        return off;
+    }
+    if (rec->kind == TF__REC_TASK && (rec->flags & TF__REC_PIECES) &&
+        pr->on && pr->id == rec->id && pr->attempt == rec->attempt)
+        at = pr->off;
+    pr->on = false;
+    return at;
+}
+
+struct tf__results_reader {
+    struct reader rd;
+    uint64_t start; /* the first record's offset */
+};
+
+int
+tf__results_reader_open(const char *path, struct tf__results_reader **out,
+                        struct tf_error *err)
+{
+    struct tf__results_reader *r;
+    int rc;
+
+    *out = NULL;
+    r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        return tf__error(err, TF_ENOMEM, "out of memory");
+    rc = reader_open(&r->rd, path, err);
+    if (rc == 0)
+        rc = check_header(&r->rd, &r->start, err);
+    if (rc < 0) {
+        tf__results_reader_close(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+void
+tf__results_reader_close(struct tf__results_reader *r)
+{
+    if (r == NULL)
+        return;
+    reader_close(&r->rd);
+    free(r);
+}
+
+int
+tf__results_reader_at(struct tf__results_reader *r, uint64_t off,
+                      struct tf__result_rec *rec, uint64_t *next,
+                      struct tf_error *err)
+{
+    int rc;
+
+    rc = off < r->start ? 0 : record_at(&r->rd, off, rec, next, err);
+    if (rc == 0)
+        return tf__error(err, TF_EINPUT,
+                         "%s: no record at byte %" PRIu64
+                         " (the file changed while being read)",
+                         r->rd.path, off);
+    return rc < 0 ? rc : 0;
+}
+
+int
+tf__results_reader_output(struct tf__results_reader *r, uint64_t pieces_off,
+                          uint64_t rec_off,
+                          int (*fn)(void *arg, bool err, const void *p,
+                                    size_t n, struct tf_error *e),
+                          void *arg, struct tf_error *err)
+{
+    struct tf__result_rec rec;
+    uint64_t off = pieces_off;
+    uint64_t next = 0;
+    int rc = 0;
+
+    while (rc == 0 && off <= rec_off) {
+        rc = tf__results_reader_at(r, off, &rec, &next, err);
+        if (rc == 0 && off < rec_off && rec.kind != TF__REC_PIECE)
+            rc = tf__error(err, TF_EINPUT,
+                           "%s: expected a piece of output at byte %" PRIu64,
+                           r->rd.path, off);
+        if (rc == 0 && rec.out_len > 0)
+            rc = fn(arg, false, rec.out, rec.out_len, err);
+        if (rc == 0 && rec.err_len > 0)
+            rc = fn(arg, true, rec.err, rec.err_len, err);
+        off = next;
+    }
     return rc;
 }
 
@@ -534,9 +692,15 @@ struct tf__results {
     char *path;    /* owned */
     uint64_t size; /* bytes of the file written whole */
     uint64_t sync_us;
-    bool dirty;           /* records added but not yet synced */
-    uint64_t dirty_since; /* when the oldest of them was added */
+    bool dirty;           /* records written but not yet synced */
+    uint64_t dirty_since; /* when the oldest of them was written */
     struct tf_buf buf;    /* owned: encoded records not yet written */
+    uint64_t piece_out;   /* stdout and stderr bytes of the pieces added */
+    uint64_t piece_err;   /* since the last task record */
+    size_t piece_at;      /* where in BUF the first of them waits, or
+                             SIZE_MAX */
+    uint64_t piece_out_at; /* the two counts before it */
+    uint64_t piece_err_at;
     int failed;           /* the code of a failed write, or 0 */
     struct tf_error fail; /* its message */
 };
@@ -591,10 +755,47 @@ write_header(struct tf__results *r, struct tf_error *err)
     return 0;
 }
 
+/* Marks an older file as of this format version, before records of this
+ * version are added to it. (The file is open for appending: the header is
+ * written through a second descriptor.) */
+static int
+upgrade_header(struct tf__results *r, struct tf_error *err)
+{
+    unsigned char v[4];
+    int fd;
+    int rc = 0;
+
+    tf__store_u32(v, TF__RESULTS_VERSION);
+    fd = open(r->path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || pwrite(fd, v, sizeof(v), 8) != (ssize_t)sizeof(v) ||
+        fdatasync(fd) < 0)
+        rc = tf__error_errno(err, TF_ESYS, errno, "writing %s", r->path);
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+/* Notes in *ARG where the pieces that end the file start (UINT64_MAX:
+ * it does not end with pieces). */
+static int
+trailing_pieces(void *arg, const struct tf__result_rec *rec, uint64_t off,
+                uint64_t len)
+{
+    uint64_t *trail = arg;
+
+    (void)len;
+    if (rec->kind != TF__REC_PIECE)
+        *trail = UINT64_MAX;
+    else if (*trail == UINT64_MAX)
+        *trail = off;
+    return 0;
+}
+
 int
 tf__results_open(const char *path, uint64_t sync_us, struct tf__results **out,
                  struct tf_error *err)
 {
+    uint64_t trail = UINT64_MAX;
     struct tf__results *r;
     struct reader rd;
     struct stat st;
@@ -610,6 +811,7 @@ tf__results_open(const char *path, uint64_t sync_us, struct tf__results **out,
         return tf__error(err, TF_ENOMEM, "out of memory");
     r->fd = -1;
     r->sync_us = sync_us;
+    r->piece_at = SIZE_MAX;
     tf_buf_init(&r->buf, 0);
     r->path = strdup(path);
     if (r->path == NULL) {
@@ -641,9 +843,19 @@ tf__results_open(const char *path, uint64_t sync_us, struct tf__results **out,
     rd.size = (uint64_t)st.st_size;
     rc = check_header(&rd, &start, err);
     if (rc == 0)
-        rc = scan(&rd, start, false, NULL, NULL, &end, err);
+        rc = scan(&rd, start, false, trailing_pieces, &trail, &end, err);
     if (rc < 0)
         goto fail;
+    /* Pieces of a task whose record never followed: a run killed while
+     * writing a large output. They go with any torn tail, so that the
+     * next pieces of that task are not taken for their sequel. */
+    if (trail != UINT64_MAX && trail < end) {
+        tf__log(TF_LOG_WARN,
+                "%s: dropped %" PRIu64 " bytes of output of a task whose "
+                "record an earlier run did not get to write",
+                path, end - trail);
+        end = trail;
+    }
     if (end == 0) {
         rc = write_header(r, err);
         if (rc < 0)
@@ -661,6 +873,11 @@ tf__results_open(const char *path, uint64_t sync_us, struct tf__results **out,
                     path, (uint64_t)st.st_size - end);
         }
         r->size = end;
+        if (rd.version < TF__RESULTS_VERSION) {
+            rc = upgrade_header(r, err);
+            if (rc < 0)
+                goto fail;
+        }
     }
     tf_buf_cleanup(&rd.win);
     *out = r;
@@ -687,13 +904,17 @@ tf__results_add(struct tf__results *r, const struct tf__result_rec *rec,
 {
     unsigned char *start;
     unsigned char *p;
+    uint64_t out_total = rec->out_total;
+    uint64_t err_total = rec->err_total;
     uint64_t off;
-    uint64_t now;
     size_t n;
     int rc;
 
     if (r->failed)
         return fail_with(r, err);
+    if (rec->kind > TF__REC_MARK)
+        return tf__error(err, TF_EINPUT, "%s: no record of kind %u",
+                         r->path, (unsigned)rec->kind);
     if (rec->host_len > TF__RESULTS_MAX_BODY ||
         rec->cmd_len > TF__RESULTS_MAX_BODY ||
         rec->out_len > TF__RESULTS_MAX_BODY ||
@@ -708,9 +929,30 @@ tf__results_add(struct tf__results *r, const struct tf__result_rec *rec,
     rc = tf_buf_reserve(&r->buf, REC_HDR + n + REC_TRAILER);
     if (rc < 0)
         return tf__error(err, TF_ENOMEM, "out of memory");
+    if (rec->kind == TF__REC_PIECE) {
+        if (r->piece_at == SIZE_MAX) {
+            r->piece_at = r->buf.len;
+            r->piece_out_at = r->piece_out;
+            r->piece_err_at = r->piece_err;
+        }
+        r->piece_out += rec->out_len;
+        r->piece_err += rec->err_len;
+    } else if (rec->kind == TF__REC_TASK) {
+        if (rec->flags & TF__REC_PIECES) {
+            out_total = r->piece_out + rec->out_len;
+            err_total = r->piece_err + rec->err_len;
+        }
+        r->piece_out = r->piece_err = 0;
+        r->piece_at = SIZE_MAX;
+    }
+    if (out_total < rec->out_len)
+        out_total = rec->out_len;
+    if (err_total < rec->err_len)
+        err_total = rec->err_len;
     off = r->size + r->buf.len;
     start = r->buf.data + r->buf.len;
-    memcpy(start, rec_magic, 4);
+    memcpy(start, rec_magic, 3);
+    start[3] = REC_V2;
     tf__store_u32(start + 4, (uint32_t)n);
     tf__store_u32(start + 8, header_check(off, start));
     p = start + REC_HDR;
@@ -721,9 +963,12 @@ tf__results_add(struct tf__results *r, const struct tf__result_rec *rec,
     tf__store_u32(p + OFF_FLAGS, rec->flags);
     tf__store_u32(p + OFF_ATTEMPT, rec->attempt);
     tf__store_u32(p + OFF_WORKER, (uint32_t)rec->worker);
-    tf__store_u32(p + OFF_RESERVED, 0);
+    tf__store_u32(p + OFF_KIND, rec->kind);
     tf__store_u64(p + OFF_START, (uint64_t)rec->start_us);
     tf__store_u64(p + OFF_RUNTIME, rec->runtime_us);
+    tf__store_u64(p + OFF_OUT_END, rec->out_end);
+    tf__store_u64(p + OFF_OUT_TOTAL, out_total);
+    tf__store_u64(p + OFF_ERR_TOTAL, err_total);
     p += FIXED;
     p = put_bytes(p, rec->host, rec->host_len);
     p = put_bytes(p, rec->cmd, rec->cmd_len);
@@ -732,15 +977,35 @@ tf__results_add(struct tf__results *r, const struct tf__result_rec *rec,
     tf__store_u32(p, tf__crc32c(0, start + REC_HDR, n));
     r->buf.len += REC_HDR + n + REC_TRAILER;
     r->buf.data[r->buf.len] = '\0';
-    now = tf__now_us();
-    if (!r->dirty) {
-        r->dirty = true;
-        r->dirty_since = now;
-    }
-    if (r->buf.len >= FLUSH_AT ||
-        (r->sync_us > 0 && now - r->dirty_since >= r->sync_us))
-        return tf__results_flush(r, false, err);
     return 0;
+}
+
+size_t
+tf__results_pending(const struct tf__results *r)
+{
+    return r->buf.len;
+}
+
+void
+tf__results_cut(struct tf__results *r, size_t point)
+{
+    /* Pieces dropped no longer count towards their task's totals. */
+    if (r->piece_at != SIZE_MAX && point <= r->piece_at) {
+        r->piece_out = r->piece_out_at;
+        r->piece_err = r->piece_err_at;
+        r->piece_at = SIZE_MAX;
+    }
+    if (point < r->buf.len) {
+        r->buf.len = point;
+        if (r->buf.data != NULL)
+            r->buf.data[point] = '\0';
+    }
+}
+
+const char *
+tf__results_path(const struct tf__results *r)
+{
+    return r->path;
 }
 
 int
@@ -766,6 +1031,11 @@ tf__results_flush(struct tf__results *r, bool sync, struct tf_error *err)
             return fail_with(r, err);
         }
         r->size += r->buf.len;
+        r->piece_at = SIZE_MAX;
+        if (!r->dirty) {
+            r->dirty = true;
+            r->dirty_since = tf__now_us();
+        }
         if (r->buf.cap > KEEP_AT)
             tf_buf_cleanup(&r->buf);
         else
@@ -796,13 +1066,6 @@ tf__results_due_us(const struct tf__results *r)
     return age >= r->sync_us ? 0 : r->sync_us - age;
 }
 
-void
-tf__results_discard(struct tf__results *r)
-{
-    if (r != NULL)
-        tf_buf_reset(&r->buf);
-}
-
 int
 tf__results_close(struct tf__results *r, struct tf_error *err)
 {
@@ -811,7 +1074,9 @@ tf__results_close(struct tf__results *r, struct tf_error *err)
     if (r == NULL)
         return 0;
     if (r->fd >= 0) {
-        if (r->path != NULL && (r->failed || r->dirty))
+        if (err == NULL)
+            tf_buf_reset(&r->buf); /* a failed run: drop what waits */
+        if (r->path != NULL && (r->failed || r->dirty || r->buf.len > 0))
             rc = tf__results_flush(r, true, err);
         if (close(r->fd) < 0 && rc == 0)
             rc = tf__error_errno(err, TF_ESYS, errno, "closing %s", r->path);
@@ -860,6 +1125,10 @@ struct printer {
     bool jsonl;
     struct tf_buf buf; /* owned */
 };
+
+static int print_one_record(struct printer *pr,
+                            const struct tf__result_rec *rec,
+                            struct tf_error *err);
 
 static int
 print_flush(struct printer *pr, struct tf_error *err)
@@ -935,7 +1204,10 @@ put_flags(char *p, uint32_t flags, bool json)
     static const struct {
         uint32_t bit;
         const char *word;
-    } words[] = {{TF__REC_TIMEOUT, "timeout"}, {TF__REC_LOST, "lost"}};
+    } words[] = {{TF__REC_TIMEOUT, "timeout"},
+                 {TF__REC_LOST, "lost"},
+                 {TF__REC_EMITTED, "written"},
+                 {TF__REC_PIECES, "pieces"}};
     const char *q = json ? "\"" : "";
     bool first = true;
     size_t i;
@@ -1141,9 +1413,48 @@ put_json_bytes(char *p, const char *key, const void *s, size_t n)
     return p;
 }
 
+/* Prints REC; in JSON its output is PRE's bytes (the pieces before it,
+ * NULL: none) followed by its own. */
 static int
 print_record(struct printer *pr, const struct tf__result_rec *rec,
+             const struct tf_buf *pre_out, const struct tf_buf *pre_err,
              struct tf_error *err)
+{
+    struct tf__result_rec whole;
+    struct tf_buf out;
+    struct tf_buf errb;
+    int rc;
+
+    if (!pr->jsonl || ((pre_out == NULL || pre_out->len == 0) &&
+                       (pre_err == NULL || pre_err->len == 0)))
+        return print_one_record(pr, rec, err);
+    whole = *rec;
+    tf_buf_init(&out, 0);
+    tf_buf_init(&errb, 0);
+    rc = tf_buf_append(&out, pre_out->data, pre_out->len);
+    if (rc == 0)
+        rc = tf_buf_append(&out, rec->out, rec->out_len);
+    if (rc == 0)
+        rc = tf_buf_append(&errb, pre_err->data, pre_err->len);
+    if (rc == 0)
+        rc = tf_buf_append(&errb, rec->err, rec->err_len);
+    if (rc == 0) {
+        whole.out = out.data;
+        whole.out_len = out.len;
+        whole.err = errb.data;
+        whole.err_len = errb.len;
+        rc = print_one_record(pr, &whole, err);
+    } else {
+        rc = tf__error(err, TF_ENOMEM, "out of memory");
+    }
+    tf_buf_cleanup(&out);
+    tf_buf_cleanup(&errb);
+    return rc;
+}
+
+static int
+print_one_record(struct printer *pr, const struct tf__result_rec *rec,
+                 struct tf_error *err)
 {
     size_t strings = rec->host_len + rec->cmd_len;
     size_t need;
@@ -1182,9 +1493,9 @@ print_record(struct printer *pr, const struct tf__result_rec *rec,
         p = put_secs(p, rec->runtime_us > INT64_MAX ? INT64_MAX
                                                     : (int64_t)rec->runtime_us);
         *p++ = '\t';
-        p = put_u64(p, rec->out_len);
+        p = put_u64(p, rec->out_total);
         *p++ = '\t';
-        p = put_u64(p, rec->err_len);
+        p = put_u64(p, rec->err_total);
         *p++ = '\t';
         p = put_tsv(p, rec->cmd, rec->cmd_len);
     } else {
@@ -1209,9 +1520,9 @@ print_record(struct printer *pr, const struct tf__result_rec *rec,
         p = put_secs(p, rec->runtime_us > INT64_MAX ? INT64_MAX
                                                     : (int64_t)rec->runtime_us);
         p = put_lit(p, ",\"stdout_bytes\":");
-        p = put_u64(p, rec->out_len);
+        p = put_u64(p, rec->out_total);
         p = put_lit(p, ",\"stderr_bytes\":");
-        p = put_u64(p, rec->err_len);
+        p = put_u64(p, rec->err_total);
         p = put_json_bytes(p, "command", rec->cmd, rec->cmd_len);
         p = put_json_bytes(p, "stdout", rec->out, rec->out_len);
         p = put_json_bytes(p, "stderr", rec->err, rec->err_len);
@@ -1228,14 +1539,35 @@ print_record(struct printer *pr, const struct tf__result_rec *rec,
 struct print_all {
     struct printer *pr;
     struct tf_error *err;
+    struct tf_buf out; /* owned: the pieces since the last task record */
+    struct tf_buf errb; /* owned */
 };
 
 static int
-print_one(void *arg, const struct tf__result_rec *rec)
+print_one(void *arg, const struct tf__result_rec *rec, uint64_t off,
+          uint64_t len)
 {
     struct print_all *a = arg;
+    int rc;
 
-    return print_record(a->pr, rec, a->err);
+    (void)off;
+    (void)len;
+    if (rec->kind == TF__REC_PIECE) {
+        if (!a->pr->jsonl)
+            return 0;
+        rc = tf_buf_append(&a->out, rec->out, rec->out_len);
+        if (rc == 0)
+            rc = tf_buf_append(&a->errb, rec->err, rec->err_len);
+        return rc < 0 ? tf__error(a->err, TF_ENOMEM, "out of memory") : 0;
+    }
+    if (rec->kind != TF__REC_TASK)
+        return 0;
+    rc = print_record(a->pr, rec,
+                      (rec->flags & TF__REC_PIECES) ? &a->out : NULL,
+                      (rec->flags & TF__REC_PIECES) ? &a->errb : NULL, a->err);
+    tf_buf_reset(&a->out);
+    tf_buf_reset(&a->errb);
+    return rc;
 }
 
 /* Where the records to print are: task id and file offset. */
@@ -1243,6 +1575,7 @@ struct entry {
     uint64_t id;
     uint64_t off;
     uint64_t len;
+    uint64_t pieces_off; /* its first piece, or OFF */
 };
 
 struct index {
@@ -1250,6 +1583,7 @@ struct index {
     size_t n;
     size_t cap;
     uint64_t task; /* with --task: only this task's records */
+    struct tf__piece_run run;
 };
 
 static int
@@ -1257,7 +1591,10 @@ index_add(void *arg, const struct tf__result_rec *rec, uint64_t off,
           uint64_t len)
 {
     struct index *ix = arg;
+    uint64_t pieces_off = tf__piece_run_next(&ix->run, rec, off);
 
+    if (rec->kind != TF__REC_TASK)
+        return 0;
     if (ix->task != 0) {
         if (rec->id != ix->task)
             return 0;
@@ -1275,6 +1612,7 @@ index_add(void *arg, const struct tf__result_rec *rec, uint64_t off,
     ix->e[ix->n].id = rec->id;
     ix->e[ix->n].off = off;
     ix->e[ix->n].len = len;
+    ix->e[ix->n].pieces_off = pieces_off;
     ix->n++;
     return 0;
 }
@@ -1353,6 +1691,77 @@ parse_results_args(struct results_cli *c, int argc, char **argv,
     return 0;
 }
 
+/* Writes the N bytes at P to FD, or appends them to B when FD is -1. */
+static int
+put_output(int fd, struct tf_buf *b, const void *p, size_t n,
+           struct tf_error *err)
+{
+    if (fd < 0)
+        return tf_buf_append(b, p, n) < 0
+                   ? tf__error(err, TF_ENOMEM, "out of memory")
+                   : 0;
+    if (tf__write_all(fd, p, n) < 0)
+        return tf__error_errno(err, TF_ESYS, errno, "writing standard %s",
+                               fd == STDOUT_FILENO ? "output" : "error");
+    return 0;
+}
+
+/* Reads the record at OFF again; REC points into the reader's window. */
+static int
+reread(struct reader *rd, uint64_t off, struct tf__result_rec *rec,
+       uint64_t *next, struct tf_error *err)
+{
+    int rc = record_at(rd, off, rec, next, err);
+
+    if (rc == 0)
+        return tf__error(err, TF_EINPUT,
+                         "%s: the record at byte %" PRIu64
+                         " changed while being read",
+                         rd->path, off);
+    return rc < 0 ? rc : 0;
+}
+
+/* Prints the record of entry E: with --task its output, whole, to standard
+ * output and error; else a line, with the pieces' output in JSON. */
+static int
+print_entry(const struct results_cli *c, struct printer *pr,
+            struct reader *rd, const struct entry *e, struct tf_error *err)
+{
+    struct tf__result_rec rec;
+    struct tf_buf out;
+    struct tf_buf errb;
+    bool task = c->task != 0;
+    uint64_t off = e->pieces_off;
+    uint64_t next = 0;
+    int rc = 0;
+
+    tf_buf_init(&out, 0);
+    tf_buf_init(&errb, 0);
+    /* The pieces of its output first, when it matters. */
+    while (rc == 0 && off < e->off && (task || pr->jsonl)) {
+        rc = reread(rd, off, &rec, &next, err);
+        if (rc == 0)
+            rc = put_output(task ? STDOUT_FILENO : -1, &out, rec.out,
+                            rec.out_len, err);
+        if (rc == 0)
+            rc = put_output(task ? STDERR_FILENO : -1, &errb, rec.err,
+                            rec.err_len, err);
+        off = next;
+    }
+    if (rc == 0)
+        rc = reread(rd, e->off, &rec, &next, err);
+    if (rc == 0 && task) {
+        rc = put_output(STDOUT_FILENO, NULL, rec.out, rec.out_len, err);
+        if (rc == 0)
+            rc = put_output(STDERR_FILENO, NULL, rec.err, rec.err_len, err);
+    } else if (rc == 0) {
+        rc = print_record(pr, &rec, &out, &errb, err);
+    }
+    tf_buf_cleanup(&out);
+    tf_buf_cleanup(&errb);
+    return rc;
+}
+
 /* Prints the last record of each task in task order, or only task
  * C->task's output. */
 static int
@@ -1387,32 +1796,9 @@ print_indexed(const struct results_cli *c, struct printer *pr, uint64_t *tail,
     if (rc == 0 && c->task != 0 && ix.n == 0)
         *missing = true;
     for (i = 0; rc == 0 && i < ix.n; i++) {
-        struct tf__result_rec rec;
-        const unsigned char *p;
-        uint64_t next = 0;
-
         if (i + 1 < ix.n && ix.e[i + 1].id == ix.e[i].id)
             continue; /* a later record of the same task wins */
-        /* One read for the whole record, wherever it is. */
-        rc = get(&rd, ix.e[i].off, (size_t)ix.e[i].len, &p, err);
-        if (rc == 0)
-            rc = record_at(&rd, ix.e[i].off, &rec, &next, err);
-        if (rc == 0)
-            rc = tf__error(err, TF_EINPUT,
-                           "%s: the record at byte %" PRIu64
-                           " changed while being read",
-                           c->path, ix.e[i].off);
-        else if (rc == 1 && c->task != 0) {
-            rc = 0;
-            if (tf__write_all(STDOUT_FILENO, rec.out, rec.out_len) < 0)
-                rc = tf__error_errno(err, TF_ESYS, errno,
-                                     "writing standard output");
-            else if (tf__write_all(STDERR_FILENO, rec.err, rec.err_len) < 0)
-                rc = tf__error_errno(err, TF_ESYS, errno,
-                                     "writing standard error");
-        } else if (rc == 1) {
-            rc = print_record(pr, &rec, err);
-        }
+        rc = print_entry(c, pr, &rd, &ix.e[i], err);
     }
     free(ix.e);
     reader_close(&rd);
@@ -1445,9 +1831,15 @@ tf__results_main(int argc, char **argv)
                  ? tf__error(&err, TF_ENOMEM, "out of memory")
                  : 0;
     if (rc == 0 && c.all) {
-        struct print_all a = {&pr, &err};
+        struct print_all a;
 
-        rc = tf__results_read(c.path, print_one, &a, &tail, &err);
+        a.pr = &pr;
+        a.err = &err;
+        tf_buf_init(&a.out, 0);
+        tf_buf_init(&a.errb, 0);
+        rc = tf__results_scan(c.path, print_one, &a, &tail, &err);
+        tf_buf_cleanup(&a.out);
+        tf_buf_cleanup(&a.errb);
     } else if (rc == 0) {
         rc = print_indexed(&c, &pr, &tail, &missing, &err);
     }

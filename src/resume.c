@@ -9,6 +9,7 @@
 
 #include "error.h"
 #include "results.h"
+#include "template.h"
 #include "util.h"
 
 #define DONE_OK 1u   /* it succeeded */
@@ -18,12 +19,33 @@ struct entry {
     uint64_t id; /* 0: empty slot */
     uint64_t hash;
     unsigned flags;
+    uint32_t text_len; /* its joblog Command, kept with a template */
+    uint64_t text_off; /* in texts */
+};
+
+/* A task whose output the store holds unwritten. */
+struct stored {
+    uint64_t id; /* 0: empty slot */
+    uint64_t pieces_off;
+    uint64_t rec_off;
+    bool unmarked;
 };
 
 struct tf__resume {
     struct entry *slots; /* owned; open addressing on id */
     size_t cap;          /* a power of two */
     size_t n;
+    const struct tf__template *tmpl; /* borrowed, or NULL */
+    struct tf_buf texts;             /* owned */
+    struct stored *st;   /* owned; open addressing on id, or NULL */
+    size_t st_cap;
+    size_t st_n;
+    char *store;         /* owned: the store's path, or NULL */
+    char *out_path;      /* owned: the --output the store's last run wrote */
+    uint64_t out_size;   /* ... and its size once its last recorded output
+                            was in it */
+    bool has_out;
+    struct tf__piece_run run; /* the store being read */
 };
 
 int
@@ -35,6 +57,7 @@ tf__resume_new(struct tf__resume **out, struct tf_error *err)
     if (r != NULL) {
         r->cap = 1024;
         r->slots = calloc(r->cap, sizeof(*r->slots));
+        tf_buf_init(&r->texts, 0);
     }
     if (r == NULL || r->slots == NULL) {
         free(r);
@@ -50,7 +73,17 @@ tf__resume_free(struct tf__resume *r)
     if (r == NULL)
         return;
     free(r->slots);
+    free(r->st);
+    free(r->store);
+    free(r->out_path);
+    tf_buf_cleanup(&r->texts);
     free(r);
+}
+
+void
+tf__resume_set_template(struct tf__resume *r, const struct tf__template *t)
+{
+    r->tmpl = t;
 }
 
 uint64_t
@@ -95,7 +128,8 @@ grow(struct tf__resume *r)
  * the later record wins.
  */
 static int
-put(struct tf__resume *r, uint64_t id, uint64_t hash, bool ok, bool text)
+put(struct tf__resume *r, uint64_t id, uint64_t hash, bool ok, bool text,
+    const char *cmd, size_t cmd_len)
 {
     struct entry *e;
     unsigned flags = (ok ? DONE_OK : 0) | (text ? DONE_TEXT : 0);
@@ -113,6 +147,14 @@ put(struct tf__resume *r, uint64_t id, uint64_t hash, bool ok, bool text)
     }
     e->hash = hash;
     e->flags = flags;
+    e->text_len = 0;
+    if (text && r->tmpl != NULL && cmd_len <= UINT32_MAX) {
+        /* The command itself, to match against the template's. */
+        e->text_off = r->texts.len;
+        e->text_len = (uint32_t)cmd_len;
+        if (tf_buf_append(&r->texts, cmd, cmd_len) < 0)
+            return TF_ENOMEM;
+    }
     return 0;
 }
 
@@ -216,7 +258,8 @@ static int
 add_joblog_line(void *arg, const struct tf__joblog_line *jl)
 {
     return put(arg, jl->seq, tf__task_hash(jl->cmd, jl->cmd_len),
-               jl->exitval == 0 && jl->signal == 0, true);
+               jl->exitval == 0 && jl->signal == 0, true, jl->cmd,
+               jl->cmd_len);
 }
 
 int
@@ -230,7 +273,7 @@ static int
 add_record(void *arg, const struct tf__result_rec *rec)
 {
     return put(arg, rec->id, rec->hash, rec->status == 0 && rec->signal == 0,
-               false);
+               false, NULL, 0);
 }
 
 int
@@ -244,7 +287,156 @@ tf__resume_load_results(struct tf__resume *r, const char *path,
     rc = tf__results_read(path, add_record, r, NULL, err);
     if (rc == TF_ENOMEM)
         return tf__error(err, rc, "out of memory");
+    if (rc == 0)
+        rc = tf__resume_load_store(r, path, err);
     return rc;
+}
+
+static size_t
+stored_slot(const struct tf__resume *r, uint64_t id)
+{
+    size_t i = (size_t)(id * 0x9e3779b97f4a7c15u) & (r->st_cap - 1);
+
+    while (r->st[i].id != 0 && r->st[i].id != id)
+        i = (i + 1) & (r->st_cap - 1);
+    return i;
+}
+
+/* The store's entry of task ID, made when it has none. */
+static struct stored *
+stored_get(struct tf__resume *r, uint64_t id)
+{
+    struct stored *e;
+
+    if ((r->st_n + 1) * 2 > r->st_cap) {
+        struct stored *old = r->st;
+        size_t old_cap = r->st_cap;
+        size_t i;
+
+        r->st_cap = old_cap ? old_cap * 2 : 256;
+        r->st = calloc(r->st_cap, sizeof(*r->st));
+        if (r->st == NULL) {
+            r->st = old;
+            r->st_cap = old_cap;
+            return NULL;
+        }
+        for (i = 0; i < old_cap; i++)
+            if (old[i].id != 0)
+                r->st[stored_slot(r, old[i].id)] = old[i];
+        free(old);
+    }
+    e = &r->st[stored_slot(r, id)];
+    if (e->id == 0) {
+        e->id = id;
+        r->st_n++;
+    }
+    return e;
+}
+
+/* Notes the --output size a record says, for the run that wrote it. */
+static void
+note_output(struct tf__resume *r, uint64_t out_end)
+{
+    if (out_end > r->out_size || !r->has_out)
+        r->out_size = out_end;
+    r->has_out = true;
+}
+
+static int
+add_stored(void *arg, const struct tf__result_rec *rec, uint64_t off,
+           uint64_t len)
+{
+    struct tf__resume *r = arg;
+    uint64_t pieces_off = tf__piece_run_next(&r->run, rec, off);
+    struct stored *e;
+
+    (void)len;
+    if (rec->kind == TF__REC_PIECE)
+        return 0;
+    if (rec->kind == TF__REC_MARK && rec->id == 0) {
+        /* A run's start: the --output it writes, and its size then. */
+        free(r->out_path);
+        r->out_path = strndup(rec->cmd, rec->cmd_len);
+        if (r->out_path == NULL)
+            return TF_ENOMEM;
+        r->has_out = false;
+        note_output(r, rec->out_end);
+        return 0;
+    }
+    if (rec->kind == TF__REC_MARK || (rec->flags & TF__REC_EMITTED)) {
+        if (rec->out_end != 0)
+            note_output(r, rec->out_end);
+        if (r->st_cap > 0 && r->st[stored_slot(r, rec->id)].id == rec->id)
+            r->st[stored_slot(r, rec->id)].unmarked = false;
+        return 0;
+    }
+    e = stored_get(r, rec->id);
+    if (e == NULL)
+        return TF_ENOMEM;
+    e->pieces_off = pieces_off;
+    e->rec_off = off;
+    e->unmarked = true;
+    return 0;
+}
+
+int
+tf__resume_load_store(struct tf__resume *r, const char *path,
+                      struct tf_error *err)
+{
+    int rc;
+
+    if (access(path, F_OK) < 0 && errno == ENOENT)
+        return 0;
+    free(r->store);
+    r->store = strdup(path);
+    if (r->store == NULL)
+        return tf__error(err, TF_ENOMEM, "out of memory");
+    memset(&r->run, 0, sizeof(r->run));
+    rc = tf__results_scan(path, add_stored, r, NULL, err);
+    if (rc == TF_ENOMEM)
+        return tf__error(err, rc, "out of memory");
+    return rc;
+}
+
+bool
+tf__resume_unmarked(const struct tf__resume *r, uint64_t id)
+{
+    const struct stored *e;
+
+    if (r == NULL || r->st_cap == 0 || id == 0)
+        return false;
+    e = &r->st[stored_slot(r, id)];
+    return e->id == id && e->unmarked;
+}
+
+bool
+tf__resume_stored_at(const struct tf__resume *r, uint64_t id,
+                     uint64_t *pieces_off, uint64_t *rec_off)
+{
+    const struct stored *e;
+
+    if (!tf__resume_unmarked(r, id))
+        return false;
+    e = &r->st[stored_slot(r, id)];
+    *pieces_off = e->pieces_off;
+    *rec_off = e->rec_off;
+    return true;
+}
+
+const char *
+tf__resume_store_path(const struct tf__resume *r)
+{
+    return r->store;
+}
+
+bool
+tf__resume_output_size(const struct tf__resume *r, const char *path,
+                       uint64_t *size)
+{
+    if (!r->has_out || r->out_path == NULL || strcmp(r->out_path, path) != 0)
+        return false;
+    *size = r->out_size;
+    return true;
 }
 
 bool
@@ -259,6 +451,12 @@ tf__resume_done(const struct tf__resume *r, uint64_t id, const void *data,
     e = &r->slots[slot_of(r, id)];
     if (e->id != id || (rerun_failed && !(e->flags & DONE_OK)))
         return false;
+    /* A joblog's command as run, made by the template from this line. */
+    if ((e->flags & DONE_TEXT) && r->tmpl != NULL && e->text_len > 0 &&
+        tf__template_matches(r->tmpl, data, len, id,
+                             (const char *)r->texts.data + e->text_off,
+                             e->text_len))
+        return true;
     if ((e->flags & DONE_TEXT) &&
         (memchr(data, '\n', len) != NULL || memchr(data, '\r', len) != NULL)) {
         /* A joblog holds the command with line breaks as spaces. */

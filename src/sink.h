@@ -6,28 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "done.h"
 #include "taskfarm.h"
-
-/* One finished task, as the sink writes it. Pointers are borrowed. */
-struct tf__done {
-    uint64_t id;
-    const char *host;
-    size_t host_len;
-    int64_t start_us;    /* wall clock */
-    uint64_t runtime_us;
-    uint64_t send_bytes; /* size of the task's input */
-    int status;
-    int signal;
-    int worker;          /* 0-based */
-    unsigned attempt;    /* 1: the first run */
-    unsigned flags;      /* TF__REC_* of results.h */
-    const void *cmd;
-    size_t cmd_len;
-    const void *out;
-    size_t out_len;
-    const void *err;
-    size_t err_len;
-};
 
 /* The header line of a joblog, as GNU Parallel writes it. */
 #define TF__JOBLOG_HEADER                                                     \
@@ -49,35 +29,106 @@ int tf__joblog_format(struct tf_buf *buf, const struct tf__done *d);
  */
 int tf__tag_lines(struct tf_buf *buf, uint64_t id, const void *p, size_t n);
 
-struct tf__sink;
-
 /*
- * Opens a sink writing task output to OUT_FD and ERR_FD and, when JOBLOG is
- * not NULL, a joblog (created or truncated, header written at once). An
- * unwritable JOBLOG is TF_EUSAGE naming it.
+ * Appends the N bytes at P of a stream whose lines are tagged with "ID<TAB>"
+ * to BUF, going on from where an earlier call left it: *AT_LINE_START is
+ * true at the start of a stream and after a newline. At the end of the
+ * stream, a last line without a newline needs one (when !*AT_LINE_START).
  */
-int tf__sink_open(int out_fd, int err_fd, const char *joblog, bool tag,
-                  struct tf__sink **out, struct tf_error *err);
-/* The same, but with APPEND an existing JOBLOG is appended to (its header
- * written only when it is empty), for a resumed run. */
-int tf__sink_open_ex(int out_fd, int err_fd, const char *joblog, bool append,
-                     bool tag, struct tf__sink **out, struct tf_error *err);
-
-struct tf__results;
-/* Also writes a record of every task to R (borrowed; the caller closes
- * it after the sink). */
-void tf__sink_set_results(struct tf__sink *s, struct tf__results *r);
+int tf__tag_more(struct tf_buf *buf, uint64_t id, const void *p, size_t n,
+                 bool *at_line_start);
 
 /*
- * Writes one finished task: its stdout block to OUT_FD, its stderr block to
- * ERR_FD (each whole, never mixed with another task's) and its joblog line.
- * Small blocks are buffered until tf__sink_flush(); call that before the
- * master waits.
+ * A sink writes finished tasks where they go: each task's output to the
+ * output and error descriptors, whole and never mixed with another's, and
+ * its record to the joblog and the results file. A record is a promise: it
+ * is written only once the task's output is where it was going (or, for a
+ * task kept before its turn, in the results file or the joblog's spool
+ * file), so that a resumed run neither loses nor doubles output. When an
+ * output write fails, the run's records stop at the last task written
+ * whole, and an output that is a regular file is cut back to that task's
+ * end; when a record cannot be written, such an output is cut back to
+ * before the tasks it would have recorded. After a failure every call
+ * returns the same error.
+ */
+struct tf__sink;
+struct tf__resume;
+struct tf__results;
+struct tf__results_reader;
+
+struct tf__sink_opts {
+    int out_fd;            /* task stdout goes here */
+    const char *out_path;  /* --output FILE that OUT_FD is (its size goes
+                              in the records), or NULL: standard output */
+    int err_fd;            /* task stderr goes here */
+    const char *joblog;    /* or NULL */
+    bool append;           /* append to JOBLOG (a resumed run); else it is
+                              truncated */
+    bool tag;              /* prefix output lines with "ID<TAB>" */
+    struct tf__results *results; /* borrowed, or NULL */
+    uint64_t sync_us;      /* the sync interval of the joblog's spool */
+    /* The joblog's Command column of D appended to OUT (NULL: the task's
+     * text); returns 0 or a negative code. */
+    int (*label)(void *arg, const struct tf__done *d, struct tf_buf *out);
+    void *label_arg;
+};
+
+/*
+ * Opens a sink. The joblog is created (or truncated, or appended to) and
+ * locked, and its header written at once when it is empty. A joblog that
+ * cannot be written, or that another run has open, is TF_EUSAGE naming it.
+ */
+int tf__sink_open(const struct tf__sink_opts *o, struct tf__sink **out,
+                  struct tf_error *err);
+
+/*
+ * Starts the run's writing, once the output is where the run appends to
+ * it: notes its size (for the records' offsets; with --output and a results
+ * file a first record says which file and how large), and STORED (see
+ * struct tf__sink_opts; borrowed, may be NULL).
+ */
+int tf__sink_start(struct tf__sink *s, const struct tf__resume *stored,
+                   struct tf_error *err);
+
+/*
+ * Writes finished task D in its turn: its output, then its record (or, for
+ * a task kept before, D->recorded, a mark that its output is written).
+ * Small output is gathered and written by tf__sink_flush(); call that
+ * before the master waits.
  */
 int tf__sink_emit(struct tf__sink *s, const struct tf__done *d,
                   struct tf_error *err);
+
+/*
+ * Writes the record of finished task D before its turn: with its output,
+ * in the results file, or without one in the joblog's spool file
+ * (JOBLOG.spool), and then its joblog line. Its output is written later,
+ * by tf__sink_emit() with D->recorded.
+ */
+int tf__sink_keep(struct tf__sink *s, const struct tf__done *d,
+                  struct tf_error *err);
+
+/*
+ * Writes once more the output of task ID that an earlier run recorded but
+ * never wrote: as the records from PIECES_OFF to REC_OFF of the results
+ * file that RD reads hold it; then a mark. For a resumed run, before its
+ * own tasks.
+ */
+int tf__sink_replay(struct tf__sink *s, struct tf__results_reader *rd,
+                    uint64_t id, uint64_t pieces_off, uint64_t rec_off,
+                    struct tf_error *err);
+
 int tf__sink_flush(struct tf__sink *s, struct tf_error *err);
-/* Flushes and closes. Returns the first error of the flush or close. */
+
+/*
+ * With ERR: writes what waits, syncs and closes, and returns the first
+ * error; a joblog spool whose every task was written is then removed. With
+ * ERR NULL (a failed run): drops what waits and closes. Frees S; NULL is a
+ * no-op.
+ */
 int tf__sink_close(struct tf__sink *s, struct tf_error *err);
+
+/* The path of the spool file of JOBLOG, in BUF (JOBLOG.spool). */
+int tf__sink_spool_path(const char *joblog, struct tf_buf *buf);
 
 #endif /* TF_SINK_H */

@@ -19,6 +19,7 @@ struct tf__source {
     bool regular;
     bool eof;
     bool nonblocking;
+    bool every_line;   /* no line is a comment */
     char *name;        /* owned */
     size_t max_line;
     char *buf;         /* owned */
@@ -91,6 +92,12 @@ tf__source_open(const char *path, size_t max_line, struct tf__source **out,
 fail:
     tf__source_close(src);
     return rc;
+}
+
+void
+tf__source_set_every_line(struct tf__source *src, bool every_line)
+{
+    src->every_line = every_line;
 }
 
 void
@@ -189,7 +196,7 @@ tf__source_next(struct tf__source *src, uint64_t *id, const char **line,
             n--;
         for (i = 0; i < n && (p[i] == ' ' || p[i] == '\t'); i++)
             ;
-        if (i == n || p[i] == '#')
+        if (!src->every_line && (i == n || p[i] == '#'))
             continue;
         *id = src->lineno;
         *line = p;

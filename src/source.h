@@ -24,11 +24,19 @@ int tf__source_open(const char *path, size_t max_line,
  * Returns 1 with the next task: *ID is its 1-based line number and *LINE
  * (not NUL-terminated, valid until the next call) its text without the
  * newline or a trailing CR. Empty lines, blank lines and lines whose first
- * non-blank character is '#' are skipped. Returns 0 at the end, or
+ * non-blank character is '#' are skipped, unless every line is a task (see
+ * tf__source_set_every_line()). Returns 0 at the end, or
  * TF_EINPUT for a NUL byte or an overlong line, naming "PATH:LINE".
  */
 int tf__source_next(struct tf__source *src, uint64_t *id, const char **line,
                     size_t *len, struct tf_error *err);
+
+/*
+ * With EVERY_LINE, every line is a task, empty, blank or starting with '#'
+ * as well (with --template a line is data, never a comment). Set it before
+ * the first read.
+ */
+void tf__source_set_every_line(struct tf__source *src, bool every_line);
 
 /*
  * With BLOCKING false, tf__source_next() returns TF__SOURCE_WAIT instead of

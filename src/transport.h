@@ -54,6 +54,10 @@ struct tf__transport {
     /* On the master, after recv reported TF_EPEER: the signal that ended
      * that worker's process, when known, else 0. */
     int peer_signal;
+    /* On a worker: where to note the process group of the task it runs
+     * (tf_result_set_pgid()) for the master to end if this worker dies;
+     * NULL when the transport has no such place. */
+    volatile int *task_pgid;
     void *impl;    /* owned; freed by close() */
 };
 

@@ -71,6 +71,9 @@ struct fork_impl {
     int scan; /* where the next scan for a buffered frame starts */
     struct pollfd *pfds; /* owned */
     int *pfd_peer;       /* owned */
+    /* master: [1..npeers], shared with the workers, each the process group
+     * of the task its worker runs (tf_result_set_pgid()), or 0 */
+    volatile int *pgids; /* owned mapping, or NULL */
 };
 
 static void
@@ -118,7 +121,35 @@ impl_new(int npeers)
     }
     im->npeers = npeers;
     im->scan = 1;
+    if (npeers > 0) {
+        void *map = mmap(NULL, ((size_t)npeers + 1) * sizeof(int),
+                         PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                         -1, 0);
+
+        /* Without it a dead worker's task is not ended: run on. */
+        im->pgids = map != MAP_FAILED ? map : NULL;
+    }
     return im;
+}
+
+/*
+ * Ends the task that worker I was running when it died: its whole process
+ * group, which would otherwise run on while the task runs again elsewhere.
+ * The worker's process is reaped already, so the group's leader, whose pid
+ * the group id is, cannot have been reused (the worker clears the slot
+ * before it reaps its task).
+ */
+static void
+end_task_group(struct fork_impl *im, int i)
+{
+    int pg;
+
+    if (im->pgids == NULL)
+        return;
+    pg = im->pgids[i];
+    im->pgids[i] = 0;
+    if (pg > 0)
+        kill(-pg, SIGKILL);
 }
 
 static void
@@ -133,6 +164,8 @@ impl_free(struct fork_impl *im)
     free(im->peers);
     free(im->pfds);
     free(im->pfd_peer);
+    if (im->pgids != NULL)
+        munmap((void *)im->pgids, ((size_t)im->npeers + 1) * sizeof(int));
     free(im);
 }
 
@@ -206,6 +239,7 @@ spawn_worker(struct tf__transport *t, int i, struct tf_error *err)
         if (wim == NULL || fcntl(sv[1], F_SETFL, O_NONBLOCK) < 0)
             _exit(3);
         wim->peers[0].fd = sv[1];
+        memset(&wt, 0, sizeof(wt));
         wt.ops = &tf__transport_fork;
         wt.rank = i;
         wt.nworkers = t->nworkers;
@@ -214,6 +248,7 @@ spawn_worker(struct tf__transport *t, int i, struct tf_error *err)
         wt.mapped = NULL;
         wt.mapped_len = 0;
         wt.impl = wim;
+        wt.task_pgid = im->pgids != NULL ? &im->pgids[i] : NULL;
         rc = im->fn(&wt, im->arg);
         fork_close(&wt);
         _exit(rc < 0 ? 3 : rc);
@@ -300,6 +335,7 @@ fork_respawn(struct tf__transport *t, int peer, struct tf_error *err)
     while (p->pid > 0 && waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
         ;
     p->pid = 0;
+    end_task_group(im, peer);
     tf_buf_init(&p->in, 0);
     return spawn_worker(t, peer, err);
 }
@@ -680,6 +716,7 @@ recv_frame(struct tf__transport *t, int *peer, struct tf_buf *frame,
                     if (t->rank != 0)
                         return tf__error(err, TF_EPEER, "lost the master");
                     t->peer_signal = reap(p);
+                    end_task_group(im, *peer);
                     if (t->peer_signal > 0)
                         return tf__error(err, TF_EPEER,
                                          "worker %d was killed by signal %d "

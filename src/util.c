@@ -305,8 +305,17 @@ tf__wall_us(void)
 int
 tf__write_all(int fd, const void *p, size_t n)
 {
+    size_t done;
+
+    return tf__write_count(fd, p, n, &done);
+}
+
+int
+tf__write_count(int fd, const void *p, size_t n, size_t *done)
+{
     const char *c = p;
 
+    *done = 0;
     while (n > 0) {
         ssize_t w = write(fd, c, n);
 
@@ -317,6 +326,7 @@ tf__write_all(int fd, const void *p, size_t n)
         }
         c += w;
         n -= (size_t)w;
+        *done += (size_t)w;
     }
     return 0;
 }

@@ -33,6 +33,9 @@ int64_t tf__wall_us(void);
 /* Writes all N bytes to FD, retrying on EINTR and short writes. Returns 0
  * or -1 with errno set. */
 int tf__write_all(int fd, const void *p, size_t n);
+/* As tf__write_all(), and *DONE is how many bytes were written, also when it
+ * fails part way. */
+int tf__write_count(int fd, const void *p, size_t n, size_t *done);
 
 /*
  * Formats V in decimal at P (which must have 20 bytes); returns the length.

@@ -109,7 +109,7 @@ tf__wire_header(const void *p, size_t len, int *type, size_t *payload_len,
         return tf__error(err, TF_EPROTO,
                          "message of protocol version %u, expected %u",
                          (unsigned)h[4], (unsigned)TF__WIRE_VERSION);
-    if (h[5] < TF__MSG_HELLO || h[5] > TF__MSG_SUBMIT)
+    if (h[5] < TF__MSG_HELLO || h[5] > TF__MSG_OUTPUT)
         return tf__error(err, TF_EPROTO, "message of unknown type %u",
                          (unsigned)h[5]);
     n = tf__load_u32(h + 8);
@@ -509,4 +509,44 @@ tf__wire_submit_next(struct tf__submit_reader *sr, uint64_t *parent,
     *parent = tf__wire_get_u64(&sr->r);
     *p = tf__wire_get_bytes(&sr->r, n);
     return 1;
+}
+
+int
+tf__wire_put_output(struct tf_buf *buf, const struct tf__wire_output *o,
+                    struct tf_error *err)
+{
+    int rc;
+
+    if (o->out_len > TF__WIRE_OUTPUT_MAX || o->err_len > TF__WIRE_OUTPUT_MAX)
+        return tf__error(err, TF_EINPUT, "an OUTPUT part of task %llu is too "
+                                         "large",
+                         (unsigned long long)o->id);
+    rc = tf__wire_begin(buf, TF__MSG_OUTPUT);
+    if (rc == 0)
+        rc = tf_buf_reserve(buf, 16 + o->out_len + o->err_len);
+    if (rc == 0)
+        rc = tf__wire_put_u64(buf, o->id);
+    if (rc == 0)
+        rc = tf__wire_put_bytes(buf, o->out, o->out_len);
+    if (rc == 0)
+        rc = tf__wire_put_bytes(buf, o->err, o->err_len);
+    if (rc < 0)
+        return tf__error(err, rc, "cannot encode an OUTPUT message");
+    return tf__wire_end(buf, err);
+}
+
+int
+tf__wire_get_output(const void *payload, size_t len, struct tf__wire_output *o,
+                    struct tf_error *err)
+{
+    struct tf__wire_reader r;
+
+    tf__wire_reader_init(&r, payload, len);
+    o->id = tf__wire_get_u64(&r);
+    o->out = tf__wire_get_bytes(&r, &o->out_len);
+    o->err = tf__wire_get_bytes(&r, &o->err_len);
+    if (r.bad || r.p != r.end || o->out_len > TF__WIRE_OUTPUT_MAX ||
+        o->err_len > TF__WIRE_OUTPUT_MAX)
+        return tf__error(err, TF_EPROTO, "malformed OUTPUT message");
+    return 0;
 }

@@ -32,8 +32,11 @@ enum tf__msg_type {
                             (struct tf__transport.mapped) */
     TF__MSG_LIMIT = 9,   /* master -> worker: u64 time limit of the tasks
                             from now on (0: none), u64 kill grace, in us */
-    TF__MSG_SUBMIT = 10  /* worker -> master: tasks that tasks submitted
+    TF__MSG_SUBMIT = 10, /* worker -> master: tasks that tasks submitted
                             (tf_result_submit), ahead of their results */
+    TF__MSG_OUTPUT = 11  /* worker -> master: a part of the output of a
+                            task still running (tf_result_flush), ahead
+                            of its result */
 };
 
 /* Starts a frame of TYPE in BUF (which it empties). */
@@ -187,5 +190,25 @@ int tf__wire_submit_open(struct tf__submit_reader *sr, const void *payload,
 /* Returns 1 with the next task, 0 after the last. */
 int tf__wire_submit_next(struct tf__submit_reader *sr, uint64_t *parent,
                          const void **p, size_t *n);
+
+/*
+ * OUTPUT payload: u64 task id, bytes of stdout, bytes of stderr: the next
+ * part of the output of a task the worker holds, which its result (in a
+ * later RESULTS message) ends. A worker sends no part larger than
+ * TF__WIRE_OUTPUT_MAX of each stream.
+ */
+#define TF__WIRE_OUTPUT_MAX ((size_t)1 << 20)
+struct tf__wire_output {
+    uint64_t id;
+    const void *out;
+    size_t out_len;
+    const void *err;
+    size_t err_len;
+};
+int tf__wire_put_output(struct tf_buf *buf, const struct tf__wire_output *o,
+                        struct tf_error *err);
+/* Checks the whole payload; O's bytes point into it. */
+int tf__wire_get_output(const void *payload, size_t len,
+                        struct tf__wire_output *o, struct tf_error *err);
 
 #endif /* TF_WIRE_H */

@@ -310,7 +310,7 @@ P=$W/paths.txt
 cat > "$P" <<'EOF'
 /tmp/dir one/file name.tar.gz
 relative/it's here.txt
-# a comment: {#} is the line number, so the next one is 4
+#autosave#
 plain.c
 /rootfile
 dir.d/.hidden
@@ -321,6 +321,7 @@ EOF
 cat > "$W/paths.expected" <<'EOF'
 /tmp/dir one/file name.tar.gz|/tmp/dir one/file name.tar|file name.tar.gz|/tmp/dir one|file name.tar|1
 relative/it's here.txt|relative/it's here|it's here.txt|relative|it's here|2
+#autosave#|#autosave#|#autosave#|.|#autosave#|3
 plain.c|plain|plain.c|.|plain|4
 /rootfile|/rootfile|rootfile|/|rootfile|5
 dir.d/.hidden|dir.d/.hidden|.hidden|dir.d|.hidden|6
@@ -334,10 +335,11 @@ same_file "$W/paths.expected" "$W/paths.out"
 if mpi_run 0 "$(mpirun_cmd "-np 3" -q run --template "$TMPL" "$P") > $W/mpi-paths.out"; then
     same_file "$W/paths.expected" "$W/mpi-paths.out"
 fi
-# {%} is the worker slot, 1..N; a template without a replacement string
-# gets the line as its last argument.
+# {%} is the worker slot, 1..N (with a template every line is a task, the
+# one starting with # too); a template without a replacement string gets
+# the line as its last argument.
 run_cmd 0 "$TFQ -j 2 -q run --template 'echo slot {%}' $E > $W/slot.out"
-check "test \"\$(sort -u $W/slot.out | grep -v -x -e 'slot 1' -e 'slot 2' | wc -l) \$(wc -l < $W/slot.out)\" = '0 12'"
+check "test \"\$(sort -u $W/slot.out | grep -v -x -e 'slot 1' -e 'slot 2' | wc -l) \$(wc -l < $W/slot.out)\" = '0 13'"
 printf 'a b\nc  d\n' > "$W/noplace.txt"
 run_cmd 0 "$TFQ -j 2 -q run --template 'echo got' $W/noplace.txt > $W/noplace.out"
 check "test \"\$(cat $W/noplace.out)\" = \"\$(printf 'got a b\\ngot c  d')\""

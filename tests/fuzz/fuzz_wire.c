@@ -177,6 +177,30 @@ decode_submit(const void *p, size_t n)
     tf_buf_cleanup(&buf);
 }
 
+static void
+decode_output(const void *p, size_t n)
+{
+    struct tf__wire_output o;
+    struct tf_error err;
+    struct tf_buf buf;
+
+    if (tf__wire_get_output(p, n, &o, &err) < 0) {
+        FUZZ_CHECK(err.code == TF_EPROTO);
+        return;
+    }
+    check_inside(o.out, o.out_len, p, n);
+    check_inside(o.err, o.err_len, p, n);
+    /* No part larger than a worker may send. */
+    FUZZ_CHECK(o.out_len <= TF__WIRE_OUTPUT_MAX);
+    FUZZ_CHECK(o.err_len <= TF__WIRE_OUTPUT_MAX);
+    /* u64 id, then each stream as a u32 length and the bytes. */
+    FUZZ_CHECK(n == 8 + 4 + o.out_len + 4 + o.err_len);
+    tf_buf_init(&buf, 0);
+    FUZZ_CHECK(tf__wire_put_output(&buf, &o, NULL) == 0);
+    check_frame(&buf, TF__MSG_OUTPUT, p, n);
+    tf_buf_cleanup(&buf);
+}
+
 /* Every decoder, on any bytes. */
 static void
 decode_all(const void *p, size_t n)
@@ -200,6 +224,7 @@ decode_all(const void *p, size_t n)
     decode_work(p, n);
     decode_results(p, n);
     decode_submit(p, n);
+    decode_output(p, n);
 }
 
 /* One frame taken from a stream: decode its payload as its type says. */
@@ -224,6 +249,9 @@ decode_frame(const struct tf_buf *frame)
         break;
     case TF__MSG_SUBMIT:
         decode_submit(payload, n);
+        break;
+    case TF__MSG_OUTPUT:
+        decode_output(payload, n);
         break;
     default:
         break;

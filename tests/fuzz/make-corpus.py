@@ -112,9 +112,13 @@ write("wire", "payload-work", W)
 write("wire", "payload-results", R)
 
 # --------------------------------------------------------------- results
-# The results file of src/results.h: a 16-byte header, then records of
-# magic "TFR\x1e", u32 body length, u32 header check (CRC-32C of the
-# record's u64 offset and its first 8 bytes), body, u32 CRC-32C of the body.
+# The results file of src/results.h: a 16-byte header ("TFRESULT", u32
+# format version, u32 0), then records of magic "TFR" and a version byte
+# (0x1e: version 1, 0x1f: version 2), u32 body length, u32 header check
+# (CRC-32C of the record's u64 offset and its first 8 bytes), body, u32
+# CRC-32C of the body. A version 1 body has a 56-byte fixed part with a
+# reserved u32 at 36; version 2 makes that u32 the kind (0 task, 1 piece of
+# output, 2 mark) and adds u64 out_end, out_total and err_total.
 def crc32c(data, crc=0):
     crc ^= 0xFFFFFFFF
     for b in data:
@@ -125,22 +129,35 @@ def crc32c(data, crc=0):
 
 
 assert crc32c(b"123456789") == 0xE3069283
-RES_HDR = b"TFRESULT" + struct.pack("<II", 1, 0)
+TASK, PIECE, MARK = 0, 1, 2
+TIMEOUT, LOST, EMITTED, PIECES = 1, 2, 4, 8
+
+
+def res_hdr(version):
+    return b"TFRESULT" + struct.pack("<II", version, 0)
+
+
+RES_HDR = res_hdr(1)
 
 
 def record(off, task_id, status=0, sig=0, flags=0, attempt=1, worker=0,
-           host=b"node01", cmd=b"echo a", out=b"a\n", err=b""):
+           host=b"node01", cmd=b"echo a", out=b"a\n", err=b"", version=1,
+           kind=TASK, out_end=0, out_total=0, err_total=0):
     body = struct.pack("<QQiiIIiIqQ", task_id, 0x9E3779B97F4A7C15, status,
-                       sig, flags, attempt, worker, 0, 1700000000000000, 1500)
+                       sig, flags, attempt, worker,
+                       kind if version == 2 else 0, 1700000000000000, 1500)
+    if version == 2:
+        body += struct.pack("<QQQ", out_end, out_total, err_total)
     for field in (host, cmd, out, err):
         body += wbytes(field)
-    head = b"TFR\x1e" + struct.pack("<I", len(body))
+    head = (b"TFR\x1f" if version == 2 else b"TFR\x1e") + \
+        struct.pack("<I", len(body))
     check = crc32c(struct.pack("<Q", off) + head)
     return head + struct.pack("<I", check) + body + struct.pack("<I", crc32c(body))
 
 
-def results_file(recs):
-    data = RES_HDR
+def results_file(recs, version=1):
+    data = res_hdr(version)
     for kw in recs:
         data += record(len(data), **kw)
     return data
@@ -155,10 +172,45 @@ write("results", "partial-header", RES_HDR[:8])
 write("results", "two-records", TWO)
 write("results", "torn-tail", TWO + record(len(TWO), 4)[:30])
 write("results", "retry-timeout", results_file([
-    dict(task_id=2, status=-1, sig=9, flags=1, attempt=1),
+    dict(task_id=2, status=-1, sig=9, flags=TIMEOUT, attempt=1),
     dict(task_id=2, attempt=2, out=b"x" * 40)]))
 # A damaged record with a whole one after it: an error, not a tail.
 bad = bytearray(TWO)
 bad[16 + 20] ^= 0xFF
 write("results", "corrupt-middle", bytes(bad))
-write("results", "version-2", b"TFRESULT" + struct.pack("<II", 2, 0))
+# The header of the current version, and of one after it.
+write("results", "version-2", res_hdr(2))
+write("results", "version-3", res_hdr(3))
+
+# Version 2: the same two tasks; a run writing to --output (a mark of the
+# file at its start), a task in pieces and marks of output written; a file
+# of version 1 a later run appended to; a record of an unknown kind before
+# a good one; the pieces of a task whose record a killed run never wrote.
+V2 = dict(version=2)
+TWO_V2 = results_file([dict(task_id=1, **V2),
+                       dict(task_id=3, status=127, worker=1, cmd=b"nosuch",
+                            out=b"", err=b"sh: nosuch: not found\n", **V2)],
+                      version=2)
+write("results", "v2-two-records", TWO_V2)
+OUT = b"/scratch/run/out.txt"
+write("results", "v2-pieces-and-marks", results_file([
+    dict(task_id=0, kind=MARK, host=b"", cmd=OUT, out=b"", out_end=0, **V2),
+    dict(task_id=5, kind=PIECE, cmd=b"", out=b"x" * 50, **V2),
+    dict(task_id=5, kind=PIECE, cmd=b"", out=b"", err=b"warn\n", **V2),
+    dict(task_id=5, flags=PIECES | EMITTED, out=b"tail\n", out_end=55,
+         out_total=55, err_total=5, **V2),
+    dict(task_id=6, out=b"six\n", **V2),
+    dict(task_id=6, kind=MARK, cmd=b"", out=b"", out_end=59, **V2)],
+    version=2))
+write("results", "v2-after-v1", results_file([
+    dict(task_id=1), dict(task_id=2, flags=LOST),
+    dict(task_id=2, attempt=2, flags=EMITTED, out_end=2, **V2),
+    dict(task_id=4, **V2)], version=2))
+write("results", "v2-unknown-kind", results_file([
+    dict(task_id=1, **V2), dict(task_id=2, kind=3, **V2),
+    dict(task_id=3, **V2)], version=2))
+ORPHAN = results_file([dict(task_id=1, **V2),
+                       dict(task_id=7, kind=PIECE, cmd=b"", out=b"y" * 64,
+                            **V2)], version=2)
+write("results", "v2-torn-pieces", ORPHAN + record(
+    len(ORPHAN), 7, kind=PIECE, cmd=b"", out=b"z" * 64, **V2)[:70])

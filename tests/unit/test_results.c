@@ -103,6 +103,21 @@ gen_free(struct gen *g)
     free(g->out);
 }
 
+/* The layout of a record: head, fixed part of the body (version 1 and 2),
+ * the four string lengths, CRC. */
+#define REC_HDR 12
+#define FIXED_V1 56
+#define FIXED_V2 80
+#define REC_CRC 4
+#define BODY_MIN_V2 (FIXED_V2 + 4 * 4)
+
+/* Bytes a version 2 record with strings of N bytes in all takes. */
+static uint64_t
+rec_bytes(size_t n)
+{
+    return REC_HDR + BODY_MIN_V2 + n + REC_CRC;
+}
+
 /* Bytes record number I takes in the file. */
 static uint64_t
 gen_bytes(int i)
@@ -111,15 +126,25 @@ gen_bytes(int i)
     uint64_t n;
 
     gen(i, &g);
-    n = 12 + 56 + 16 + g.rec.host_len + g.rec.cmd_len + g.rec.out_len +
-        g.rec.err_len + 4;
+    n = rec_bytes(g.rec.host_len + g.rec.cmd_len + g.rec.out_len +
+                  g.rec.err_len);
     gen_free(&g);
     return n;
 }
 
+/* The total a reader reports for a stream of N bytes of which the writer
+ * was given TOTAL: the larger. */
+static uint64_t
+total_of(uint64_t total, size_t n)
+{
+    return total > n ? total : (uint64_t)n;
+}
+
+/* Checks A, as read back, is B, as written (without pieces). */
 static void
 assert_rec_equal(const struct tf__result_rec *a, const struct tf__result_rec *b)
 {
+    assert_int_equal(a->kind, b->kind);
     assert_true(a->id == b->id);
     assert_true(a->hash == b->hash);
     assert_int_equal(a->status, b->status);
@@ -129,6 +154,9 @@ assert_rec_equal(const struct tf__result_rec *a, const struct tf__result_rec *b)
     assert_int_equal(a->worker, b->worker);
     assert_true(a->start_us == b->start_us);
     assert_true(a->runtime_us == b->runtime_us);
+    assert_true(a->out_end == b->out_end);
+    assert_true(a->out_total == total_of(b->out_total, b->out_len));
+    assert_true(a->err_total == total_of(b->err_total, b->err_len));
     assert_int_equal(a->host_len, b->host_len);
     assert_int_equal(a->cmd_len, b->cmd_len);
     assert_int_equal(a->out_len, b->out_len);
@@ -299,7 +327,7 @@ test_crc32c_is_castagnoli_and_continues_across_pieces(void **state)
 static void
 test_file_has_the_documented_header_and_record_layout(void **state)
 {
-    static const unsigned char header[16] = "TFRESULT\1\0\0\0\0\0\0\0";
+    static const unsigned char header[16] = "TFRESULT\2\0\0\0\0\0\0\0";
     struct tf__result_rec rec;
     struct tf__results *r;
     struct tf_error err;
@@ -317,11 +345,13 @@ test_file_has_the_documented_header_and_record_layout(void **state)
     rec.hash = tf__task_hash("ls", 2);
     rec.status = -1;
     rec.signal = 15;
-    rec.flags = TF__REC_TIMEOUT | TF__REC_LOST;
+    rec.flags = TF__REC_TIMEOUT | TF__REC_LOST | TF__REC_EMITTED;
     rec.attempt = 2;
     rec.worker = 7;
     rec.start_us = -5;
     rec.runtime_us = 0xa0b0c0d0e0f00010u;
+    rec.out_end = 0x1112131415161718u;
+    rec.err_total = 9; /* more than its 0 bytes: kept */
     rec.host = "h1";
     rec.host_len = 2;
     rec.cmd = "ls";
@@ -337,11 +367,11 @@ test_file_has_the_documented_header_and_record_layout(void **state)
 
     tf_buf_init(&f, 0);
     tf_test_slurp(path, &f);
-    n = 56 + 4 + 2 + 4 + 2 + 4 + 2 + 4;
+    n = 80 + 4 + 2 + 4 + 2 + 4 + 2 + 4;
     assert_int_equal(f.len, 16 + 12 + n + 4);
     assert_memory_equal(f.data, header, 16);
     p = f.data + 16;
-    assert_memory_equal(p, "TFR\x1e", 4);
+    assert_memory_equal(p, "TFR\x1f", 4);
     assert_int_equal(le32(p + 4), n);
     memcpy(check, "\x10\0\0\0\0\0\0\0", 8); /* the offset, 16 */
     memcpy(check + 8, p, 8);
@@ -351,13 +381,17 @@ test_file_has_the_documented_header_and_record_layout(void **state)
     assert_true(le64(b + 8) == rec.hash);
     assert_int_equal(le32(b + 16), 0xffffffffu);
     assert_int_equal(le32(b + 20), 15);
-    assert_int_equal(le32(b + 24), 3);
+    assert_int_equal(le32(b + 24), 7);
     assert_int_equal(le32(b + 28), 2);
     assert_int_equal(le32(b + 32), 7);
-    assert_int_equal(le32(b + 36), 0);
+    assert_int_equal(le32(b + 36), TF__REC_TASK); /* the kind */
     assert_true(le64(b + 40) == (uint64_t)-5);
     assert_true(le64(b + 48) == rec.runtime_us);
-    assert_memory_equal(b + 56, "\2\0\0\0h1\2\0\0\0ls\2\0\0\0x\n\0\0\0\0", 22);
+    assert_true(le64(b + 56) == rec.out_end);
+    /* Totals: at least the bytes the record holds. */
+    assert_true(le64(b + 64) == 2);
+    assert_true(le64(b + 72) == 9);
+    assert_memory_equal(b + 80, "\2\0\0\0h1\2\0\0\0ls\2\0\0\0x\n\0\0\0\0", 22);
     assert_int_equal(le32(b + n), tf__crc32c(0, b, n));
     tf_buf_cleanup(&f);
     unlink(path);
@@ -637,6 +671,7 @@ test_record_inside_a_task_output_is_not_taken_for_a_record(void **state)
     char cut_path[40];
     size_t calls = 0;
     uint64_t start;
+    uint64_t inner_at;
     size_t cut;
 
     (void)state;
@@ -663,11 +698,16 @@ test_record_inside_a_task_output_is_not_taken_for_a_record(void **state)
     assert_int_equal(tf__results_read(path, count_rec, &calls, NULL, &err), 0);
     assert_int_equal(calls, 2);
 
-    /* Cut short (or damaged) after the records inside it, it is still a
-     * torn tail: they are not at the offsets they were written for. */
+    /* Cut short (or damaged) anywhere in the records inside it or after
+     * them, it is still a torn tail: they are not at the offsets they were
+     * written for. */
     tf_test_slurp(path, &f);
     start = 16 + gen_bytes(5);
-    for (cut = (size_t)start + 100 + inner.len; cut < f.len; cut += 3) {
+    /* Its stdout follows the fixed part, the host, and the command. */
+    inner_at = start + REC_HDR + FIXED_V2 + 4 + 0 + 4 + 5 + 4;
+    assert_true(f.len == inner_at + inner.len + 4 + REC_CRC);
+    assert_memory_equal(f.data + inner_at, inner.data, inner.len);
+    for (cut = (size_t)inner_at + 16; cut < f.len; cut++) {
         tf_test_write_file(cut_path, f.data, cut);
         read_is(cut_path, first, 1, cut - start);
     }
@@ -681,10 +721,16 @@ test_record_inside_a_task_output_is_not_taken_for_a_record(void **state)
     unlink(cut_path);
 }
 
-/* Appends to F a record at offset F->len with the N body bytes at BODY and
- * right header check and CRC, whatever the body holds. */
+/* The last byte of the magic of a record of version 1 and of version 2. */
+#define MAGIC_V1 0x1e
+#define MAGIC_V2 0x1f
+
+/* Appends to F a record at offset F->len with the magic "TFR" VERSION_BYTE,
+ * the N body bytes at BODY and right header check and CRC, whatever the
+ * body holds. */
 static void
-put_record(struct tf_buf *f, const unsigned char *body, size_t n)
+put_record(struct tf_buf *f, unsigned char version_byte,
+           const unsigned char *body, size_t n)
 {
     unsigned char h[16];
     unsigned char crc[4];
@@ -694,7 +740,8 @@ put_record(struct tf_buf *f, const unsigned char *body, size_t n)
 
     for (i = 0; i < 8; i++)
         h[i] = (unsigned char)(off >> (8 * i));
-    memcpy(h + 8, "TFR\x1e", 4);
+    memcpy(h + 8, "TFR", 3);
+    h[11] = version_byte;
     for (i = 0; i < 4; i++)
         h[12 + i] = (unsigned char)(n >> (8 * i));
     v = tf__crc32c(0, h, 16);
@@ -728,7 +775,7 @@ test_record_with_right_checksums_but_a_bad_body_is_not_read(void **state)
     tf_test_slurp(path, &f);
     first_end = 16 + gen_bytes(1);
     n = (size_t)(gen_bytes(2) - 16);
-    for (which = 0; which < 5; which++) {
+    for (which = 0; which < 6; which++) {
         size_t len = n;
 
         /* Record 2's body, and a spare zero byte after it. */
@@ -741,11 +788,13 @@ test_record_with_right_checksums_but_a_bad_body_is_not_read(void **state)
         else if (which == 2)
             body.data[n - 2 - 4] += 1; /* stderr ("e\0") overruns */
         else if (which == 3)
-            body.data[56 + 3] = 0x80; /* the host overruns */
+            body.data[FIXED_V2 + 3] = 0x80; /* the host overruns */
         else if (which == 4)
-            len = 56 + 15; /* too short for four lengths */
+            len = FIXED_V2 + 15; /* too short for four lengths */
+        else if (which == 5)
+            body.data[36] = 3; /* a kind after TF__REC_MARK */
         f.len = (size_t)first_end;
-        put_record(&f, body.data, len);
+        put_record(&f, MAGIC_V2, body.data, len);
         tf_test_write_file(path, f.data, f.len);
         if (which == 0)
             read_is(path, recs, 2, 0); /* as written: read */
@@ -761,7 +810,8 @@ static void
 test_not_a_results_file_is_einput(void **state)
 {
     static const char text[] = "echo hello\necho world, a task file\n";
-    unsigned char v2[16] = "TFRESULT\2\0\0\0\0\0\0\0";
+    unsigned char v3[16] = "TFRESULT\3\0\0\0\0\0\0\0";
+    unsigned char v0[16] = "TFRESULT\0\0\0\0\0\0\0\0";
     struct tf__results *r;
     struct tf_error err;
     struct tf_buf f;
@@ -788,11 +838,18 @@ test_not_a_results_file_is_einput(void **state)
     assert_int_equal(tf__results_read(path, count_rec, &calls, NULL, &err),
                      TF_EINPUT);
     assert_non_null(strstr(err.msg, "not a taskfarm results file"));
-    /* Another version of the format. */
-    tf_test_write_file(path, v2, sizeof(v2));
+    /* A later version of the format, and none. */
+    tf_test_write_file(path, v3, sizeof(v3));
     assert_int_equal(tf__results_read(path, count_rec, &calls, NULL, &err),
                      TF_EINPUT);
-    assert_non_null(strstr(err.msg, "version 2"));
+    assert_non_null(strstr(err.msg, "version 3"));
+    assert_non_null(strstr(err.msg, "versions 1 to 2"));
+    assert_int_equal(tf__results_open(path, 0, &r, &err), TF_EINPUT);
+    assert_non_null(strstr(err.msg, "version 3"));
+    tf_test_write_file(path, v0, sizeof(v0));
+    assert_int_equal(tf__results_read(path, count_rec, &calls, NULL, &err),
+                     TF_EINPUT);
+    assert_non_null(strstr(err.msg, "version 0"));
     assert_int_equal(calls, 0);
     unlink(path);
     /* Missing, and a directory. */
@@ -873,7 +930,6 @@ static void
 test_damaged_files_never_yield_a_wrong_record(void **state)
 {
     static const int recs[] = {1, 2, 3, 6, 11, 14};
-    static const unsigned char magic[4] = {'T', 'F', 'R', 0x1e};
     struct tf_buf f;
     struct tf_buf m;
     char path[40];
@@ -912,7 +968,8 @@ test_damaged_files_never_yield_a_wrong_record(void **state)
 
             for (k = 0; k < sizeof(junk); k++)
                 junk[k] = (unsigned char)next_rand(&seed);
-            memcpy(junk, magic, 4);
+            memcpy(junk, "TFR", 3);
+            junk[3] = iter % 2 == 0 ? MAGIC_V2 : MAGIC_V1;
             m.len = at;
             assert_int_equal(tf_buf_append(&m, junk, sizeof(junk)), 0);
             assert_int_equal(tf_buf_append(&m, f.data + at, f.len - at), 0);
@@ -1034,10 +1091,12 @@ test_record_over_the_size_limit_is_einput_and_writes_nothing(void **state)
     assert_int_equal(tf__results_open(path, 0, &r, &err), 0);
     assert_int_equal(tf__results_add(r, &rec, &err), TF_EINPUT);
     assert_non_null(strstr(err.msg, "task 5"));
-    rec.out_len = TF__RESULTS_MAX_BODY - 71;
+    /* A body one byte over the limit. */
+    rec.out_len = TF__RESULTS_MAX_BODY - BODY_MIN_V2;
     rec.err_len = 1;
     rec.err = "";
     assert_int_equal(tf__results_add(r, &rec, &err), TF_EINPUT);
+    assert_int_equal(tf__results_pending(r), 0);
     assert_int_equal(tf__results_close(r, &err), 0);
     read_is(path, NULL, 0, 0);
     assert_true(file_size(path) == 16);
@@ -1101,13 +1160,17 @@ test_records_wait_for_a_flush_and_due_follows_the_interval(void **state)
     /* Interval 0: every flush syncs. */
     assert_int_equal(tf__results_open(path, 0, &r, &err), 0);
     assert_true(tf__results_due_us(r) == UINT64_MAX);
+    assert_int_equal(tf__results_pending(r), 0);
     gen(2, &g);
     assert_int_equal(tf__results_add(r, &g.rec, &err), 0);
     gen_free(&g);
-    assert_true(tf__results_due_us(r) == 0);
-    /* A small record stays in memory until a flush. */
+    assert_true(tf__results_pending(r) == gen_bytes(2));
+    /* A record stays in memory until a flush; nothing written, nothing to
+     * sync. */
+    assert_true(tf__results_due_us(r) == UINT64_MAX);
     read_is(path, NULL, 0, 0);
     assert_int_equal(tf__results_flush(r, false, &err), 0);
+    assert_int_equal(tf__results_pending(r), 0);
     read_is(path, one, 1, 0);
     assert_true(tf__results_due_us(r) == UINT64_MAX);
     assert_int_equal(tf__results_close(r, &err), 0);
@@ -1117,8 +1180,8 @@ test_records_wait_for_a_flush_and_due_follows_the_interval(void **state)
     gen(3, &g);
     assert_int_equal(tf__results_add(r, &g.rec, &err), 0);
     gen_free(&g);
-    due = tf__results_due_us(r);
-    assert_true(due > 0 && due <= hour);
+    assert_true(tf__results_due_us(r) == UINT64_MAX);
+    read_is(path, one, 1, 0);
     assert_int_equal(tf__results_flush(r, false, &err), 0);
     read_is(path, two, 2, 0);
     due = tf__results_due_us(r);
@@ -1131,8 +1194,9 @@ test_records_wait_for_a_flush_and_due_follows_the_interval(void **state)
 }
 
 static void
-test_big_batches_are_written_without_a_flush(void **state)
+test_big_records_wait_for_a_flush_as_small_ones_do(void **state)
 {
+    static const int big[] = {50, 1};
     struct tf__results *r;
     struct tf_error err;
     struct gen g;
@@ -1146,8 +1210,16 @@ test_big_batches_are_written_without_a_flush(void **state)
     gen(50, &g); /* 1.5 MiB */
     assert_int_equal(tf__results_add(r, &g.rec, &err), 0);
     gen_free(&g);
+    gen(1, &g);
+    assert_int_equal(tf__results_add(r, &g.rec, &err), 0);
+    gen_free(&g);
+    assert_true(tf__results_pending(r) == gen_bytes(50) + gen_bytes(1));
     assert_int_equal(tf__results_read(path, count_rec, &calls, NULL, &err), 0);
-    assert_int_equal(calls, 1);
+    assert_int_equal(calls, 0);
+    assert_true(file_size(path) == 16);
+    assert_int_equal(tf__results_flush(r, false, &err), 0);
+    assert_int_equal(tf__results_pending(r), 0);
+    read_is(path, big, 2, 0);
     assert_int_equal(tf__results_close(r, &err), 0);
     unlink(path);
 }
@@ -1160,6 +1232,825 @@ test_close_of_null_is_a_no_op(void **state)
     (void)state;
     assert_int_equal(tf__results_close(NULL, &err), 0);
     assert_int_equal(tf__results_close(NULL, NULL), 0);
+}
+
+/* ------------------------------------------- version 1, pieces and marks */
+
+/* Appends to B the body of REC laid out by hand as format VERSION says: 1,
+ * the 56-byte fixed part with 0 where version 2 has the kind; 2, the
+ * 80-byte one. */
+static void
+put_body(struct tf_buf *b, const struct tf__result_rec *rec, int version)
+{
+    unsigned char fixed[FIXED_V2];
+    unsigned char len[4];
+    const void *s[4];
+    size_t n[4];
+    int i;
+
+    memset(fixed, 0, sizeof(fixed));
+    tf__store_u64(fixed, rec->id);
+    tf__store_u64(fixed + 8, rec->hash);
+    tf__store_u32(fixed + 16, (uint32_t)rec->status);
+    tf__store_u32(fixed + 20, (uint32_t)rec->signal);
+    tf__store_u32(fixed + 24, rec->flags);
+    tf__store_u32(fixed + 28, rec->attempt);
+    tf__store_u32(fixed + 32, (uint32_t)rec->worker);
+    if (version == 2)
+        tf__store_u32(fixed + 36, rec->kind);
+    tf__store_u64(fixed + 40, (uint64_t)rec->start_us);
+    tf__store_u64(fixed + 48, rec->runtime_us);
+    if (version == 2) {
+        tf__store_u64(fixed + 56, rec->out_end);
+        tf__store_u64(fixed + 64, rec->out_total);
+        tf__store_u64(fixed + 72, rec->err_total);
+    }
+    assert_int_equal(
+        tf_buf_append(b, fixed, version == 2 ? FIXED_V2 : FIXED_V1), 0);
+    s[0] = rec->host;
+    n[0] = rec->host_len;
+    s[1] = rec->cmd;
+    n[1] = rec->cmd_len;
+    s[2] = rec->out;
+    n[2] = rec->out_len;
+    s[3] = rec->err;
+    n[3] = rec->err_len;
+    for (i = 0; i < 4; i++) {
+        tf__store_u32(len, (uint32_t)n[i]);
+        assert_int_equal(tf_buf_append(b, len, 4), 0);
+        if (n[i] > 0)
+            assert_int_equal(tf_buf_append(b, s[i], n[i]), 0);
+    }
+}
+
+/* Appends REC to F as a record of format VERSION at offset F->len. */
+static void
+put_rec(struct tf_buf *f, const struct tf__result_rec *rec, int version)
+{
+    struct tf_buf body;
+
+    tf_buf_init(&body, 0);
+    put_body(&body, rec, version);
+    put_record(f, version == 2 ? MAGIC_V2 : MAGIC_V1, body.data, body.len);
+    tf_buf_cleanup(&body);
+}
+
+/* Empties F and puts in it the header of a file of format VERSION. */
+static void
+put_file_header(struct tf_buf *f, int version)
+{
+    unsigned char h[16] = "TFRESULT";
+
+    h[8] = (unsigned char)version;
+    tf_buf_reset(f);
+    assert_int_equal(tf_buf_append(f, h, sizeof(h)), 0);
+}
+
+/* Appends records WANT[0..N) of the tests to F, of format VERSION each. */
+static void
+put_gen(struct tf_buf *f, const int *want, size_t n, int version)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        struct gen g;
+
+        gen(want[i], &g);
+        put_rec(f, &g.rec, version);
+        gen_free(&g);
+    }
+}
+
+/* Bytes a version 1 record of the tests takes. */
+static uint64_t
+gen_bytes_v1(int i)
+{
+    return gen_bytes(i) - (FIXED_V2 - FIXED_V1);
+}
+
+/* What a reader passed on, copied. */
+struct got_rec {
+    uint32_t kind;
+    uint64_t id;
+    uint32_t flags;
+    uint32_t attempt;
+    uint64_t out_end;
+    uint64_t out_total;
+    uint64_t err_total;
+    size_t out_len;
+    size_t err_len;
+    char cmd[64];
+    size_t cmd_len;
+    uint64_t off;
+    uint64_t len;
+};
+
+struct got {
+    struct got_rec r[16];
+    size_t n;
+};
+
+static int
+got_scan(void *arg, const struct tf__result_rec *rec, uint64_t off,
+         uint64_t len)
+{
+    struct got *g = arg;
+    struct got_rec *e;
+
+    if (g->n >= sizeof(g->r) / sizeof(g->r[0]))
+        fail_msg("more than %zu records", g->n);
+    e = &g->r[g->n++];
+    e->kind = rec->kind;
+    e->id = rec->id;
+    e->flags = rec->flags;
+    e->attempt = rec->attempt;
+    e->out_end = rec->out_end;
+    e->out_total = rec->out_total;
+    e->err_total = rec->err_total;
+    e->out_len = rec->out_len;
+    e->err_len = rec->err_len;
+    assert_true(rec->cmd_len < sizeof(e->cmd));
+    if (rec->cmd_len > 0)
+        memcpy(e->cmd, rec->cmd, rec->cmd_len);
+    e->cmd[rec->cmd_len] = '\0';
+    e->cmd_len = rec->cmd_len;
+    e->off = off;
+    e->len = len;
+    return 0;
+}
+
+static int
+got_task(void *arg, const struct tf__result_rec *rec)
+{
+    return got_scan(arg, rec, 0, 0);
+}
+
+/* Reads PATH with tf__results_read() into *G; no tail. */
+static void
+read_tasks(const char *path, struct got *g)
+{
+    struct tf_error err;
+    uint64_t tail = UINT64_MAX;
+    int rc;
+
+    g->n = 0;
+    tf_error_init(&err);
+    rc = tf__results_read(path, got_task, g, &tail, &err);
+    if (rc != 0)
+        fail_msg("reading %s: %d %s", path, rc, err.msg);
+    assert_true(tail == 0);
+}
+
+/* Reads PATH with tf__results_scan() into *G; no tail. */
+static void
+scan_all(const char *path, struct got *g)
+{
+    struct tf_error err;
+    uint64_t tail = UINT64_MAX;
+    int rc;
+
+    g->n = 0;
+    tf_error_init(&err);
+    rc = tf__results_scan(path, got_scan, g, &tail, &err);
+    if (rc != 0)
+        fail_msg("scanning %s: %d %s", path, rc, err.msg);
+    assert_true(tail == 0);
+}
+
+static void
+test_version_1_file_reads_back_every_field_as_task_records(void **state)
+{
+    static const int want[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 50};
+    size_t n = sizeof(want) / sizeof(want[0]);
+    struct tf_buf f;
+    struct got g;
+    char path[40];
+    uint64_t off = 16;
+    size_t i;
+
+    (void)state;
+    temp_path(path);
+    tf_buf_init(&f, 0);
+    put_file_header(&f, 1);
+    put_gen(&f, want, n, 1);
+    tf_test_write_file(path, f.data, f.len);
+    /* Every field, kind TASK, totals equal to the lengths (check_rec). */
+    read_is(path, want, n, 0);
+    /* Each takes the bytes of version 1, one after the other. */
+    scan_all(path, &g);
+    assert_int_equal(g.n, n);
+    for (i = 0; i < n; i++) {
+        assert_int_equal(g.r[i].kind, TF__REC_TASK);
+        assert_true(g.r[i].off == off);
+        assert_true(g.r[i].len == gen_bytes_v1(want[i]));
+        off += g.r[i].len;
+    }
+    assert_true(off == f.len);
+    tf_buf_cleanup(&f);
+    unlink(path);
+}
+
+static void
+test_version_1_file_opened_for_appending_becomes_version_2(void **state)
+{
+    static const int old[] = {1, 2, 3};
+    static const int added[] = {7, 11};
+    static const int all[] = {1, 2, 3, 7, 11};
+    struct tf_buf f;
+    struct tf_buf v1;
+    struct tf_buf torn;
+    struct got g;
+    char path[40];
+    size_t i;
+
+    (void)state;
+    temp_path(path);
+    tf_buf_init(&f, 0);
+    tf_buf_init(&v1, 0);
+    tf_buf_init(&torn, 0);
+    put_file_header(&v1, 1);
+    put_gen(&v1, old, 3, 1);
+    /* And the start of a fourth, cut short. */
+    assert_int_equal(tf_buf_append(&torn, v1.data, v1.len), 0);
+    put_gen(&torn, added, 1, 1);
+    torn.len -= 7;
+
+    /* Opened and closed with nothing added: only the version changes. */
+    tf_test_write_file(path, v1.data, v1.len);
+    add_gen(path, NULL, 0);
+    tf_test_slurp(path, &f);
+    assert_int_equal(f.len, v1.len);
+    assert_memory_equal(f.data, "TFRESULT\2\0\0\0\0\0\0\0", 16);
+    assert_memory_equal(f.data + 16, v1.data + 16, v1.len - 16);
+    read_is(path, old, 3, 0);
+
+    /* Torn, with records added: the tail goes, the old records stay as
+     * they were, and the new ones are of version 2. */
+    tf_test_write_file(path, torn.data, torn.len);
+    add_gen(path, added, 2);
+    tf_test_slurp(path, &f);
+    assert_true(f.len == v1.len + gen_bytes(added[0]) + gen_bytes(added[1]));
+    assert_memory_equal(f.data, "TFRESULT\2\0\0\0\0\0\0\0", 16);
+    assert_memory_equal(f.data + 16, v1.data + 16, v1.len - 16);
+    scan_all(path, &g);
+    assert_int_equal(g.n, 5);
+    for (i = 0; i < 5; i++)
+        assert_int_equal(f.data[g.r[i].off + 3], i < 3 ? MAGIC_V1 : MAGIC_V2);
+    assert_true(g.r[3].off == v1.len);
+    read_is(path, all, 5, 0);
+    tf_buf_cleanup(&f);
+    tf_buf_cleanup(&v1);
+    tf_buf_cleanup(&torn);
+    unlink(path);
+}
+
+static void
+test_file_mixing_version_1_and_2_records_reads_all(void **state)
+{
+    static const int want[] = {1, 2, 3, 4, 5, 6, 50, 7};
+    size_t n = sizeof(want) / sizeof(want[0]);
+    struct tf_buf f;
+    struct got g;
+    char path[40];
+    int version;
+    size_t i;
+
+    (void)state;
+    temp_path(path);
+    tf_buf_init(&f, 0);
+    /* Whatever the header says, each record is read as its magic says. */
+    for (version = 1; version <= 2; version++) {
+        uint64_t off = 16;
+
+        put_file_header(&f, version);
+        for (i = 0; i < n; i++)
+            put_gen(&f, want + i, 1, i % 3 == 1 ? 1 : 2);
+        tf_test_write_file(path, f.data, f.len);
+        read_is(path, want, n, 0);
+        scan_all(path, &g);
+        assert_int_equal(g.n, n);
+        for (i = 0; i < n; i++) {
+            assert_true(g.r[i].off == off);
+            assert_true(g.r[i].len == (i % 3 == 1 ? gen_bytes_v1(want[i])
+                                                  : gen_bytes(want[i])));
+            off += g.r[i].len;
+        }
+        assert_true(off == f.len);
+    }
+    tf_buf_cleanup(&f);
+    unlink(path);
+}
+
+static void
+test_record_of_an_unknown_kind_is_not_a_record(void **state)
+{
+    static const int one[] = {1};
+    static const int two[] = {1, 2};
+    struct tf__result_rec rec;
+    struct tf__results *r;
+    struct tf_error err;
+    struct tf_buf f;
+    char path[40];
+    char where[64];
+    size_t calls = 0;
+    uint64_t bad_at;
+    uint64_t tail = 0;
+    struct gen g;
+
+    (void)state;
+    temp_path(path);
+    tf_buf_init(&f, 0);
+    put_file_header(&f, 2);
+    put_gen(&f, one, 1, 2);
+    bad_at = f.len;
+    gen(2, &g);
+    rec = g.rec;
+    rec.kind = TF__REC_MARK + 1;
+    put_rec(&f, &rec, 2);
+    /* Last in the file: a torn tail. */
+    tf_test_write_file(path, f.data, f.len);
+    read_is(path, one, 1, f.len - bad_at);
+    /* With a valid record after it: corrupt. */
+    put_gen(&f, two + 1, 1, 2);
+    tf_test_write_file(path, f.data, f.len);
+    tf_error_init(&err);
+    assert_int_equal(tf__results_scan(path, NULL, NULL, &tail, &err),
+                     TF_EINPUT);
+    snprintf(where, sizeof(where), "corrupt record at byte %" PRIu64, bad_at);
+    assert_non_null(strstr(err.msg, where));
+    assert_int_equal(tf__results_read(path, count_rec, &calls, NULL, &err),
+                     TF_EINPUT);
+    assert_int_equal(calls, 0);
+    /* The same bytes with kind TASK are a record. */
+    rec.kind = TF__REC_TASK;
+    f.len = (size_t)bad_at;
+    put_rec(&f, &rec, 2);
+    tf_test_write_file(path, f.data, f.len);
+    read_is(path, two, 2, 0);
+    /* Appending after the torn one drops it. */
+    f.len = (size_t)bad_at;
+    rec.kind = TF__REC_MARK + 1;
+    put_rec(&f, &rec, 2);
+    tf_test_write_file(path, f.data, f.len);
+    tf_error_init(&err);
+    assert_int_equal(tf__results_open(path, 0, &r, &err), 0);
+    assert_int_equal(tf__results_close(r, &err), 0);
+    assert_true(file_size(path) == bad_at);
+    gen_free(&g);
+    tf_buf_cleanup(&f);
+    unlink(path);
+}
+
+/* A record of KIND for task ID with stdout OUT (N_OUT bytes) and stderr ERR
+ * (N_ERR bytes); pieces and marks have no command, as the farm writes
+ * them. */
+static struct tf__result_rec
+kind_rec(uint32_t kind, uint64_t id, uint32_t flags, const void *out,
+         size_t n_out, const void *err, size_t n_err)
+{
+    struct tf__result_rec rec;
+
+    memset(&rec, 0, sizeof(rec));
+    rec.kind = kind;
+    rec.id = id;
+    rec.flags = flags;
+    rec.attempt = 2;
+    rec.worker = 3;
+    rec.host = "n1";
+    rec.host_len = 2;
+    rec.start_us = 1700000000123456;
+    rec.runtime_us = 1234567;
+    if (kind == TF__REC_TASK) {
+        rec.cmd = "task";
+        rec.cmd_len = 4;
+    }
+    rec.hash = tf__task_hash(rec.cmd, rec.cmd_len);
+    rec.out = out;
+    rec.out_len = n_out;
+    rec.err = err;
+    rec.err_len = n_err;
+    return rec;
+}
+
+/* Task 7 in three pieces and its record with the last part of its output;
+ * task 8 whole; task 9 flagged as in pieces with none before it. */
+static const struct pieces_spec {
+    uint32_t kind;
+    uint64_t id;
+    uint32_t flags;
+    const char *out;
+    size_t out_len;
+    const char *err;
+    size_t err_len;
+} pieces_file[] = {
+    {TF__REC_PIECE, 7, 0, "first piece\n", 12, "", 0},
+    {TF__REC_PIECE, 7, 0, "", 0, "warn\0ing\n", 9},
+    {TF__REC_PIECE, 7, 0, "second\n", 7, "e2", 2},
+    {TF__REC_TASK, 7, TF__REC_PIECES | TF__REC_EMITTED, "tail\n", 5, "E", 1},
+    {TF__REC_TASK, 8, 0, "eight\n", 6, "", 0},
+    {TF__REC_TASK, 9, TF__REC_PIECES, "n", 1, "", 0},
+};
+#define PIECES_FILE_N (sizeof(pieces_file) / sizeof(pieces_file[0]))
+
+/* Writes the records of pieces_file to PATH (new) through the writer and
+ * puts their offsets in OFF[0..PIECES_FILE_N], the last the file's end. */
+static void
+write_pieces_file(const char *path, uint64_t *off)
+{
+    struct tf__results *r;
+    struct tf_error err;
+    size_t i;
+
+    tf_error_init(&err);
+    assert_int_equal(tf__results_open(path, 0, &r, &err), 0);
+    off[0] = 16;
+    for (i = 0; i < PIECES_FILE_N; i++) {
+        const struct pieces_spec *s = &pieces_file[i];
+        struct tf__result_rec rec = kind_rec(s->kind, s->id, s->flags, s->out,
+                                             s->out_len, s->err, s->err_len);
+
+        assert_int_equal(tf__results_add(r, &rec, &err), 0);
+        off[i + 1] = off[i] + rec_bytes(rec.host_len + rec.cmd_len +
+                                        rec.out_len + rec.err_len);
+    }
+    assert_int_equal(tf__results_close(r, &err), 0);
+    assert_true(file_size(path) == off[PIECES_FILE_N]);
+}
+
+static void
+test_pieces_add_up_to_the_totals_of_their_task_record(void **state)
+{
+    uint64_t off[PIECES_FILE_N + 1];
+    struct got g;
+    char path[40];
+    size_t i;
+
+    (void)state;
+    temp_path(path);
+    write_pieces_file(path, off);
+    /* The reader passes task records only, with the pieces' bytes in
+     * their totals. */
+    read_tasks(path, &g);
+    assert_int_equal(g.n, 3);
+    assert_true(g.r[0].id == 7);
+    assert_int_equal(g.r[0].flags, TF__REC_PIECES | TF__REC_EMITTED);
+    assert_true(g.r[0].out_total == 12 + 7 + 5);
+    assert_true(g.r[0].err_total == 9 + 2 + 1);
+    assert_int_equal(g.r[0].out_len, 5);
+    assert_int_equal(g.r[0].err_len, 1);
+    /* The next task's totals start from nothing. */
+    assert_true(g.r[1].id == 8);
+    assert_true(g.r[1].out_total == 6 && g.r[1].err_total == 0);
+    assert_true(g.r[2].id == 9);
+    assert_true(g.r[2].out_total == 1 && g.r[2].err_total == 0);
+    /* A scan passes every record, pieces too, where it is. */
+    scan_all(path, &g);
+    assert_int_equal(g.n, PIECES_FILE_N);
+    for (i = 0; i < PIECES_FILE_N; i++) {
+        assert_int_equal(g.r[i].kind, pieces_file[i].kind);
+        assert_true(g.r[i].id == pieces_file[i].id);
+        assert_int_equal(g.r[i].attempt, 2);
+        assert_int_equal(g.r[i].out_len, pieces_file[i].out_len);
+        assert_int_equal(g.r[i].err_len, pieces_file[i].err_len);
+        assert_true(g.r[i].off == off[i]);
+        assert_true(g.r[i].len == off[i + 1] - off[i]);
+    }
+    unlink(path);
+}
+
+static void
+test_task_record_without_pieces_keeps_a_larger_given_total(void **state)
+{
+    struct tf__result_rec rec;
+    struct tf__results *r;
+    struct tf_error err;
+    struct got g;
+    char path[40];
+
+    (void)state;
+    temp_path(path);
+    tf_error_init(&err);
+    assert_int_equal(tf__results_open(path, 0, &r, &err), 0);
+    /* Totals the caller knows of: kept, as they are larger. */
+    rec = kind_rec(TF__REC_TASK, 1, 0, "abc", 3, "d", 1);
+    rec.out_total = 1000;
+    rec.err_total = 77;
+    assert_int_equal(tf__results_add(r, &rec, &err), 0);
+    /* Smaller than the bytes held: the bytes held. */
+    rec = kind_rec(TF__REC_TASK, 2, 0, "abc", 3, "d", 1);
+    rec.out_total = 1;
+    assert_int_equal(tf__results_add(r, &rec, &err), 0);
+    /* With pieces, the pieces count and a given total does not. */
+    rec = kind_rec(TF__REC_PIECE, 3, 0, "xy", 2, "", 0);
+    assert_int_equal(tf__results_add(r, &rec, &err), 0);
+    rec = kind_rec(TF__REC_TASK, 3, TF__REC_PIECES, "z", 1, "", 0);
+    rec.out_total = 1000;
+    assert_int_equal(tf__results_add(r, &rec, &err), 0);
+    assert_int_equal(tf__results_close(r, &err), 0);
+    read_tasks(path, &g);
+    assert_int_equal(g.n, 3);
+    assert_true(g.r[0].out_total == 1000 && g.r[0].err_total == 77);
+    assert_true(g.r[1].out_total == 3 && g.r[1].err_total == 1);
+    assert_true(g.r[2].out_total == 3 && g.r[2].err_total == 0);
+    unlink(path);
+}
+
+/* The output tf__results_reader_output() hands out: the bytes of each
+ * stream, and a log of the calls ("o12 e9 " for 12 bytes of stdout, then 9
+ * of stderr). */
+struct output {
+    struct tf_buf out;
+    struct tf_buf err;
+    struct tf_buf calls;
+    int fail_at; /* return TF_ESYS at this call (1-based), 0: never */
+    int ncalls;
+};
+
+static int
+take_output(void *arg, bool is_err, const void *p, size_t n, struct tf_error *e)
+{
+    struct output *o = arg;
+
+    assert_true(n > 0);
+    if (++o->ncalls == o->fail_at)
+        return tf__error(e, TF_ESYS, "stop here");
+    assert_int_equal(tf_buf_append(is_err ? &o->err : &o->out, p, n), 0);
+    assert_int_equal(tf_buf_printf(&o->calls, "%c%zu ", is_err ? 'e' : 'o', n),
+                     0);
+    return 0;
+}
+
+static void
+output_init(struct output *o)
+{
+    memset(o, 0, sizeof(*o));
+    tf_buf_init(&o->out, 0);
+    tf_buf_init(&o->err, 0);
+    tf_buf_init(&o->calls, 0);
+}
+
+static void
+output_reset(struct output *o)
+{
+    tf_buf_reset(&o->out);
+    tf_buf_reset(&o->err);
+    tf_buf_reset(&o->calls);
+    o->ncalls = 0;
+    o->fail_at = 0;
+}
+
+static void
+output_cleanup(struct output *o)
+{
+    tf_buf_cleanup(&o->out);
+    tf_buf_cleanup(&o->err);
+    tf_buf_cleanup(&o->calls);
+}
+
+static void
+test_reader_output_yields_the_pieces_then_the_record_in_order(void **state)
+{
+    uint64_t off[PIECES_FILE_N + 1];
+    struct tf__results_reader *rd;
+    struct output o;
+    struct tf_error err;
+    char path[40];
+
+    (void)state;
+    temp_path(path);
+    write_pieces_file(path, off);
+    output_init(&o);
+    tf_error_init(&err);
+    assert_int_equal(tf__results_reader_open(path, &rd, &err), 0);
+    assert_int_equal(
+        tf__results_reader_output(rd, off[0], off[3], take_output, &o, &err),
+        0);
+    buf_is_str(&o.out, "first piece\nsecond\ntail\n");
+    buf_is(&o.err, "warn\0ing\ne2E", 12);
+    buf_is_str(&o.calls, "o12 e9 o7 e2 o5 e1 ");
+    /* A task without pieces: its own bytes. */
+    output_reset(&o);
+    assert_int_equal(
+        tf__results_reader_output(rd, off[4], off[4], take_output, &o, &err),
+        0);
+    buf_is_str(&o.out, "eight\n");
+    buf_is_str(&o.calls, "o6 ");
+    /* From a later piece: the rest. */
+    output_reset(&o);
+    assert_int_equal(
+        tf__results_reader_output(rd, off[2], off[3], take_output, &o, &err),
+        0);
+    buf_is_str(&o.out, "second\ntail\n");
+    buf_is_str(&o.err, "e2E");
+    /* A task record where a piece should be is an error. */
+    output_reset(&o);
+    assert_int_equal(
+        tf__results_reader_output(rd, off[3], off[4], take_output, &o, &err),
+        TF_EINPUT);
+    assert_non_null(strstr(err.msg, "expected a piece"));
+    /* No record there. */
+    output_reset(&o);
+    assert_int_equal(tf__results_reader_output(rd, off[0] + 1, off[3],
+                                               take_output, &o, &err),
+                     TF_EINPUT);
+    assert_int_equal(o.ncalls, 0);
+    /* The callback's error stops it and is returned. */
+    output_reset(&o);
+    o.fail_at = 3;
+    assert_int_equal(
+        tf__results_reader_output(rd, off[0], off[3], take_output, &o, &err),
+        TF_ESYS);
+    assert_int_equal(o.ncalls, 3);
+    assert_non_null(strstr(err.msg, "stop here"));
+    tf__results_reader_close(rd);
+    tf__results_reader_close(NULL);
+    output_cleanup(&o);
+    unlink(path);
+}
+
+static void
+test_reader_at_finds_each_record_at_its_offset_and_nothing_between(void **state)
+{
+    uint64_t off[PIECES_FILE_N + 1];
+    struct tf__results_reader *rd = (struct tf__results_reader *)&rd;
+    struct tf__result_rec rec;
+    struct tf_error err;
+    char path[40];
+    uint64_t next;
+    size_t i;
+
+    (void)state;
+    temp_path(path);
+    write_pieces_file(path, off);
+    tf_error_init(&err);
+    assert_int_equal(tf__results_reader_open(path, &rd, &err), 0);
+    /* Backwards, as `taskfarm results` reads them in task order. */
+    for (i = PIECES_FILE_N; i-- > 0;) {
+        next = 0;
+        assert_int_equal(tf__results_reader_at(rd, off[i], &rec, &next, &err),
+                         0);
+        assert_int_equal(rec.kind, pieces_file[i].kind);
+        assert_true(rec.id == pieces_file[i].id);
+        assert_int_equal(rec.out_len, pieces_file[i].out_len);
+        if (rec.out_len > 0)
+            assert_memory_equal(rec.out, pieces_file[i].out, rec.out_len);
+        assert_true(next == off[i + 1]);
+        assert_int_equal(
+            tf__results_reader_at(rd, off[i] + 1, &rec, &next, &err),
+            TF_EINPUT);
+        assert_non_null(strstr(err.msg, path));
+    }
+    assert_int_equal(tf__results_reader_at(rd, 0, &rec, &next, &err),
+                     TF_EINPUT);
+    assert_int_equal(
+        tf__results_reader_at(rd, off[PIECES_FILE_N], &rec, &next, &err),
+        TF_EINPUT);
+    tf__results_reader_close(rd);
+    /* Not a results file. */
+    tf_test_write_file(path, "hello\n", 6);
+    assert_int_equal(tf__results_reader_open(path, &rd, &err), TF_EINPUT);
+    assert_null(rd);
+    unlink(path);
+    assert_int_equal(tf__results_reader_open(path, &rd, &err), TF_EINPUT);
+    assert_null(rd);
+}
+
+static void
+test_mark_round_trips_and_is_not_a_task_record(void **state)
+{
+    static const char out_path[] = "/scratch/run/out.txt";
+    struct tf__result_rec rec;
+    struct tf__results *r;
+    struct tf_error err;
+    struct tf_buf f;
+    struct got g;
+    char path[40];
+
+    (void)state;
+    temp_path(path);
+    tf_buf_init(&f, 0);
+    tf_error_init(&err);
+    assert_int_equal(tf__results_open(path, 0, &r, &err), 0);
+    /* A run's start: the --output it writes and its size then. */
+    rec = kind_rec(TF__REC_MARK, 0, 0, "", 0, "", 0);
+    rec.cmd = out_path;
+    rec.cmd_len = strlen(out_path);
+    rec.out_end = 100;
+    assert_int_equal(tf__results_add(r, &rec, &err), 0);
+    rec = kind_rec(TF__REC_TASK, 3, 0, "x\n", 2, "", 0);
+    assert_int_equal(tf__results_add(r, &rec, &err), 0);
+    /* Task 3's output written later, the file then 4242 bytes. */
+    rec = kind_rec(TF__REC_MARK, 3, 0, "", 0, "", 0);
+    rec.out_end = 4242;
+    assert_int_equal(tf__results_add(r, &rec, &err), 0);
+    assert_int_equal(tf__results_close(r, &err), 0);
+
+    read_tasks(path, &g);
+    assert_int_equal(g.n, 1);
+    assert_true(g.r[0].id == 3);
+    assert_int_equal(g.r[0].kind, TF__REC_TASK);
+    scan_all(path, &g);
+    assert_int_equal(g.n, 3);
+    assert_int_equal(g.r[0].kind, TF__REC_MARK);
+    assert_true(g.r[0].id == 0);
+    assert_true(g.r[0].out_end == 100);
+    assert_string_equal(g.r[0].cmd, out_path);
+    assert_int_equal(g.r[2].kind, TF__REC_MARK);
+    assert_true(g.r[2].id == 3);
+    assert_true(g.r[2].out_end == 4242);
+    assert_int_equal(g.r[2].out_len, 0);
+    /* On disk the kind is the u32 at byte 36 of the body. */
+    tf_test_slurp(path, &f);
+    assert_int_equal(le32(f.data + g.r[0].off + 12 + 36), TF__REC_MARK);
+    assert_int_equal(le32(f.data + g.r[1].off + 12 + 36), TF__REC_TASK);
+    assert_true(le64(f.data + g.r[2].off + 12 + 56) == 4242);
+    tf_buf_cleanup(&f);
+    unlink(path);
+}
+
+static void
+test_cut_drops_exactly_the_records_added_after_the_point(void **state)
+{
+    static const int kept[] = {1, 4, 6};
+    struct tf__results *r;
+    struct tf_error err;
+    struct gen g;
+    char path[40];
+    size_t point;
+    int i;
+
+    (void)state;
+    temp_path(path);
+    tf_error_init(&err);
+    assert_int_equal(tf__results_open(path, 0, &r, &err), 0);
+    gen(1, &g);
+    assert_int_equal(tf__results_add(r, &g.rec, &err), 0);
+    gen_free(&g);
+    point = tf__results_pending(r);
+    assert_true(point == gen_bytes(1));
+    for (i = 2; i <= 3; i++) {
+        gen(i, &g);
+        assert_int_equal(tf__results_add(r, &g.rec, &err), 0);
+        gen_free(&g);
+    }
+    tf__results_cut(r, point);
+    assert_int_equal(tf__results_pending(r), point);
+    /* A point past what waits changes nothing. */
+    tf__results_cut(r, point + 1000);
+    assert_int_equal(tf__results_pending(r), point);
+    /* A record added after the cut takes the place of those cut. */
+    gen(4, &g);
+    assert_int_equal(tf__results_add(r, &g.rec, &err), 0);
+    gen_free(&g);
+    assert_int_equal(tf__results_flush(r, false, &err), 0);
+    read_is(path, kept, 2, 0);
+    assert_true(file_size(path) == 16 + gen_bytes(1) + gen_bytes(4));
+    /* Cut to nothing after a flush: the next record follows the last
+     * written. */
+    gen(5, &g);
+    assert_int_equal(tf__results_add(r, &g.rec, &err), 0);
+    gen_free(&g);
+    tf__results_cut(r, 0);
+    assert_int_equal(tf__results_pending(r), 0);
+    gen(6, &g);
+    assert_int_equal(tf__results_add(r, &g.rec, &err), 0);
+    gen_free(&g);
+    assert_int_equal(tf__results_close(r, &err), 0);
+    read_is(path, kept, 3, 0);
+    unlink(path);
+}
+
+static void
+test_close_without_an_error_buffer_writes_nothing_pending(void **state)
+{
+    static const int one[] = {1};
+    struct tf__results *r;
+    struct tf_error err;
+    struct gen g;
+    char path[40];
+    int i;
+
+    (void)state;
+    temp_path(path);
+    tf_error_init(&err);
+    assert_int_equal(tf__results_open(path, 0, &r, &err), 0);
+    gen(1, &g);
+    assert_int_equal(tf__results_add(r, &g.rec, &err), 0);
+    gen_free(&g);
+    assert_int_equal(tf__results_flush(r, false, &err), 0);
+    for (i = 2; i <= 3; i++) {
+        gen(i, &g);
+        assert_int_equal(tf__results_add(r, &g.rec, &err), 0);
+        gen_free(&g);
+    }
+    assert_true(tf__results_pending(r) > 0);
+    assert_int_equal(tf__results_close(r, NULL), 0);
+    assert_true(file_size(path) == 16 + gen_bytes(1));
+    read_is(path, one, 1, 0);
+    /* The file is free again, and the next run appends after record 1. */
+    assert_int_equal(tf__results_open(path, 0, &r, &err), 0);
+    assert_int_equal(tf__results_close(r, &err), 0);
+    unlink(path);
 }
 
 /* ------------------------------------------------ `taskfarm results` */
@@ -1621,6 +2512,301 @@ test_results_main_notes_a_torn_tail_and_prints_the_rest(void **state)
     unlink(path);
 }
 
+/* Fills the N bytes at P with a pattern that SEED sets apart. */
+static void
+fill_pattern(unsigned char *p, size_t n, unsigned seed)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        p[i] = (unsigned char)(i * 7 + seed + i / 251);
+}
+
+static void
+test_results_main_task_writes_its_pieces_then_its_record(void **state)
+{
+    size_t piece = TF__RESULTS_PIECE;
+    struct tf__result_rec rec;
+    struct tf__results *r;
+    struct tf_error e;
+    struct tf_buf want;
+    struct tf_buf out;
+    struct tf_buf err;
+    unsigned char *big;
+    char tail[1000];
+    char path[40];
+
+    (void)state;
+    temp_path(path);
+    big = malloc(2 * piece);
+    assert_non_null(big);
+    fill_pattern(big, 2 * piece, 1);
+    memset(tail, 'z', sizeof(tail));
+    tf_buf_init(&want, 0);
+    tf_buf_init(&out, 0);
+    tf_buf_init(&err, 0);
+    tf_error_init(&e);
+    assert_int_equal(tf__results_open(path, 0, &r, &e), 0);
+    rec = kind_rec(TF__REC_TASK, 1, 0, "one\n", 4, "", 0);
+    assert_int_equal(tf__results_add(r, &rec, &e), 0);
+    /* Task 2's first attempt, lost, with a piece of its own. */
+    rec = kind_rec(TF__REC_PIECE, 2, 0, "old piece\n", 10, "", 0);
+    rec.attempt = 1;
+    assert_int_equal(tf__results_add(r, &rec, &e), 0);
+    rec = kind_rec(TF__REC_TASK, 2, TF__REC_PIECES | TF__REC_LOST, "old\n", 4,
+                   "", 0);
+    rec.attempt = 1;
+    assert_int_equal(tf__results_add(r, &rec, &e), 0);
+    /* A piece of task 9, and the run killed before its record. */
+    rec = kind_rec(TF__REC_PIECE, 9, 0, "orphan\n", 7, "", 0);
+    assert_int_equal(tf__results_add(r, &rec, &e), 0);
+    assert_int_equal(tf__results_flush(r, false, &e), 0);
+    assert_int_equal(tf__results_close(r, NULL), 0);
+    /* The next run: task 2's retry, in two whole pieces of stdout, one of
+     * stderr, and the record with the rest. */
+    assert_int_equal(tf__results_open(path, 0, &r, &e), 0);
+    rec = kind_rec(TF__REC_PIECE, 2, 0, big, piece, "", 0);
+    assert_int_equal(tf__results_add(r, &rec, &e), 0);
+    rec = kind_rec(TF__REC_PIECE, 2, 0, big + piece, piece, "", 0);
+    assert_int_equal(tf__results_add(r, &rec, &e), 0);
+    rec = kind_rec(TF__REC_PIECE, 2, 0, "", 0, "err:", 4);
+    assert_int_equal(tf__results_add(r, &rec, &e), 0);
+    rec = kind_rec(TF__REC_TASK, 2, TF__REC_PIECES, tail, sizeof(tail), "end\n",
+                   4);
+    assert_int_equal(tf__results_add(r, &rec, &e), 0);
+    rec = kind_rec(TF__REC_TASK, 3, 0, "three\n", 6, "", 0);
+    assert_int_equal(tf__results_add(r, &rec, &e), 0);
+    assert_int_equal(tf__results_close(r, &e), 0);
+
+    assert_int_equal(
+        run_main((const char *const[]){"results", path, "--task", "2", NULL},
+                 &out, &err),
+        0);
+    assert_int_equal(tf_buf_append(&want, big, 2 * piece), 0);
+    assert_int_equal(tf_buf_append(&want, tail, sizeof(tail)), 0);
+    assert_int_equal(out.len, want.len);
+    assert_memory_equal(out.data, want.data, want.len);
+    buf_is_str(&err, "err:end\n");
+    /* Its neighbours' output is their own. */
+    assert_int_equal(
+        run_main((const char *const[]){"results", path, "--task", "1", NULL},
+                 &out, &err),
+        0);
+    buf_is_str(&out, "one\n");
+    assert_int_equal(
+        run_main((const char *const[]){"results", path, "--task", "3", NULL},
+                 &out, &err),
+        0);
+    buf_is_str(&out, "three\n");
+    buf_is_str(&err, "");
+    assert_int_equal(
+        run_main((const char *const[]){"results", path, "--task", "9", NULL},
+                 &out, &err),
+        1);
+    buf_is_str(&out, "");
+    /* The listing counts every byte of the last attempt. */
+    assert_int_equal(
+        run_main((const char *const[]){"results", path, NULL}, &out, &err), 0);
+    tf_buf_reset(&want);
+    assert_int_equal(tf_buf_printf(&want,
+                                   "\tpieces\t2\t3\tn1\t1700000000.123\t"
+                                   "1.235\t%zu\t8\ttask\n3\t",
+                                   2 * piece + sizeof(tail)),
+                     0);
+    if (strstr((const char *)out.data, (const char *)want.data) == NULL)
+        fail_msg("'%s' lacks '%s'", (const char *)out.data,
+                 (const char *)want.data);
+    free(big);
+    tf_buf_cleanup(&want);
+    tf_buf_cleanup(&out);
+    tf_buf_cleanup(&err);
+    unlink(path);
+}
+
+static void
+test_results_main_lists_totals_and_whole_output_of_tasks_in_pieces(void **state)
+{
+    uint64_t off[PIECES_FILE_N + 1];
+    struct tf_buf out;
+    struct tf_buf err;
+    struct tf_buf want;
+    char path[40];
+    char h[17];
+
+    (void)state;
+    temp_path(path);
+    write_pieces_file(path, off);
+    tf_buf_init(&out, 0);
+    tf_buf_init(&err, 0);
+    tf_buf_init(&want, 0);
+    hex_hash("task", h);
+    assert_int_equal(
+        tf_buf_printf(&want,
+                      TSV_HEAD "7\t%s\t0\t0\twritten,pieces\t2\t3\tn1\t"
+                               "1700000000.123\t1.235\t24\t12\ttask\n"
+                               "8\t%s\t0\t0\t-\t2\t3\tn1\t1700000000.123\t"
+                               "1.235\t6\t0\ttask\n"
+                               "9\t%s\t0\t0\tpieces\t2\t3\tn1\t1700000000.123\t"
+                               "1.235\t1\t0\ttask\n",
+                      h, h, h),
+        0);
+    assert_int_equal(
+        run_main((const char *const[]){"results", path, NULL}, &out, &err), 0);
+    buf_is(&out, want.data, want.len);
+    buf_is_str(&err, "");
+    /* Pieces are not records of their own in a listing. */
+    assert_int_equal(
+        run_main((const char *const[]){"results", path, "--all", NULL}, &out,
+                 &err),
+        0);
+    buf_is(&out, want.data, want.len);
+
+    /* In JSON the output is whole. */
+    tf_buf_reset(&want);
+    assert_int_equal(
+        tf_buf_printf(
+            &want,
+            "{\"id\":7,\"hash\":\"%s\",\"status\":0,\"signal\":0,\"flags\":"
+            "[\"written\",\"pieces\"],\"attempt\":2,\"worker\":3,\"host\":"
+            "\"n1\",\"start\":1700000000.123,\"runtime\":1.235,"
+            "\"stdout_bytes\":24,\"stderr_bytes\":12,\"command\":\"task\","
+            "\"stdout\":\"first piece\\nsecond\\ntail\\n\",\"stderr\":"
+            "\"warn\\u0000ing\\ne2E\"}\n"
+            "{\"id\":8,\"hash\":\"%s\",\"status\":0,\"signal\":0,\"flags\":"
+            "[],\"attempt\":2,\"worker\":3,\"host\":\"n1\",\"start\":"
+            "1700000000.123,\"runtime\":1.235,\"stdout_bytes\":6,"
+            "\"stderr_bytes\":0,\"command\":\"task\",\"stdout\":"
+            "\"eight\\n\",\"stderr\":\"\"}\n"
+            "{\"id\":9,\"hash\":\"%s\",\"status\":0,\"signal\":0,\"flags\":"
+            "[\"pieces\"],\"attempt\":2,\"worker\":3,\"host\":\"n1\","
+            "\"start\":1700000000.123,\"runtime\":1.235,\"stdout_bytes\":1,"
+            "\"stderr_bytes\":0,\"command\":\"task\",\"stdout\":\"n\","
+            "\"stderr\":\"\"}\n",
+            h, h, h),
+        0);
+    assert_int_equal(
+        run_main((const char *const[]){"results", path, "--format=jsonl", NULL},
+                 &out, &err),
+        0);
+    buf_is(&out, want.data, want.len);
+    buf_is_str(&err, "");
+    assert_int_equal(run_main((const char *const[]){"results", path, "--all",
+                                                    "--format=jsonl", NULL},
+                              &out, &err),
+                     0);
+    buf_is(&out, want.data, want.len);
+    tf_buf_cleanup(&out);
+    tf_buf_cleanup(&err);
+    tf_buf_cleanup(&want);
+    unlink(path);
+}
+
+static void
+test_results_main_lists_no_marks(void **state)
+{
+    struct tf__result_rec rec;
+    struct tf__results *r;
+    struct tf_error e;
+    struct tf_buf out;
+    struct tf_buf err;
+    char path[40];
+    const char *line;
+
+    (void)state;
+    temp_path(path);
+    tf_buf_init(&out, 0);
+    tf_buf_init(&err, 0);
+    tf_error_init(&e);
+    assert_int_equal(tf__results_open(path, 0, &r, &e), 0);
+    rec = kind_rec(TF__REC_MARK, 0, 0, "", 0, "", 0);
+    rec.cmd = "/out";
+    rec.cmd_len = 4;
+    assert_int_equal(tf__results_add(r, &rec, &e), 0);
+    rec = kind_rec(TF__REC_TASK, 3, 0, "x\n", 2, "", 0);
+    assert_int_equal(tf__results_add(r, &rec, &e), 0);
+    rec = kind_rec(TF__REC_MARK, 3, 0, "", 0, "", 0);
+    rec.out_end = 99;
+    assert_int_equal(tf__results_add(r, &rec, &e), 0);
+    assert_int_equal(tf__results_close(r, &e), 0);
+    assert_int_equal(
+        run_main((const char *const[]){"results", path, "--all", NULL}, &out,
+                 &err),
+        0);
+    line = (const char *)out.data + strlen(TSV_HEAD);
+    assert_int_equal(strncmp(line, "3\t", 2), 0);
+    assert_non_null(strchr(line, '\n'));
+    assert_int_equal(strchr(line, '\n')[1], '\0');
+    assert_int_equal(
+        run_main((const char *const[]){"results", path, "--task", "3", NULL},
+                 &out, &err),
+        0);
+    buf_is_str(&out, "x\n");
+    /* A mark is no record of a task. */
+    assert_int_equal(
+        run_main((const char *const[]){"results", path, "--task", "1", NULL},
+                 &out, &err),
+        1);
+    tf_buf_cleanup(&out);
+    tf_buf_cleanup(&err);
+    unlink(path);
+}
+
+static void
+test_results_main_reads_a_version_1_file(void **state)
+{
+    struct tf__result_rec rec;
+    struct tf_buf f;
+    struct tf_buf out;
+    struct tf_buf err;
+    struct tf_buf want;
+    char path[40];
+    char h[17];
+
+    (void)state;
+    temp_path(path);
+    tf_buf_init(&f, 0);
+    tf_buf_init(&out, 0);
+    tf_buf_init(&err, 0);
+    tf_buf_init(&want, 0);
+    put_file_header(&f, 1);
+    rec = cli_rec(2, 1, "echo b", "bb\n", "e");
+    put_rec(&f, &rec, 1);
+    rec = cli_rec(1, 1, "echo a", "a\n", "");
+    rec.flags = TF__REC_TIMEOUT;
+    put_rec(&f, &rec, 1);
+    tf_test_write_file(path, f.data, f.len);
+    assert_int_equal(tf_buf_printf(&want,
+                                   TSV_HEAD
+                                   "1\t%s\t0\t0\ttimeout\t1\t0\tn1\t"
+                                   "1700000000.123\t1.235\t2\t0\techo a\n",
+                                   hex_hash("echo a", h)),
+                     0);
+    assert_int_equal(tf_buf_printf(&want,
+                                   "2\t%s\t0\t0\t-\t1\t0\tn1\t1700000000.123\t"
+                                   "1.235\t3\t1\techo b\n",
+                                   hex_hash("echo b", h)),
+                     0);
+    assert_int_equal(
+        run_main((const char *const[]){"results", path, NULL}, &out, &err), 0);
+    buf_is(&out, want.data, want.len);
+    buf_is_str(&err, "");
+    assert_int_equal(
+        run_main((const char *const[]){"results", path, "--task", "2", NULL},
+                 &out, &err),
+        0);
+    buf_is_str(&out, "bb\n");
+    buf_is_str(&err, "e");
+    /* Reading it leaves it as it was. */
+    tf_test_slurp(path, &out);
+    assert_int_equal(out.len, f.len);
+    assert_memory_equal(out.data, f.data, f.len);
+    tf_buf_cleanup(&f);
+    tf_buf_cleanup(&out);
+    tf_buf_cleanup(&err);
+    tf_buf_cleanup(&want);
+    unlink(path);
+}
+
 int
 main(void)
 {
@@ -1653,8 +2839,26 @@ main(void)
         cmocka_unit_test(test_open_of_an_unwritable_path_is_eusage_naming_it),
         cmocka_unit_test(
             test_records_wait_for_a_flush_and_due_follows_the_interval),
-        cmocka_unit_test(test_big_batches_are_written_without_a_flush),
+        cmocka_unit_test(test_big_records_wait_for_a_flush_as_small_ones_do),
         cmocka_unit_test(test_close_of_null_is_a_no_op),
+        cmocka_unit_test(
+            test_version_1_file_reads_back_every_field_as_task_records),
+        cmocka_unit_test(
+            test_version_1_file_opened_for_appending_becomes_version_2),
+        cmocka_unit_test(test_file_mixing_version_1_and_2_records_reads_all),
+        cmocka_unit_test(test_record_of_an_unknown_kind_is_not_a_record),
+        cmocka_unit_test(test_pieces_add_up_to_the_totals_of_their_task_record),
+        cmocka_unit_test(
+            test_task_record_without_pieces_keeps_a_larger_given_total),
+        cmocka_unit_test(
+            test_reader_output_yields_the_pieces_then_the_record_in_order),
+        cmocka_unit_test(
+            test_reader_at_finds_each_record_at_its_offset_and_nothing_between),
+        cmocka_unit_test(test_mark_round_trips_and_is_not_a_task_record),
+        cmocka_unit_test(
+            test_cut_drops_exactly_the_records_added_after_the_point),
+        cmocka_unit_test(
+            test_close_without_an_error_buffer_writes_nothing_pending),
         cmocka_unit_test(
             test_results_main_prints_last_record_of_each_task_in_task_order),
         cmocka_unit_test(
@@ -1670,6 +2874,12 @@ main(void)
         cmocka_unit_test(test_results_main_help_prints_usage_and_exits_0),
         cmocka_unit_test(
             test_results_main_notes_a_torn_tail_and_prints_the_rest),
+        cmocka_unit_test(
+            test_results_main_task_writes_its_pieces_then_its_record),
+        cmocka_unit_test(
+            test_results_main_lists_totals_and_whole_output_of_tasks_in_pieces),
+        cmocka_unit_test(test_results_main_lists_no_marks),
+        cmocka_unit_test(test_results_main_reads_a_version_1_file),
     };
 
     /* Opening a torn file warns; one test checks the warning, the others

@@ -99,6 +99,26 @@ file_is_str(const char *path, const char *want)
     file_is(path, want, strlen(want));
 }
 
+/* tf__sink_open() with the options of the tests: OUT_FD, ERR_FD, JOBLOG
+ * (NULL: none), TAG. */
+static int
+sink_open(int out_fd, int err_fd, const char *joblog, bool tag,
+          struct tf__sink **out, struct tf_error *err)
+{
+    struct tf__sink_opts o;
+    int rc;
+
+    memset(&o, 0, sizeof(o));
+    o.out_fd = out_fd;
+    o.err_fd = err_fd;
+    o.joblog = joblog;
+    o.tag = tag;
+    rc = tf__sink_open(&o, out, err);
+    if (rc == 0)
+        rc = tf__sink_start(*out, NULL, err);
+    return rc;
+}
+
 /* ---------------------------------------------------------- joblog line */
 
 static void
@@ -333,7 +353,7 @@ test_sink_writes_joblog_header_at_open(void **state)
     assert_true(fd >= 0);
     assert_int_equal(write(fd, old, strlen(old)), (ssize_t)strlen(old));
     close(fd);
-    assert_int_equal(tf__sink_open(f.out_fd, f.err_fd, f.log, false, &s, &err),
+    assert_int_equal(sink_open(f.out_fd, f.err_fd, f.log, false, &s, &err),
                      0);
     file_is(f.log, TF__JOBLOG_HEADER, strlen(TF__JOBLOG_HEADER));
     assert_int_equal(tf__sink_close(s, &err), 0);
@@ -358,7 +378,7 @@ test_sink_emits_blocks_whole_and_in_call_order(void **state)
 
     (void)state;
     files_open(&f);
-    assert_int_equal(tf__sink_open(f.out_fd, f.err_fd, f.log, false, &s, &err),
+    assert_int_equal(sink_open(f.out_fd, f.err_fd, f.log, false, &s, &err),
                      0);
     tf_buf_init(&log, 0);
     assert_int_equal(tf_buf_puts(&log, TF__JOBLOG_HEADER), 0);
@@ -394,7 +414,7 @@ test_sink_writes_everything_by_close_without_flush(void **state)
 
     (void)state;
     files_open(&f);
-    assert_int_equal(tf__sink_open(f.out_fd, f.err_fd, NULL, false, &s, &err),
+    assert_int_equal(sink_open(f.out_fd, f.err_fd, NULL, false, &s, &err),
                      0);
     assert_int_equal(tf__sink_emit(s, &d, &err), 0);
     assert_int_equal(tf__sink_close(s, &err), 0);
@@ -424,7 +444,7 @@ test_sink_keeps_order_around_blocks_too_big_to_buffer(void **state)
     files_open(&f);
     tf_buf_init(&want_out, 0);
     tf_buf_init(&want_err, 0);
-    assert_int_equal(tf__sink_open(f.out_fd, f.err_fd, NULL, false, &s, &err),
+    assert_int_equal(sink_open(f.out_fd, f.err_fd, NULL, false, &s, &err),
                      0);
     for (i = 0; i < 6; i++) {
         char small[32];
@@ -459,7 +479,7 @@ test_sink_with_tag_prefixes_lines_of_both_streams(void **state)
 
     (void)state;
     files_open(&f);
-    assert_int_equal(tf__sink_open(f.out_fd, f.err_fd, NULL, true, &s, &err),
+    assert_int_equal(sink_open(f.out_fd, f.err_fd, NULL, true, &s, &err),
                      0);
     assert_int_equal(tf__sink_emit(s, &a, &err), 0);
     assert_int_equal(tf__sink_emit(s, &b, &err), 0);
@@ -484,7 +504,7 @@ test_sink_writes_into_a_pipe(void **state)
     assert_int_equal(pipe(fds), 0);
     null_fd = open("/dev/null", O_WRONLY);
     assert_true(null_fd >= 0);
-    assert_int_equal(tf__sink_open(fds[1], null_fd, NULL, false, &s, &err), 0);
+    assert_int_equal(sink_open(fds[1], null_fd, NULL, false, &s, &err), 0);
     assert_int_equal(tf__sink_emit(s, &d, &err), 0);
     assert_int_equal(tf__sink_flush(s, &err), 0);
     n = read(fds[0], got, sizeof(got));
@@ -507,7 +527,7 @@ test_sink_unwritable_joblog_is_eusage_naming_the_path(void **state)
 
     (void)state;
     tf_error_init(&err);
-    assert_int_equal(tf__sink_open(1, 2, path, false, &s, &err), TF_EUSAGE);
+    assert_int_equal(sink_open(1, 2, path, false, &s, &err), TF_EUSAGE);
     assert_null(s);
     assert_int_equal(err.code, TF_EUSAGE);
     assert_non_null(strstr(err.msg, path));
@@ -522,7 +542,7 @@ test_sink_joblog_on_a_full_device_fails_at_open(void **state)
 
     (void)state;
     tf_error_init(&err);
-    assert_true(tf__sink_open(1, 2, "/dev/full", false, &s, &err) < 0);
+    assert_true(sink_open(1, 2, "/dev/full", false, &s, &err) < 0);
     assert_null(s);
     assert_non_null(strstr(err.msg, "/dev/full"));
 }
@@ -538,7 +558,7 @@ test_sink_flush_to_full_device_is_esys(void **state)
     (void)state;
     full = open("/dev/full", O_WRONLY);
     assert_true(full >= 0);
-    assert_int_equal(tf__sink_open(full, 2, NULL, false, &s, &err), 0);
+    assert_int_equal(sink_open(full, 2, NULL, false, &s, &err), 0);
     assert_int_equal(tf__sink_emit(s, &d, &err), 0);
     tf_error_init(&err);
     assert_int_equal(tf__sink_flush(s, &err), TF_ESYS);
@@ -560,7 +580,7 @@ test_sink_close_to_full_device_is_esys(void **state)
     (void)state;
     full = open("/dev/full", O_WRONLY);
     assert_true(full >= 0);
-    assert_int_equal(tf__sink_open(1, full, NULL, false, &s, &err), 0);
+    assert_int_equal(sink_open(1, full, NULL, false, &s, &err), 0);
     assert_int_equal(tf__sink_emit(s, &d, &err), 0);
     tf_error_init(&err);
     assert_int_equal(tf__sink_close(s, &err), TF_ESYS);
@@ -585,7 +605,7 @@ test_sink_emit_of_big_block_to_full_device_is_esys(void **state)
     d = done_of(1, block, NULL, "c");
     full = open("/dev/full", O_WRONLY);
     assert_true(full >= 0);
-    assert_int_equal(tf__sink_open(full, 2, NULL, false, &s, &err), 0);
+    assert_int_equal(sink_open(full, 2, NULL, false, &s, &err), 0);
     assert_int_equal(tf__sink_emit(s, &d, &err), TF_ESYS);
     assert_non_null(strstr(err.msg, "standard output"));
     tf__sink_close(s, NULL);

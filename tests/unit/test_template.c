@@ -765,6 +765,737 @@ test_bash_prints_back_each_nasty_line_exactly(void **state)
     }
 }
 
+/* Compiles TMPL with COLSEP, which must succeed. */
+static struct tf__template *
+compile_ok(const char *tmpl, const char *colsep)
+{
+    struct tf__template *t = NULL;
+    struct tf_error err;
+
+    tf_error_init(&err);
+    if (tf__template_compile(tmpl, colsep, &t, &err) != 0)
+        fail_msg("'%s' with --colsep %s: %s", tmpl,
+                 colsep == NULL ? "(none)" : colsep, err.msg);
+    assert_non_null(t);
+    return t;
+}
+
+/* Applies T to LINE as task SEQ in SLOT and checks the result is WANT. */
+static void
+apply_is(const struct tf__template *t, const char *line, uint64_t seq, int slot,
+         const char *want)
+{
+    struct tf_buf out;
+
+    tf_buf_init(&out, 0);
+    assert_int_equal(tf__template_apply(t, line, strlen(line), seq, slot, &out),
+                     0);
+    assert_non_null(out.data);
+    assert_string_equal((const char *)out.data, want);
+    assert_int_equal(out.len, strlen(want));
+    tf_buf_cleanup(&out);
+}
+
+/* Compiles TMPL with COLSEP and checks what it makes of LINE (task 7,
+ * slot 3). */
+static void
+cols_ok(const char *tmpl, const char *colsep, const char *line,
+        const char *want)
+{
+    struct tf__template *t = compile_ok(tmpl, colsep);
+
+    apply_is(t, line, 7, 3, want);
+    tf__template_free(t);
+}
+
+/*
+ * Checks that compiling TMPL with COLSEP fails with TF_EUSAGE, leaves the
+ * result NULL, and gives a one-line message that contains WANT.
+ */
+static void
+refused(const char *tmpl, const char *colsep, const char *want)
+{
+    struct tf__template *t = (struct tf__template *)&t;
+    struct tf_error err;
+
+    tf_error_init(&err);
+    assert_int_equal(tf__template_compile(tmpl, colsep, &t, &err), TF_EUSAGE);
+    assert_null(t);
+    assert_int_equal(err.code, TF_EUSAGE);
+    if (strstr(err.msg, want) == NULL)
+        fail_msg("'%s': message \"%s\" lacks \"%s\"", tmpl, err.msg, want);
+    assert_null(strchr(err.msg, '\n'));
+}
+
+/* The message for a lookalike replacement string, up to the text. */
+#define UNKNOWN_RPL " is not a replacement string taskfarm knows (it knows"
+#define KNOWN_LIST                                                             \
+    "(it knows {} {.} {/} {//} {/.} {#} {%} and {N} {N.} {N/} {N//} {N/.} "    \
+    "with --colsep)"
+
+static void
+canon_is(const char *s, const char *want)
+{
+    struct tf_buf out;
+
+    tf_buf_init(&out, 0);
+    assert_int_equal(tf_buf_puts(&out, "<"), 0);
+    if (tf__shell_canon(s, strlen(s), &out) != 0)
+        fail_msg("canon of [%s] failed", s);
+    assert_int_equal(tf_buf_puts(&out, ">"), 0);
+    if (strncmp((const char *)out.data + 1, want, strlen(want)) != 0 ||
+        out.len != strlen(want) + 2)
+        fail_msg("canon of [%s] is %s, wanted <%s>", s, (const char *)out.data,
+                 want);
+    tf_buf_cleanup(&out);
+}
+
+static bool
+matches(const struct tf__template *t, const char *line, uint64_t seq,
+        const char *cmd)
+{
+    return tf__template_matches(t, line, strlen(line), seq, cmd, strlen(cmd));
+}
+
+static void
+test_columns_split_on_a_one_byte_separator(void **state)
+{
+    (void)state;
+    cols_ok("echo {1} {2} {3}", ",", "a,b,c", "echo a b c");
+    cols_ok("echo {2}:{1}", ",", "x y,it's", "echo 'it'\\''s':'x y'");
+    cols_ok("{1}|{2}", ":", "usr:x:1000", "usr|x");
+    cols_ok("{2}", "|", "a|b|c", "b");
+    cols_ok("{1}", ",", "no separator here", "'no separator here'");
+}
+
+static void
+test_columns_split_on_a_multibyte_separator(void **state)
+{
+    (void)state;
+    cols_ok("{1} {2} {3}", "::", "a::b:c::", "a b:c ''");
+    cols_ok("{2}", "ab", "xabyabz", "y");
+    /* Matches do not overlap: "aaa" split on "aa" is "" and "a". */
+    cols_ok("[{1}] [{2}] [{3}]", "aa", "aaa", "[''] [a] ['']");
+}
+
+static void
+test_columns_split_on_tab_escape(void **state)
+{
+    (void)state;
+    cols_ok("{2} {1}", "\\t", "a\tb", "b a");
+    cols_ok("{2}", "\\t", "a b\tc d", "'c d'");
+    cols_ok("{2}", "\\t\\t", "a\t\tb\tc", "'b\tc'");
+}
+
+static void
+test_columns_split_on_escaped_backslash_and_punctuation(void **state)
+{
+    (void)state;
+    cols_ok("{2}", "\\\\", "a\\b", "b");
+    cols_ok("{2}", "\\|", "a|b", "b");
+    cols_ok("{2}", "\\.", "a.b", "b");
+    cols_ok("{2}", "\\ ", "a b", "b");
+    /* Regular expression characters are literal without a backslash. */
+    cols_ok("{2}", ".", "a.b", "b");
+    cols_ok("{2}", "[,]", "a[,]b,c", "b,c");
+}
+
+static void
+test_blank_runs_split_like_awk(void **state)
+{
+    (void)state;
+    cols_ok("{1}|{2}|{3}", "\\s+", "  a \t b  ", "a|b|''");
+    cols_ok("{1}|{2}", "\\s+", "a\t\t\tb", "a|b");
+    cols_ok("{1}", "\\s+", "   ", "''");
+    cols_ok("echo", "\\s+", " x  y ", "echo x y");
+    cols_ok("echo", "\\s+", " \t ", "echo ");
+    /* A single space as a literal separator makes empty columns. */
+    cols_ok("{1}|{2}|{3}", " ", "a  b", "a|''|b");
+}
+
+static void
+test_path_operations_apply_to_a_column(void **state)
+{
+    const char *line = "x,dir/sub/f.tar.gz,my dir/it's.txt";
+
+    (void)state;
+    cols_ok("{2.}", ",", line, "dir/sub/f.tar");
+    cols_ok("{2/}", ",", line, "f.tar.gz");
+    cols_ok("{2//}", ",", line, "dir/sub");
+    cols_ok("{2/.}", ",", line, "f.tar");
+    cols_ok("{3.} {3/} {3//} {3/.}", ",", line,
+            "'my dir/it'\\''s' 'it'\\''s.txt' 'my dir' 'it'\\''s'");
+    cols_ok("{1//} {1/}", ",", line, ". x");
+    cols_ok("{2//}", ",", "a,/x", "/");
+}
+
+static void
+test_missing_column_is_an_empty_quoted_word(void **state)
+{
+    (void)state;
+    cols_ok("echo {3}", ",", "a,b", "echo ''");
+    cols_ok("{3.} {3/} {3//} {3/.}", ",", "a,b", "'' '' '' ''");
+    cols_ok("x{10000}y", ",", "a", "x''y");
+    cols_ok("[{2}]", "\\s+", "", "['']");
+}
+
+static void
+test_empty_columns_are_quoted(void **state)
+{
+    (void)state;
+    cols_ok("{1}|{2}|{3}", ",", "a,,b", "a|''|b");
+    cols_ok("{1}|{2}", ",", ",", "''|''");
+    cols_ok("{1}", ",", "", "''");
+    cols_ok("echo", ",", "a,", "echo a ''");
+}
+
+static void
+test_without_colsep_column_one_is_the_line(void **state)
+{
+    const char *line = "my dir/f.tar.gz";
+
+    (void)state;
+    cols_ok("{1}", NULL, line, "'my dir/f.tar.gz'");
+    cols_ok("{1.}", NULL, line, "'my dir/f.tar'");
+    cols_ok("{1/}", NULL, line, "f.tar.gz");
+    cols_ok("{1//}", NULL, line, "'my dir'");
+    cols_ok("{1/.}", NULL, line, "f.tar");
+    cols_ok("{1}", NULL, "a,b", "a,b");
+}
+
+static void
+test_with_colsep_line_forms_give_every_column(void **state)
+{
+    const char *line = "x/a.b,y/c d.e";
+
+    (void)state;
+    cols_ok("{}", ",", line, "x/a.b 'y/c d.e'");
+    cols_ok("{.}", ",", line, "x/a 'y/c d'");
+    cols_ok("{/}", ",", line, "a.b 'c d.e'");
+    cols_ok("{//}", ",", line, "x y");
+    cols_ok("{/.}", ",", line, "a 'c d'");
+    cols_ok("[{}]", "\\s+", "  ", "[]");
+}
+
+static void
+test_template_without_replacement_gets_every_column(void **state)
+{
+    (void)state;
+    cols_ok("printf '<%s>'", ",", "a b,c", "printf '<%s>' 'a b' c");
+    cols_ok("echo", ",", "a", "echo a");
+    cols_ok("echo", NULL, "a b,c", "echo 'a b,c'");
+    cols_ok("", ",", "a,b", " a b");
+}
+
+static void
+test_compiled_template_agrees_with_expand_without_colsep(void **state)
+{
+    static const char *const tmpls[] = {
+        "{}",
+        "{.}|{/}|{//}|{/.}",
+        "cp {} {//}/{/.}.bak",
+        "echo {#} {%}",
+        "gzip -9",
+        "",
+        "{{}}",
+        "{.}}",
+        "{x} { } {",
+        "awk '{print $1}' {}",
+        "echo {#",
+        "{} {} {#}{#}{%}",
+        "${HOME} {a,b} { cmd; }",
+    };
+    static const char *const lines[] = {
+        "",     "file", "/abs/x.png", "dir/sub/file.tar.gz", ".hidden",
+        "dir/", "/",    "it's $(x)",  "a b/c d.e",
+    };
+    size_t i;
+    size_t j;
+
+    (void)state;
+    for (i = 0; i < sizeof(tmpls) / sizeof(tmpls[0]); i++) {
+        struct tf__template *t = compile_ok(tmpls[i], NULL);
+
+        for (j = 0; j < sizeof(lines) / sizeof(lines[0]); j++) {
+            struct tf_buf want;
+
+            tf_buf_init(&want, 0);
+            assert_int_equal(tf__template_expand(tmpls[i], lines[j],
+                                                 strlen(lines[j]), 42, 5,
+                                                 &want),
+                             0);
+            apply_is(t, lines[j], 42, 5,
+                     want.data == NULL ? "" : (const char *)want.data);
+            tf_buf_cleanup(&want);
+        }
+        tf__template_free(t);
+    }
+}
+
+static void
+test_compiled_template_writes_seq_and_slot(void **state)
+{
+    struct tf__template *t = compile_ok("{#}:{%}:{2}", ",");
+
+    (void)state;
+    apply_is(t, "a,b", UINT64_MAX, INT_MIN,
+             "18446744073709551615:-2147483648:b");
+    apply_is(t, "a,b", 0, 0, "0:0:b");
+    tf__template_free(t);
+}
+
+static void
+test_uses_slot_only_with_slot_placeholder(void **state)
+{
+    struct tf__template *t;
+
+    (void)state;
+    t = compile_ok("echo {%}", NULL);
+    assert_true(tf__template_uses_slot(t));
+    tf__template_free(t);
+    t = compile_ok("echo {} {#} {1} % {%x}", NULL);
+    assert_false(tf__template_uses_slot(t));
+    tf__template_free(t);
+    tf__template_free(NULL);
+}
+
+static void
+test_apply_over_cap_fails_and_leaves_buffer(void **state)
+{
+    struct tf__template *t = compile_ok("echo {1} {2}", ",");
+    struct tf_buf out;
+
+    (void)state;
+    tf_buf_init(&out, 12);
+    assert_int_equal(tf_buf_puts(&out, "k "), 0);
+    /* "echo 'a b' c" is 12 bytes; with "k " it is past the cap. */
+    assert_int_equal(tf__template_apply(t, "a b,c", 5, 1, 1, &out), TF_EINPUT);
+    assert_int_equal(out.len, 2);
+    assert_string_equal((const char *)out.data, "k ");
+    assert_int_equal(tf__template_apply(t, "a,b", 3, 1, 1, &out), 0);
+    assert_string_equal((const char *)out.data, "k echo a b");
+    tf_buf_cleanup(&out);
+    tf__template_free(t);
+}
+
+static void
+test_compile_refuses_perl_expressions(void **state)
+{
+    (void)state;
+    refused("echo {=s/x/y/=}", NULL,
+            "--template: '{=s/x/y/=}' is not a replacement string taskfarm "
+            "knows " KNOWN_LIST);
+    refused("{==}", ",", "'{==}'" UNKNOWN_RPL);
+    refused("a {= $_ =} b", NULL, "'{= $_ =}'" UNKNOWN_RPL);
+    /* Cut to 40 bytes. */
+    refused("{=0123456789012345678901234567890123456789=}", NULL,
+            "'{=01234567890123456789012345678901234...'" UNKNOWN_RPL);
+    /* A newline in it does not break the message's line. */
+    refused("{=\n=}", NULL, "'{=?=}'" UNKNOWN_RPL);
+}
+
+static void
+test_compile_refuses_unknown_lookalikes(void **state)
+{
+    static const char *const bad[] = {
+        "{..}",  "{+/}", "{0#}", "{##}",  "{-1}", "{1..3}", "{1//.}",
+        "{0}",   "{01}", "{+.}", "{=}",   "{^}",  "{1#}",   "{1%}",
+        "{//.}", "{./}", "{#%}", "{1-2}", "{/0}", "{.1}",
+    };
+    char tmpl[64];
+    char want[128];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(tmpl, sizeof(tmpl), "echo {} %s x", bad[i]);
+        snprintf(want, sizeof(want), "'%s'" UNKNOWN_RPL, bad[i]);
+        refused(tmpl, ",", want);
+        refused(tmpl, NULL, want);
+    }
+}
+
+static void
+test_compile_refuses_column_numbers_past_the_limit(void **state)
+{
+    struct tf__template *t;
+
+    (void)state;
+    refused("{10001}", ",", "'{10001}': column numbers go from 1 to 10000");
+    refused("{99999999999999999999}", ",", "column numbers go from 1 to");
+    t = compile_ok("{10000/.}", ",");
+    tf__template_free(t);
+}
+
+static void
+test_compile_refuses_higher_column_without_colsep(void **state)
+{
+    (void)state;
+    refused("echo {2}", NULL, "--template: '{2}' needs --colsep");
+    refused("{1} {3/.}", NULL, "'{3/.}' needs --colsep");
+    refused("echo ${10}", NULL, "'{10}' needs --colsep");
+    cols_ok("echo ${10}", ",", "1,2,3,4,5,6,7,8,9,ten", "echo $ten");
+}
+
+static void
+test_colsep_refuses_empty_value_and_unknown_escapes(void **state)
+{
+    (void)state;
+    refused("{}", "", "--colsep '': the column separator is empty");
+    refused("{}", "\\q", "--colsep '\\q': unknown escape '\\q'");
+    refused("{}", ",\\n", "--colsep ',\\n': unknown escape '\\n'");
+    refused("{}", "\\s", "--colsep '\\s': unknown escape '\\s'");
+    refused("{}", "\\s+x", "--colsep '\\s+x': unknown escape '\\s'");
+    refused("{}", "\\1", "--colsep '\\1': unknown escape '\\1'");
+    refused("{}", "a\\", "--colsep 'a\\': ends in a lone backslash");
+}
+
+static void
+test_compile_leaves_other_braces_literal(void **state)
+{
+    (void)state;
+    cols_ok("awk '{print $1}' {}", NULL, "f", "awk '{print $1}' f");
+    cols_ok("echo ${HOME} {1}", ",", "a,b", "echo ${HOME} a");
+    cols_ok("{ cmd; } {a,b}", NULL, "v", "{ cmd; } {a,b} v");
+    cols_ok("{ } { {x} }", NULL, "v", "{ } { {x} } v");
+    cols_ok("{1 } {=x} {=", ",", "v", "{1 } {=x} {= v");
+    cols_ok("echo {1", ",", "v", "echo {1 v");
+    cols_ok("{{1}}", ",", "v,w", "{v}");
+}
+
+static void
+test_canon_removes_each_kind_of_quoting(void **state)
+{
+    (void)state;
+    canon_is("echo 'a b'", "echo a b");
+    canon_is("echo 'c'\"'\"'d'", "echo c'd");
+    canon_is("echo 'c'\\''d'", "echo c'd");
+    canon_is("echo \"a\\\"b\"", "echo a\"b");
+    canon_is("echo \"a\\b\"", "echo a\\b");
+    canon_is("echo \"\\$x \\` \\\\\"", "echo $x ` \\");
+    canon_is("echo a\\ b\\'c\\\\", "echo a b'c\\");
+    canon_is("echo ''", "echo ");
+    canon_is("x '' \"\" y", "x   y");
+    canon_is("  a \t\n b  ", "a b");
+    canon_is("a\\\nb", "ab");
+    canon_is("\"a\\\nb\"", "ab");
+    canon_is("a \\", "a \\");
+    canon_is("'$(id)' `id` $HOME", "$(id) `id` $HOME");
+    canon_is("a;b|c #d", "a;b|c #d");
+    canon_is("'a'b\"c\"d", "abcd");
+    canon_is("", "");
+    canon_is("   ", "");
+}
+
+static void
+test_canon_refuses_unbalanced_quotes_and_keeps_buffer(void **state)
+{
+    static const char *const bad[] = {"'a", "echo \"a", "\"a\\\"", "a'b'c'",
+                                      "\""};
+    struct tf_buf out;
+    size_t i;
+
+    (void)state;
+    tf_buf_init(&out, 0);
+    assert_int_equal(tf_buf_puts(&out, "keep"), 0);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(tf__shell_canon(bad[i], strlen(bad[i]), &out),
+                         TF_EINPUT);
+        assert_int_equal(out.len, 4);
+        assert_string_equal((const char *)out.data, "keep");
+    }
+    tf_buf_cleanup(&out);
+}
+
+static void
+test_canon_gives_the_words_sh_gives(void **state)
+{
+    /* No unquoted $, ` or glob: sh would expand those. */
+    static const char *const texts[] = {
+        "a 'b c' d",        "'it'\"'\"'s \"q\"'",
+        "'it'\\''s'",       "\"a\\\"b\\\\c\\$d\\e\"",
+        "x '' \"\" y",      "a\\ b\\'c\\\\",
+        "'a'b\"c\"d\\e",    "\"a\\\nb\" c\\\nd",
+        "'tab\there' a\tb", "-n 'x,y' 'a=b' '#autosave#'",
+    };
+    struct tf_buf cmd;
+    struct tf_buf got;
+    struct tf_buf want;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        tf_buf_init(&cmd, 0);
+        tf_buf_init(&got, 0);
+        tf_buf_init(&want, 0);
+        assert_int_equal(tf_buf_printf(&cmd,
+                                       "set -- %s; IFS=' '; printf '%%s' "
+                                       "\"$*\"",
+                                       texts[i]),
+                         0);
+        assert_int_equal(
+            run_shell("/bin/sh", "C", (const char *)cmd.data, &want), 0);
+        assert_int_equal(tf__shell_canon(texts[i], strlen(texts[i]), &got), 0);
+        if (got.len != want.len ||
+            (got.len > 0 && memcmp(got.data, want.data, got.len) != 0))
+            fail_msg("[%s]: canon <%s>, sh <%s>", texts[i],
+                     got.len ? (const char *)got.data : "",
+                     want.len ? (const char *)want.data : "");
+        tf_buf_cleanup(&cmd);
+        tf_buf_cleanup(&got);
+        tf_buf_cleanup(&want);
+    }
+}
+
+static void
+test_canon_of_a_quoted_word_is_the_word(void **state)
+{
+    struct tf_buf q;
+    struct tf_buf c;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(nasty) / sizeof(nasty[0]); i++) {
+        size_t n = strlen(nasty[i]);
+
+        tf_buf_init(&q, 0);
+        tf_buf_init(&c, 0);
+        assert_int_equal(tf__shell_quote(nasty[i], n, &q), 0);
+        assert_int_equal(tf__shell_canon((const char *)q.data, q.len, &c), 0);
+        assert_int_equal(c.len, n);
+        if (n > 0)
+            assert_memory_equal(c.data, nasty[i], n);
+        tf_buf_cleanup(&q);
+        tf_buf_cleanup(&c);
+    }
+}
+
+/*
+ * One joblog Command column as GNU Parallel 20221122 (Debian 12) wrote it:
+ * TMPL and COLSEP as given to parallel, the input LINE, and the task's Seq.
+ */
+struct gnu_cmd {
+    const char *tmpl;
+    const char *colsep;
+    const char *line;
+    uint64_t seq;
+    const char *cmd;
+};
+
+/* Observed with `parallel --joblog FILE TMPL ::: LINES...` (and --colsep,
+ * -j3 where given): GNU Parallel 20221122's output, copied verbatim. */
+static const struct gnu_cmd gnu_cmds[] = {
+    {"echo {}", NULL, "a b", 1, "echo 'a b'"},
+    {"echo {}", NULL, "c'd", 2, "echo 'c'\"'\"'d'"},
+    {"echo {}", NULL, "e\"f", 3, "echo 'e\"f'"},
+    {"echo {}", NULL, "$x", 4, "echo '$x'"},
+    {"echo {}", NULL, "plain", 5, "echo plain"},
+    {"echo {}", NULL, "#autosave#", 6, "echo '#autosave#'"},
+    {"echo {}", NULL, "", 7, "echo ''"},
+    {"echo {}", NULL, "tab\there", 1, "echo 'tab\there'"},
+    {"echo {}", NULL, "ctl\001x", 2, "echo 'ctl\001x'"},
+    {"echo {}", NULL, "h\xc3\xa9llo", 3, "echo 'h\xc3\xa9llo'"},
+    {"echo {}", NULL, "~/x", 4, "echo '~/x'"},
+    {"echo {}", NULL, "*", 5, "echo '*'"},
+    {"echo {}", NULL, "a=b", 6, "echo 'a=b'"},
+    {"echo {}", NULL, "-n", 7, "echo -n"},
+    {"echo {}", NULL, "x,y", 8, "echo 'x,y'"},
+    {"echo {}", NULL, "a\\b", 9, "echo 'a\\b'"},
+    {"echo {}", NULL, "!", 10, "echo '!'"},
+    {"echo {}", NULL, "$(id)", 11, "echo '$(id)'"},
+    {"echo {}", NULL, "`id`", 12, "echo '`id`'"},
+    {"echo {}", NULL, "it's \"q\"", 13, "echo 'it'\"'\"'s \"q\"'"},
+    {"echo {}", NULL, "dir/a b.c", 14, "echo 'dir/a b.c'"},
+    {"echo {}", NULL, "%", 15, "echo '%'"},
+    {"echo {}", NULL, "{}", 16, "echo '{}'"},
+    {"echo {/.} {#} {%}", NULL, "dir/a b.txt", 1, "echo 'a b' 1 1"},
+    {"echo {/.} {#} {%}", NULL, "x/c'd.tar.gz", 2, "echo 'c'\"'\"'d.tar' 2 1"},
+    {"echo {/.} {#} {%}", NULL, "plain", 3, "echo plain 3 2"},
+    {"echo {.} {/} {//} {/.}", NULL, "d'x/it's a.b", 1,
+     "echo 'd'\"'\"'x/it'\"'\"'s a' 'it'\"'\"'s a.b' 'd'\"'\"'x' "
+     "'it'\"'\"'s a'"},
+    /* -j3 */
+    {"echo slot={%} seq={#} {}", NULL, "a b", 1, "echo slot=1 seq=1 'a b'"},
+    {"echo slot={%} seq={#} {}", NULL, "c'd", 2,
+     "echo slot=1 seq=2 'c'\"'\"'d'"},
+    {"echo slot={%} seq={#} {}", NULL, "x", 3, "echo slot=2 seq=3 x"},
+    {"echo slot={%} seq={#} {}", NULL, "y", 4, "echo slot=1 seq=4 y"},
+    {"echo {1} {1.}", NULL, "a b", 1, "echo 'a b' 'a b'"},
+    {"echo {1} {2}", ",", "a b,c", 1, "echo 'a b' c"},
+    {"echo {1} {2}", ",", "1,2,3", 2, "echo 1 2"},
+    /* GNU Parallel writes nothing for a missing column; we write ''. */
+    {"echo {1} {2}", ",", "x", 3, "echo x "},
+    {"printf \"<%s>\\n\" {1} {2} {3}; echo {2}-{3}-", ",", "x", 1,
+     "printf \"<%s>\\n\" x  ; echo --"},
+    {"printf \"<%s>\\n\" {1} {2} {3}; echo {2}-{3}-", ",", "a,,b", 2,
+     "printf \"<%s>\\n\" a '' b; echo ''-b-"},
+    {"printf \"<%s>\\n\"", ",", "a b,c", 1, "printf \"<%s>\\n\" 'a b' c"},
+    {"printf \"<%s>\"", ",", "", 1, "printf \"<%s>\" ''"},
+    {"printf \"<%s>\"", ",", ",", 2, "printf \"<%s>\" '' ''"},
+    {"cp {1} {2//}/{1/.}.{2/.}", ",", "d/x y.txt,e/f'g.tar.gz", 1,
+     "cp 'd/x y.txt' e/'x y'.'f'\"'\"'g.tar'"},
+    {"echo {} / {.} / {/} / {//} / {/.} / {#} {%}", ",", "x/a.b,y/c d.e", 1,
+     "echo x/a.b 'y/c d.e' / x/a 'y/c d' / a.b 'c d.e' / x y / a 'c d' / "
+     "1 1"},
+    {"printf \"<%s>\" {1} {2} {3}; echo", "\\s+", "x\t\ty", 4,
+     "printf \"<%s>\" x y ; echo"},
+    {"echo {2} {1}", "\\t", "a\tb", 1, "echo b a"},
+};
+
+static void
+test_matches_gnu_parallel_joblog_commands(void **state)
+{
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(gnu_cmds) / sizeof(gnu_cmds[0]); i++) {
+        const struct gnu_cmd *g = &gnu_cmds[i];
+        struct tf__template *t = compile_ok(g->tmpl, g->colsep);
+
+        if (!matches(t, g->line, g->seq, g->cmd))
+            fail_msg("[%s] on [%s] does not match [%s]", g->tmpl, g->line,
+                     g->cmd);
+        tf__template_free(t);
+    }
+}
+
+static void
+test_matches_rejects_gnu_commands_for_other_line_seq_or_template(void **state)
+{
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(gnu_cmds) / sizeof(gnu_cmds[0]); i++) {
+        const struct gnu_cmd *g = &gnu_cmds[i];
+        struct tf__template *t = compile_ok(g->tmpl, g->colsep);
+        struct tf__template *other;
+        char tmpl[256];
+        char line[128];
+
+        /* Another line. */
+        snprintf(line, sizeof(line), "%s",
+                 strcmp(g->line, "other") == 0 ? "another" : "other");
+        if (matches(t, line, g->seq, g->cmd))
+            fail_msg("[%s] on [%s] matches [%s]", g->tmpl, line, g->cmd);
+        /* Another task number, where the command shows it. */
+        if (strstr(g->tmpl, "{#}") != NULL &&
+            matches(t, g->line, g->seq + 1, g->cmd))
+            fail_msg("[%s] as task %llu matches [%s]", g->tmpl,
+                     (unsigned long long)g->seq + 1, g->cmd);
+        /* Another template: one more argument. */
+        snprintf(tmpl, sizeof(tmpl), "%s x", g->tmpl);
+        other = compile_ok(tmpl, g->colsep);
+        if (matches(other, g->line, g->seq, g->cmd))
+            fail_msg("[%s] on [%s] matches [%s]", tmpl, g->line, g->cmd);
+        tf__template_free(other);
+        tf__template_free(t);
+    }
+}
+
+static void
+test_matches_own_command_for_every_slot(void **state)
+{
+    static const char *const tmpls[] = {
+        "echo {%} {}",           "x{%}0 {%}1 {}", "{%}{%}{#} {}",
+        "echo '{%}' \"{%}\" {}", "f\\{%} {}",
+    };
+    static const int slots[] = {INT_MAX, INT_MIN, -1, 0};
+    struct tf_buf cmd;
+    size_t i;
+    int slot;
+
+    (void)state;
+    tf_buf_init(&cmd, 0);
+    for (i = 0; i < sizeof(tmpls) / sizeof(tmpls[0]); i++) {
+        struct tf__template *t = compile_ok(tmpls[i], NULL);
+
+        assert_true(tf__template_uses_slot(t));
+        for (slot = -4; slot < 1100 + 4; slot++) {
+            int s = slot < 1100 ? slot : slots[slot - 1100];
+
+            tf_buf_reset(&cmd);
+            assert_int_equal(tf__template_apply(t, "a 'b", 4, 12, s, &cmd), 0);
+            if (!tf__template_matches(t, "a 'b", 4, 12, (const char *)cmd.data,
+                                      cmd.len))
+                fail_msg("[%s] in slot %d: [%s] does not match", tmpls[i], s,
+                         (const char *)cmd.data);
+            assert_false(tf__template_matches(t, "a 'c", 4, 12,
+                                              (const char *)cmd.data, cmd.len));
+        }
+        tf__template_free(t);
+    }
+    tf_buf_cleanup(&cmd);
+}
+
+static void
+test_matches_needs_one_slot_value_for_every_slot_placeholder(void **state)
+{
+    struct tf__template *t = compile_ok("echo {%} {%}", NULL);
+
+    (void)state;
+    assert_true(matches(t, "x", 1, "echo 2 2"));
+    assert_false(matches(t, "x", 1, "echo 2 3"));
+    tf__template_free(t);
+    t = compile_ok("echo {%}:{%} {}", NULL);
+    assert_true(matches(t, "x", 1, "echo 2:2 x"));
+    assert_true(matches(t, "x", 1, "echo 12:12 x"));
+    assert_false(matches(t, "x", 1, "echo 1:2 x"));
+    assert_false(matches(t, "x", 1, "echo a:a x"));
+    assert_false(matches(t, "x", 1, "echo :: x"));
+    tf__template_free(t);
+}
+
+static void
+test_matches_keeps_word_boundaries(void **state)
+{
+    struct tf__template *t = compile_ok("echo {1} {2}", ",");
+
+    (void)state;
+    assert_true(matches(t, "a b,c", 1, "echo 'a b' c"));
+    assert_true(matches(t, "a b,c", 1, "echo a\\ b \"c\""));
+    assert_false(matches(t, "a b,c", 1, "echo a 'b c'"));
+    assert_false(matches(t, "a b,c", 1, "echo a b c"));
+    assert_false(matches(t, "a,b", 1, "echo a b ''"));
+    assert_false(matches(t, "a b,c", 1, "echo 'a b c"));
+    assert_false(matches(t, "a b,c", 1, ""));
+    tf__template_free(t);
+}
+
+static void
+test_matches_missing_column_as_quoted_or_absent(void **state)
+{
+    struct tf__template *t = compile_ok("cmd {1} {3} {2}", ",");
+
+    (void)state;
+    assert_true(matches(t, "a,b", 1, "cmd a '' b"));
+    assert_true(matches(t, "a,b", 1, "cmd a  b"));
+    assert_false(matches(t, "a,b,c", 1, "cmd a  b"));
+    assert_false(matches(t, "a,b", 1, "cmd a b b"));
+    tf__template_free(t);
+}
+
+static void
+test_public_names_compile_apply_and_free_the_same(void **state)
+{
+    struct tf_template *t = (struct tf_template *)&t;
+    struct tf_error err;
+    struct tf_buf out;
+
+    (void)state;
+    tf_buf_init(&out, 0);
+    assert_int_equal(tf_template_compile("cp {1} {2//}/", ",", &t, NULL), 0);
+    assert_non_null(t);
+    assert_int_equal(tf_template_apply(t, "a b,d/x", 7, 1, 1, &out), 0);
+    assert_string_equal((const char *)out.data, "cp 'a b' d/");
+    tf_template_free(t);
+    tf_template_free(NULL);
+    tf_error_init(&err);
+    assert_int_equal(tf_template_compile("{2}", NULL, &t, &err), TF_EUSAGE);
+    assert_null(t);
+    assert_non_null(strstr(err.msg, "needs --colsep"));
+    tf_buf_cleanup(&out);
+}
+
 int
 main(void)
 {
@@ -812,6 +1543,42 @@ main(void)
         cmocka_unit_test(test_sh_prints_back_random_lines_exactly),
         cmocka_unit_test(test_sh_gets_each_path_part_as_one_argument),
         cmocka_unit_test(test_bash_prints_back_each_nasty_line_exactly),
+        cmocka_unit_test(test_columns_split_on_a_one_byte_separator),
+        cmocka_unit_test(test_columns_split_on_a_multibyte_separator),
+        cmocka_unit_test(test_columns_split_on_tab_escape),
+        cmocka_unit_test(
+            test_columns_split_on_escaped_backslash_and_punctuation),
+        cmocka_unit_test(test_blank_runs_split_like_awk),
+        cmocka_unit_test(test_path_operations_apply_to_a_column),
+        cmocka_unit_test(test_missing_column_is_an_empty_quoted_word),
+        cmocka_unit_test(test_empty_columns_are_quoted),
+        cmocka_unit_test(test_without_colsep_column_one_is_the_line),
+        cmocka_unit_test(test_with_colsep_line_forms_give_every_column),
+        cmocka_unit_test(test_template_without_replacement_gets_every_column),
+        cmocka_unit_test(
+            test_compiled_template_agrees_with_expand_without_colsep),
+        cmocka_unit_test(test_compiled_template_writes_seq_and_slot),
+        cmocka_unit_test(test_uses_slot_only_with_slot_placeholder),
+        cmocka_unit_test(test_apply_over_cap_fails_and_leaves_buffer),
+        cmocka_unit_test(test_compile_refuses_perl_expressions),
+        cmocka_unit_test(test_compile_refuses_unknown_lookalikes),
+        cmocka_unit_test(test_compile_refuses_column_numbers_past_the_limit),
+        cmocka_unit_test(test_compile_refuses_higher_column_without_colsep),
+        cmocka_unit_test(test_colsep_refuses_empty_value_and_unknown_escapes),
+        cmocka_unit_test(test_compile_leaves_other_braces_literal),
+        cmocka_unit_test(test_canon_removes_each_kind_of_quoting),
+        cmocka_unit_test(test_canon_refuses_unbalanced_quotes_and_keeps_buffer),
+        cmocka_unit_test(test_canon_gives_the_words_sh_gives),
+        cmocka_unit_test(test_canon_of_a_quoted_word_is_the_word),
+        cmocka_unit_test(test_matches_gnu_parallel_joblog_commands),
+        cmocka_unit_test(
+            test_matches_rejects_gnu_commands_for_other_line_seq_or_template),
+        cmocka_unit_test(test_matches_own_command_for_every_slot),
+        cmocka_unit_test(
+            test_matches_needs_one_slot_value_for_every_slot_placeholder),
+        cmocka_unit_test(test_matches_keeps_word_boundaries),
+        cmocka_unit_test(test_matches_missing_column_as_quoted_or_absent),
+        cmocka_unit_test(test_public_names_compile_apply_and_free_the_same),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

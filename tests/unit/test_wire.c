@@ -63,6 +63,9 @@ make_header(unsigned char *h, uint32_t magic, int version, int type,
     put_le32(h + 8, len);
 }
 
+/* The last message type; the one after it is unknown. */
+#define LAST_MSG TF__MSG_OUTPUT
+
 static int
 header_rc(const unsigned char *h, size_t len, struct tf_error *err)
 {
@@ -957,6 +960,202 @@ test_submit_open_rejects_every_truncation_and_a_bad_count(void **state)
     tf_buf_cleanup(&buf);
 }
 
+/* --------------------------------------------------------------- OUTPUT */
+
+/* An OUTPUT frame of task ID with stdout OUT (N_OUT bytes) and stderr ERR
+ * (N_ERR bytes). */
+static void
+make_output(struct tf_buf *buf, uint64_t id, const void *out, size_t n_out,
+            const void *err, size_t n_err)
+{
+    struct tf__wire_output o;
+    struct tf_error e;
+
+    o.id = id;
+    o.out = out;
+    o.out_len = n_out;
+    o.err = err;
+    o.err_len = n_err;
+    tf_error_init(&e);
+    assert_int_equal(tf__wire_put_output(buf, &o, &e), 0);
+}
+
+static void
+test_output_round_trips_id_and_both_streams(void **state)
+{
+    /* The id, stdout's length and bytes, stderr's length. */
+    static const unsigned char want[] = "\xfe\xff\xff\xff\xff\xff\xff\xff"
+                                        "\x04\0\0\0a\0b\n"
+                                        "\0\0\0\0";
+    struct tf__wire_output o;
+    struct tf_error err;
+    struct tf_buf buf;
+    size_t n = sizeof(want) - 1;
+    unsigned char *c;
+
+    (void)state;
+    tf_buf_init(&buf, 0);
+    make_output(&buf, UINT64_MAX - 1, "a\0b\n", 4, "", 0);
+    frame_is(&buf, TF__MSG_OUTPUT);
+    assert_int_equal(buf.len, TF__WIRE_HDR + n);
+    assert_memory_equal(buf.data + TF__WIRE_HDR, want, n);
+    c = exact_copy(buf.data + TF__WIRE_HDR, n);
+    tf_error_init(&err);
+    assert_int_equal(tf__wire_get_output(c, n, &o, &err), 0);
+    assert_true(o.id == UINT64_MAX - 1);
+    assert_int_equal(o.out_len, 4);
+    assert_ptr_equal(o.out, c + 12);
+    assert_int_equal(o.err_len, 0);
+    free(c);
+
+    /* Stderr only, and an id of 0. */
+    make_output(&buf, 0, "", 0, "oops\n", 5);
+    frame_is(&buf, TF__MSG_OUTPUT);
+    assert_int_equal(tf__wire_get_output(buf.data + TF__WIRE_HDR,
+                                         buf.len - TF__WIRE_HDR, &o, &err),
+                     0);
+    assert_true(o.id == 0);
+    assert_int_equal(o.out_len, 0);
+    assert_int_equal(o.err_len, 5);
+    assert_memory_equal(o.err, "oops\n", 5);
+    tf_buf_cleanup(&buf);
+}
+
+static void
+test_output_round_trips_parts_of_the_largest_size(void **state)
+{
+    size_t max = TF__WIRE_OUTPUT_MAX;
+    struct tf__wire_output o;
+    struct tf_error err;
+    struct tf_buf buf;
+    unsigned char *out;
+    unsigned char *errb;
+    size_t i;
+
+    (void)state;
+    out = malloc(max);
+    errb = malloc(max);
+    assert_non_null(out);
+    assert_non_null(errb);
+    for (i = 0; i < max; i++) {
+        out[i] = (unsigned char)(i * 13 + i / 256);
+        errb[i] = (unsigned char)(i * 7 + 1);
+    }
+    tf_buf_init(&buf, 0);
+    make_output(&buf, 42, out, max, errb, max);
+    frame_is(&buf, TF__MSG_OUTPUT);
+    assert_int_equal(buf.len, TF__WIRE_HDR + 8 + 4 + max + 4 + max);
+    tf_error_init(&err);
+    assert_int_equal(tf__wire_get_output(buf.data + TF__WIRE_HDR,
+                                         buf.len - TF__WIRE_HDR, &o, &err),
+                     0);
+    assert_true(o.id == 42);
+    assert_int_equal(o.out_len, max);
+    assert_int_equal(o.err_len, max);
+    assert_memory_equal(o.out, out, max);
+    assert_memory_equal(o.err, errb, max);
+    free(out);
+    free(errb);
+    tf_buf_cleanup(&buf);
+}
+
+static void
+test_output_part_over_the_limit_is_refused_on_both_sides(void **state)
+{
+    size_t over = TF__WIRE_OUTPUT_MAX + 1;
+    struct tf__wire_output o;
+    struct tf_error err;
+    struct tf_buf buf;
+    struct tf_buf big;
+    unsigned char *p;
+    int which;
+
+    (void)state;
+    p = calloc(1, over);
+    assert_non_null(p);
+    tf_buf_init(&buf, 0);
+    tf_buf_init(&big, 0);
+    for (which = 0; which < 2; which++) {
+        /* Encoding refuses it and leaves the buffer as it was. */
+        make_output(&buf, 1, "x", 1, "", 0);
+        o.id = 31;
+        o.out = p;
+        o.out_len = which == 0 ? over : 0;
+        o.err = p;
+        o.err_len = which == 1 ? over : 0;
+        tf_error_init(&err);
+        assert_int_equal(tf__wire_put_output(&buf, &o, &err), TF_EINPUT);
+        assert_non_null(strstr(err.msg, "task 31"));
+        assert_int_equal(buf.len, TF__WIRE_HDR + 8 + 4 + 1 + 4);
+        frame_is(&buf, TF__MSG_OUTPUT);
+
+        /* Decoding refuses such a payload, built by hand. */
+        tf_buf_reset(&big);
+        assert_int_equal(tf__wire_put_u64(&big, 31), 0);
+        assert_int_equal(tf__wire_put_bytes(&big, p, which == 0 ? over : 0), 0);
+        assert_int_equal(tf__wire_put_bytes(&big, p, which == 1 ? over : 0), 0);
+        tf_error_init(&err);
+        assert_int_equal(tf__wire_get_output(big.data, big.len, &o, &err),
+                         TF_EPROTO);
+        assert_non_null(strstr(err.msg, "OUTPUT"));
+    }
+    free(p);
+    tf_buf_cleanup(&buf);
+    tf_buf_cleanup(&big);
+}
+
+static void
+test_output_get_rejects_every_truncation_and_garbled_lengths(void **state)
+{
+    struct tf__wire_output o;
+    struct tf_error err;
+    struct tf_buf buf;
+    const unsigned char *payload;
+    unsigned char *c;
+    size_t len;
+    size_t k;
+
+    (void)state;
+    tf_buf_init(&buf, 0);
+    make_output(&buf, 9, "out\n", 4, "err\n", 4);
+    payload = buf.data + TF__WIRE_HDR;
+    len = buf.len - TF__WIRE_HDR;
+    for (k = 0; k < len; k++) {
+        c = exact_copy(payload, k);
+        tf_error_init(&err);
+        if (tf__wire_get_output(c, k, &o, &err) != TF_EPROTO)
+            fail_msg("an OUTPUT payload cut to %zu of %zu bytes was taken", k,
+                     len);
+        assert_non_null(strstr(err.msg, "OUTPUT"));
+        free(c);
+    }
+    /* A byte after the end. */
+    c = malloc(len + 1);
+    assert_non_null(c);
+    memcpy(c, payload, len);
+    c[len] = 0;
+    assert_int_equal(tf__wire_get_output(c, len + 1, &o, &err), TF_EPROTO);
+    /* Stdout's length past the end, and short of it (what follows is then
+     * not a whole stderr). */
+    put_le32(c + 8, 1000);
+    assert_int_equal(tf__wire_get_output(c, len, &o, &err), TF_EPROTO);
+    put_le32(c + 8, 3);
+    assert_int_equal(tf__wire_get_output(c, len, &o, &err), TF_EPROTO);
+    /* Stderr's length one past the end, then one short. */
+    put_le32(c + 8, 4);
+    put_le32(c + 16, 5);
+    assert_int_equal(tf__wire_get_output(c, len, &o, &err), TF_EPROTO);
+    put_le32(c + 16, 3);
+    assert_int_equal(tf__wire_get_output(c, len, &o, &err), TF_EPROTO);
+    /* Put back, it is taken. */
+    put_le32(c + 16, 4);
+    assert_int_equal(tf__wire_get_output(c, len, &o, &err), 0);
+    assert_true(o.id == 9);
+    assert_memory_equal(o.err, "err\n", 4);
+    free(c);
+    tf_buf_cleanup(&buf);
+}
+
 /* --------------------------------------------------------------- header */
 
 static void
@@ -969,7 +1168,7 @@ test_header_accepts_each_known_type(void **state)
     int t;
 
     (void)state;
-    for (t = TF__MSG_HELLO; t <= TF__MSG_ERROR; t++) {
+    for (t = TF__MSG_HELLO; t <= LAST_MSG; t++) {
         make_header(h, TF__WIRE_MAGIC, TF__WIRE_VERSION, t, 77);
         assert_int_equal(tf__wire_header(h, sizeof(h), &type, &payload, &err),
                          0);
@@ -1037,7 +1236,7 @@ test_header_rejects_wrong_version(void **state)
 static void
 test_header_rejects_unknown_type(void **state)
 {
-    static const int bad[] = {0, TF__MSG_SUBMIT + 1, 100, 255};
+    static const int bad[] = {0, LAST_MSG + 1, 100, 255};
     unsigned char h[TF__WIRE_HDR];
     struct tf_error err;
     size_t i;
@@ -1318,7 +1517,7 @@ test_take_frame_rejects_bad_header_with_eproto(void **state)
     assert_int_equal(tf__transport_take_frame(&in, &off, &frame, &err),
                      TF_EPROTO);
     tf_buf_reset(&in);
-    make_header(h, TF__WIRE_MAGIC, TF__WIRE_VERSION, TF__MSG_SUBMIT + 1, 0);
+    make_header(h, TF__WIRE_MAGIC, TF__WIRE_VERSION, LAST_MSG + 1, 0);
     assert_int_equal(tf_buf_append(&in, h, sizeof(h)), 0);
     assert_int_equal(tf__transport_take_frame(&in, &off, &frame, &err),
                      TF_EPROTO);
@@ -1462,6 +1661,12 @@ main(void)
         cmocka_unit_test(test_submit_round_trips_tasks_and_parent_ids),
         cmocka_unit_test(
             test_submit_open_rejects_every_truncation_and_a_bad_count),
+        cmocka_unit_test(test_output_round_trips_id_and_both_streams),
+        cmocka_unit_test(test_output_round_trips_parts_of_the_largest_size),
+        cmocka_unit_test(
+            test_output_part_over_the_limit_is_refused_on_both_sides),
+        cmocka_unit_test(
+            test_output_get_rejects_every_truncation_and_garbled_lengths),
         cmocka_unit_test(test_work_round_trips_empty_chunk),
         cmocka_unit_test(test_work_round_trips_one_task),
         cmocka_unit_test(
