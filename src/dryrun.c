@@ -51,7 +51,7 @@ emit(struct tf__dryrun *d, uint64_t id, const char *line, size_t len,
         rc = tf_buf_append(out, num, n);
     }
     if (rc == 0 && d->tmpl != NULL)
-        rc = tf__template_expand(d->tmpl, line, len, id, slot, out);
+        rc = tf__template_apply(d->tmpl, line, len, id, slot, out);
     else if (rc == 0)
         rc = tf_buf_append(out, line, len);
     if (rc == 0)
@@ -82,6 +82,7 @@ tf__dryrun_lines(struct tf__dryrun *d, int out_fd, struct tf_error *err)
     tf_buf_init(&out, 0);
     rc = tf__source_open(d->input, d->max_line, &src, err);
     if (rc == 0) {
+        tf__source_set_every_line(src, d->tmpl != NULL);
         /* As in the run: a task file is checked whole first. */
         rc = tf__source_prescan(src, &count, err);
         if (rc > 0)

@@ -10,13 +10,15 @@
 
 struct tf__history;
 struct tf__resume;
+struct tf__template;
 
 /* What tf__dryrun_lines() reads, and how it writes each task's command. */
 struct tf__dryrun {
     const char *input; /* FILE, or "-" for standard input */
     size_t max_line;   /* the longest line accepted (--max-line) */
-    const char *tmpl;  /* the job's --template, or NULL: the line itself is
-                          the command */
+    const struct tf__template *tmpl; /* the job's --template (borrowed),
+                          or NULL: the line itself is the command, and a
+                          comment or blank line is no task */
     int nslots;        /* {%} goes round 1..NSLOTS in the order the tasks
                           are written, as if that many workers took one
                           task each in turn (at least 1) */
@@ -34,8 +36,8 @@ struct tf__dryrun {
 
 /*
  * Reads the task lines of D->input with the run's own task source, so that
- * comments, blank lines, --max-line and bad input are treated as in a real
- * run, and writes to OUT_FD the command of each task, one per line (more
+ * comments, blank lines (each a task with a template), --max-line and bad
+ * input are treated as in a real run, and writes to OUT_FD the command of each task, one per line (more
  * when the template holds a newline), in the order the run would start the
  * tasks. A regular file is checked whole first, so that bad input writes
  * nothing; from a pipe, the commands before the bad line are written. No

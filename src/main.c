@@ -1783,6 +1783,7 @@ run_lines(const struct cli *c, struct tf_pool *pool, uint64_t t0,
 static int
 dry_run(struct cli *c)
 {
+    struct tf__template *tmpl = NULL;
     struct tf__history *history = NULL;
     struct tf__resume *resume = NULL;
     struct tf__dryrun d;
@@ -1820,14 +1821,15 @@ dry_run(struct cli *c)
     }
     if (quiet_rank())
         return EXIT_ALL_OK;
-    if (c->resume)
-        rc = load_resume(c, false, NULL, &resume, &err);
+    rc = run_template(c, &tmpl, &err);
+    if (rc == 0 && c->resume)
+        rc = load_resume(c, false, tmpl, &resume, &err);
     if (rc == 0 && c->history != NULL)
         rc = tf__history_load(c->history, &history, &err);
     if (rc == 0) {
         d.input = c->input;
         d.max_line = (size_t)c->max_line;
-        d.tmpl = tf_opts_get(&c->opts, "template");
+        d.tmpl = tmpl;
         d.nslots = c->jobs > 0 ? (int)c->jobs : tf__online_cpus();
         d.tag = c->tag;
         d.resume = resume;
@@ -1838,6 +1840,7 @@ dry_run(struct cli *c)
     }
     tf__resume_free(resume);
     tf__history_free(history);
+    tf__template_free(tmpl);
     if (rc < 0) {
         tf__log(TF_LOG_ERROR, "%s", err.msg);
         return exit_for(rc);

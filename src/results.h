@@ -28,12 +28,13 @@
 #define TF__RESULTS_VERSION 2
 /* The header's first 8 bytes. */
 #define TF__RESULTS_MAGIC "TFRESULT"
-/* The largest body. A task's output goes into records of at most
+/* The largest body. A large output goes into records of at most
  * TF__RESULTS_PIECE bytes each (see TF__REC_PIECE), so only a task line
  * near the 1 GiB --max-line limit comes near it. Anything larger is
  * corrupt. */
 #define TF__RESULTS_MAX_BODY ((size_t)1 << 31)
-/* A task's output larger than this is written in pieces. */
+/* The largest piece: an output too large to go through a writer's buffer
+ * whole (tens of KiB) is written in pieces of at most this. */
 #define TF__RESULTS_PIECE ((size_t)1 << 20)
 
 /* Values of struct tf__result_rec.kind. */

@@ -303,7 +303,7 @@ add_mark(struct tf__sink *s, const struct tf__done *d, uint64_t out_end,
     if (rc < 0)
         return rc;
     rec_of(d, TF__REC_MARK, 0, &rec);
-    rec.out_end = out_end;
+    rec.out_end = s->out_name != NULL ? out_end : 0;
     return tf__results_add(r, &rec, err);
 }
 
@@ -359,7 +359,7 @@ add_records(struct tf__sink *s, const struct tf__done *d, bool emitted,
         rec_of(d, TF__REC_TASK,
                (emitted ? TF__REC_EMITTED : 0) | (pieces ? TF__REC_PIECES : 0),
                &rec);
-        rec.out_end = emitted ? out_end : 0;
+        rec.out_end = emitted && s->out_name != NULL ? out_end : 0;
         if (!pieces) {
             rec.out = d->out;
             rec.out_len = d->out_len;

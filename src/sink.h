@@ -76,7 +76,8 @@ struct tf__sink_opts {
 /*
  * Opens a sink. The joblog is created (or truncated, or appended to) and
  * locked, and its header written at once when it is empty. A joblog that
- * cannot be written, or that another run has open, is TF_EUSAGE naming it.
+ * cannot be opened, or that another run has open, is TF_EUSAGE naming it;
+ * one whose header cannot be written (a full disk) is TF_ESYS.
  */
 int tf__sink_open(const struct tf__sink_opts *o, struct tf__sink **out,
                   struct tf_error *err);
@@ -100,10 +101,11 @@ int tf__sink_emit(struct tf__sink *s, const struct tf__done *d,
                   struct tf_error *err);
 
 /*
- * Writes the record of finished task D before its turn: with its output,
- * in the results file, or without one in the joblog's spool file
- * (JOBLOG.spool), and then its joblog line. Its output is written later,
- * by tf__sink_emit() with D->recorded.
+ * Records finished task D before its turn: with its output, in the results
+ * file, or without one in the joblog's spool file (JOBLOG.spool), and then
+ * its joblog line. A small output's records are written with the next
+ * flush, a large one's at once. Its output is written later, by
+ * tf__sink_emit() with D->recorded.
  */
 int tf__sink_keep(struct tf__sink *s, const struct tf__done *d,
                   struct tf_error *err);

@@ -146,21 +146,25 @@ usage_error "no job given" "taskfarm [options] JOB" "run, null" \
     "taskfarm --help" --
 
 # --------------------------------------------------------- --dry-run
-# The commands after --template, one per line, without comments or blank
-# lines, and nothing run: each command would make a marker file.
+# The commands after --template, one per line, and nothing run: each
+# command would make a marker file. With a template every line is data,
+# "# comment" and blank lines as well.
 DRY=$W/dry.txt
 printf '%s\n' dir/sub/a.tar.gz '# comment' '' '  # indented' 'b c.txt' /x \
     > "$DRY"
 DRYT="touch $M.{#}; echo {} {.} {/} {//} {/.} {#}"
 cat > "$W/dry.want" <<WANT
 touch $M.1; echo dir/sub/a.tar.gz dir/sub/a.tar a.tar.gz dir/sub a.tar 1
+touch $M.2; echo '# comment' '# comment' '# comment' . '# comment' 2
+touch $M.3; echo '' '' '' . '' 3
+touch $M.4; echo '  # indented' '  # indented' '  # indented' . '  # indented' 4
 touch $M.5; echo 'b c.txt' 'b c' 'b c.txt' . 'b c' 5
 touch $M.6; echo /x /x x / x 6
 WANT
 rm -f "$M"*
 run_cmd 0 "$TFQ --dry-run run --template $(q "$DRYT") $DRY > $W/dry.out 2> $W/dry.err"
 same_file "$W/dry.want" "$W/dry.out"
-check "test \"\$(cat $W/dry.err)\" = 'taskfarm: dry run: 3 tasks, none started'"
+check "test \"\$(cat $W/dry.err)\" = 'taskfarm: dry run: 6 tasks, none started'"
 run_cmd 0 "cat $DRY | $TFQ -q run --dry-run --template $(q "$DRYT") - > $W/dry-pipe.out 2> $W/dry-pipe.err"
 same_file "$W/dry.want" "$W/dry-pipe.out"
 check "test ! -s $W/dry-pipe.err && ! ls $M* > /dev/null 2>&1"
@@ -169,13 +173,15 @@ check "test ! -s $W/dry-pipe.err && ! ls $M* > /dev/null 2>&1"
 run_cmd 0 "$TFQ -q --dry-run --tag run $OK > $W/dry-ok.out"
 check "test \"\$(cat $W/dry-ok.out)\" = \"\$(printf '1\\ttouch %s\\n2\\techo ran' $M)\" && test ! -e $M"
 run_cmd 0 "$TFQ -q -j 2 --dry-run run --template 'echo {%}' $DRY > $W/dry-slot.out"
-check "test \"\$(cat $W/dry-slot.out | tr '\\n' ' ')\" = 'echo 1 echo 2 echo 1 '"
-# --resume leaves out what the joblog holds as done, and changes no file:
-# the torn last line stays (a run would cut it off before appending).
-printf 'Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n1\th\t1700000000.000\t     0.001\t17\t0\t0\t0\t%s\n6\th\t17' dir/sub/a.tar.gz > "$W/dry.log"
+check "test \"\$(cat $W/dry-slot.out | tr '\\n' ' ')\" = 'echo 1 echo 2 echo 1 echo 2 echo 1 echo 2 '"
+# --resume leaves out what the joblog holds as done (task 1 as its Command
+# column holds the command as run, task 5 as an older joblog held the
+# line), and changes no file: the torn last line stays (a run would cut it
+# off before appending).
+printf 'Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n1\th\t1700000000.000\t     0.001\t17\t0\t0\t0\t%s\n5\th\t1700000000.000\t     0.001\t7\t0\t0\t0\tb c.txt\n6\th\t17' "$(head -n 1 "$W/dry.want")" > "$W/dry.log"
 cp "$W/dry.log" "$W/dry.log.before"
 run_cmd 0 "$TFQ --dry-run --resume --joblog $W/dry.log run --template $(q "$DRYT") $DRY > $W/dry-resume.out 2> $W/dry-resume.err"
-check "test \"\$(cat $W/dry-resume.out)\" = \"\$(tail -n 2 $W/dry.want)\" && grep -q -F '2 tasks, 1 skipped (done before)' $W/dry-resume.err"
+check "test \"\$(cat $W/dry-resume.out)\" = \"\$(sed -n '2,4p;6p' $W/dry.want)\" && grep -q -F '4 tasks, 2 skipped (done before)' $W/dry-resume.err"
 same_file "$W/dry.log.before" "$W/dry.log"
 # Errors are the run's, and nothing is printed for a bad task file.
 # A reader that stops early (| head) ends the dry run quietly, status 0.

@@ -6,6 +6,7 @@
 #include "dryrun.h"
 #include "history.h"
 #include "resume.h"
+#include "template.h"
 #include "tf_test.h"
 
 #define HEADER                                                                 \
@@ -71,27 +72,34 @@ test_dryrun_writes_each_line_as_is_without_template(void **state)
 static void
 test_dryrun_expands_template_with_ids_and_round_robin_slots(void **state)
 {
+    struct tf__template *t = NULL;
     struct tf__dryrun d;
     struct tf_error err;
     struct tf_buf out;
     char path[40];
 
     (void)state;
+    /* With a template every line is data: "#skip" too. */
     temp_file(path, "dir/a.txt\n#skip\nb c.tar.gz\nx\n");
     memset(&d, 0, sizeof(d));
     d.input = path;
     d.max_line = 1024;
-    d.tmpl = "cmd {} {.} {/} {//} {/.} {#} {%}";
+    assert_int_equal(tf__template_compile("cmd {} {.} {/} {//} {/.} {#} {%}",
+                                          NULL, &t, &err),
+                     0);
+    d.tmpl = t;
     d.nslots = 2;
     d.tag = true;
     tf_buf_init(&out, 0);
     assert_int_equal(dry(&d, &out, &err), 0);
     assert_string_equal((char *)out.data,
                         "1\tcmd dir/a.txt dir/a a.txt dir a 1 1\n"
+                        "2\tcmd '#skip' '#skip' '#skip' . '#skip' 2 2\n"
                         "3\tcmd 'b c.tar.gz' 'b c.tar' 'b c.tar.gz' . "
-                        "'b c.tar' 3 2\n"
-                        "4\tcmd x x x . x 4 1\n");
+                        "'b c.tar' 3 1\n"
+                        "4\tcmd x x x . x 4 2\n");
     tf_buf_cleanup(&out);
+    tf__template_free(t);
     unlink(path);
 }
 

@@ -13,6 +13,7 @@
 #include "jobs.h"
 #include "sink.h"
 #include "source.h"
+#include "spool.h"
 #include "tf_test.h"
 
 static const int worker_counts[] = {1, 2, 4};
@@ -986,6 +987,313 @@ test_zero_workers_is_an_error_not_a_hang(void **state)
     files_close(&f);
 }
 
+/* ------------------------------------------- the master's policy, direct */
+
+/*
+ * A batch over tasks 1..N of a task function that the tests steer through
+ * this shared state: what the batch's callbacks saw, and what the tasks
+ * do. The loop transport runs the workers as threads of this process.
+ */
+#define SEEN_MAX 64
+static struct steer {
+    atomic_int release;  /* task 1 may end */
+    atomic_int started;  /* tasks started */
+    atomic_int attempts[SEEN_MAX + 1];
+    uint64_t fail_id;    /* this task fails (0: none) */
+    int fail_once;       /* ... only its first attempt */
+    size_t big;          /* task 2 writes this many bytes, in parts */
+    int wait_ms;         /* task 1 waits at most this long for RELEASE */
+} steer;
+
+struct seen {
+    uint64_t n;
+    uint64_t next;
+    uint64_t done_ids[SEEN_MAX];
+    bool recorded[SEEN_MAX];
+    size_t ndone;
+    uint64_t kept_ids[SEEN_MAX];
+    size_t done_at_keep[SEEN_MAX]; /* tasks done when each was kept */
+    size_t nkept;
+    bool blob_in_file[SEEN_MAX];   /* its stdout came partly from the spool
+                                      file */
+    struct tf_buf out[SEEN_MAX];   /* owned: each task's stdout */
+};
+
+static int
+steer_run(void *arg, const struct tf_task *task, struct tf_result *res)
+{
+    int attempt;
+    size_t at;
+    int rc = 0;
+    int i;
+
+    (void)arg;
+    atomic_fetch_add(&steer.started, 1);
+    attempt = atomic_fetch_add(&steer.attempts[task->id % SEEN_MAX], 1) + 1;
+    if (task->id == 1)
+        for (i = 0; i < steer.wait_ms && !atomic_load(&steer.release); i++) {
+            struct timespec ms = {0, 1000000};
+
+            nanosleep(&ms, NULL);
+        }
+    if (task->id == 2 && steer.big > 0) {
+        /* Written as a command's output is: in parts, sent as they come. */
+        for (at = 0; rc == 0 && at < steer.big; at += 65536) {
+            size_t n = steer.big - at < 65536 ? steer.big - at : 65536;
+            size_t k;
+
+            rc = tf_buf_reserve(&res->out, n);
+            for (k = 0; rc == 0 && k < n; k++)
+                res->out.data[res->out.len++] = (unsigned char)((at + k) % 251);
+            if (rc == 0 && res->out.len >= 262144)
+                rc = tf_result_flush(res);
+        }
+        return rc;
+    }
+    if (task->id == steer.fail_id && (!steer.fail_once || attempt == 1)) {
+        rc = tf_buf_puts(&res->out, "bad");
+        if (rc == 0)
+            rc = tf_result_flush(res);
+        res->status = 1;
+        return rc;
+    }
+    return tf_buf_printf(&res->out, "%" PRIu64, task->id);
+}
+
+static int
+seen_next(void *arg, uint64_t *id, const void **data, size_t *len,
+          bool may_block, struct tf_error *err)
+{
+    struct seen *s = arg;
+
+    (void)may_block;
+    (void)err;
+    if (s->next >= s->n)
+        return 0;
+    *id = ++s->next;
+    *data = "x";
+    *len = 1;
+    return 1;
+}
+
+static int
+seen_part(void *arg, const void *p, size_t n, struct tf_error *err)
+{
+    (void)err;
+    return tf_buf_append(arg, p, n);
+}
+
+static int
+seen_done(void *arg, const struct tf__done *d, struct tf_error *err)
+{
+    struct seen *s = arg;
+    struct tf_buf *out = &s->out[s->ndone];
+    int rc = 0;
+
+    assert_true(s->ndone < SEEN_MAX);
+    s->done_ids[s->ndone] = d->id;
+    s->recorded[s->ndone] = d->recorded;
+    tf_buf_init(out, 0);
+    if (d->out_blob != NULL) {
+        s->blob_in_file[s->ndone] = d->out_blob->next > 0;
+        rc = tf__blob_each(d->spool, d->out_blob, seen_part, out, err);
+    }
+    if (rc == 0)
+        rc = tf_buf_append(out, d->out, d->out_len);
+    s->ndone++;
+    return rc;
+}
+
+static int
+seen_keep(void *arg, const struct tf__done *d, struct tf_error *err)
+{
+    struct seen *s = arg;
+
+    (void)err;
+    assert_true(s->nkept < SEEN_MAX);
+    s->kept_ids[s->nkept] = d->id;
+    s->done_at_keep[s->nkept] = s->ndone;
+    s->nkept++;
+    /* Every task behind task 1 is kept: task 1 may end now. */
+    if (s->nkept == s->n - 1)
+        atomic_store(&steer.release, 1);
+    return 0;
+}
+
+/* Opens a session of NWORKERS loop workers running steer_run, chunks of
+ * one task, RETRIES runs again of a failed task. */
+static struct tf__session *
+steer_session(int nworkers, unsigned retries)
+{
+    static struct tf__fn fn = {"steer", steer_run, NULL};
+    struct tf__session_cfg cfg;
+    struct tf__session *s = NULL;
+    struct tf_error err;
+    int worker_rc = 0;
+
+    memset(&steer, 0, sizeof(steer));
+    steer.wait_ms = 10000;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.transport = &tf__transport_loop;
+    cfg.nworkers = nworkers;
+    cfg.chunk = 1;
+    cfg.retries = retries;
+    cfg.kill_grace_us = 2000000;
+    cfg.fns = &fn;
+    cfg.nfns = 1;
+    assert_int_equal(tf__session_open(&cfg, &s, &worker_rc, &err), 0);
+    return s;
+}
+
+/* A batch over N tasks reporting to SEEN. */
+static void
+seen_batch(struct tf__batch *b, struct seen *seen, uint64_t n)
+{
+    memset(seen, 0, sizeof(*seen));
+    seen->n = n;
+    memset(b, 0, sizeof(*b));
+    b->next = seen_next;
+    b->next_arg = seen;
+    b->done = seen_done;
+    b->done_arg = seen;
+}
+
+static void
+seen_free(struct seen *seen)
+{
+    size_t i;
+
+    for (i = 0; i < seen->ndone; i++)
+        tf_buf_cleanup(&seen->out[i]);
+}
+
+static void
+test_held_results_are_kept_before_their_turn_then_written_in_it(void **state)
+{
+    struct tf__session *s = steer_session(2, 0);
+    struct seen seen;
+    struct tf__batch b;
+    struct tf_error err;
+    size_t i;
+
+    (void)state;
+    seen_batch(&b, &seen, 8);
+    b.keep = seen_keep;
+    b.keep_arg = &seen;
+    b.keep_after_us = 1000;
+    assert_int_equal(tf__session_batch(s, &b, &err), 0);
+    /* Tasks 2..8 ended behind task 1, which waited until they were all
+     * kept: their records did not wait for its end. */
+    assert_int_equal(seen.nkept, 7);
+    for (i = 0; i < seen.nkept; i++) {
+        assert_true(seen.kept_ids[i] >= 2 && seen.kept_ids[i] <= 8);
+        assert_int_equal(seen.done_at_keep[i], 0);
+    }
+    /* Their output still came in task order, marked as recorded. */
+    assert_int_equal(seen.ndone, 8);
+    for (i = 0; i < seen.ndone; i++) {
+        assert_int_equal(seen.done_ids[i], i + 1);
+        assert_true(seen.recorded[i] == (i > 0));
+    }
+    seen_free(&seen);
+    assert_int_equal(tf__session_close(s, &err), 0);
+}
+
+static void
+test_halt_acts_on_a_completion_behind_a_slow_first_task(void **state)
+{
+    struct tf__halt halt = {false, false, 1, 0}; /* soon,fail=1 */
+    struct tf__session *s = steer_session(2, 0);
+    struct seen seen;
+    struct tf__batch b;
+    struct tf_error err;
+
+    (void)state;
+    steer.fail_id = 2;
+    steer.wait_ms = 300; /* task 1 ends by itself */
+    seen_batch(&b, &seen, 40);
+    b.halt = &halt;
+    assert_int_equal(tf__session_batch(s, &b, &err), TF__EHALTED);
+    assert_non_null(strstr(err.msg, "1 task failed"));
+    /* Task 2's failure stopped the handing out while task 1 still ran,
+     * not once task 1's output was written: of 40 tasks at most those the
+     * second worker held already started. */
+    assert_true(atomic_load(&steer.started) <= 5);
+    seen_free(&seen);
+    assert_int_equal(tf__session_close(s, &err), 0);
+}
+
+static void
+test_streamed_output_reaches_a_whole_output_batch_whole(void **state)
+{
+    struct tf__session *s = steer_session(2, 0);
+    struct seen seen;
+    struct tf__batch b;
+    struct tf_error err;
+    size_t k;
+
+    (void)state;
+    steer.big = 3 * 1048576 + 7;
+    steer.release = 1;
+    seen_batch(&b, &seen, 3);
+    assert_int_equal(tf__session_batch(s, &b, &err), 0);
+    assert_int_equal(seen.ndone, 3);
+    assert_int_equal(seen.out[1].len, steer.big);
+    for (k = 0; k < steer.big; k++)
+        if (seen.out[1].data[k] != (unsigned char)(k % 251))
+            fail_msg("byte %zu of the streamed output differs", k);
+    assert_false(seen.blob_in_file[1]);
+    seen_free(&seen);
+    assert_int_equal(tf__session_close(s, &err), 0);
+}
+
+static void
+test_output_past_the_memory_budget_goes_to_the_spool_file(void **state)
+{
+    struct tf__session *s = steer_session(2, 0);
+    struct seen seen;
+    struct tf__batch b;
+    struct tf_error err;
+    size_t k;
+
+    (void)state;
+    steer.big = 24 * 1048576; /* past the master's 16 MiB */
+    steer.release = 1;
+    seen_batch(&b, &seen, 3);
+    b.spool = true;
+    assert_int_equal(tf__session_batch(s, &b, &err), 0);
+    assert_int_equal(seen.ndone, 3);
+    assert_true(seen.blob_in_file[1]);
+    assert_int_equal(seen.out[1].len, steer.big);
+    for (k = 0; k < steer.big; k++)
+        if (seen.out[1].data[k] != (unsigned char)(k % 251))
+            fail_msg("byte %zu of the spooled output differs", k);
+    seen_free(&seen);
+    assert_int_equal(tf__session_close(s, &err), 0);
+}
+
+static void
+test_output_a_failed_attempt_streamed_is_dropped_with_it(void **state)
+{
+    struct tf__session *s = steer_session(2, 1);
+    struct seen seen;
+    struct tf__batch b;
+    struct tf_error err;
+
+    (void)state;
+    steer.fail_id = 3;
+    steer.fail_once = 1;
+    steer.release = 1;
+    seen_batch(&b, &seen, 4);
+    assert_int_equal(tf__session_batch(s, &b, &err), 0);
+    assert_int_equal(seen.ndone, 4);
+    assert_int_equal(atomic_load(&steer.attempts[3]), 2);
+    assert_int_equal(seen.out[2].len, 1);
+    assert_memory_equal(seen.out[2].data, "3", 1);
+    seen_free(&seen);
+    assert_int_equal(tf__session_close(s, &err), 0);
+}
+
 int
 main(void)
 {
@@ -1012,6 +1320,16 @@ main(void)
         cmocka_unit_test(
             test_bad_line_on_a_pipe_runs_the_tasks_before_it_then_fails),
         cmocka_unit_test(test_zero_workers_is_an_error_not_a_hang),
+        cmocka_unit_test(
+            test_held_results_are_kept_before_their_turn_then_written_in_it),
+        cmocka_unit_test(
+            test_halt_acts_on_a_completion_behind_a_slow_first_task),
+        cmocka_unit_test(
+            test_streamed_output_reaches_a_whole_output_batch_whole),
+        cmocka_unit_test(
+            test_output_past_the_memory_budget_goes_to_the_spool_file),
+        cmocka_unit_test(
+            test_output_a_failed_attempt_streamed_is_dropped_with_it),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2053,6 +2053,81 @@ test_close_without_an_error_buffer_writes_nothing_pending(void **state)
     unlink(path);
 }
 
+static void
+test_open_drops_trailing_pieces_so_a_later_run_reads_only_its_own(
+    void **state)
+{
+    static const char *const later[] = {"new piece 1\n", "new piece 2\n"};
+    struct tf__piece_run run;
+    struct tf__results_reader *rd;
+    struct tf__result_rec rec;
+    struct tf__results *r;
+    struct tf_error err;
+    struct output o;
+    struct got g;
+    char path[40];
+    uint64_t whole;
+    uint64_t pieces_off = 0;
+    size_t i;
+
+    (void)state;
+    temp_path(path);
+    tf_error_init(&err);
+    assert_int_equal(tf__results_open(path, 0, &r, &err), 0);
+    rec = kind_rec(TF__REC_TASK, 4, 0, "four\n", 5, "", 0);
+    assert_int_equal(tf__results_add(r, &rec, &err), 0);
+    assert_int_equal(tf__results_flush(r, false, &err), 0);
+    whole = file_size(path);
+    /* A piece of task 5 is written, and the run is killed before its
+     * record. */
+    rec = kind_rec(TF__REC_PIECE, 5, 0, "old piece\n", 10, "", 0);
+    rec.attempt = 1;
+    assert_int_equal(tf__results_add(r, &rec, &err), 0);
+    assert_int_equal(tf__results_flush(r, false, &err), 0);
+    assert_true(file_size(path) > whole);
+    assert_int_equal(tf__results_close(r, NULL), 0);
+    /* The next run's open cuts the file back to task 4's record. */
+    assert_int_equal(tf__results_open(path, 0, &r, &err), 0);
+    assert_true(file_size(path) == whole);
+    /* Task 5 runs again, as attempt 1 again, in pieces. */
+    for (i = 0; i < 2; i++) {
+        rec = kind_rec(TF__REC_PIECE, 5, 0, later[i], strlen(later[i]), "",
+                       0);
+        rec.attempt = 1;
+        assert_int_equal(tf__results_add(r, &rec, &err), 0);
+    }
+    rec = kind_rec(TF__REC_TASK, 5, TF__REC_PIECES, "tail\n", 5, "", 0);
+    rec.attempt = 1;
+    assert_int_equal(tf__results_add(r, &rec, &err), 0);
+    assert_int_equal(tf__results_close(r, &err), 0);
+    /* Its pieces start where this run's do, and hold only its bytes. */
+    scan_all(path, &g);
+    assert_int_equal(g.n, 4);
+    memset(&run, 0, sizeof(run));
+    for (i = 0; i < g.n; i++) {
+        memset(&rec, 0, sizeof(rec));
+        rec.kind = g.r[i].kind;
+        rec.id = g.r[i].id;
+        rec.flags = g.r[i].flags;
+        rec.attempt = g.r[i].attempt;
+        pieces_off = tf__piece_run_next(&run, &rec, g.r[i].off);
+    }
+    assert_int_equal(g.r[3].kind, TF__REC_TASK);
+    assert_true(g.r[3].id == 5);
+    assert_true(pieces_off == g.r[1].off);
+    assert_true(pieces_off == whole);
+    output_init(&o);
+    assert_int_equal(tf__results_reader_open(path, &rd, &err), 0);
+    assert_int_equal(tf__results_reader_output(rd, pieces_off, g.r[3].off,
+                                               take_output, &o, &err),
+                     0);
+    buf_is_str(&o.out, "new piece 1\nnew piece 2\ntail\n");
+    buf_is_str(&o.err, "");
+    tf__results_reader_close(rd);
+    output_cleanup(&o);
+    unlink(path);
+}
+
 /* ------------------------------------------------ `taskfarm results` */
 
 /* Runs tf__results_main with ARGS (NULL-terminated) and its standard
@@ -2859,6 +2934,8 @@ main(void)
             test_cut_drops_exactly_the_records_added_after_the_point),
         cmocka_unit_test(
             test_close_without_an_error_buffer_writes_nothing_pending),
+        cmocka_unit_test(
+            test_open_drops_trailing_pieces_so_a_later_run_reads_only_its_own),
         cmocka_unit_test(
             test_results_main_prints_last_record_of_each_task_in_task_order),
         cmocka_unit_test(
