@@ -1158,6 +1158,18 @@ seen_batch(struct tf__batch *b, struct seen *seen, uint64_t n)
     b->done_arg = seen;
 }
 
+/* OUT is the output task 2 writes with STEER.big set. */
+static void
+is_big_output(const struct tf_buf *out)
+{
+    size_t k;
+
+    assert_int_equal(out->len, steer.big);
+    for (k = 0; k < steer.big; k++)
+        if (out->data[k] != (unsigned char)(k % 251))
+            fail_msg("byte %zu of the output differs", k);
+}
+
 static void
 seen_free(struct seen *seen)
 {
@@ -1230,7 +1242,6 @@ test_streamed_output_reaches_a_whole_output_batch_whole(void **state)
     struct seen seen;
     struct tf__batch b;
     struct tf_error err;
-    size_t k;
 
     (void)state;
     steer.big = 3 * 1048576 + 7;
@@ -1238,10 +1249,7 @@ test_streamed_output_reaches_a_whole_output_batch_whole(void **state)
     seen_batch(&b, &seen, 3);
     assert_int_equal(tf__session_batch(s, &b, &err), 0);
     assert_int_equal(seen.ndone, 3);
-    assert_int_equal(seen.out[1].len, steer.big);
-    for (k = 0; k < steer.big; k++)
-        if (seen.out[1].data[k] != (unsigned char)(k % 251))
-            fail_msg("byte %zu of the streamed output differs", k);
+    is_big_output(&seen.out[1]);
     assert_false(seen.blob_in_file[1]);
     seen_free(&seen);
     assert_int_equal(tf__session_close(s, &err), 0);
@@ -1254,7 +1262,6 @@ test_output_past_the_memory_budget_goes_to_the_spool_file(void **state)
     struct seen seen;
     struct tf__batch b;
     struct tf_error err;
-    size_t k;
 
     (void)state;
     steer.big = 24 * 1048576; /* past the master's 16 MiB */
@@ -1264,10 +1271,7 @@ test_output_past_the_memory_budget_goes_to_the_spool_file(void **state)
     assert_int_equal(tf__session_batch(s, &b, &err), 0);
     assert_int_equal(seen.ndone, 3);
     assert_true(seen.blob_in_file[1]);
-    assert_int_equal(seen.out[1].len, steer.big);
-    for (k = 0; k < steer.big; k++)
-        if (seen.out[1].data[k] != (unsigned char)(k % 251))
-            fail_msg("byte %zu of the spooled output differs", k);
+    is_big_output(&seen.out[1]);
     seen_free(&seen);
     assert_int_equal(tf__session_close(s, &err), 0);
 }
