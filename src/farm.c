@@ -189,6 +189,7 @@ struct tf__session {
     size_t held_mem;         /* output bytes in memory: of held results
                                 and of tasks that stream theirs */
     uint64_t nunrecorded;    /* held results not yet passed to `keep` */
+    uint64_t now_us;         /* tf__now_us() of the message being taken */
     uint64_t next_keep_us;   /* when held results may next be due */
     struct tf_buf joined;    /* owned: a streamed output made whole */
 
@@ -227,8 +228,11 @@ task_mem(const struct task_rec *tr)
 static void
 drop_output(struct master *m, struct task_rec *tr)
 {
-    size_t n = task_mem(tr);
+    size_t n;
 
+    if (tr->big == NULL && tr->rf == NULL && tr->out_len + tr->err_len == 0)
+        return;
+    n = task_mem(tr);
     m->held_mem -= n < m->held_mem ? n : m->held_mem;
     if (tr->big != NULL) {
         tf__blob_release(m->spool, &tr->big->out);
@@ -785,7 +789,6 @@ static void
 fill_done(struct master *m, const struct chunk *c, const struct task_rec *tr,
           struct tf__done *d)
 {
-    memset(d, 0, sizeof(*d));
     d->id = tr->id;
     d->host = m->w[tr->worker].host;
     d->host_len = m->w[tr->worker].host_len;
@@ -806,10 +809,8 @@ fill_done(struct master *m, const struct chunk *c, const struct task_rec *tr,
     d->err = tr->err;
     d->err_len = tr->err_len;
     d->spool = m->spool;
-    if (tr->big != NULL) {
-        d->out_blob = &tr->big->out;
-        d->err_blob = &tr->big->err;
-    }
+    d->out_blob = tr->big != NULL ? &tr->big->out : NULL;
+    d->err_blob = tr->big != NULL ? &tr->big->err : NULL;
 }
 
 static int
@@ -1006,7 +1007,7 @@ task_finished(struct master *m, struct chunk *c, struct task_rec *tr,
               struct tf_error *err)
 {
     tr->done = true;
-    tr->done_us = tf__now_us();
+    tr->done_us = m->now_us;
     m->held += HOLD_TASK + task_mem(tr);
     m->finished++;
     if (tr->status != 0)
@@ -1167,6 +1168,8 @@ on_results(struct master *m, int w, struct tf_error *err)
                                m->frame.len - TF__WIRE_HDR, err);
     if (rc < 0)
         return rc;
+    /* One clock reading for the message's results. */
+    m->now_us = tf__now_us();
     rf = calloc(1, sizeof(*rf));
     if (rf == NULL)
         return tf__error(err, TF_ENOMEM, "out of memory");
@@ -1245,7 +1248,7 @@ on_results(struct master *m, int w, struct tf_error *err)
         }
     }
     rframe_unref(rf);
-    ws->busy_since_us = tf__now_us();
+    ws->busy_since_us = m->now_us;
     tf__sched_observe(&m->sched, rr.count, rr.busy_us);
     rc = drain(m, err);
     if (rc == 0)
@@ -1443,6 +1446,7 @@ worker_lost(struct master *m, int w, bool died, int sig, struct tf_error *err)
         tr->err = why;
         tr->err_len = sizeof(why) - 1;
         m->held_mem += tr->err_len;
+        m->now_us = tf__now_us();
         c->nresults++;
         rc = task_finished(m, c->parent != NULL ? c->parent : c, tr, err);
     }
@@ -2534,7 +2538,8 @@ worker_run_chunk(struct worker *wk, struct tf_result *r, struct tf_error *err)
          * message has to carry it. */
         if (rc == 0 && r->out.len + r->err.len > TF__WIRE_OUTPUT_MAX)
             rc = tf_result_flush(r);
-        if (wk->t->task_pgid != NULL)
+        /* (Read before written: most tasks start no process.) */
+        if (wk->t->task_pgid != NULL && *wk->t->task_pgid != 0)
             *wk->t->task_pgid = 0;
         if (rc < 0) {
             rc = tf__error(err, rc, "task %llu: %s",

@@ -312,7 +312,7 @@ static int
 add_joblog_line(struct tf__sink *s, const struct tf__done *d,
                 struct tf_error *err)
 {
-    struct tf__done j = *d;
+    struct tf__done j;
     int rc;
 
     if (s->log_fd < 0)
@@ -323,10 +323,12 @@ add_joblog_line(struct tf__sink *s, const struct tf__done *d,
         if (rc < 0)
             return tf__error(err, rc, "task %llu: cannot make its command",
                              (unsigned long long)d->id);
+        j = *d;
         j.cmd = s->text.data != NULL ? (const void *)s->text.data : "";
         j.cmd_len = s->text.len;
+        d = &j;
     }
-    rc = tf__joblog_format(&s->log, &j);
+    rc = tf__joblog_format(&s->log, d);
     if (rc < 0)
         return tf__error(err, rc, "out of memory");
     return 0;

@@ -51,6 +51,11 @@ outbuf_free(struct outbuf *o)
 
 #define MAX_FDQ 4
 
+struct pgid_slot {
+    int pgid;
+    char pad[64 - sizeof(int)];
+};
+
 struct fork_peer {
     int fd; /* -1 once closed */
     pid_t pid;
@@ -72,8 +77,9 @@ struct fork_impl {
     struct pollfd *pfds; /* owned */
     int *pfd_peer;       /* owned */
     /* master: [1..npeers], shared with the workers, each the process group
-     * of the task its worker runs (tf_result_set_pgid()), or 0 */
-    volatile int *pgids; /* owned mapping, or NULL */
+     * of the task its worker runs (tf_result_set_pgid()), or 0; a cache
+     * line each, as each worker writes its own */
+    volatile struct pgid_slot *pgids; /* owned mapping, or NULL */
 };
 
 static void
@@ -122,7 +128,7 @@ impl_new(int npeers)
     im->npeers = npeers;
     im->scan = 1;
     if (npeers > 0) {
-        void *map = mmap(NULL, ((size_t)npeers + 1) * sizeof(int),
+        void *map = mmap(NULL, ((size_t)npeers + 1) * sizeof(*im->pgids),
                          PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
                          -1, 0);
 
@@ -146,8 +152,8 @@ end_task_group(struct fork_impl *im, int i)
 
     if (im->pgids == NULL)
         return;
-    pg = im->pgids[i];
-    im->pgids[i] = 0;
+    pg = im->pgids[i].pgid;
+    im->pgids[i].pgid = 0;
     if (pg > 0)
         kill(-pg, SIGKILL);
 }
@@ -165,7 +171,8 @@ impl_free(struct fork_impl *im)
     free(im->pfds);
     free(im->pfd_peer);
     if (im->pgids != NULL)
-        munmap((void *)im->pgids, ((size_t)im->npeers + 1) * sizeof(int));
+        munmap((void *)im->pgids,
+               ((size_t)im->npeers + 1) * sizeof(*im->pgids));
     free(im);
 }
 
@@ -248,7 +255,7 @@ spawn_worker(struct tf__transport *t, int i, struct tf_error *err)
         wt.mapped = NULL;
         wt.mapped_len = 0;
         wt.impl = wim;
-        wt.task_pgid = im->pgids != NULL ? &im->pgids[i] : NULL;
+        wt.task_pgid = im->pgids != NULL ? &im->pgids[i].pgid : NULL;
         rc = im->fn(&wt, im->arg);
         fork_close(&wt);
         _exit(rc < 0 ? 3 : rc);
