@@ -366,7 +366,7 @@ if [ "$MPI" = 1 ]; then
         sleep 0.1
     done
     sleep 1.6
-    pkill -9 -f "mpirun -np 3 $TF --results $W/km.res"
+    pkill -9 -f "^mpirun -np 3 $TF --results $W/km.res"
     wait "$pid" 2> /dev/null
     # The ranks, which the MPI library ends once mpirun is gone, take their
     # tasks with them.
@@ -376,6 +376,36 @@ if [ "$MPI" = 1 ]; then
     mpi_run 0 "$(mpirun_cmd "-np 3" --results "$W/km.res" --output "$W/km.out" --resume run "$W/km.txt")"
     check "test \"\$(sort $W/km.out | uniq -c | awk '\$1 != 1' | wc -l) \$(wc -l < $W/km.out)\" = '0 28'"
     check "test \"\$(cat $W/count.* | wc -l)\" = 28"
+    # The ways to stop a run under mpirun in order: SIGUSR1 to mpirun
+    # (it forwards that one) drains it, exit 5; SIGTERM to rank 0 alone
+    # stops it, with the resume command, exit 143. Either way the output
+    # file holds exactly the recorded tasks.
+    for i in $(seq 1 30); do echo "sleep 0.3; echo sig$i"; done > "$W/sig.txt"
+    # mpirun_stop NAME SIGNAL WHO - a run signalled after 1.5 s; WHO is
+    # mpirun or rank0. Its exit status in $W/NAME.rc.
+    mpirun_stop()
+    {
+        local name=$1 sig=$2 who=$3 mp p bp
+        bash -c "$(mpirun_cmd "-np 3" --results "$W/$name.res" --output "$W/$name.out" run "$W/sig.txt")" > /dev/null 2> "$W/$name.err" &
+        bp=$!
+        sleep 1.5
+        mp=$(pgrep -f "^mpirun -np 3 $TF --results $W/$name.res")
+        if [ "$who" = mpirun ]; then
+            kill "-$sig" "$mp"
+        else
+            for p in $(pgrep -P "$mp"); do
+                tr '\0' '\n' < "/proc/$p/environ" | grep -q -x 'OMPI_COMM_WORLD_RANK=0' && kill "-$sig" "$p"
+            done
+        fi
+        wait "$bp"
+        echo $? > "$W/$name.rc"
+    }
+    mpirun_stop su USR1 mpirun
+    check "test \"\$(cat $W/su.rc)\" = 5 && grep -q 'asked the run to finish' $W/su.err"
+    check "cmp <($TFQ results $W/su.res | tail -n +2 | cut -f 1 | sort -n) <(sed 's/^sig//' $W/su.out | sort -n)"
+    mpirun_stop st TERM rank0
+    check "test \"\$(cat $W/st.rc)\" = 143 && grep -q 'stopped by Terminated' $W/st.err && grep -q 'to finish the run: .*--resume' $W/st.err"
+    check "cmp <($TFQ results $W/st.res | tail -n +2 | cut -f 1 | sort -n) <(sed 's/^sig//' $W/st.out | sort -n)"
     if small_disk 64k; then
         mpi_run 3 "$(mpirun_cmd "-np 3" --results "$W/fm.res" --output "$D/fm.out" run "$F") 2> $W/fm.err"
         check "grep -q 'writing $D/fm.out: No space left on device' $W/fm.err"
