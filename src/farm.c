@@ -933,28 +933,24 @@ keep_aged(struct master *m, uint64_t now, struct tf_error *err)
 }
 
 /*
- * Moves the output the master holds in memory to the spool file, for a
- * batch that may spool: of every held result and of every task streaming
- * its output.
+ * Moves output the master holds in memory to the spool file, for a batch
+ * that may spool: of the held results and the tasks streaming their output
+ * that hold at least MIN bytes.
  */
 static int
-spill(struct master *m, struct tf_error *err)
+spill_from(struct master *m, size_t min, struct tf_error *err)
 {
     struct chunk *c;
     uint32_t k;
     int rc;
 
-    if (m->spool == NULL) {
-        rc = tf__spool_new(m->b->spool_dir, &m->spool, err);
-        if (rc < 0)
-            return rc;
-    }
     for (c = m->chunks; c != NULL; c = c->next) {
         for (k = c->nemitted; k < c->n; k++) {
             struct task_rec *tr = &c->tasks[k];
             size_t before = task_mem(tr);
 
-            if (tr->emitted || before == 0 || (!tr->done && tr->big == NULL))
+            if (tr->emitted || before == 0 || before < min ||
+                (!tr->done && tr->big == NULL))
                 continue;
             if (tr->big == NULL) {
                 tr->big = calloc(1, sizeof(*tr->big));
@@ -987,13 +983,24 @@ spill(struct master *m, struct tf_error *err)
     return 0;
 }
 
-/* Spills when the output in memory has passed the budget. */
+/* Spills when the output in memory has passed the budget: the large
+ * outputs first, the small ones too only when that was not enough. */
 static int
 spill_if_due(struct master *m, struct tf_error *err)
 {
+    int rc;
+
     if (!m->b->spool || m->held_mem < SPILL_AT)
         return 0;
-    return spill(m, err);
+    if (m->spool == NULL) {
+        rc = tf__spool_new(m->b->spool_dir, &m->spool, err);
+        if (rc < 0)
+            return rc;
+    }
+    rc = spill_from(m, SPILL_AT / 256, err);
+    if (rc == 0 && m->held_mem >= SPILL_AT / 2)
+        rc = spill_from(m, 0, err);
+    return rc;
 }
 
 /*

@@ -176,10 +176,13 @@ same_file()
 
 # joblog_cols FILE - the Seq, Exitval, Signal and Command columns (1, 7, 8
 # and 9; a command holding a TAB keeps its remaining fields) of a joblog,
-# header included: the columns that do not depend on timing or hosts.
+# header included, its lines in task order: the columns that do not depend
+# on timing or hosts (a task that waits behind a slower one is recorded
+# before it, in completion order).
 joblog_cols()
 {
-    cut -f 1,7,8,9- "$1"
+    head -n 1 "$1" | cut -f 1,7,8,9-
+    tail -n +2 "$1" | cut -f 1,7,8,9- | sort -t "$(printf '\t')" -k 1,1n -s
 }
 
 # mpirun_cmd "MPIRUN OPTIONS" ARGS... - the command line (a string) that

@@ -388,7 +388,11 @@ if [ "$MPI" = 1 ]; then
         local name=$1 sig=$2 who=$3 mp p bp
         bash -c "$(mpirun_cmd "-np 3" --results "$W/$name.res" --output "$W/$name.out" run "$W/sig.txt")" > /dev/null 2> "$W/$name.err" &
         bp=$!
-        sleep 1.5
+        # Once the run is under way: its first output is in the file.
+        for p in $(seq 1 600); do
+            [ -s "$W/$name.out" ] && break
+            sleep 0.1
+        done
         mp=$(pgrep -f "^mpirun -np 3 $TF --results $W/$name.res")
         if [ "$who" = mpirun ]; then
             kill "-$sig" "$mp"

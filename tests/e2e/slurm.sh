@@ -16,7 +16,8 @@
 # work was done:
 #   run-srun, run-mpirun  50 tasks that print "$TASKFARM_TASK_ID
 #                         $TASKFARM_HOST": all 50 lines, in order, with the
-#                         node's name; a joblog of 50 lines, all exit 0, all
+#                         node's name (run-mpirun: in its --output file, and
+#                         50 records in its results file); a joblog of 50 lines, all exit 0, all
 #                         on the node; the summary names 2 MPI workers
 #   pi                    SAMPLES=2e8: the estimate line is the one a local
 #                         run gives (it depends on nothing else) and within
@@ -303,13 +304,19 @@ for name in $NAMES; do
     check "test -f $OUT"
     case $name in
     run-*)
-        # The job's output holds the tasks' stdout and taskfarm's stderr.
-        grep -v '^taskfarm: ' "$OUT" > "$W/$name/tasks.out"
+        # The job's output holds the tasks' stdout (under mpirun, the file
+        # --output names) and taskfarm's stderr.
+        if [ "$name" = run-mpirun ]; then
+            cp "$W/$name/taskfarm-$J.txt" "$W/$name/tasks.out"
+            check "test \"\$($(q "$TF") results $W/$name/taskfarm-$J.results | tail -n +2 | wc -l)\" = $NTASKLINES"
+        else
+            grep -v '^taskfarm: ' "$OUT" > "$W/$name/tasks.out"
+        fi
         same_file "$W/tasks.expect" "$W/$name/tasks.out"
         check "grep -q -x 'taskfarm: $NTASKLINES tasks, 0 failed, .* s, $WORKERS workers (mpi), .* tasks/s' $OUT"
         L=$W/$name/taskfarm-$J.joblog
         check "head -n 1 $L | grep -q -x 'Seq.Host.Starttime.JobRuntime.Send.Receive.Exitval.Signal.Command'"
-        check "awk -F '\\t' 'NR > 1 { n++; if (\$1 != n || \$2 != \"$NODE\" || \$7 != 0 || \$8 != 0) bad++ } END { exit !(n == $NTASKLINES && !bad) }' $L"
+        check "tail -n +2 $L | sort -n | awk -F '\\t' '{ n++; if (\$1 != n || \$2 != \"$NODE\" || \$7 != 0 || \$8 != 0) bad++ } END { exit !(n == $NTASKLINES && !bad) }'"
         ;;
     pi)
         head -n 1 "$OUT" > "$W/pi/line"

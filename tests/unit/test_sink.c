@@ -800,10 +800,14 @@ saw(struct seen *seen, int rc, const struct tf_error *err)
     if (seen->n >= 8)
         return;
     seen->rc[seen->n] = rc;
-    if (rc < 0)
-        seen->err[seen->n] = *err;
-    else
-        tf_error_init(&seen->err[seen->n]);
+    /* The message alone: the bytes after its end were never written, and
+     * all of SEEN goes through a pipe. */
+    tf_error_init(&seen->err[seen->n]);
+    if (rc < 0) {
+        seen->err[seen->n].code = err->code;
+        snprintf(seen->err[seen->n].msg, sizeof(seen->err[seen->n].msg), "%s",
+                 err->msg);
+    }
     seen->n++;
 }
 
