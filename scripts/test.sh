@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# test.sh - install what is missing, then build and run the tests in five
-# builds:
+# test.sh - install what is missing, then build and run the tests in six
+# builds, each with warnings as errors (-DTF_WERROR=ON):
 #   normal    every test
+#   release   the unit tests and the fork-transport end-to-end tests of an
+#             optimised build (-DCMAKE_BUILD_TYPE=Release, -O3), whose
+#             warnings and code differ from the others
 #   sanitize  every test under AddressSanitizer and UndefinedBehaviorSanitizer
 #             but the Slurm and multi-host ones
 #   nompi     every test of a fork-only build (-DTASKFARM_MPI=OFF)
@@ -9,13 +12,13 @@
 #             for 20 s, and the regression inputs are replayed (ctest -L fuzz)
 #   valgrind  the unit tests and the fork-transport end-to-end tests
 #             (transports, cli) under valgrind (-DTF_VALGRIND=ON, fork-only)
-#   scripts/test.sh            all five
+#   scripts/test.sh            all six
 #   TF_TEST_BUILDS="normal" scripts/test.sh   only some of them
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/install-deps.sh" --test
 
-builds=${TF_TEST_BUILDS:-"normal sanitize nompi fuzz valgrind"}
+builds=${TF_TEST_BUILDS:-"normal release sanitize nompi fuzz valgrind"}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 status=0
 for b in $builds; do
@@ -23,6 +26,11 @@ for b in $builds; do
     select=()
     case $b in
     normal)   dir=$top/build;          args=() ;;
+    release)
+        dir=$top/build-release
+        args=(-DCMAKE_BUILD_TYPE=Release)
+        select=(-R '^(unit_.*|e2e_transports|e2e_cli)$')
+        ;;
     sanitize)
         # Every test but the two that drive outside systems (Slurm's
         # daemons, network namespaces): the taskfarm code they run is the
@@ -48,7 +56,7 @@ for b in $builds; do
     *) echo "test.sh: unknown build '$b'" >&2; exit 2 ;;
     esac
     echo "== $b build ($dir)"
-    "$top/scripts/build.sh" "$dir" "${args[@]}"
+    "$top/scripts/build.sh" "$dir" -DTF_WERROR=ON "${args[@]}"
     (
         if [ "$b" = sanitize ]; then
             # Open MPI's libraries leak by design and have no frame pointers:

@@ -15,6 +15,7 @@
 
 #include "dryrun.h"
 #include "error.h"
+#include "exit.h"
 #include "farm.h"
 #include "history.h"
 #include "jobs.h"
@@ -30,16 +31,6 @@
 #include "transport.h"
 #include "util.h"
 
-/* Exit statuses: one table, here and in the README. */
-enum exit_code {
-    EXIT_ALL_OK = 0,    /* every task succeeded */
-    EXIT_TASK_FAIL = 1, /* some task failed */
-    EXIT_USAGE = 2,     /* usage or input error; nothing ran */
-    EXIT_SYSTEM = 3,    /* system or transport error */
-    EXIT_HALTED = 4,    /* --halt ...,fail= stopped the run */
-    EXIT_DEADLINE = 5   /* tasks were left for the deadline or SIGUSR1:
-                           run again with --resume to finish */
-};
 
 struct cli {
     const struct tf_job_kind *kind;
@@ -1115,8 +1106,8 @@ static int
 exit_for(int rc)
 {
     if (rc == TF_EUSAGE || rc == TF_EINPUT)
-        return EXIT_USAGE;
-    return EXIT_SYSTEM;
+        return TF__EXIT_USAGE;
+    return TF__EXIT_SYSTEM;
 }
 
 static void
@@ -1767,9 +1758,9 @@ run_lines(const struct cli *c, struct tf_pool *pool, uint64_t t0,
         summary(&stats);
     }
     if (halted)
-        return c->halt.on_success ? 0 : EXIT_HALTED;
+        return c->halt.on_success ? 0 : TF__EXIT_HALTED;
     if (drained)
-        return EXIT_DEADLINE;
+        return TF__EXIT_DEADLINE;
     return stats.failed > 0 ? 1 : 0;
 }
 
@@ -1807,7 +1798,7 @@ dry_run(struct cli *c)
         refuse("--dry-run: job %s makes its own tasks; only the jobs that "
                "read task lines print them (%s)",
                c->kind->name, jobs);
-        return EXIT_USAGE;
+        return TF__EXIT_USAGE;
     }
     if (c->kind->init != NULL) {
         rc = c->kind->init(&state, &c->opts, &err);
@@ -1820,7 +1811,7 @@ dry_run(struct cli *c)
             c->kind->fini(state);
     }
     if (quiet_rank())
-        return EXIT_ALL_OK;
+        return TF__EXIT_OK;
     rc = run_template(c, &tmpl, &err);
     if (rc == 0 && c->resume)
         rc = load_resume(c, false, tmpl, &resume, &err);
@@ -1846,7 +1837,7 @@ dry_run(struct cli *c)
         return exit_for(rc);
     }
     if (rc == TF__DRYRUN_CLOSED)
-        return EXIT_ALL_OK; /* the reader had what it wanted */
+        return TF__EXIT_OK; /* the reader had what it wanted */
     if (!c->quiet) {
         if (d.skipped > 0)
             snprintf(skipped, sizeof(skipped), ", %llu skipped (done before)",
@@ -1854,7 +1845,7 @@ dry_run(struct cli *c)
         fprintf(stderr, "taskfarm: dry run: %llu tasks%s, none started\n",
                 (unsigned long long)d.tasks, skipped);
     }
-    return EXIT_ALL_OK;
+    return TF__EXIT_OK;
 }
 
 int
@@ -1885,20 +1876,20 @@ main(int argc, char **argv)
         return tf__report_main(argc - 1, argv + 1);
     rc = parse_args(&c, argc, argv, &err);
     if (rc == 1)
-        return EXIT_ALL_OK;
+        return TF__EXIT_OK;
     if (rc < 0) {
         refuse("%s", err.msg);
-        return EXIT_USAGE;
+        return TF__EXIT_USAGE;
     }
     if (c.resume && c.joblog == NULL && c.results == NULL) {
         refuse("--resume needs --joblog FILE or --results FILE: the record "
                "of the run to resume");
-        return EXIT_USAGE;
+        return TF__EXIT_USAGE;
     }
     if (c.lpt && c.history == NULL) {
         refuse("--order lpt needs --history FILE: the joblog or results "
                "file of an earlier run");
-        return EXIT_USAGE;
+        return TF__EXIT_USAGE;
     }
     if (c.dry_run)
         return dry_run(&c);
@@ -1906,14 +1897,14 @@ main(int argc, char **argv)
         rc = check_paths(&c, &err);
         if (rc < 0) {
             refuse("%s", err.msg);
-            return EXIT_USAGE;
+            return TF__EXIT_USAGE;
         }
     }
     /* A job that makes its own tasks writes its own joblog, if it can. */
     if (!c.kind->reads_lines && c.joblog != NULL &&
         tf__opts_set(&c.opts, "joblog", c.joblog) < 0) {
         tf__log(TF_LOG_ERROR, "out of memory");
-        return EXIT_SYSTEM;
+        return TF__EXIT_SYSTEM;
     }
     if (c.kind->init != NULL) {
         rc = c.kind->init(&state, &c.opts, &err);
@@ -1949,7 +1940,7 @@ main(int argc, char **argv)
     if (rc == TF_WORKER_DONE) {
         if (c.kind->fini != NULL)
             c.kind->fini(state);
-        return EXIT_ALL_OK;
+        return TF__EXIT_OK;
     }
     if (rc < 0) {
         if (!quiet_rank())
@@ -1990,11 +1981,11 @@ main(int argc, char **argv)
         tf__log(TF_LOG_ERROR, "%s", err.msg);
         return exit_for(rc);
     }
-    if (rc == EXIT_HALTED)
-        return EXIT_HALTED;
-    if (rc == EXIT_DEADLINE) {
+    if (rc == TF__EXIT_HALTED)
+        return TF__EXIT_HALTED;
+    if (rc == TF__EXIT_DEADLINE) {
         resume_hint(&c, argc, argv);
-        return EXIT_DEADLINE;
+        return TF__EXIT_DEADLINE;
     }
-    return rc > 0 ? EXIT_TASK_FAIL : EXIT_ALL_OK;
+    return rc > 0 ? TF__EXIT_TASK_FAIL : TF__EXIT_OK;
 }

@@ -15,12 +15,12 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "exit.h"
 #include "results.h"
 #include "subcmd.h"
 #include "util.h"
 
 /* Exit statuses of the subcommand (the command's table, in the README). */
-enum report_exit { EXIT_OK = 0, EXIT_USAGE = 2, EXIT_SYSTEM = 3 };
 
 #define MAX_START_US 100000000000000000LL  /* 10^17 µs: the year 5138 */
 #define MAX_RUNTIME_US 1000000000000000ULL /* 10^15 µs: 31 years */
@@ -2197,10 +2197,10 @@ tf__report_main(int argc, char **argv)
     tf_buf_init(&page, 0);
     rc = parse_report_args(&c, argc, argv, &err);
     if (rc == 1)
-        return EXIT_OK;
+        return TF__EXIT_OK;
     if (rc < 0) {
         tf__log(TF_LOG_ERROR, "%s", err.msg);
-        return rc == TF_EUSAGE ? EXIT_USAGE : EXIT_SYSTEM;
+        return rc == TF_EUSAGE ? TF__EXIT_USAGE : TF__EXIT_SYSTEM;
     }
     out = c.out;
     if (out == NULL && c.txt) {
@@ -2209,7 +2209,7 @@ tf__report_main(int argc, char **argv)
         def_out = malloc(strlen(c.path) + 6);
         if (def_out == NULL) {
             tf__log(TF_LOG_ERROR, "out of memory");
-            return EXIT_SYSTEM;
+            return TF__EXIT_SYSTEM;
         }
         sprintf(def_out, "%s.html", c.path);
         out = def_out;
@@ -2243,7 +2243,7 @@ tf__report_main(int argc, char **argv)
     free(def_out);
     if (rc < 0) {
         tf__log(TF_LOG_ERROR, "%s", err.msg);
-        return rc == TF_EINPUT || rc == TF_EUSAGE ? EXIT_USAGE : EXIT_SYSTEM;
+        return rc == TF_EINPUT || rc == TF_EUSAGE ? TF__EXIT_USAGE : TF__EXIT_SYSTEM;
     }
-    return EXIT_OK;
+    return TF__EXIT_OK;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "exit.h"
 #include "subcmd.h"
 #include "util.h"
 
@@ -1089,7 +1090,6 @@ tf__results_close(struct tf__results *r, struct tf_error *err)
 
 /* --------------------------------------------------- `taskfarm results` */
 
-enum { EXIT_OK = 0, EXIT_NO_RECORD = 1, EXIT_USAGE = 2, EXIT_SYSTEM = 3 };
 
 static const char usage_text[] =
     "Usage: taskfarm results FILE [--format tsv|jsonl] [--all]\n"
@@ -1819,10 +1819,10 @@ tf__results_main(int argc, char **argv)
     tf_error_init(&err);
     rc = parse_results_args(&c, argc, argv, &err);
     if (rc == 1)
-        return EXIT_OK;
+        return TF__EXIT_OK;
     if (rc < 0) {
         tf__log(TF_LOG_ERROR, "%s", err.msg);
-        return rc == TF_EUSAGE ? EXIT_USAGE : EXIT_SYSTEM;
+        return rc == TF_EUSAGE ? TF__EXIT_USAGE : TF__EXIT_SYSTEM;
     }
     pr.jsonl = c.jsonl;
     tf_buf_init(&pr.buf, 0);
@@ -1848,7 +1848,7 @@ tf__results_main(int argc, char **argv)
     tf_buf_cleanup(&pr.buf);
     if (rc < 0) {
         tf__log(TF_LOG_ERROR, "%s", err.msg);
-        return rc == TF_EINPUT || rc == TF_EUSAGE ? EXIT_USAGE : EXIT_SYSTEM;
+        return rc == TF_EINPUT || rc == TF_EUSAGE ? TF__EXIT_USAGE : TF__EXIT_SYSTEM;
     }
     if (tail > 0)
         tf__log(TF_LOG_WARN,
@@ -1857,7 +1857,7 @@ tf__results_main(int argc, char **argv)
                 c.path, tail);
     if (missing) {
         tf__log(TF_LOG_ERROR, "%s: no record of task %" PRIu64, c.path, c.task);
-        return EXIT_NO_RECORD;
+        return TF__EXIT_TASK_FAIL;
     }
-    return EXIT_OK;
+    return TF__EXIT_OK;
 }
