@@ -19,7 +19,7 @@
 #    summary line), less that of an empty run (under MPI, MPI_Init and
 #    MPI_Finalize take a few tenths of a second). Efficiency near 1 means the
 #    master keeps up with E ranks at 1-second tasks; it falls where the
-#    master saturates. docs/scaling.md explains the model.
+#    master saturates. docs/design.md explains the model.
 #
 # Every run is checked: exit status 0 and the summary line's task count.
 # Env: TASKFARM, TASKS (default 200000), RANKS, SIM_RANKS, EQUIV,

@@ -300,7 +300,7 @@ struct tf_config {
                                 this process, for tests) */
     int nworkers;            /* fork and loop: 0 is one per online CPU; MPI:
                                 the job's size minus the master */
-    uint64_t chunksize;      /* tasks per chunk; 0 adapts (see README) */
+    uint64_t chunksize;      /* tasks per chunk; 0 adapts (see docs/design.md) */
     uint64_t max_tasks_per_worker; /* 0: no limit. Past it a forked worker
                                 is replaced by a fresh process; an MPI rank
                                 or a thread cannot be, and runs the

@@ -20,7 +20,7 @@
 #include "subcmd.h"
 #include "util.h"
 
-/* Exit statuses of the subcommand (the command's table, in the README). */
+/* Exit statuses of the subcommand (the command's table, in docs/guide.md). */
 
 #define MAX_START_US 100000000000000000LL  /* 10^17 µs: the year 5138 */
 #define MAX_RUNTIME_US 1000000000000000ULL /* 10^15 µs: 31 years */

@@ -22,8 +22,8 @@
  * stdout and stderr, each a u32 length and the bytes. Integers are
  * little-endian. Format version 1 had records with the magic "TFR\x1e" and
  * a shorter fixed part (no kind, offset or totals); they are still read,
- * and a version 1 file that a run appends to becomes version 2. README.md
- * describes the format in full.
+ * and a version 1 file that a run appends to becomes version 2.
+ * docs/results-format.md describes the format in full.
  */
 #define TF__RESULTS_VERSION 2
 /* The header's first 8 bytes. */

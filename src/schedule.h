@@ -18,7 +18,7 @@
  * than TF__SCHED_WORKERS_PER_TARGET workers the target grows in proportion,
  * so that the master serves at most that many workers per target time
  * (12,800 requests a second), whatever the number of workers
- * (docs/scaling.md).
+ * (docs/design.md).
  */
 struct tf__sched {
     int nworkers;
