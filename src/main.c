@@ -16,7 +16,6 @@
 #include "dryrun.h"
 #include "error.h"
 #include "exit.h"
-#include "farm.h"
 #include "history.h"
 #include "jobs.h"
 #include "opts.h"
@@ -28,6 +27,7 @@
 #include "sink.h"
 #include "source.h"
 #include "template.h"
+#include "tool_linerun.h"
 #include "transport.h"
 #include "util.h"
 
@@ -1555,8 +1555,8 @@ setup_progress(const struct cli *c, struct tf_pool *pool,
     else if (c->progress > 0)
         mode = TF__PROGRESS_LINE;
     tf__progress_init(p, mode, STDERR_FILENO, c->status_us, t0);
-    if (mode != TF__PROGRESS_OFF)
-        tf__session_set_progress(tf__pool_session(pool), p);
+    /* Also without a line: the snapshot SIGUSR2 asks for. */
+    tf__progress_watch(p, tf__pool_session(pool));
 }
 
 /* Tells how to go on after a stopped run: the same command with --resume,

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "error.h"
-#include "farm.h"
+#include "session.h"
 #include "transport.h"
 #include "util.h"
 #include "wire.h"

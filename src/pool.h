@@ -2,7 +2,7 @@
 #ifndef TF_POOL_H
 #define TF_POOL_H
 
-#include "farm.h"
+#include "session.h"
 #include "taskfarm.h"
 
 /* The session under POOL, for the command's line-reading jobs. */

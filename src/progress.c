@@ -1,11 +1,14 @@
 /* progress.c - the master's progress line and status lines */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "progress.h"
+
+#include "session.h"
 
 #define LINE_INTERVAL_US 250000u     /* a redraw four times a second */
 #define STATUS_INTERVAL_US 60000000u /* a status line a minute */
@@ -304,4 +307,176 @@ tf__progress_clear(struct tf__progress *p)
         return;
     put(p->fd, "\r\033[K", 4);
     p->drawn = false;
+}
+
+/* ------------------------------------------------ a session's watcher */
+
+static void
+session_snap(const struct tf__progress *p, const struct tf__session *s,
+             uint64_t now, struct tf__progress_snap *snap)
+{
+    struct tf__session_status st;
+
+    tf__session_status(s, &st);
+    memset(snap, 0, sizeof(*snap));
+    snap->done = st.done;
+    snap->failed = st.failed;
+    snap->total = st.total;
+    snap->skipped = st.skipped;
+    snap->running = st.running;
+    if (now > p->start_us)
+        snap->elapsed_us = now - p->start_us;
+}
+
+static uint64_t
+watch_wait_us(void *arg, uint64_t now)
+{
+    return tf__progress_wait_us(arg, now);
+}
+
+static void
+watch_show(void *arg, const struct tf__session *s, uint64_t now)
+{
+    struct tf__progress_snap snap;
+
+    session_snap(arg, s, now, &snap);
+    tf__progress_show(arg, &snap, now);
+}
+
+static void
+watch_clear(void *arg)
+{
+    tf__progress_clear(arg);
+}
+
+/* Appends the N bytes of TEXT to B, on one line: bytes that are not
+ * printable become '?', and a long text ends in "...". */
+static void
+put_text(struct tf_buf *b, const unsigned char *text, size_t n, size_t max)
+{
+    size_t i;
+
+    for (i = 0; i < n && i < max; i++) {
+        char ch = text[i] >= 0x20 && text[i] < 0x7f ? (char)text[i] : '?';
+
+        tf_buf_append(b, &ch, 1);
+    }
+    if (n > max)
+        tf_buf_puts(b, "...");
+}
+
+static int
+cmp_running(const void *a, const void *b)
+{
+    const struct tf__running *x = a, *y = b;
+
+    if (x->us != y->us)
+        return x->us > y->us ? -1 : 1;
+    return x->worker - y->worker;
+}
+
+/* One line per worker: its task in hand and how long it has run. */
+static void
+put_workers(struct tf_buf *b, const struct tf__session *s,
+            const struct tf__running *run, size_t nrun)
+{
+    char line[512], clock[32];
+    size_t k = 0;
+    int i;
+
+    for (i = 0; i < tf__session_nworkers(s); i++) {
+        size_t hlen;
+        int state;
+        const char *host = tf__session_worker(s, i, &hlen, &state);
+
+        snprintf(line, sizeof(line), "taskfarm:   worker %d (%.*s): ", i,
+                 (int)hlen, host);
+        tf_buf_puts(b, line);
+        while (k < nrun && run[k].worker < i)
+            k++;
+        if (state != TF__W_ACTIVE && state != TF__W_RECYCLING) {
+            tf_buf_puts(b, state == TF__W_NEW ? "starting\n" : "gone\n");
+            continue;
+        }
+        if (k == nrun || run[k].worker != i) {
+            tf_buf_puts(b, "idle\n");
+            continue;
+        }
+        tf__progress_duration(run[k].us, clock, sizeof(clock));
+        snprintf(line, sizeof(line), "task %llu, %s",
+                 (unsigned long long)run[k].id, clock);
+        tf_buf_puts(b, line);
+        if (run[k].len > 0) {
+            tf_buf_puts(b, ": ");
+            put_text(b, run[k].text, run[k].len, 60);
+        }
+        tf_buf_puts(b, "\n");
+    }
+}
+
+/*
+ * Writes the snapshot SIGUSR2 asks for to standard error: the counts, each
+ * worker's task in hand and how long it has run, the longest-running
+ * tasks, and the tasks waiting.
+ */
+static void
+watch_snapshot(void *arg, const struct tf__session *s, uint64_t now)
+{
+    struct tf__progress *p = arg;
+    struct tf__progress_snap snap;
+    size_t max = (size_t)tf__session_nworkers(s);
+    struct tf__running *run = calloc(max + 1, sizeof(*run));
+    uint64_t queued, left;
+    char clock[32], line[512];
+    size_t nrun, k;
+    struct tf_buf b;
+
+    tf__progress_clear(p);
+    session_snap(p, s, now, &snap);
+    nrun = tf__session_running(s, now, run, run != NULL ? max : 0, &queued);
+    left = snap.total > snap.done + snap.skipped + snap.running
+               ? snap.total - snap.done - snap.skipped - snap.running
+               : 0;
+    tf_buf_init(&b, 0);
+    tf__progress_format_status(&snap, "snapshot", line, sizeof(line));
+    tf_buf_puts(&b, line);
+    snprintf(line, sizeof(line), "\ntaskfarm:   %llu tasks %s\n",
+             (unsigned long long)(snap.total != 0 ? left : queued),
+             snap.total != 0 ? "waiting" : "read and waiting");
+    tf_buf_puts(&b, line);
+    put_workers(&b, s, run, nrun);
+    if (nrun > 0) {
+        qsort(run, nrun, sizeof(*run), cmp_running);
+        tf_buf_puts(&b, "taskfarm:   longest running:\n");
+        for (k = 0; k < nrun && k < 5; k++) {
+            tf__progress_duration(run[k].us, clock, sizeof(clock));
+            snprintf(line, sizeof(line),
+                     "taskfarm:     %s, task %llu on worker %d", clock,
+                     (unsigned long long)run[k].id, run[k].worker);
+            tf_buf_puts(&b, line);
+            if (run[k].len > 0) {
+                tf_buf_puts(&b, ": ");
+                put_text(&b, run[k].text, run[k].len, 60);
+            }
+            tf_buf_puts(&b, "\n");
+        }
+    }
+    if (b.data != NULL)
+        put(p->fd, (const char *)b.data, b.len);
+    tf_buf_cleanup(&b);
+    free(run);
+}
+
+void
+tf__progress_watch(struct tf__progress *p, struct tf__session *s)
+{
+    struct tf__session_watch w;
+
+    memset(&w, 0, sizeof(w));
+    w.arg = p;
+    w.wait_us = watch_wait_us;
+    w.show = watch_show;
+    w.clear = watch_clear;
+    w.snapshot = watch_snapshot;
+    tf__session_watch(s, &w);
 }

@@ -84,4 +84,12 @@ void tf__progress_clock(uint64_t us, char *buf, size_t n);
  * UINT64_MAX when it cannot be told yet (no total, nothing done). */
 uint64_t tf__progress_eta_us(const struct tf__progress_snap *snap);
 
+/*
+ * Makes P the watcher of session S: its batches show their progress in P
+ * (nothing when P's mode is OFF), and a snapshot of the run goes to P's fd
+ * when tf__request_snapshot() asks for one. P is borrowed.
+ */
+struct tf__session;
+void tf__progress_watch(struct tf__progress *p, struct tf__session *s);
+
 #endif /* TF_PROGRESS_H */

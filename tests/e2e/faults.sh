@@ -129,13 +129,21 @@ run_cmd 2 "$TFQ --kill-grace 2y run $T > /dev/null 2> $W/kg.err"
 # SIGTERM to the master: it hands out nothing more, ends the running tasks,
 # writes the results that arrived, says how to resume, and exits 143. The
 # resumed run does the rest; every task ends with one record.
+# Tasks 1 and 2 end at once; the others wait until the signal was sent.
 T=$W/sig.txt
-for i in $(seq 1 10); do echo "sleep 0.5; echo task $i"; done > "$T"
+for i in 1 2; do echo "echo task $i"; done > "$T"
+for i in $(seq 3 10); do
+    echo "test -e $W/sig.go || sleep 30; echo task $i"
+done >> "$T"
 (
     "$TF" -j 2 --results "$W/sig.res" run "$T" > "$W/sig.out" 2> "$W/sig.err" &
     pid=$!
-    sleep 0.8
+    for _ in $(seq 1 300); do
+        test "$(wc -l < "$W/sig.out")" -ge 2 && break
+        sleep 0.1
+    done
     kill -TERM "$pid"
+    touch "$W/sig.go"
     wait "$pid"
     echo $? > "$W/sig.rc"
 )
@@ -148,8 +156,9 @@ run_cmd 0 "$TFQ -j 2 --resume --results $W/sig.res run $T >> $W/sig.out 2> $W/si
 check "test \"\$(cat $W/sig.out)\" = \"\$(seq 1 10 | sed 's/^/task /')\""
 check "test \"\$($TFQ results --all $W/sig.res | tail -n +2 | wc -l)\" = 10"
 # SIGINT to every process of the run, as Ctrl-C sends it: exit 130.
+for i in $(seq 1 4); do echo "sleep 5"; done > "$W/int.txt"
 (
-    setsid "$TF" -j 2 run "$T" > /dev/null 2> "$W/int.err" &
+    setsid "$TF" -j 2 run "$W/int.txt" > /dev/null 2> "$W/int.err" &
     pid=$!
     sleep 0.3
     kill -INT -- "-$pid"

@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "farm.h"
+#include "tool_linerun.h"
 #include "jobs.h"
 #include "sink.h"
 #include "source.h"

@@ -1,13 +1,14 @@
-/* farm.h - the master and worker loops over any transport */
-#ifndef TF_FARM_H
-#define TF_FARM_H
+/* session.h - the master's side of a run: a session of workers, fed one
+ * batch of tasks at a time over any transport */
+#ifndef TF_SESSION_H
+#define TF_SESSION_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dispatch.h"
 #include "done.h"
-#include "sink.h"
 #include "taskfarm.h"
 #include "transport.h"
 
@@ -55,15 +56,7 @@ int tf__session_open(const struct tf__session_cfg *cfg,
  * task, in task order unless `unordered`; a negative return ends the batch.
  * `flush` (may be NULL) runs before the master waits for workers.
  */
-#define TF__BATCH_WAIT 2
-/* --halt: when to stop a run early. */
-struct tf__halt {
-    bool now;         /* also end the running tasks (else: soon) */
-    bool on_success;  /* count successes (else failures) */
-    uint64_t count;   /* stop at this many, or */
-    unsigned pct;     /* at this percentage of the tasks (of all when known,
-                         else of those finished) */
-};
+#define TF__BATCH_WAIT TF__DISPATCH_WAIT
 /* A batch --halt stopped: *ERR says why. */
 #define TF__EHALTED (-101)
 
@@ -162,10 +155,45 @@ void tf__request_stop(int sig);
  */
 void tf__request_snapshot(int sig);
 
-/* Master: shows the progress of S's batches in P (borrowed; NULL: none)
- * and clears its line before any task output. */
-struct tf__progress;
-void tf__session_set_progress(struct tf__session *s, struct tf__progress *p);
+/*
+ * Master: what a watcher of S's batches (the taskfarm command's progress
+ * line and snapshot) is told; W is copied, NULL stops it. The library
+ * itself shows nothing.
+ */
+struct tf__session_watch {
+    void *arg;
+    /* Microseconds from NOW (tf__now_us()) until `show` wants a call,
+     * UINT64_MAX when never. */
+    uint64_t (*wait_us)(void *arg, uint64_t now);
+    /* Called when wait_us said it is due, after the output that waited
+     * was written (the tool's line goes below it). */
+    void (*show)(void *arg, const struct tf__session *s, uint64_t now);
+    /* Called before a result goes to the batch's `done`. */
+    void (*clear)(void *arg);
+    /* tf__request_snapshot() was called (the output that waited was
+     * written first). */
+    void (*snapshot)(void *arg, const struct tf__session *s, uint64_t now);
+};
+void tf__session_watch(struct tf__session *s,
+                       const struct tf__session_watch *w);
+
+/* Where S's batch stands. */
+struct tf__session_status {
+    uint64_t done;    /* tasks with their last result, failed included */
+    uint64_t failed;  /* of which failed */
+    uint64_t running; /* workers holding work */
+    uint64_t total;   /* the batch's total, 0 when not known */
+    uint64_t skipped; /* what the batch's SKIPPED says */
+};
+void tf__session_status(const struct tf__session *s,
+                        struct tf__session_status *st);
+/* Each worker's task in hand (see tf__dispatch_running_tasks()). */
+size_t tf__session_running(const struct tf__session *s, uint64_t now,
+                           struct tf__running *out, size_t max,
+                           uint64_t *queued);
+/* Worker W's (0-based) host, of *LEN bytes, and its enum tf__wstate. */
+const char *tf__session_worker(const struct tf__session *s, int w,
+                               size_t *len, int *state);
 
 /* The signal tf__request_stop() was given, or 0. */
 int tf__stop_signal(void);
@@ -200,83 +228,14 @@ int tf__session_close(struct tf__session *s, struct tf_error *err);
 /* Master: ends S at once after a failure (see transport abort). */
 void tf__session_abort(struct tf__session *s);
 
-/* ------------------------------------------------- the command's line run */
+/* ------------------------------------------------------------ worker.c */
 
-struct tf__farm_cfg {
-    const struct tf_job_kind *kind;
-    void *job_state;         /* borrowed: what kind->init made */
-    const char *input;       /* FILE or "-" when kind->reads_lines */
-    size_t max_line;
-    const struct tf__transport_ops *transport;
-    int nworkers;            /* fork and loop; MPI takes the job size */
-    uint64_t chunk;          /* 0: auto */
-    bool unordered;          /* write results as they complete */
-    bool tag;                /* prefix output lines with the task id */
-    const char *joblog;      /* NULL: none */
-    int out_fd;              /* task stdout goes here (1) */
-    int err_fd;              /* task stderr goes here (2) */
-    int threads_per_worker;
-};
+/* A worker's share of threads: CFG's, srun -c N, or the node's CPUs
+ * divided among the NODE_WORKERS workers there. */
+int tf__thread_share(const struct tf__session_cfg *cfg, int node_workers);
 
-struct tf__farm_stats {
-    uint64_t tasks;    /* finished tasks */
-    uint64_t failed;   /* of which with a non-zero status */
-    uint64_t skipped;  /* finished in the run resumed (--resume) */
-    uint64_t wall_us;
-    int nworkers;
-    const char *transport;
-};
+/* The worker's loop, as a transport starts it (ARG: the session's
+ * struct tf__session_cfg); returns the worker's exit status. */
+int tf__worker_main(struct tf__transport *t, void *arg);
 
-/*
- * Runs the lines of CFG->input as tasks of CFG->kind, writing output and
- * joblog: the whole of a line-reading job. Returns 0 on the master (tasks
- * may have failed: see STATS) or a negative code (TF_EINPUT for bad input,
- * TF_EUSAGE for an unwritable joblog, else a system or transport error). On
- * a worker rank returns TF__WORKER_DONE with its status in *WORKER_RC.
- */
-int tf__farm_run(const struct tf__farm_cfg *cfg, struct tf__farm_stats *stats,
-                 int *worker_rc, struct tf_error *err);
-
-/* When a line run's tasks go out, and until when. */
-struct tf__history;
-struct tf__plan {
-    uint64_t deadline_us; /* see struct tf__batch; 0: none */
-    uint64_t margin_us;
-    const struct tf__history *history; /* runtimes of an earlier run, or
-                                          NULL */
-    bool lpt; /* longest first by HISTORY: reads every task first */
-};
-
-/* A line run: the master's part of tf__farm_run(), for a session opened
- * by the caller. Zero what is not used. */
-struct tf__resume;
-struct tf__results_reader;
-struct tf__linerun {
-    uint32_t fn;
-    const char *input;      /* FILE or "-" */
-    size_t max_line;
-    bool every_line;        /* --template: a line is data, never a comment */
-    struct tf__sink *sink;  /* borrowed */
-    bool unordered;
-    const struct tf__resume *resume; /* skip what it holds as done, or
-                                        NULL */
-    bool rerun_failed;
-    /* With RESUME: the store whose unwritten output of a task passed over
-     * is written now (tf__sink_replay()), or NULL. */
-    struct tf__results_reader *replay;
-    const struct tf__halt *halt;     /* or NULL */
-    const struct tf__plan *plan;     /* or NULL */
-    bool keep;              /* records are kept: a finished task's record
-                               is written (tf__sink_keep()) once it has
-                               waited KEEP_AFTER_US for its turn */
-    uint64_t keep_after_us;
-    const char *spool_dir;  /* for output held in a file, or NULL */
-    bool end_on_error;      /* see struct tf__batch */
-};
-
-/* Reads the lines of LR->input and writes results to LR->sink in session
- * S. */
-int tf__farm_lines(struct tf__session *s, const struct tf__linerun *lr,
-                   struct tf__farm_stats *stats, struct tf_error *err);
-
-#endif /* TF_FARM_H */
+#endif /* TF_SESSION_H */

@@ -1,0 +1,467 @@
+/* worker.c - the worker's loop: takes chunks of tasks, runs them, sends
+ * their results and output back */
+#include "session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "schedule.h"
+#include "util.h"
+#include "wire.h"
+
+/* A worker holds at most this many chunks: the one it runs and the next
+ * (tf__sched_prefetch() says when it gets the next one early). */
+#define PREFETCH 2
+/* A worker sends what it has after this long even mid-chunk. */
+#define PARTIAL_US 100000u
+/* ... or once its results reach this size. */
+#define PARTIAL_BYTES ((size_t)4 << 20)
+
+struct worker {
+    const struct tf__session_cfg *cfg;
+    struct tf__transport *t;
+    struct tf_buf share;  /* owned: the last SHARE frame received */
+    const void *share_p;  /* its bytes, in share */
+    size_t share_len;
+    void *share_rw;       /* share_p when mapped from the master's memory,
+                             where writes reach the master; else NULL */
+    uint64_t limit_us;    /* the tasks' time limit (TF__MSG_LIMIT), or 0 */
+    uint64_t grace_us;
+    char host[256];
+    struct tf_buf *queue; /* owned: WORK frames received, oldest first */
+    int nqueue;
+    struct tf_buf res;    /* owned: the RESULTS frame being built */
+    uint32_t nres;
+    struct tf_buf sub;    /* owned: the SUBMIT frame being built */
+    uint32_t nsub;
+    uint64_t busy_us;
+    uint64_t last_send_us;
+    struct tf_buf frame;  /* owned */
+    struct tf_buf outf;   /* owned: an OUTPUT frame */
+    uint64_t task_id;     /* the task running */
+    bool stop;
+};
+
+int
+tf_result_flush(struct tf_result *res)
+{
+    struct worker *wk = res->engine;
+    struct tf__wire_output o;
+    struct tf_error err;
+    size_t out_at = 0, err_at = 0;
+    int rc;
+
+    if (wk == NULL)
+        return 0;
+    while (out_at < res->out.len || err_at < res->err.len) {
+        o.id = wk->task_id;
+        o.out = res->out.data + out_at;
+        o.out_len = res->out.len - out_at;
+        o.err = res->err.data + err_at;
+        o.err_len = res->err.len - err_at;
+        if (o.out_len > TF__WIRE_OUTPUT_MAX)
+            o.out_len = TF__WIRE_OUTPUT_MAX;
+        if (o.err_len > TF__WIRE_OUTPUT_MAX)
+            o.err_len = TF__WIRE_OUTPUT_MAX;
+        rc = tf__wire_put_output(&wk->outf, &o, &err);
+        if (rc == 0)
+            rc = wk->t->ops->send(wk->t, 0, &wk->outf, &err);
+        if (rc < 0)
+            return rc;
+        out_at += o.out_len;
+        err_at += o.err_len;
+    }
+    tf_buf_reset(&res->out);
+    tf_buf_reset(&res->err);
+    /* A large buffer is given back rather than kept for the next task. */
+    if (res->out.cap > 4 * TF__WIRE_OUTPUT_MAX)
+        tf_buf_cleanup(&res->out);
+    if (res->err.cap > 4 * TF__WIRE_OUTPUT_MAX)
+        tf_buf_cleanup(&res->err);
+    return 0;
+}
+
+void
+tf_result_set_pgid(struct tf_result *res, int pgid)
+{
+    struct worker *wk = res->engine;
+
+    if (wk != NULL && wk->t->task_pgid != NULL)
+        *wk->t->task_pgid = pgid;
+}
+
+static int
+worker_send_results(struct worker *wk, uint32_t chunks_done,
+                    struct tf_error *err)
+{
+    int rc = 0;
+
+    /* What the tasks submitted goes first, so the master has it by the
+     * time it sees them done. */
+    if (wk->nsub > 0) {
+        rc = tf__wire_submit_end(&wk->sub, wk->nsub, err);
+        if (rc == 0)
+            rc = wk->t->ops->send(wk->t, 0, &wk->sub, err);
+        wk->nsub = 0;
+        if (rc == 0)
+            rc = tf__wire_submit_begin(&wk->sub);
+        if (rc < 0)
+            return rc;
+    }
+    rc = tf__wire_results_end(&wk->res, chunks_done, wk->busy_us, wk->nres,
+                              err);
+    if (rc == 0)
+        rc = wk->t->ops->send(wk->t, 0, &wk->res, err);
+    wk->nres = 0;
+    wk->busy_us = 0;
+    wk->last_send_us = tf__now_us();
+    if (rc == 0)
+        rc = tf__wire_results_begin(&wk->res);
+    return rc;
+}
+
+int
+tf__thread_share(const struct tf__session_cfg *cfg, int node_workers)
+{
+    const char *cpus_per_task = getenv("SLURM_CPUS_PER_TASK");
+    int n = cfg->threads_per_worker;
+
+    if (n <= 0 && getenv("SLURM_STEP_ID") != NULL && cpus_per_task != NULL)
+        n = atoi(cpus_per_task); /* srun -c N: N each */
+    if (n <= 0)
+        n = tf__online_cpus() / (node_workers > 0 ? node_workers : 1);
+    return n < 1 ? 1 : n;
+}
+
+/* Sets the worker's share of threads for the BLAS and OpenMP libraries its
+ * tasks use, unless the user did, and runs the initializer. */
+static int
+worker_init(struct worker *wk, struct tf_error *err)
+{
+    static const char *const vars[] = {"OMP_NUM_THREADS",
+                                       "OPENBLAS_NUM_THREADS",
+                                       "MKL_NUM_THREADS", NULL};
+    char value[16];
+    int n = tf__thread_share(wk->cfg, wk->t->node_workers);
+    int i;
+    int rc;
+
+    snprintf(value, sizeof(value), "%d", n);
+    for (i = 0; vars[i] != NULL; i++)
+        setenv(vars[i], value, 0);
+    tf__set_library_threads(n);
+    if (wk->cfg->initializer == NULL)
+        return 0;
+    rc = wk->cfg->initializer(wk->cfg->initarg);
+    if (rc < 0)
+        return tf__error(err, rc, "the worker initializer failed: %s",
+                         tf_strerror(rc));
+    return 0;
+}
+
+/* Takes one message: WORK joins the queue, STOP ends the loop. */
+static int
+worker_take(struct worker *wk, int timeout_ms, struct tf_error *err)
+{
+    size_t payload;
+    int peer;
+    int type;
+    int rc;
+
+    rc = wk->t->ops->recv(wk->t, &peer, &wk->frame, timeout_ms, err);
+    if (rc <= 0)
+        return rc;
+    rc = tf__wire_header(wk->frame.data, wk->frame.len, &type, &payload, err);
+    if (rc < 0)
+        return rc;
+    if (type == TF__MSG_STOP) {
+        wk->stop = true;
+        return 1;
+    }
+    if (type == TF__MSG_SHARE) {
+        struct tf__wire_reader r;
+        struct tf_buf tmp;
+        const void *p;
+        size_t n;
+
+        tf__wire_reader_init(&r, wk->frame.data + TF__WIRE_HDR, payload);
+        p = tf__wire_get_bytes(&r, &n);
+        if (r.bad || r.p != r.end)
+            return tf__error(err, TF_EPROTO, "malformed SHARE message");
+        /* Keep the frame itself: no copy of what may be a large blob. */
+        tmp = wk->share;
+        wk->share = wk->frame;
+        wk->frame = tmp;
+        tf_buf_reset(&wk->frame);
+        wk->share_p = p;
+        wk->share_len = n;
+        wk->share_rw = NULL;
+        return 1;
+    }
+    if (type == TF__MSG_MAPPED) {
+        /* A SHARE frame the transport mapped in place. */
+        struct tf__wire_reader r;
+        const unsigned char *f = wk->t->mapped;
+        const void *p;
+        size_t n;
+
+        if (f == NULL ||
+            tf__wire_header(f, wk->t->mapped_len, &type, &payload, err) < 0 ||
+            type != TF__MSG_SHARE)
+            return tf__error(err, TF_EPROTO, "malformed MAPPED message");
+        tf__wire_reader_init(&r, f + TF__WIRE_HDR, payload);
+        p = tf__wire_get_bytes(&r, &n);
+        if (r.bad || r.p != r.end)
+            return tf__error(err, TF_EPROTO, "malformed SHARE message");
+        tf_buf_reset(&wk->share);
+        wk->share_p = p;
+        wk->share_len = n;
+        /* The transport maps it read-write, shared with the master. */
+        wk->share_rw = (void *)(uintptr_t)p;
+        return 1;
+    }
+    if (type == TF__MSG_LIMIT) {
+        struct tf__wire_reader r;
+
+        tf__wire_reader_init(&r, wk->frame.data + TF__WIRE_HDR, payload);
+        wk->limit_us = tf__wire_get_u64(&r);
+        wk->grace_us = tf__wire_get_u64(&r);
+        if (r.bad || r.p != r.end)
+            return tf__error(err, TF_EPROTO, "malformed LIMIT message");
+        return 1;
+    }
+    if (type == TF__MSG_RESET)
+        return worker_init(wk, err) < 0 ? -1 : 1;
+    if (type != TF__MSG_WORK || wk->nqueue >= PREFETCH + 1)
+        return tf__error(err, TF_EPROTO, "unexpected message of type %d",
+                         type);
+    wk->queue[wk->nqueue++] = wk->frame;
+    tf_buf_init(&wk->frame, 0);
+    return 1;
+}
+
+/* Moves the tasks task ID submitted (packed as wire byte strings in SUB)
+ * into the SUBMIT frame being built. */
+static int
+add_submitted(struct worker *wk, uint64_t id, const struct tf_buf *sub,
+              struct tf_error *err)
+{
+    struct tf__wire_reader r;
+    const void *p;
+    size_t n;
+    int rc;
+
+    tf__wire_reader_init(&r, sub->data, sub->len);
+    while (r.p < r.end) {
+        p = tf__wire_get_bytes(&r, &n);
+        if (r.bad)
+            return tf__error(err, TF_EPROTO, "task %llu: its submitted "
+                                             "tasks are garbled",
+                             (unsigned long long)id);
+        rc = tf__wire_submit_add(&wk->sub, id, p, n);
+        if (rc < 0)
+            return tf__error(err, rc, "task %llu: submitted tasks too large",
+                             (unsigned long long)id);
+        wk->nsub++;
+    }
+    return 0;
+}
+
+static int
+worker_run_chunk(struct worker *wk, struct tf_result *r, struct tf_error *err)
+{
+    struct tf__work_reader wr;
+    struct tf_buf chunk = wk->queue[0];
+    const struct tf__fn *fn = NULL;
+    struct tf_task task;
+    const void *p;
+    size_t n;
+    int64_t wall0;
+    uint64_t mono0;
+    uint64_t t1;
+    int i;
+    int rc;
+
+    for (i = 1; i < wk->nqueue; i++)
+        wk->queue[i - 1] = wk->queue[i];
+    wk->nqueue--;
+    rc = tf__wire_work_open(&wr, chunk.data + TF__WIRE_HDR,
+                            chunk.len - TF__WIRE_HDR, err);
+    if (rc == 0 && wr.fn >= (uint32_t)wk->cfg->nfns)
+        rc = tf__error(err, TF_EPROTO, "work for task function %u of %d",
+                       (unsigned)wr.fn, wk->cfg->nfns);
+    if (rc == 0)
+        fn = &wk->cfg->fns[wr.fn];
+    task.worker = wk->t->rank - 1;
+    task.nworkers = wk->t->nworkers;
+    task.host = wk->host;
+    task.shared = wk->share_len > 0 ? wk->share_p : NULL;
+    task.shared_len = wk->share_len;
+    task.shared_rw = wk->share_len > 0 ? wk->share_rw : NULL;
+    task.time_limit_us = wk->limit_us;
+    task.kill_grace_us = wk->grace_us;
+    /* One clock read per task: a task starts when the one before it ended,
+     * and wall-clock starts are derived from the chunk's first reading. */
+    wall0 = tf__wall_us();
+    t1 = mono0 = tf__now_us();
+    while (rc == 0 && tf__wire_work_next(&wr, &task.id, &p, &n) == 1) {
+        struct tf__wire_result wres;
+        uint64_t t0 = t1;
+
+        task.data = p;
+        task.len = n;
+        tf_buf_reset(&r->out);
+        tf_buf_reset(&r->err);
+        tf_buf_reset(&r->submitted);
+        r->status = 0;
+        r->signal = 0;
+        r->timed_out = 0;
+        r->engine = wk;
+        wk->task_id = task.id;
+        wres.start_us = wall0 + (int64_t)(t0 - mono0);
+        rc = fn->fn(fn->arg, &task, r);
+        t1 = tf__now_us();
+        /* A large output left whole goes as parts too, so that no
+         * message has to carry it. */
+        if (rc == 0 && r->out.len + r->err.len > TF__WIRE_OUTPUT_MAX)
+            rc = tf_result_flush(r);
+        /* (Read before written: most tasks start no process.) */
+        if (wk->t->task_pgid != NULL && *wk->t->task_pgid != 0)
+            *wk->t->task_pgid = 0;
+        if (rc < 0) {
+            rc = tf__error(err, rc, "task %llu: %s",
+                           (unsigned long long)task.id, tf_strerror(rc));
+            break;
+        }
+        /* Past its time limit is a failure, whatever its exit said. */
+        if (r->timed_out && r->status == 0)
+            r->status = 124;
+        if (r->submitted.len > 0) {
+            rc = add_submitted(wk, task.id, &r->submitted, err);
+            if (rc < 0)
+                break;
+        }
+        wres.id = task.id;
+        wres.status = r->status;
+        wres.signal = r->signal | (r->timed_out ? TF__SIG_TIMED_OUT : 0);
+        wres.runtime_us = t1 - t0;
+        wres.out = r->out.data;
+        wres.out_len = r->out.len;
+        wres.err = r->err.data;
+        wres.err_len = r->err.len;
+        rc = tf__wire_results_add(&wk->res, &wres);
+        if (rc < 0) {
+            rc = tf__error(err, rc, "task %llu: output too large",
+                           (unsigned long long)task.id);
+            break;
+        }
+        wk->nres++;
+        wk->busy_us += t1 - t0;
+        if (wr.done < wr.count &&
+            (t1 - wk->last_send_us > PARTIAL_US ||
+             wk->res.len + wk->sub.len > PARTIAL_BYTES))
+            rc = worker_send_results(wk, 0, err);
+    }
+    tf_buf_cleanup(&chunk);
+    if (rc < 0)
+        return rc;
+    return worker_send_results(wk, 1, err);
+}
+
+static int
+worker_loop(struct worker *wk, struct tf_error *err)
+{
+    struct tf__hello h;
+    struct tf_result r;
+    const char *node = getenv("SLURMD_NODENAME");
+    int rc;
+
+    /* Slurm's name for the node where it has one (a host may call itself
+     * by a longer name), else the host's. */
+    if (node != NULL && node[0] != '\0')
+        snprintf(wk->host, sizeof(wk->host), "%s", node);
+    else if (gethostname(wk->host, sizeof(wk->host) - 1) < 0)
+        strcpy(wk->host, "localhost");
+    h.pid = (uint32_t)getpid();
+    h.cpus = (uint32_t)tf__online_cpus();
+    h.host = wk->host;
+    h.host_len = strlen(wk->host);
+    rc = worker_init(wk, err);
+    if (rc == 0)
+        rc = tf__wire_put_hello(&wk->frame, &h, err);
+    if (rc == 0)
+        rc = wk->t->ops->send(wk->t, 0, &wk->frame, err);
+    if (rc == 0)
+        rc = tf__wire_results_begin(&wk->res);
+    if (rc == 0)
+        rc = tf__wire_submit_begin(&wk->sub);
+    if (rc < 0)
+        return rc;
+    tf_buf_init(&r.out, 0);
+    tf_buf_init(&r.err, 0);
+    tf_buf_init(&r.submitted, 0);
+    r.engine = NULL;
+    wk->last_send_us = tf__now_us();
+    while (rc >= 0 && !(wk->stop && wk->nqueue == 0)) {
+        if (wk->nqueue == 0) {
+            rc = worker_take(wk, -1, err);
+            continue;
+        }
+        /* Pick up a chunk that arrived meanwhile, then run the oldest. */
+        rc = worker_take(wk, 0, err);
+        if (rc >= 0)
+            rc = worker_run_chunk(wk, &r, err);
+    }
+    tf_buf_cleanup(&r.out);
+    tf_buf_cleanup(&r.err);
+    tf_buf_cleanup(&r.submitted);
+    return rc < 0 ? rc : 0;
+}
+
+int
+tf__worker_main(struct tf__transport *t, void *arg)
+{
+    const struct tf__session_cfg *cfg = arg;
+    struct tf_buf queue[PREFETCH + 1];
+    struct tf_error err;
+    struct worker wk;
+    int rc;
+    int i;
+
+    memset(&wk, 0, sizeof(wk));
+    wk.cfg = cfg;
+    wk.t = t;
+    wk.queue = queue;
+    tf_buf_init(&wk.res, 0);
+    tf_buf_init(&wk.sub, 0);
+    tf_buf_init(&wk.frame, 0);
+    tf_buf_init(&wk.outf, 0);
+    tf_buf_init(&wk.share, 0);
+    tf_error_init(&err);
+    tf__log_set_worker(t->rank - 1);
+    rc = worker_loop(&wk, &err);
+    if (rc < 0 && rc != TF_EPEER) {
+        struct tf_buf msg;
+        struct tf_error ignored;
+
+        /* Tell the master why; it decides what happens to the run. */
+        tf_buf_init(&msg, 0);
+        if (tf__wire_put_error(&msg, rc, err.msg, &ignored) == 0)
+            (void)t->ops->send(t, 0, &msg, &ignored);
+        tf_buf_cleanup(&msg);
+    } else if (rc == TF_EPEER) {
+        tf__log(TF_LOG_ERROR, "lost the master; stopping");
+    }
+    for (i = 0; i < wk.nqueue; i++)
+        tf_buf_cleanup(&queue[i]);
+    tf_buf_cleanup(&wk.res);
+    tf_buf_cleanup(&wk.sub);
+    tf_buf_cleanup(&wk.frame);
+    tf_buf_cleanup(&wk.outf);
+    tf_buf_cleanup(&wk.share);
+    return rc < 0 ? 3 : 0;
+}
+
