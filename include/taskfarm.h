@@ -55,6 +55,22 @@ int tf_error_set(struct tf_error *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /*
+ * The log. The library writes nothing to standard output or error: what it
+ * has to say beyond return codes (a worker died and a new one took its
+ * place, a file could not be cut back) goes to the log function that
+ * tf_config's `log` installs, one message at a time (no newline), with its
+ * level and the 0-based worker that says it (-1: the master). Without one
+ * the library is silent. tf_log() sends a message of a job or program the
+ * same way; messages above TF_LOG_WARN are dropped unless
+ * tf_log_set_level() raises the level.
+ */
+enum tf_log_level { TF_LOG_ERROR, TF_LOG_WARN, TF_LOG_INFO, TF_LOG_DEBUG };
+typedef void (*tf_log_fn)(void *arg, int level, int worker, const char *msg);
+void tf_log(int level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void tf_log_set_level(int level);
+
+/*
  * struct tf_buf is a growable byte buffer with a cap. An append that would
  * grow it past `max` bytes fails with TF_EINPUT and leaves it unchanged, so
  * an oversized line or output is a clean error rather than an exhausted
@@ -320,6 +336,9 @@ struct tf_config {
                                 again, on another worker when there is one,
                                 up to this many times; callers see only its
                                 last attempt */
+    tf_log_fn log;           /* the log, for this process and its workers
+                                (see tf_log()); NULL: none */
+    void *log_arg;
 };
 
 /* Fills CFG with the defaults (all zero: auto backend, adaptive chunks). */

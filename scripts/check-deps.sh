@@ -6,7 +6,9 @@
 #   - a job (jobs/) includes of the project only taskfarm.h and the headers
 #     of its own folder: it sees the library through the public API alone;
 #   - the library (src/ but the tool's files, src/tool_*.c and
-#     src/tool_*.h) includes no header of the tool.
+#     src/tool_*.h) includes no header of the tool, and names neither
+#     standard output nor standard error: it says what it has to say
+#     through return codes and the log function it is given.
 # Prints each violation as FILE:LINE: what, and exits 1 when there is one.
 #   scripts/check-deps.sh [TOP]   (default: the tree this script is in)
 set -uo pipefail
@@ -54,7 +56,7 @@ tool_headers=$(cd src && ls tool_*.h 2> /dev/null)
 if [ -n "$tool_headers" ]; then
     for f in src/*.c src/*.h; do
         case $(basename "$f") in
-        tool_* | main.c) continue ;;
+        tool_*) continue ;;
         esac
         for h in $tool_headers; do
             grep -n -H -E "^#[[:space:]]*include[[:space:]]*\"$h\"" "$f" |
@@ -65,6 +67,18 @@ if [ -n "$tool_headers" ]; then
         done
     done
 fi
+
+# ... and writes to neither standard stream.
+for f in src/*.c; do
+    case $(basename "$f") in
+    tool_*) continue ;;
+    esac
+    if grep -n -H -E '\<(STDOUT_FILENO|STDERR_FILENO|stdout|stderr|printf|puts|perror)\>[[:space:]]*[(,)]' "$f" |
+        grep -v -E '^[^:]+:[0-9]+:[[:space:]]*(/?\*|//)|format\(printf' |
+        sed 's/$/: the library writes to a standard stream/' | grep .; then
+        bad=1
+    fi
+done
 
 if [ $bad = 0 ]; then
     echo "check-deps: the include boundaries hold"

@@ -12,11 +12,15 @@
 #             for 20 s, and the regression inputs are replayed (ctest -L fuzz)
 #   valgrind  the unit tests and the fork-transport end-to-end tests
 #             (transports, cli) under valgrind (-DTF_VALGRIND=ON, fork-only)
+# Before them, scripts/check-deps.sh checks the include boundaries.
 #   scripts/test.sh            all six
 #   TF_TEST_BUILDS="normal" scripts/test.sh   only some of them
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/install-deps.sh" --test
+# The include boundaries first (scripts/check-deps.sh): a job sees only
+# taskfarm.h, the library nothing of the tool and no standard stream.
+"$top/scripts/check-deps.sh"
 
 builds=${TF_TEST_BUILDS:-"normal release sanitize nompi fuzz valgrind"}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1

@@ -562,7 +562,7 @@ refill(struct tf__dispatch *d, int w, struct tf_error *err)
     struct wslot *ws = &d->w[w];
     int rc;
 
-    if (ws->state != TF__W_ACTIVE || d->b == NULL)
+    if (ws->state != TF__W_ACTIVE || d->b == NULL || d->stopping)
         return 0;
     if (d->cfg.max_tasks_per_worker != 0 &&
         ws->tasks >= d->cfg.max_tasks_per_worker) {
@@ -636,6 +636,25 @@ serve_waiting(struct tf__dispatch *d, struct tf_error *err)
         rc = refill(d, d->hungry[i], err);
         if (rc < 0)
             return rc;
+    }
+    return 0;
+}
+
+/* Gives work to the workers but BUT that hold none: for work that may
+ * not wait for them to ask (a retry, a lost worker's tasks). */
+static int
+refill_idle(struct tf__dispatch *d, int but, struct tf_error *err)
+{
+    int k;
+    int rc;
+
+    for (k = 1; k <= d->cfg.nworkers; k++) {
+        if (k != but && d->w[k].state == TF__W_ACTIVE &&
+            d->w[k].inflight == 0) {
+            rc = refill(d, k, err);
+            if (rc < 0)
+                return rc;
+        }
     }
     return 0;
 }
@@ -957,7 +976,9 @@ tf__dispatch_result(struct tf__dispatch *d, int w,
     t->start_us = r->start_us;
     t->runtime_us = r->runtime_us;
     c->nresults++;
-    if (t->status != 0 && t->attempts < d->cfg.retries && !d->discard)
+    /* A stopped batch runs nothing again: the task ends as it failed. */
+    if (t->status != 0 && t->attempts < d->cfg.retries && !d->discard &&
+        !d->stopping)
         rc = schedule_retry(d, c, t, err);
     else
         rc = task_finished(d, c->parent != NULL ? c->parent : c, t, err);
@@ -985,7 +1006,6 @@ int
 tf__dispatch_results_end(struct tf__dispatch *d, int w, uint32_t count,
                          uint64_t busy_us, uint64_t now, struct tf_error *err)
 {
-    int k;
     int rc;
 
     d->now_us = now;
@@ -997,12 +1017,10 @@ tf__dispatch_results_end(struct tf__dispatch *d, int w, uint32_t count,
     if (rc < 0)
         return rc;
     /* A retry goes to an idle worker other than the one it failed on. */
-    for (k = 1; d->retries != NULL && k <= d->cfg.nworkers; k++) {
-        if (k != w && d->w[k].state == TF__W_ACTIVE && d->w[k].inflight == 0) {
-            rc = refill(d, k, err);
-            if (rc < 0)
-                return rc;
-        }
+    if (d->retries != NULL) {
+        rc = refill_idle(d, w, err);
+        if (rc < 0)
+            return rc;
     }
     rc = refill(d, w, err);
     if (rc < 0)
@@ -1139,6 +1157,10 @@ tf__dispatch_lost(struct tf__dispatch *d, int w, bool died, int sig,
 
     d->now_us = now;
     rc = worker_lost(d, w, died, sig, err);
+    /* Its work goes to the workers that hold none, at once: they would
+     * not ask. */
+    if (rc == 0 && d->b != NULL)
+        rc = refill_idle(d, w, err);
     if (rc < 0 || !died)
         return rc;
     if (early && ++d->early_deaths > MAX_EARLY_DEATHS * d->cfg.nworkers)

@@ -4,10 +4,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 static int log_level = TF_LOG_WARN;
-static int log_worker = -1;
+/* Per thread: the loop transport runs its workers as threads. */
+static _Thread_local int log_worker = -1;
+static tf_log_fn log_fn;
+static void *log_arg;
 
 const char *
 tf_strerror(int code)
@@ -85,7 +87,14 @@ tf__error_errno(struct tf_error *err, int code, int errno_value,
 }
 
 void
-tf__log_set_level(int level)
+tf__log_set(tf_log_fn fn, void *arg)
+{
+    log_fn = fn;
+    log_arg = arg;
+}
+
+void
+tf_log_set_level(int level)
 {
     log_level = level;
 }
@@ -97,29 +106,15 @@ tf__log_set_worker(int worker)
 }
 
 void
-tf__log(int level, const char *fmt, ...)
+tf_log(int level, const char *fmt, ...)
 {
-    char line[1024];
+    char msg[1024];
     va_list ap;
-    int n;
-    int m;
 
-    if (level > log_level)
+    if (log_fn == NULL || level > log_level)
         return;
-    if (log_worker >= 0)
-        n = snprintf(line, sizeof(line), "taskfarm[worker %d]: ", log_worker);
-    else
-        n = snprintf(line, sizeof(line), "taskfarm: ");
     va_start(ap, fmt);
-    m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    if (m < 0)
-        m = 0;
-    n += m;
-    if ((size_t)n > sizeof(line) - 2)
-        n = (int)sizeof(line) - 2;
-    line[n++] = '\n';
-    /* One write, so lines from different processes never interleave. */
-    if (write(STDERR_FILENO, line, (size_t)n) < 0)
-        return;
+    log_fn(log_arg, level, log_worker, msg);
 }

@@ -4,8 +4,6 @@
 
 #include "taskfarm.h"
 
-enum tf__log_level { TF_LOG_ERROR, TF_LOG_WARN, TF_LOG_INFO, TF_LOG_DEBUG };
-
 /*
  * Fills ERR (when non-NULL) with CODE and the formatted message and returns
  * CODE, so a failure is one statement: `return tf__error(err, ...);`. The
@@ -19,14 +17,13 @@ int tf__error_errno(struct tf_error *err, int code, int errno_value,
     __attribute__((format(printf, 4, 5)));
 
 /*
- * Prints one diagnostic line on stderr with the prefix "taskfarm: " (or
- * "taskfarm[worker N]: " once tf__log_set_worker() was called). FMT has no
- * trailing newline. Messages above the level set by tf__log_set_level() are
- * dropped.
+ * The library's name for the public tf_log(): a message, without a
+ * trailing newline, to the log function tf__log_set() installed (none:
+ * dropped), with the worker tf__log_set_worker() named (-1: the master).
  */
-void tf__log(int level, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-void tf__log_set_level(int level);
+#define tf__log tf_log
+#define tf__log_set_level tf_log_set_level
+void tf__log_set(tf_log_fn fn, void *arg);
 void tf__log_set_worker(int worker);
 
 #endif /* TF_ERROR_H */

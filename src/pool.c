@@ -102,6 +102,7 @@ tf_init(const struct tf_config *cfg, struct tf_pool **out,
     if (pool == NULL)
         return tf__error(err, TF_ENOMEM, "out of memory");
     initialised = true;
+    tf__log_set(cfg->log, cfg->log_arg);
     rc = tf__session_open(&scfg, &pool->session, &worker_rc, err);
     if (rc != 0) {
         free(pool);

@@ -12,7 +12,6 @@
 
 #include "error.h"
 #include "results.h"
-#include "resume.h"
 #include "spool.h"
 #include "util.h"
 
@@ -61,7 +60,10 @@ struct tf__sink {
     int (*label)(void *arg, const struct tf__done *d, struct tf_buf *out);
     void *label_arg;
     struct tf_buf text;   /* owned: a label, a tagged part */
-    const struct tf__resume *stored; /* borrowed, or NULL */
+    /* Whether the run resumed holds task ID's output unwritten, or NULL:
+     * tf__sink_start()'s UNMARKED and its ARG. */
+    bool (*unmarked)(void *arg, uint64_t id);
+    void *unmarked_arg;
     struct pend *pend;    /* owned */
     size_t npend;
     size_t pcap;
@@ -370,8 +372,8 @@ add_records(struct tf__sink *s, const struct tf__done *d, bool emitted,
         }
         rc = tf__results_add(r, &rec, err);
     }
-    if (rc == 0 && emitted && s->results == NULL && s->stored != NULL &&
-        tf__resume_unmarked(s->stored, d->id))
+    if (rc == 0 && emitted && s->results == NULL && s->unmarked != NULL &&
+        s->unmarked(s->unmarked_arg, d->id))
         rc = add_mark(s, d, out_end, err);
     if (rc == 0)
         rc = add_joblog_line(s, d, err);
@@ -963,15 +965,16 @@ tf__sink_open(const struct tf__sink_opts *o, struct tf__sink **out,
 }
 
 int
-tf__sink_start(struct tf__sink *s, const struct tf__resume *stored,
-               struct tf_error *err)
+tf__sink_start(struct tf__sink *s, bool (*unmarked)(void *arg, uint64_t id),
+               void *arg, struct tf_error *err)
 {
     struct tf__result_rec rec;
     char *path;
     off_t end;
     int rc;
 
-    s->stored = stored;
+    s->unmarked = unmarked;
+    s->unmarked_arg = arg;
     if (s->out_name == NULL)
         return 0;
     end = lseek(s->out.fd, 0, SEEK_END);

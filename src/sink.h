@@ -52,7 +52,6 @@ int tf__tag_more(struct tf_buf *buf, uint64_t id, const void *p, size_t n,
  * returns the same error.
  */
 struct tf__sink;
-struct tf__resume;
 struct tf__results;
 struct tf__results_reader;
 
@@ -85,11 +84,13 @@ int tf__sink_open(const struct tf__sink_opts *o, struct tf__sink **out,
 /*
  * Starts the run's writing, once the output is where the run appends to
  * it: notes its size (for the records' offsets; with --output and a results
- * file a first record says which file and how large), and STORED (see
- * struct tf__sink_opts; borrowed, may be NULL).
+ * file a first record says which file and how large). UNMARKED (NULL:
+ * none) says, with ARG, whether the joblog spool of the run resumed holds
+ * task ID's output unwritten: a record of such a task, when written, is
+ * followed by a mark that its output now is.
  */
-int tf__sink_start(struct tf__sink *s, const struct tf__resume *stored,
-                   struct tf_error *err);
+int tf__sink_start(struct tf__sink *s, bool (*unmarked)(void *arg, uint64_t id),
+                   void *arg, struct tf_error *err);
 
 /*
  * Writes finished task D in its turn: its output, then its record (or, for

@@ -5,9 +5,9 @@
 #include <string.h>
 
 #include "error.h"
-#include "lines.h"
-#include "resume.h"
-#include "source.h"
+#include "tool_lines.h"
+#include "tool_resume.h"
+#include "tool_source.h"
 #include "util.h"
 
 /* The line run's source: lines of a task file or pipe. */

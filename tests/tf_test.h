@@ -18,6 +18,7 @@
 
 #include "error.h"
 #include "taskfarm.h"
+#include "tool_log.h"
 
 /* Puts in PATH (40 bytes) a fresh name "/tmp/tf_test_TAG_XXXXXX", made
  * unique, for a file that does not exist yet. */
@@ -100,7 +101,7 @@ tf_test_run_main(int (*main_fn)(int, char **), const char *const *args,
     saved_err = dup(STDERR_FILENO);
     dup2(out_fd, STDOUT_FILENO);
     dup2(err_fd, STDERR_FILENO);
-    tf__log_set_level(TF_LOG_WARN); /* as the command runs it */
+    tf__tool_log_start(TF_LOG_WARN); /* as the command runs it */
     status = main_fn(argc, argv);
     tf__log_set_level(TF_LOG_ERROR);
     dup2(saved_out, STDOUT_FILENO);

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "fuzz.h"
-#include "source.h"
+#include "tool_source.h"
 
 /*
  * Input: one control byte, then the task file.

@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "dryrun.h"
-#include "history.h"
-#include "resume.h"
+#include "tool_dryrun.h"
+#include "tool_history.h"
+#include "tool_resume.h"
 #include "template.h"
 #include "tf_test.h"
 

@@ -12,7 +12,7 @@
 #include "tool_linerun.h"
 #include "jobs.h"
 #include "sink.h"
-#include "source.h"
+#include "tool_source.h"
 #include "spool.h"
 #include "tf_test.h"
 

@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "error.h"
-#include "history.h"
+#include "tool_history.h"
 #include "results.h"
 #include "tf_test.h"
 

@@ -1,9 +1,11 @@
 /* test_pool.c - unit tests of the pool API (tf_map and friends), on loop */
+#include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -378,6 +380,22 @@ graph(void *arg, const struct tf_task *task, struct tf_result *res)
     return rc;
 }
 
+/* Kills its worker the first time a task runs it (DIE_MARKER does not
+ * exist yet), else squares. */
+static char die_marker[40];
+
+static int
+die_once(void *arg, const struct tf_task *task, struct tf_result *res)
+{
+    int fd = open(die_marker, O_WRONLY | O_CREAT | O_EXCL, 0600);
+
+    if (fd >= 0) {
+        close(fd);
+        raise(SIGKILL);
+    }
+    return square(arg, task, res);
+}
+
 static int
 register_all(void **state)
 {
@@ -402,7 +420,8 @@ register_all(void **state)
         tf_register("whoami", whoami, NULL) != 0 ||
         tf_register("worker_fails", worker_fails, NULL) != 0 ||
         tf_register("tree", tree, &tree_nodes) != 0 ||
-        tf_register("graph", graph, NULL) != 0)
+        tf_register("graph", graph, NULL) != 0 ||
+        tf_register("die_once", die_once, NULL) != 0)
         return -1;
     return 0;
 }
@@ -1702,6 +1721,119 @@ test_large_shares_reach_forked_workers_intact(void **state)
     expect_in_child(fork_shares);
 }
 
+/* What a log function was given: messages and their levels. */
+struct said {
+    char text[4096];
+    size_t len;
+    int warnings;
+};
+
+static void
+log_into(void *arg, int level, int worker, const char *msg)
+{
+    struct said *s = arg;
+    int n = snprintf(s->text + s->len, sizeof(s->text) - s->len, "%d %s\n",
+                     worker, msg);
+
+    if (n > 0 && (size_t)n < sizeof(s->text) - s->len)
+        s->len += (size_t)n;
+    if (level == TF_LOG_WARN)
+        s->warnings++;
+}
+
+/*
+ * A pool of forked workers one of which dies under a task and is
+ * replaced: with LOG the library tells it there, and without one it
+ * writes nothing at all to standard output or error.
+ */
+static int
+fork_quiet_or_logged(bool log)
+{
+    int64_t in[20], out[20];
+    struct said said;
+    struct tf_config cfg;
+    struct tf_pool *pool = NULL;
+    struct tf_error err;
+    char path[40] = "/tmp/tf_test_pool_std_XXXXXX";
+    int fd = mkstemp(path);
+    struct stat st;
+    size_t i;
+    int rc;
+
+    memset(&said, 0, sizeof(said));
+    if (fd < 0) {
+        say("mkstemp: %s", strerror(errno));
+        return 1;
+    }
+    unlink(path);
+    /* Standard output and error both go to the file. */
+    dup2(fd, STDOUT_FILENO);
+    dup2(fd, STDERR_FILENO);
+    for (i = 0; i < 20; i++)
+        in[i] = (int64_t)i;
+    tf_config_init(&cfg);
+    cfg.backend = "fork";
+    cfg.nworkers = 2;
+    cfg.chunksize = 1;
+    if (log) {
+        cfg.log = log_into;
+        cfg.log_arg = &said;
+        tf_log_set_level(TF_LOG_WARN);
+    }
+    tf_error_init(&err);
+    rc = tf_init(&cfg, &pool, &err);
+    if (rc == 0)
+        rc = tf_map(pool, "die_once", in, sizeof(in[0]), out, sizeof(out[0]),
+                    20, &err);
+    if (rc == 0)
+        rc = tf_finalize(pool, &err);
+    if (rc != 0) {
+        say("%d %s", rc, err.msg);
+        return 1;
+    }
+    for (i = 0; i < 20; i++) {
+        if (out[i] != in[i] * in[i]) {
+            say("out[%zu] = %lld", i, (long long)out[i]);
+            return 1;
+        }
+    }
+    if (fstat(fd, &st) != 0 || st.st_size != 0) {
+        say("%lld bytes on standard output and error",
+            (long long)st.st_size);
+        return 1;
+    }
+    if (log && (said.warnings != 1 ||
+                strstr(said.text, "-1 worker ") == NULL ||
+                strstr(said.text, "a new one takes its place") == NULL)) {
+        say("the log got %d warnings: %s", said.warnings, said.text);
+        return 1;
+    }
+    return 0;
+}
+
+static int
+fork_quiet(void)
+{
+    return fork_quiet_or_logged(false);
+}
+
+static int
+fork_logged(void)
+{
+    return fork_quiet_or_logged(true);
+}
+
+static void
+test_the_library_writes_nothing_and_logs_only_to_its_log_function(void **state)
+{
+    (void)state;
+    tf_test_temp_path(die_marker, "die");
+    expect_in_child(fork_quiet);
+    unlink(die_marker);
+    expect_in_child(fork_logged);
+    unlink(die_marker);
+}
+
 /* Counts the "mark" results that failed. */
 static int
 count_failed(void *arg, uint64_t index, const struct tf_result *res)
@@ -2578,6 +2710,8 @@ main(void)
         POOL_TEST(test_run_whose_next_says_later_at_once_ends_with_no_task),
         POOL_TEST(test_pool_submit_outside_a_run_is_eusage),
         cmocka_unit_test(test_forked_workers_submit_tasks_over_their_sockets),
+        cmocka_unit_test(
+            test_the_library_writes_nothing_and_logs_only_to_its_log_function),
         POOL_TEST(test_register_rejects_the_65th_function),
     };
     int failed;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "progress.h"
+#include "tool_progress.h"
 #include "tf_test.h"
 
 static struct tf__progress_snap

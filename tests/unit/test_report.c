@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "error.h"
-#include "report.h"
+#include "tool_report.h"
 #include "results.h"
 #include "tf_test.h"
 #include "util.h"

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "results.h"
-#include "resume.h"
+#include "tool_resume.h"
 #include "sink.h"
 #include "spool.h"
 #include "util.h"
@@ -124,7 +124,7 @@ sink_open(int out_fd, int err_fd, const char *joblog, bool tag,
     o.tag = tag;
     rc = tf__sink_open(&o, out, err);
     if (rc == 0)
-        rc = tf__sink_start(*out, NULL, err);
+        rc = tf__sink_start(*out, NULL, NULL, err);
     return rc;
 }
 
@@ -688,7 +688,7 @@ open_started(const struct tf__sink_opts *o, struct tf__sink **out,
 
     rc = tf__sink_open(o, out, err);
     if (rc == 0)
-        rc = tf__sink_start(*out, NULL, err);
+        rc = tf__sink_start(*out, NULL, NULL, err);
     return rc;
 }
 

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "source.h"
+#include "tool_source.h"
 #include "tf_test.h"
 
 /* Writes the N bytes at P to a new temporary file; returns its path, which

@@ -1,4 +1,4 @@
-/* main.c - the taskfarm command: options, help, job choice, exit codes */
+/* tool_main.c - the taskfarm command: options, help, job choice, exit codes */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,21 +13,23 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dryrun.h"
+#include "tool_dryrun.h"
 #include "error.h"
 #include "exit.h"
-#include "history.h"
+#include "tool_history.h"
 #include "jobs.h"
 #include "opts.h"
 #include "pool.h"
-#include "progress.h"
-#include "report.h"
+#include "tool_progress.h"
+#include "tool_report.h"
 #include "results.h"
-#include "resume.h"
+#include "tool_resume.h"
 #include "sink.h"
-#include "source.h"
+#include "tool_source.h"
 #include "template.h"
 #include "tool_linerun.h"
+#include "tool_log.h"
+#include "tool_results.h"
 #include "transport.h"
 #include "util.h"
 
@@ -1625,6 +1627,14 @@ struct lines_run {
     int out_fd;
 };
 
+/* Whether the joblog spool of the run resumed holds task ID's output
+ * unwritten (the sink's question). */
+static bool
+resume_unmarked(void *arg, uint64_t id)
+{
+    return tf__resume_unmarked(arg, id);
+}
+
 /*
  * Opens a line run's files in an order that touches nothing before it is
  * safe: the results file and the joblog are locked (another run may have
@@ -1672,9 +1682,10 @@ open_lines(const struct cli *c, struct lines_run *lr, struct tf_error *err)
                                      &lr->replay, err);
     if (rc == 0)
         rc = ready_output(c, lr->out_fd, lr->resume, err);
-    if (rc == 0)
-        rc = tf__sink_start(lr->sink, lr->results == NULL ? lr->resume : NULL,
-                            err);
+    if (rc == 0 && lr->results == NULL && lr->resume != NULL)
+        rc = tf__sink_start(lr->sink, resume_unmarked, lr->resume, err);
+    else if (rc == 0)
+        rc = tf__sink_start(lr->sink, NULL, NULL, err);
     return rc;
 }
 
@@ -1867,6 +1878,8 @@ main(int argc, char **argv)
     c.sync_us = 1000000;
     tf__opts_init(&c.opts);
     tf_error_init(&err);
+    /* The library is silent; the command says what it has to say. */
+    tf__tool_log_start(TF_LOG_WARN);
     /* A closed pipe is a write error to report, not a silent death. */
     signal(SIGPIPE, SIG_IGN);
     /* Not a job: reading a results file back. */
@@ -1932,6 +1945,7 @@ main(int argc, char **argv)
     cfg.timeout_us = c.timeout_us;
     cfg.timeout_pct = (unsigned)c.timeout_pct;
     cfg.kill_grace_us = c.grace_us;
+    cfg.log = tf__tool_log;
     rc = tf_register(c.kind->name, c.kind->run, state);
     if (rc == 0)
         rc = tf_init(&cfg, &pool, &err);

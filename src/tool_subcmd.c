@@ -1,5 +1,6 @@
-/* subcmd.c - the argument loop of a subcommand such as `taskfarm report` */
-#include "subcmd.h"
+/* tool_subcmd.c - the argument loop of a subcommand such as
+ * `taskfarm report` */
+#include "tool_subcmd.h"
 
 #include <errno.h>
 #include <string.h>

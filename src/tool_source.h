@@ -1,6 +1,6 @@
-/* source.h - task sources: the lines of a file or of standard input */
-#ifndef TF_SOURCE_H
-#define TF_SOURCE_H
+/* tool_source.h - task sources: the lines of a file or of standard input */
+#ifndef TF_TOOL_SOURCE_H
+#define TF_TOOL_SOURCE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -60,4 +60,4 @@ const char *tf__source_name(const struct tf__source *src);
 
 void tf__source_close(struct tf__source *src);
 
-#endif /* TF_SOURCE_H */
+#endif /* TF_TOOL_SOURCE_H */

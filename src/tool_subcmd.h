@@ -1,6 +1,7 @@
-/* subcmd.h - the argument loop of a subcommand such as `taskfarm report` */
-#ifndef TF_SUBCMD_H
-#define TF_SUBCMD_H
+/* tool_subcmd.h - the argument loop of a subcommand such as
+ * `taskfarm report` */
+#ifndef TF_TOOL_SUBCMD_H
+#define TF_TOOL_SUBCMD_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -55,4 +56,4 @@ void tf__subcmd_init(struct tf__subcmd *s, const char *cmd,
 int tf__subcmd_next(struct tf__subcmd *s, const struct tf__subcmd_opt **opt,
                     const char **value, struct tf_error *err);
 
-#endif /* TF_SUBCMD_H */
+#endif /* TF_TOOL_SUBCMD_H */

@@ -1,5 +1,5 @@
-/* source.c - task sources: the lines of a file or of standard input */
-#include "source.h"
+/* tool_source.c - task sources: the lines of a file or of standard input */
+#include "tool_source.h"
 
 #include <errno.h>
 #include <fcntl.h>

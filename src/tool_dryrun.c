@@ -1,5 +1,5 @@
-/* dryrun.c - --dry-run: the commands a line-reading job would run */
-#include "dryrun.h"
+/* tool_dryrun.c - --dry-run: the commands a line-reading job would run */
+#include "tool_dryrun.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include "error.h"
-#include "lines.h"
-#include "source.h"
+#include "tool_lines.h"
+#include "tool_source.h"
 #include "template.h"
 #include "util.h"
 

@@ -1,4 +1,4 @@
-/* progress.c - the master's progress line and status lines */
+/* tool_progress.c - the master's progress line and status lines */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,7 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "progress.h"
+#include "tool_progress.h"
 
 #include "session.h"
 

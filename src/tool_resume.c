@@ -1,5 +1,5 @@
-/* resume.c - which tasks a run killed before finished: --resume */
-#include "resume.h"
+/* tool_resume.c - which tasks a run killed before finished: --resume */
+#include "tool_resume.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
-/* report.h - `taskfarm report`: a run's timeline and numbers, as HTML or text
- */
-#ifndef TF_REPORT_H
-#define TF_REPORT_H
+/* tool_report.h - `taskfarm report`: a run's timeline and numbers,
+ * as HTML or text */
+#ifndef TF_TOOL_REPORT_H
+#define TF_TOOL_REPORT_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -182,4 +182,4 @@ int tf__report_html_escape(struct tf_buf *out, const void *s, size_t n);
  */
 int tf__report_main(int argc, char **argv);
 
-#endif /* TF_REPORT_H */
+#endif /* TF_TOOL_REPORT_H */

@@ -1,6 +1,6 @@
-/* resume.h - which tasks a run killed before finished: --resume */
-#ifndef TF_RESUME_H
-#define TF_RESUME_H
+/* tool_resume.h - which tasks a run killed before finished: --resume */
+#ifndef TF_TOOL_RESUME_H
+#define TF_TOOL_RESUME_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -112,4 +112,4 @@ bool tf__resume_done(const struct tf__resume *r, uint64_t id,
 /* Tasks recorded (distinct task numbers). */
 uint64_t tf__resume_count(const struct tf__resume *r);
 
-#endif /* TF_RESUME_H */
+#endif /* TF_TOOL_RESUME_H */

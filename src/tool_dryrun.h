@@ -1,6 +1,6 @@
-/* dryrun.h - --dry-run: the commands a line-reading job would run */
-#ifndef TF_DRYRUN_H
-#define TF_DRYRUN_H
+/* tool_dryrun.h - --dry-run: the commands a line-reading job would run */
+#ifndef TF_TOOL_DRYRUN_H
+#define TF_TOOL_DRYRUN_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -51,4 +51,4 @@ struct tf__dryrun {
 #define TF__DRYRUN_CLOSED 3
 int tf__dryrun_lines(struct tf__dryrun *d, int out_fd, struct tf_error *err);
 
-#endif /* TF_DRYRUN_H */
+#endif /* TF_TOOL_DRYRUN_H */

@@ -1,13 +1,13 @@
-/* lines.c - a run's task lines: read, passed over when done before, and
+/* tool_lines.c - a run's task lines: read, passed over when done before, and
  * ordered longest first */
-#include "lines.h"
+#include "tool_lines.h"
 
 #include <stdlib.h>
 
 #include "error.h"
-#include "history.h"
-#include "resume.h"
-#include "source.h"
+#include "tool_history.h"
+#include "tool_resume.h"
+#include "tool_source.h"
 
 /* One task read for --order lpt: its text is in the shared buffer. */
 struct tf__lpt_task {

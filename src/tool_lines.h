@@ -1,7 +1,7 @@
-/* lines.h - a run's task lines: read, passed over when done before, and
+/* tool_lines.h - a run's task lines: read, passed over when done before, and
  * ordered longest first */
-#ifndef TF_LINES_H
-#define TF_LINES_H
+#ifndef TF_TOOL_LINES_H
+#define TF_TOOL_LINES_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -54,4 +54,4 @@ uint64_t tf__lines_estimate(const struct tf__lines *l, uint64_t id,
 /* Frees what L holds (not the source). */
 void tf__lines_cleanup(struct tf__lines *l);
 
-#endif /* TF_LINES_H */
+#endif /* TF_TOOL_LINES_H */

@@ -1,6 +1,6 @@
-/* progress.h - the master's progress line and status lines */
-#ifndef TF_PROGRESS_H
-#define TF_PROGRESS_H
+/* tool_progress.h - the master's progress line and status lines */
+#ifndef TF_TOOL_PROGRESS_H
+#define TF_TOOL_PROGRESS_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -92,4 +92,4 @@ uint64_t tf__progress_eta_us(const struct tf__progress_snap *snap);
 struct tf__session;
 void tf__progress_watch(struct tf__progress *p, struct tf__session *s);
 
-#endif /* TF_PROGRESS_H */
+#endif /* TF_TOOL_PROGRESS_H */

@@ -1,5 +1,5 @@
-/* history.c - how long tasks took in an earlier run: --history */
-#include "history.h"
+/* tool_history.c - how long tasks took in an earlier run: --history */
+#include "tool_history.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 
 #include "error.h"
 #include "results.h"
-#include "resume.h"
+#include "tool_resume.h"
 
 struct rec {
     uint64_t key;

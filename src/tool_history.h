@@ -1,6 +1,6 @@
-/* history.h - how long tasks took in an earlier run: --history */
-#ifndef TF_HISTORY_H
-#define TF_HISTORY_H
+/* tool_history.h - how long tasks took in an earlier run: --history */
+#ifndef TF_TOOL_HISTORY_H
+#define TF_TOOL_HISTORY_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -36,4 +36,4 @@ uint64_t tf__history_get(const struct tf__history *h, uint64_t id,
 /* Tasks recorded. */
 size_t tf__history_count(const struct tf__history *h);
 
-#endif /* TF_HISTORY_H */
+#endif /* TF_TOOL_HISTORY_H */

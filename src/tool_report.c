@@ -1,6 +1,6 @@
-/* report.c - `taskfarm report`: a run's timeline and numbers, as HTML or text
- */
-#include "report.h"
+/* tool_report.c - `taskfarm report`: a run's timeline and numbers,
+ * as HTML or text */
+#include "tool_report.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +17,7 @@
 #include "error.h"
 #include "exit.h"
 #include "results.h"
-#include "subcmd.h"
+#include "tool_subcmd.h"
 #include "util.h"
 
 /* Exit statuses of the subcommand (the command's table, in docs/guide.md). */
