@@ -34,7 +34,7 @@ cmake --build "$dir" -j "$(nproc)" --target fuzz_targets > /dev/null || exit 2
 
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    for t in source template wire results; do
+    for t in source template wire results html url mm; do
         [ -x "$dir/tests/fuzz/fuzz_$t" ] && targets+=("$t")
     done
 fi

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -99,6 +100,11 @@ int tf_buf_printf(struct tf_buf *buf, const char *fmt, ...)
 int tf_buf_reserve(struct tf_buf *buf, size_t n);
 /* Empties the buffer, keeping its memory. */
 void tf_buf_reset(struct tf_buf *buf);
+
+/* 64-bit integers in 8 bytes at P, little-endian whatever the machine: for
+ * tasks and results that carry numbers between the master and workers. */
+void tf_store_u64(void *p, uint64_t v);
+uint64_t tf_load_u64(const void *p);
 
 /*
  * Appends to OUT the N bytes at S quoted for /bin/sh as one word: S itself
@@ -231,21 +237,71 @@ typedef int (*tf_task_fn)(void *arg, const struct tf_task *task,
                           struct tf_result *res);
 
 /*
+ * The kinds of option value. Every option of the command and of every job
+ * reads numbers the same way, checked once, when the command line is
+ * parsed, with one form of message:
+ *   TF_OPT_INT       a whole number: 250, 1e6, 2.5e3, or with an SI
+ *                    suffix k, M, G, T, P, E (times 1000 each: 10k, 4M)
+ *   TF_OPT_SIZE      bytes: 4096, or with k, M, G, T, P, E (times 1024
+ *                    each), optionally followed by B or iB: 64k, 10MiB, 1.5G
+ *   TF_OPT_DURATION  a time, kept in microseconds: seconds by default (30,
+ *                    1.5, 1e-3), or with a unit us, ms, s, m, h, d (250ms,
+ *                    5m, 2h, 1d)
+ *   TF_OPT_CHOICE    one of the words of `choices`, "a|b|c"
+ *   TF_OPT_TEXT      anything (the default); a flag when `arg` is NULL
+ */
+enum tf_opt_type {
+    TF_OPT_TEXT,
+    TF_OPT_INT,
+    TF_OPT_SIZE,
+    TF_OPT_DURATION,
+    TF_OPT_CHOICE
+};
+
+/*
+ * Reads TEXT as a number of TYPE (TF_OPT_INT, _SIZE or _DURATION) from MIN
+ * to MAX (0: no limit) into *OUT. Returns 0, or TF_EUSAGE with a message
+ * that starts with WHAT (the option, "--samples"): "WHAT: 'x1' is not a
+ * whole number (like 250, 1e6 or 10k)", "WHAT: 0 is out of range (1 to
+ * 1000)".
+ */
+int tf_parse_number(const char *text, int type, uint64_t min, uint64_t max,
+                    const char *what, uint64_t *out, struct tf_error *err);
+
+/*
  * Option values given to a job kind: `get` returns the value of a long option
  * (without the dashes) or NULL when it was not given; a flag's value is "1".
  * The positional arguments of a job that does not read lines are "1", "2",
- * and so on, in order.
+ * and so on, in order. `number` returns the value of a TF_OPT_INT, _SIZE
+ * or _DURATION option as its table said to read it (checked against its
+ * range already), or DEF when it was not given; `flag` whether a flag was.
  */
 struct tf_opts;
 const char *tf_opts_get(const struct tf_opts *opts, const char *name);
+uint64_t tf_opts_number(const struct tf_opts *opts, const char *name,
+                        uint64_t def);
+bool tf_opts_flag(const struct tf_opts *opts, const char *name);
 
-/* One option of a job kind, for parsing and for the help text. */
+/* One option of a job kind, for parsing and for the help text. A table
+ * of the four first fields alone is a table of text options and flags. */
 struct tf_option {
-    const char *name;  /* long name without dashes */
-    int short_name;    /* 0 when none */
-    const char *arg;   /* name of its argument, NULL for a flag */
-    const char *help;  /* one sentence */
+    const char *name;    /* long name without dashes */
+    int short_name;      /* 0 when none */
+    const char *arg;     /* name of its argument, NULL for a flag */
+    const char *help;    /* one sentence */
+    int type;            /* enum tf_opt_type */
+    uint64_t min;        /* a number's range: from MIN */
+    uint64_t max;        /* to MAX (0: no limit) */
+    const char *choices; /* TF_OPT_CHOICE: the words, "a|b|c" */
 };
+
+/*
+ * Checks VALUE (NULL for a flag) against OPT's type and range and reads a
+ * number; the message names the option ("--NAME: ..."). Returns 0 or
+ * TF_EUSAGE. The command calls it for every option it parses.
+ */
+int tf_option_check(const struct tf_option *opt, const char *value,
+                    uint64_t *number, struct tf_error *err);
 
 struct tf_pool;
 
@@ -259,13 +315,21 @@ struct tf_pool;
  * the tasks are the lines of FILE|- and the command writes each task's
  * output and the joblog; otherwise `master` runs on the master with the
  * pool and produces the tasks itself (for instance with tf_pool_run()),
- * returning 0, 1 when some task failed, or a negative code.
+ * writes what it has to say to IO->out (never to stdout itself), and
+ * returns 0, 1 when some task failed, or a negative code. The command has
+ * the pool keep the records that --joblog and --results ask for, one a
+ * task (see tf_pool_records()), or, with `records_by_hand`, the ones the
+ * master writes with tf_pool_record().
  *
  * `examples` are command lines that `taskfarm NAME --help` shows under
  * "Examples:", each ending with a newline; a line may end in a shell
  * comment that says what it does. Each option's `help` should say its
  * default, or that the option is required.
  */
+struct tf_job_io {
+    FILE *out; /* the job's output: standard output, or --output FILE */
+};
+
 struct tf_job_kind {
     const char *name;
     const char *summary;                /* one line for --help */
@@ -275,9 +339,16 @@ struct tf_job_kind {
     int (*init)(void **state, const struct tf_opts *opts,
                 struct tf_error *err);
     tf_task_fn run;
-    int (*master)(void *state, struct tf_pool *pool, struct tf_error *err);
+    int (*master)(void *state, struct tf_pool *pool,
+                  const struct tf_job_io *io, struct tf_error *err);
     void (*fini)(void *state);
     const char *examples; /* for --help; NULL: none */
+    bool records_by_hand; /* the master writes the records, one for each
+                             unit of its own (tf_pool_record()) */
+    /* What a task's record calls it (see struct tf_records), with STATE;
+     * NULL: its bytes when they are text. */
+    int (*label)(void *state, uint64_t index, const void *task, size_t len,
+                 struct tf_buf *out);
 };
 
 /* ------------------------------------------------------------------ pools */
@@ -453,6 +524,64 @@ typedef int (*tf_submit_fn)(void *arg, struct tf_pool *pool, uint64_t parent,
 /* Master: sets the submit hook for the tf_pool_run() calls that follow
  * (NULL: queue every submitted task). */
 void tf_pool_on_submit(struct tf_pool *pool, tf_submit_fn fn, void *arg);
+
+/*
+ * Master: keeps a record of every task the pool's runs finish from now on,
+ * as the taskfarm command does of a task file's lines: a line of a joblog
+ * (GNU Parallel's format) in JOBLOG, and a checksummed record with the
+ * task's output in the results file RESULTS (read it with `taskfarm
+ * results`); NULL for either: none. A task's record is written once the
+ * run's `done` has taken its result, and names the task by the text LABEL
+ * makes of it (the task INDEX of its run, its LEN bytes at TASK), else by
+ * its bytes when they are printable text, else as "binary task of LEN
+ * bytes". Tasks are numbered 1, 2, ... across the pool's runs. A joblog
+ * is truncated unless APPEND; a results file is appended to. Each is
+ * locked while open; records are synced at most SYNC_US later (0: at
+ * once). tf_finalize(), or a call with R NULL, closes them. Returns 0, or
+ * TF_EUSAGE (a file that cannot be opened, or another run has open),
+ * TF_EINPUT (RESULTS is not a results file), TF_ESYS.
+ */
+struct tf_records {
+    const char *joblog;
+    const char *results;
+    bool append;
+    uint64_t sync_us;
+    int (*label)(void *arg, uint64_t index, const void *task, size_t len,
+                 struct tf_buf *out);
+    void *label_arg;
+    bool by_hand; /* the runs record nothing: the program writes each
+                     record with tf_pool_record(), for a unit of work
+                     that is not a task (a URL of a task's several) */
+};
+int tf_pool_records(struct tf_pool *pool, const struct tf_records *r,
+                    struct tf_error *err);
+
+/*
+ * Master: one record written by hand (see tf_records' by_hand), numbered
+ * on from the records before it: TEXT (LEN bytes) names what was done,
+ * HOST where (NULL: this host), START_US when (microseconds since the
+ * epoch), RUNTIME_US how long; STATUS (0: success) and SIGNAL how it ended;
+ * OUT and ERR its output, kept in the results file (the joblog counts
+ * OUT's bytes). A record is dropped when no records are kept. Returns 0,
+ * or the error of writing them.
+ */
+struct tf_record {
+    const void *text;
+    size_t len;
+    const char *host;
+    int64_t start_us;
+    uint64_t runtime_us;
+    int status;
+    int signal;
+    const void *out;
+    size_t out_len;
+    const void *err;
+    size_t err_len;
+    uint64_t receive; /* the joblog's Receive, when not OUT_LEN: the
+                         bytes the work took in (0: OUT_LEN) */
+};
+int tf_pool_record(struct tf_pool *pool, const struct tf_record *rec,
+                   struct tf_error *err);
 
 /*
  * Master: OUT[i] = FN(IN[i]) for N inputs of IN_SIZE bytes each; each

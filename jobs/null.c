@@ -1,7 +1,6 @@
 /* null.c - each task's result is its own input line, computed in-process */
 #include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "taskfarm.h"
@@ -13,35 +12,17 @@ static const struct tf_option null_options[] = {
     {"task-us", 0, "N",
      "each task first sleeps N microseconds (default 0): tasks of a known "
      "length that use no CPU, to load the master as many more ranks with "
-     "longer tasks would (bench/scale.sh)"},
-    {NULL, 0, NULL, NULL},
+     "longer tasks would (bench/scale.sh)",
+     TF_OPT_INT, 0, MAX_TASK_US, NULL},
+    {0},
 };
 
 static int
 null_init(void **state, const struct tf_opts *opts, struct tf_error *err)
 {
-    const char *v = tf_opts_get(opts, "task-us");
-    unsigned long long us = 0;
-    char *end = NULL;
-
-    *state = NULL;
-    if (v != NULL) {
-        errno = 0;
-        us = strtoull(v, &end, 10);
-        if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno != 0 ||
-            us > MAX_TASK_US) {
-            if (err != NULL) {
-                err->code = TF_EUSAGE;
-                snprintf(err->msg, sizeof(err->msg),
-                         "--task-us: '%s' is not a number of microseconds "
-                         "from 0 to %llu",
-                         v, MAX_TASK_US);
-            }
-            return TF_EUSAGE;
-        }
-    }
+    (void)err;
     /* The state is the sleep itself, kept in the pointer: nothing to free. */
-    *state = (void *)(uintptr_t)us;
+    *state = (void *)(uintptr_t)tf_opts_number(opts, "task-us", 0);
     return 0;
 }
 

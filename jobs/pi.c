@@ -1,5 +1,8 @@
 /* pi.c - Monte Carlo estimate of pi; each task draws a range of samples */
+#include "pi.h"
+
 #include <inttypes.h>
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -24,156 +27,27 @@
  * makes the estimate biased by about 4 / (pi * 2^31), a relative 6e-10: far
  * below the standard error of any run that finishes.
  */
-#define PI_LANES 16
 #define PI_MAX_SAMPLES ((uint64_t)1 << 62)
 #define PI_DEFAULT_TASK_SAMPLES ((uint64_t)1 << 26) /* ~50 ms at full speed */
 #define PI_TASK_BYTES 16   /* wire format: le64 index, le64 count */
 #define PI_RESULT_BYTES 16 /* wire format: le64 hits, le64 count */
 
-struct pi_state {
-    uint64_t samples; /* N */
-    uint64_t seed;
-    uint64_t task_samples; /* T */
-    uint64_t ntasks;       /* ceil(N / T) */
-    bool kernel_only;
-    /* master: what came back so far */
-    uint64_t hits;
-    uint64_t samples_done;
-    char why[256]; /* why `done` stopped the run, for the caller's err */
-};
-
-/* The xoshiro256+ states of the lanes of one task, word-major: lane l of
- * word w is s[w][l], so that the loop over lanes vectorises. */
-struct pi_lanes {
-    uint64_t s[4][PI_LANES];
-};
-
-/* Defined at the end; its name is the one its task function is run by. */
-extern const struct tf_job_kind tf_job_pi;
-
 static const struct tf_option pi_options[] = {
     {"samples", 0, "N",
-     "number of points to draw in all, e.g. 1e12 (at most 2^62; required)"},
-    {"seed", 0, "S", "seed of the random streams, 0 to 2^64-1 (default 1)"},
+     "number of points to draw in all, e.g. 1e12 (at most 2^62; required)",
+     TF_OPT_INT, 1, PI_MAX_SAMPLES, NULL},
+    {"seed", 0, "S", "seed of the random streams, 0 to 2^64-1 (default 1)",
+     TF_OPT_INT, 0, 0, NULL},
     {"task-samples", 0, "N",
      "points per task (default 2^26, about 50 ms); part of the experiment, "
-     "like the seed: another value gives other streams"},
+     "like the seed: another value gives other streams",
+     TF_OPT_INT, 1, PI_MAX_SAMPLES, NULL},
     {"kernel-only", 0, NULL,
      "draw all the samples in this process alone, without workers, and "
-     "report the rate of the sampling loop on one core"},
-    {NULL, 0, NULL, NULL},
+     "report the rate of the sampling loop on one core",
+     TF_OPT_TEXT, 0, 0, NULL},
+    {0},
 };
-
-static void
-put_le64(unsigned char *p, uint64_t v)
-{
-    int i;
-
-    for (i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t
-get_le64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    int i;
-
-    for (i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-/*
- * Parses S, the value of option --OPT, as a whole number in [MIN, MAX]:
- * plain digits or a decimal with an exponent that makes it whole, such as
- * 1e12 or 2.5e9 (parsed exactly, never through a double). Returns 0 with
- * *OUT set, or TF_EUSAGE with a one-line reason naming the option.
- */
-static int
-parse_count(const char *opt, const char *s, uint64_t min, uint64_t max,
-            const char *range, uint64_t *out, struct tf_error *err)
-{
-    char digits[64]; /* the mantissa's digits without leading zeros */
-    size_t nd = 0;
-    long frac = 0; /* digits after the point */
-    long exp10 = 0;
-    long shift;
-    bool negative = false;
-    bool point = false;
-    bool any = false;
-    const char *p = s;
-    uint64_t v = 0;
-    size_t i;
-
-    if (*p == '-' || *p == '+')
-        negative = *p++ == '-';
-    for (; (*p >= '0' && *p <= '9') || (*p == '.' && !point); p++) {
-        if (*p == '.') {
-            point = true;
-            continue;
-        }
-        any = true;
-        if (point)
-            frac++;
-        if (nd == 0 && *p == '0')
-            continue;
-        if (nd == sizeof(digits))
-            return tf_error_set(err, TF_EUSAGE,
-                                "--%s: '%s' has too many digits", opt, s);
-        digits[nd++] = *p;
-    }
-    if (any && (*p == 'e' || *p == 'E')) {
-        bool eneg = false;
-
-        p++;
-        if (*p == '-' || *p == '+')
-            eneg = *p++ == '-';
-        if (*p < '0' || *p > '9')
-            any = false;
-        for (; *p >= '0' && *p <= '9'; p++)
-            if (exp10 < 100000)
-                exp10 = exp10 * 10 + (*p - '0');
-        if (eneg)
-            exp10 = -exp10;
-    }
-    if (!any || *p != '\0')
-        return tf_error_set(err, TF_EUSAGE, "--%s: '%s' is not a number", opt,
-                            s);
-    if (negative && nd > 0)
-        return tf_error_set(err, TF_EUSAGE, "--%s: '%s' is negative", opt, s);
-    /* The value is digits * 10^shift; zero has no digits left. */
-    shift = nd > 0 ? exp10 - frac : 0;
-    if (shift < 0) {
-        /* 2.5e9 and 1500e-3 are whole, 1.5 and 2.25e1 are not. */
-        if ((size_t)-shift >= nd)
-            return tf_error_set(err, TF_EUSAGE,
-                                "--%s: '%s' is not a whole number", opt, s);
-        for (i = nd - (size_t)-shift; i < nd; i++)
-            if (digits[i] != '0')
-                return tf_error_set(err, TF_EUSAGE,
-                                    "--%s: '%s' is not a whole number", opt, s);
-        nd -= (size_t)-shift;
-        shift = 0;
-    }
-    if (nd + (size_t)shift > 20) /* UINT64_MAX has 20 digits */
-        return tf_error_set(err, TF_EUSAGE, "--%s: '%s' is out of range (%s)",
-                            opt, s, range);
-    for (i = 0; i < nd + (size_t)shift; i++) {
-        unsigned d = i < nd ? (unsigned)(digits[i] - '0') : 0;
-
-        if (v > (UINT64_MAX - d) / 10)
-            return tf_error_set(err, TF_EUSAGE,
-                                "--%s: '%s' is out of range (%s)", opt, s,
-                                range);
-        v = v * 10 + d;
-    }
-    if (v < min || v > max)
-        return tf_error_set(err, TF_EUSAGE, "--%s: '%s' is out of range (%s)",
-                            opt, s, range);
-    *out = v;
-    return 0;
-}
 
 static uint64_t
 splitmix64(uint64_t *x)
@@ -185,16 +59,13 @@ splitmix64(uint64_t *x)
     return z ^ (z >> 31);
 }
 
-/* The streams of task INDEX: lane l starts from four consecutive SplitMix64
- * outputs of a state that hashes (SEED, INDEX, l) in turn, so that no two
- * (seed, index, lane) share a start (but for 64-bit collisions). */
-static void
-pi_seed(struct pi_lanes *st, uint64_t seed, uint64_t index)
+void
+pi__seed(struct pi__lanes *st, uint64_t seed, uint64_t index)
 {
     int l;
     int w;
 
-    for (l = 0; l < PI_LANES; l++) {
+    for (l = 0; l < PI__LANES; l++) {
         uint64_t x = seed;
 
         x = splitmix64(&x) ^ index;
@@ -220,15 +91,15 @@ rotl(uint64_t x, int k)
  * AVX-512 or AVX2 where the CPU has it.
  */
 __attribute__((target_clones("avx512f", "avx2", "default"))) static uint64_t
-pi_misses(struct pi_lanes *st, uint64_t steps)
+pi_misses(struct pi__lanes *st, uint64_t steps)
 {
-    uint64_t s0[PI_LANES], s1[PI_LANES], s2[PI_LANES], s3[PI_LANES];
-    uint64_t miss[PI_LANES];
+    uint64_t s0[PI__LANES], s1[PI__LANES], s2[PI__LANES], s3[PI__LANES];
+    uint64_t miss[PI__LANES];
     uint64_t total = 0;
     uint64_t k;
     int l;
 
-    for (l = 0; l < PI_LANES; l++) {
+    for (l = 0; l < PI__LANES; l++) {
         s0[l] = st->s[0][l];
         s1[l] = st->s[1][l];
         s2[l] = st->s[2][l];
@@ -236,7 +107,7 @@ pi_misses(struct pi_lanes *st, uint64_t steps)
         miss[l] = 0;
     }
     for (k = 0; k < steps; k++) {
-        for (l = 0; l < PI_LANES; l++) {
+        for (l = 0; l < PI__LANES; l++) {
             uint64_t r = s0[l] + s3[l];
             uint64_t t = s1[l] << 17;
             uint64_t x = r >> 33;
@@ -251,7 +122,7 @@ pi_misses(struct pi_lanes *st, uint64_t steps)
             miss[l] += (x * x + y * y) >> 62;
         }
     }
-    for (l = 0; l < PI_LANES; l++) {
+    for (l = 0; l < PI__LANES; l++) {
         st->s[0][l] = s0[l];
         st->s[1][l] = s1[l];
         st->s[2][l] = s2[l];
@@ -261,9 +132,29 @@ pi_misses(struct pi_lanes *st, uint64_t steps)
     return total;
 }
 
+#if defined(__GNUC__) && !defined(__clang__)
+/* gcc makes each clone of pi_misses() a local symbol of this file named
+ * after its target, which these declarations reach. */
+uint64_t pi_misses_default(struct pi__lanes *st,
+                           uint64_t steps) __asm__("pi_misses.default");
+uint64_t pi_misses_avx2(struct pi__lanes *st,
+                        uint64_t steps) __asm__("pi_misses.avx2");
+uint64_t pi_misses_avx512f(struct pi__lanes *st,
+                           uint64_t steps) __asm__("pi_misses.avx512f");
+
+const struct pi__kernel pi__kernels[] = {
+    {"default", pi_misses_default},
+    {"avx2", pi_misses_avx2},
+    {"avx512f", pi_misses_avx512f},
+    {NULL, NULL},
+};
+#else
+const struct pi__kernel pi__kernels[] = {{NULL, NULL}};
+#endif
+
 /* One sample of lane L alone: the same arithmetic as pi_misses(). */
 static uint64_t
-pi_miss_one(struct pi_lanes *st, int l)
+pi_miss_one(struct pi__lanes *st, int l)
 {
     uint64_t *s0 = &st->s[0][l], *s1 = &st->s[1][l];
     uint64_t *s2 = &st->s[2][l], *s3 = &st->s[3][l];
@@ -285,13 +176,13 @@ pi_miss_one(struct pi_lanes *st, int l)
 static uint64_t
 pi_hits(uint64_t seed, uint64_t index, uint64_t count)
 {
-    struct pi_lanes st;
+    struct pi__lanes st;
     uint64_t misses;
     int l;
 
-    pi_seed(&st, seed, index);
-    misses = pi_misses(&st, count / PI_LANES);
-    for (l = 0; l < (int)(count % PI_LANES); l++)
+    pi__seed(&st, seed, index);
+    misses = pi_misses(&st, count / PI__LANES);
+    for (l = 0; l < (int)(count % PI__LANES); l++)
         misses += pi_miss_one(&st, l);
     return count - misses;
 }
@@ -318,9 +209,7 @@ pi_fini(void *state)
 static int
 pi_init(void **state, const struct tf_opts *opts, struct tf_error *err)
 {
-    static const char samples_range[] = "1 to 2^62";
-    struct pi_state *st;
-    const char *v;
+    struct pi__state *st;
     int rc;
 
     st = calloc(1, sizeof(*st));
@@ -328,30 +217,15 @@ pi_init(void **state, const struct tf_opts *opts, struct tf_error *err)
         return tf_error_set(err, TF_ENOMEM, "out of memory");
     st->seed = 1;
     st->task_samples = PI_DEFAULT_TASK_SAMPLES;
-    v = tf_opts_get(opts, "samples");
-    if (v == NULL) {
+    if (tf_opts_get(opts, "samples") == NULL) {
         rc = tf_error_set(err, TF_EUSAGE, "--samples is required");
         goto fail;
     }
-    rc = parse_count("samples", v, 1, PI_MAX_SAMPLES, samples_range,
-                     &st->samples, err);
-    if (rc < 0)
-        goto fail;
-    v = tf_opts_get(opts, "seed");
-    if (v != NULL) {
-        rc = parse_count("seed", v, 0, UINT64_MAX, "0 to 2^64-1", &st->seed,
-                         err);
-        if (rc < 0)
-            goto fail;
-    }
-    v = tf_opts_get(opts, "task-samples");
-    if (v != NULL) {
-        rc = parse_count("task-samples", v, 1, PI_MAX_SAMPLES, samples_range,
-                         &st->task_samples, err);
-        if (rc < 0)
-            goto fail;
-    }
-    st->kernel_only = tf_opts_get(opts, "kernel-only") != NULL;
+    st->samples = tf_opts_number(opts, "samples", 0);
+    st->seed = tf_opts_number(opts, "seed", 1);
+    st->task_samples =
+        tf_opts_number(opts, "task-samples", PI_DEFAULT_TASK_SAMPLES);
+    st->kernel_only = tf_opts_flag(opts, "kernel-only");
     st->ntasks = (st->samples - 1) / st->task_samples + 1;
     *state = st;
     return 0;
@@ -364,7 +238,7 @@ fail:
 static int
 pi_run(void *arg, const struct tf_task *task, struct tf_result *res)
 {
-    const struct pi_state *st = arg;
+    const struct pi__state *st = arg;
     unsigned char out[PI_RESULT_BYTES];
     uint64_t index;
     uint64_t count;
@@ -376,8 +250,8 @@ pi_run(void *arg, const struct tf_task *task, struct tf_result *res)
                       task->id, task->len, PI_TASK_BYTES);
         return TF_EINPUT;
     }
-    index = get_le64(task->data);
-    count = get_le64((const unsigned char *)task->data + 8);
+    index = tf_load_u64(task->data);
+    count = tf_load_u64((const unsigned char *)task->data + 8);
     if (count > PI_MAX_SAMPLES) {
         tf_buf_printf(&res->err,
                       "pi: task %" PRIu64 " asks for %" PRIu64
@@ -385,14 +259,14 @@ pi_run(void *arg, const struct tf_task *task, struct tf_result *res)
                       task->id, count);
         return TF_EINPUT;
     }
-    put_le64(out, pi_hits(st->seed, index, count));
-    put_le64(out + 8, count);
+    tf_store_u64(out, pi_hits(st->seed, index, count));
+    tf_store_u64(out + 8, count);
     return tf_buf_append(&res->out, out, sizeof(out));
 }
 
 /* Samples of task INDEX: T, or what is left for the last task. */
 static uint64_t
-task_count(const struct pi_state *st, uint64_t index)
+task_count(const struct pi__state *st, uint64_t index)
 {
     uint64_t first = index * st->task_samples;
 
@@ -400,26 +274,40 @@ task_count(const struct pi_state *st, uint64_t index)
                                                   : st->task_samples;
 }
 
+/* A task's name in the records: the samples it draws. */
 static int
-pi_next(void *arg, uint64_t index, struct tf_buf *task)
+pi_label(void *state, uint64_t index, const void *task, size_t len,
+         struct tf_buf *out)
 {
-    const struct pi_state *st = arg;
+    const unsigned char *p = task;
+
+    (void)state;
+    (void)index;
+    if (len != PI_TASK_BYTES)
+        return tf_buf_printf(out, "pi: %zu bytes", len);
+    return tf_buf_printf(out, "pi task %" PRIu64 ": %" PRIu64 " samples",
+                         tf_load_u64(p), tf_load_u64(p + 8));
+}
+
+int
+pi__next(void *arg, uint64_t index, struct tf_buf *task)
+{
+    const struct pi__state *st = arg;
     unsigned char p[PI_TASK_BYTES];
     int rc;
 
     if (index >= st->ntasks)
         return 0;
-    put_le64(p, index);
-    put_le64(p + 8, task_count(st, index));
+    tf_store_u64(p, index);
+    tf_store_u64(p + 8, task_count(st, index));
     rc = tf_buf_append(task, p, sizeof(p));
     return rc < 0 ? rc : 1;
 }
 
-/* Adds one task's hits; the order does not matter, integer sums are exact. */
-static int
-pi_done(void *arg, uint64_t index, const struct tf_result *res)
+int
+pi__done(void *arg, uint64_t index, const struct tf_result *res)
 {
-    struct pi_state *st = arg;
+    struct pi__state *st = arg;
     uint64_t hits;
     uint64_t count;
 
@@ -431,8 +319,8 @@ pi_done(void *arg, uint64_t index, const struct tf_result *res)
                  res->out.len, PI_RESULT_BYTES);
         return TF_EPROTO;
     }
-    hits = get_le64(res->out.data);
-    count = get_le64(res->out.data + 8);
+    hits = tf_load_u64(res->out.data);
+    count = tf_load_u64(res->out.data + 8);
     if (count != task_count(st, index) || hits > count) {
         snprintf(st->why, sizeof(st->why),
                  "task %" PRIu64 ": %" PRIu64 " hits of %" PRIu64
@@ -460,26 +348,29 @@ seconds_since(const struct timespec *t0)
  * that runs can be compared byte for byte, and a second with the rate.
  */
 static int
-report(const struct pi_state *st, double secs, const char *how,
+report(const struct pi__state *st, double secs, const char *how, FILE *out,
        struct tf_error *err)
 {
     double n = (double)st->samples;
     double p = (double)st->hits / n;
 
-    printf("pi = %.12f  stderr = %.1e  samples = %" PRIu64 "  hits = %" PRIu64
-           "\n",
-           4.0 * p, 4.0 * sqrt(p * (1.0 - p) / n), st->samples, st->hits);
-    printf("rate = %.3e samples/s  time = %.3f s  %s\n",
-           secs > 0 ? n / secs : 0.0, secs, how);
-    if (fflush(stdout) == EOF || ferror(stdout))
-        return tf_error_set(err, TF_ESYS, "cannot write the result to stdout");
+    fprintf(out,
+            "pi = %.12f  stderr = %.1e  samples = %" PRIu64
+            "  hits = %" PRIu64 "\n",
+            4.0 * p, 4.0 * sqrt(p * (1.0 - p) / n), st->samples, st->hits);
+    fprintf(out, "rate = %.3e samples/s  time = %.3f s  %s\n",
+            secs > 0 ? n / secs : 0.0, secs, how);
+    if (fflush(out) == EOF || ferror(out))
+        return tf_error_set(err, TF_ESYS, "cannot write the result: %s",
+                            strerror(errno));
     return 0;
 }
 
 static int
-pi_master(void *state, struct tf_pool *pool, struct tf_error *err)
+pi_master(void *state, struct tf_pool *pool, const struct tf_job_io *io,
+          struct tf_error *err)
 {
-    struct pi_state *st = state;
+    struct pi__state *st = state;
     struct timespec t0;
     char how[64];
     double secs;
@@ -498,14 +389,14 @@ pi_master(void *state, struct tf_pool *pool, struct tf_error *err)
         secs = seconds_since(&t0);
         snprintf(how, sizeof(how), "kernel = %s (this process alone)",
                  pi_kernel_name());
-        return report(st, secs, how, err);
+        return report(st, secs, how, io->out, err);
     }
-    rc = tf_pool_run(pool, tf_job_pi.name, pi_next, st, pi_done, st,
+    rc = tf_pool_run(pool, tf_job_pi.name, pi__next, st, pi__done, st,
                      TF_UNORDERED, err);
     secs = seconds_since(&t0);
     if (rc == TF_ETASK) {
         /* The command leaves the report of failed tasks to the job. */
-        fprintf(stderr, "taskfarm: pi: %s\n", err != NULL ? err->msg : "");
+        tf_log(TF_LOG_ERROR, "pi: %s", err != NULL ? err->msg : "");
         return 1;
     }
     if (rc < 0) {
@@ -518,7 +409,7 @@ pi_master(void *state, struct tf_pool *pool, struct tf_error *err)
                             "%" PRIu64 " of %" PRIu64 " samples came back",
                             st->samples_done, st->samples);
     snprintf(how, sizeof(how), "workers = %d", tf_pool_nworkers(pool));
-    return report(st, secs, how, err);
+    return report(st, secs, how, io->out, err);
 }
 
 const struct tf_job_kind tf_job_pi = {
@@ -531,6 +422,7 @@ const struct tf_job_kind tf_job_pi = {
     .run = pi_run,
     .master = pi_master,
     .fini = pi_fini,
+    .label = pi_label,
     .examples =
         "taskfarm pi --samples 1e12                # one worker per CPU\n"
         "taskfarm -j 2 pi --samples 2.5e9 --seed 7\n"

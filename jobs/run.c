@@ -50,12 +50,14 @@ static const struct tf_option run_options[] = {
      "basename without extension, {#} task id, {%} worker slot, and with "
      "--colsep {1} {2} ... its columns ({1/.} and so on); every line is "
      "then a task, empty or starting with # as well (default: none, the "
-     "line itself is the command)"},
+     "line itself is the command)",
+     TF_OPT_TEXT, 0, 0, NULL},
     {"colsep", 0, "SEP",
      "with --template, split each line into columns at SEP, a literal "
      "string (\\t a TAB, \\s+ runs of blanks) (default: none, {1} is the "
-     "whole line)"},
-    {NULL, 0, NULL, NULL},
+     "whole line)",
+     TF_OPT_TEXT, 0, 0, NULL},
+    {0},
 };
 
 static void

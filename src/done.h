@@ -27,6 +27,8 @@ struct tf__done {
     int signal;
     int worker;          /* 0-based */
     unsigned attempt;    /* 1: the first run */
+    uint64_t receive;    /* the joblog's Receive, when not the stdout's
+                            size (0: its size) */
     unsigned flags;      /* TF__REC_TIMEOUT, TF__REC_LOST of results.h */
     bool recorded;       /* its record was written before (see the batch's
                             `keep`): only its output is still to go */

@@ -161,6 +161,7 @@ fill_done(struct master *m, const struct tf__dchunk *c, struct tf__dtask *t,
     d->status = t->status;
     d->worker = t->worker - 1;
     d->attempt = t->attempts + 1;
+    d->receive = 0;
     d->flags = (t->lost ? TF__REC_LOST : 0) |
                (t->timed_out ? TF__REC_TIMEOUT : 0);
     d->signal = t->signal;

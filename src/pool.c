@@ -3,9 +3,12 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "error.h"
+#include "results.h"
 #include "session.h"
+#include "sink.h"
 #include "transport.h"
 #include "util.h"
 #include "wire.h"
@@ -25,7 +28,15 @@ struct tf_pool {
     struct run_ctx *run;         /* the tf_pool_run() going on, or NULL */
     tf_submit_fn on_submit;
     void *on_submit_arg;
+    /* tf_pool_records(): where the tasks' records go, or NULL */
+    struct tf__sink *sink;       /* owned */
+    struct tf__results *results; /* owned */
+    struct tf_records rec;       /* its label */
+    uint64_t seq;                /* tasks recorded by the runs before */
+    struct tf_buf label;         /* owned */
 };
+
+static int records_close(struct tf_pool *pool, struct tf_error *err);
 
 int
 tf_register(const char *name, tf_task_fn fn, void *arg)
@@ -121,13 +132,60 @@ tf_init(const struct tf_config *cfg, struct tf_pool **out,
 int
 tf_finalize(struct tf_pool *pool, struct tf_error *err)
 {
-    int rc;
+    int rc, rc2;
 
     if (pool == NULL)
         return 0;
-    rc = tf__session_close(pool->session, err);
+    rc = tf_pool_records(pool, NULL, err);
+    rc2 = tf__session_close(pool->session, rc == 0 ? err : NULL);
+    tf_buf_cleanup(&pool->label);
     free(pool);
     initialised = false;
+    return rc < 0 ? rc : rc2;
+}
+
+/* Closes the files of the pool's records: in order with ERR, else
+ * dropping what waits (a pool that failed). */
+static int
+records_close(struct tf_pool *pool, struct tf_error *err)
+{
+    int rc = tf__sink_close(pool->sink, err);
+    int rc2 = tf__results_close(pool->results, rc == 0 ? err : NULL);
+
+    pool->sink = NULL;
+    pool->results = NULL;
+    return rc < 0 ? rc : rc2;
+}
+
+int
+tf_pool_records(struct tf_pool *pool, const struct tf_records *r,
+                struct tf_error *err)
+{
+    struct tf__sink_opts so;
+    int rc;
+
+    if (pool == NULL || pool->run != NULL)
+        return tf__error(err, TF_EUSAGE, "tf_pool_records: %s",
+                         pool == NULL ? "no pool" : "a run is going on");
+    rc = records_close(pool, err);
+    if (rc < 0 || r == NULL || (r->joblog == NULL && r->results == NULL))
+        return rc;
+    pool->rec = *r;
+    memset(&so, 0, sizeof(so));
+    so.out_fd = -1; /* records only: the run's `done` has the output */
+    so.err_fd = -1;
+    so.joblog = r->joblog;
+    so.append = r->append;
+    so.sync_us = r->sync_us;
+    if (r->results != NULL)
+        rc = tf__results_open(r->results, r->sync_us, &pool->results, err);
+    so.results = pool->results;
+    if (rc == 0)
+        rc = tf__sink_open(&so, &pool->sink, err);
+    if (rc == 0)
+        rc = tf__sink_start(pool->sink, NULL, NULL, err);
+    if (rc < 0)
+        (void)records_close(pool, NULL);
     return rc;
 }
 
@@ -142,7 +200,9 @@ tf__pool_abort(struct tf_pool *pool)
 {
     if (pool == NULL)
         return;
+    (void)records_close(pool, NULL);
     tf__session_abort(pool->session);
+    tf_buf_cleanup(&pool->label);
     free(pool);
     initialised = false;
 }
@@ -327,6 +387,86 @@ run_next(void *arg, uint64_t *id, const void **data, size_t *len,
     return 1;
 }
 
+/* Whether the N bytes at P are text a record can show: printable ASCII,
+ * tabs and bytes of UTF-8 (not checked further). */
+static bool
+printable(const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if ((s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f)
+            return false;
+    return true;
+}
+
+/* Writes the record of task D of a run: numbered on from the runs before,
+ * and named by the label when there is one. */
+static int
+record(struct tf_pool *pool, const struct tf__done *d, struct tf_error *err)
+{
+    struct tf__done r = *d;
+    int rc;
+
+    r.id = pool->seq + d->id;
+    if (pool->rec.label == NULL && !printable(d->cmd, d->cmd_len)) {
+        tf_buf_reset(&pool->label);
+        if (tf_buf_printf(&pool->label, "binary task of %zu bytes",
+                          d->cmd_len) < 0)
+            return tf__error(err, TF_ENOMEM, "out of memory");
+        r.cmd = pool->label.data;
+        r.cmd_len = pool->label.len;
+    } else if (pool->rec.label != NULL) {
+        tf_buf_reset(&pool->label);
+        rc = pool->rec.label(pool->rec.label_arg, d->id - 1, d->cmd,
+                             d->cmd_len, &pool->label);
+        if (rc < 0)
+            return tf__error(err, rc, "task %llu: its label could not be "
+                                      "made: %s",
+                             (unsigned long long)(d->id - 1),
+                             tf_strerror(rc));
+        r.cmd = pool->label.data != NULL ? (const void *)pool->label.data
+                                         : "";
+        r.cmd_len = pool->label.len;
+    }
+    return tf__sink_emit(pool->sink, &r, err);
+}
+
+int
+tf_pool_record(struct tf_pool *pool, const struct tf_record *rec,
+               struct tf_error *err)
+{
+    char host[256];
+    struct tf__done d;
+
+    if (pool == NULL)
+        return tf__error(err, TF_EUSAGE, "tf_pool_record: no pool");
+    if (pool->sink == NULL)
+        return 0; /* none kept */
+    memset(&d, 0, sizeof(d));
+    if (rec->host == NULL && gethostname(host, sizeof(host) - 1) < 0)
+        strcpy(host, "localhost");
+    host[sizeof(host) - 1] = '\0';
+    d.id = ++pool->seq;
+    d.host = rec->host != NULL ? rec->host : host;
+    d.host_len = strlen(d.host);
+    d.start_us = rec->start_us;
+    d.runtime_us = rec->runtime_us;
+    d.status = rec->status;
+    d.signal = rec->signal;
+    d.worker = -1;
+    d.attempt = 1;
+    d.cmd = rec->text;
+    d.cmd_len = rec->len;
+    d.receive = rec->receive;
+    d.out = rec->out;
+    d.out_len = rec->out_len;
+    d.err = rec->err;
+    d.err_len = rec->err_len;
+    return tf__sink_emit(pool->sink, &d, err);
+}
+
 static int
 run_done(void *arg, const struct tf__done *d, struct tf_error *err)
 {
@@ -360,14 +500,23 @@ run_done(void *arg, const struct tf__done *d, struct tf_error *err)
             n--;
         c->failed_msg[n] = '\0';
     }
-    if (c->done == NULL)
-        return 0;
-    rc = c->done(c->done_arg, index, &res);
+    rc = c->done != NULL ? c->done(c->done_arg, index, &res) : 0;
     if (rc < 0)
         return tf__error(err, rc, "the result callback of task %llu "
                                   "failed: %s",
                          (unsigned long long)index, tf_strerror(rc));
-    return 0;
+    /* Its record, once the run has taken its result. */
+    if (c->pool->sink == NULL || c->pool->rec.by_hand)
+        return 0;
+    return record(c->pool, d, err);
+}
+
+static int
+run_flush(void *arg, struct tf_error *err)
+{
+    struct run_ctx *c = arg;
+
+    return tf__sink_flush(c->pool->sink, err);
 }
 
 static int
@@ -427,9 +576,16 @@ tf_pool_run(struct tf_pool *pool, const char *fn, tf_next_fn next,
     b.done_arg = &c;
     b.submit = run_submit;
     b.submit_arg = &c;
+    if (pool->sink != NULL) {
+        b.keep_text = true;
+        b.flush = run_flush;
+        b.flush_arg = &c;
+    }
     pool->run = &c;
     rc = tf__session_batch(pool->session, &b, err);
     pool->run = NULL;
+    if (!pool->rec.by_hand)
+        pool->seq += c.index;
     tf_buf_cleanup(&c.task);
     tf_buf_cleanup(&c.queue);
     if (rc == 0 && c.first_failed != 0)

@@ -115,7 +115,7 @@ tf__joblog_format(struct tf_buf *buf, const struct tf__done *d)
     *p++ = '\t';
     p += tf__fmt_u64(p, d->send_bytes);
     *p++ = '\t';
-    p += tf__fmt_u64(p, tf__done_out_len(d));
+    p += tf__fmt_u64(p, d->receive != 0 ? d->receive : tf__done_out_len(d));
     *p++ = '\t';
     if (d->status < 0) {
         *p++ = '-';
@@ -750,6 +750,27 @@ undo_direct(struct tf__sink *s, off_t out_at, off_t err_at, uint64_t size_at,
     return stop_with(s, e, err);
 }
 
+/* Task D's records alone, for a sink without an output: its output goes
+ * in the results file. */
+static int
+records_only(struct tf__sink *s, const struct tf__done *d,
+             struct tf_error *err)
+{
+    bool pieces = !small(d) && s->results != NULL;
+    struct tf_error e;
+    int rc;
+
+    tf_error_init(&e);
+    rc = pieces ? add_pieces(s, s->results, d, &e) : 0;
+    if (rc == 0)
+        rc = add_records(s, d, true, pieces, 0, &e);
+    if (rc < 0)
+        return stop_with(s, &e, err);
+    if (pieces || s->log.len > FLUSH_AT)
+        return tf__sink_flush(s, err);
+    return 0;
+}
+
 int
 tf__sink_emit(struct tf__sink *s, const struct tf__done *d,
               struct tf_error *err)
@@ -763,6 +784,8 @@ tf__sink_emit(struct tf__sink *s, const struct tf__done *d,
     if (s->failed)
         return failed_again(s, err);
     tf_error_init(&e);
+    if (s->out.fd < 0)
+        return records_only(s, d, err);
     if (!small(d)) {
         bool pieces = !d->recorded && s->results != NULL;
 

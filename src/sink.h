@@ -56,7 +56,9 @@ struct tf__results;
 struct tf__results_reader;
 
 struct tf__sink_opts {
-    int out_fd;            /* task stdout goes here */
+    int out_fd;            /* task stdout goes here; -1: nowhere (a sink of
+                              records alone, which keeps the output in the
+                              results file) */
     const char *out_path;  /* --output FILE that OUT_FD is (its size goes
                               in the records), or NULL: standard output */
     int err_fd;            /* task stderr goes here */

@@ -69,91 +69,124 @@ struct cli {
     struct tf_opts opts;
 };
 
+/* The longest duration an option takes: a year (366 days). */
+#define YEAR_US ((uint64_t)366 * 86400 * 1000000)
+
 static const struct tf_option common_options[] = {
     {"jobs", 'j', "N",
-     "run N local workers (fork backend; default: one per online CPU)"},
+     "run N local workers (fork backend; default: one per online CPU)",
+     TF_OPT_INT, 1, 1000000, NULL},
     {"backend", 0, "auto|mpi|fork",
      "auto (default): mpi when started by mpirun or srun with several ranks, "
-     "else fork"},
+     "else fork",
+     TF_OPT_CHOICE, 0, 0, "auto|mpi|fork"},
     {"chunk", 0, "N|auto",
-     "tasks per chunk handed to a worker (default auto: adaptive)"},
+     "tasks per chunk handed to a worker (default auto: adaptive)",
+     TF_OPT_TEXT, 0, 0, NULL},
     {"keep-order", 'k', NULL,
-     "write each task's output in task order (the default)"},
-    {"unordered", 'u', NULL, "write each task's output as soon as it ends"},
-    {"tag", 0, NULL, "prefix each output line with the task id and a TAB"},
+     "write each task's output in task order (the default)",
+     TF_OPT_TEXT, 0, 0, NULL},
+    {"unordered", 'u', NULL, "write each task's output as soon as it ends",
+     TF_OPT_TEXT, 0, 0, NULL},
+    {"tag", 0, NULL, "prefix each output line with the task id and a TAB",
+     TF_OPT_TEXT, 0, 0, NULL},
     {"dry-run", 0, NULL,
      "print the command of each task, after --template, one per line, and "
      "run nothing (tasks --resume would skip are left out; {%} counts "
-     "round the -j slots)"},
+     "round the -j slots)",
+     TF_OPT_TEXT, 0, 0, NULL},
     {"joblog", 0, "FILE",
-     "write a GNU Parallel-compatible log line per finished task to FILE"},
+     "write a GNU Parallel-compatible log line per finished task to FILE",
+     TF_OPT_TEXT, 0, 0, NULL},
     {"output", 'o', "FILE",
      "write the tasks' output to FILE instead of standard output; with "
      "--results, a resumed run cuts FILE back to its last recorded task "
      "first, so that no output is lost or doubled even after a kill "
-     "(under mpirun, use it rather than standard output)"},
+     "(under mpirun, use it rather than standard output)",
+     TF_OPT_TEXT, 0, 0, NULL},
     {"tmpdir", 0, "DIR",
      "keep output waiting for its turn, past what memory holds, in a "
-     "temporary file in DIR (default: $TMPDIR, else /tmp)"},
-    {"max-line", 0, "BYTES", "longest task line accepted (default 1048576)"},
+     "temporary file in DIR (default: $TMPDIR, else /tmp)",
+     TF_OPT_TEXT, 0, 0, NULL},
+    {"max-line", 0, "BYTES", "longest task line accepted (default 1048576)",
+     TF_OPT_SIZE, 1, (uint64_t)1 << 30, NULL},
     {"results", 0, "FILE",
      "keep every finished task's record (status, times, host, output) in "
      "FILE, one checksummed append-only file; read it with 'taskfarm "
-     "results FILE'"},
+     "results FILE'",
+     TF_OPT_TEXT, 0, 0, NULL},
     {"sync-interval", 0, "SECONDS",
      "write and sync the results file at least this often (default 1; 0: "
-     "at every write)"},
+     "at every write)",
+     TF_OPT_DURATION, 0, YEAR_US, NULL},
     {"resume", 0, NULL,
      "skip the tasks that the --joblog or --results FILE of an earlier run "
-     "records as finished with the same text, and append to it"},
+     "records as finished with the same text, and append to it",
+     TF_OPT_TEXT, 0, 0, NULL},
     {"resume-failed", 0, NULL,
-     "as --resume, but run the tasks that failed again"},
+     "as --resume, but run the tasks that failed again",
+     TF_OPT_TEXT, 0, 0, NULL},
     {"timeout", 0, "TIME|N%",
      "end a task that runs longer than TIME (30, 30s, 5m, 2h, 1d) or than N% "
      "of the median runtime of the tasks that succeeded so far: SIGTERM to "
      "its process group, then SIGKILL after --kill-grace (default: no "
-     "limit)"},
+     "limit)",
+     TF_OPT_TEXT, 0, 0, NULL},
     {"kill-grace", 0, "TIME",
-     "time from SIGTERM to SIGKILL for a task past --timeout (default 2s)"},
+     "time from SIGTERM to SIGKILL for a task past --timeout (default 2s)",
+     TF_OPT_DURATION, 1000, YEAR_US, NULL},
     {"halt", 0, "WHEN,fail=N|success=N",
      "stop the run when N tasks (or N% of them) failed or succeeded: WHEN "
      "soon lets running tasks finish, now ends them too (like "
-     "now,fail=1, soon,fail=10%, now,success=1; default: never)"},
+     "now,fail=1, soon,fail=10%, now,success=1; default: never)",
+     TF_OPT_TEXT, 0, 0, NULL},
     {"retries", 0, "N",
      "run a failed task again, on another worker when there is one, up to N "
-     "times (default 0); only its last attempt is written"},
+     "times (default 0); only its last attempt is written",
+     TF_OPT_INT, 0, 1000000, NULL},
     {"deadline", 0, "TIME",
      "start no task expected to end after TIME less --deadline-margin, "
      "then exit 5: a duration from now (50m, 2h), a clock time (17:30, "
      "2026-12-24T17:30) or @EPOCH-SECONDS (default inside a Slurm job: the "
-     "job's end time)"},
+     "job's end time)",
+     TF_OPT_TEXT, 0, 0, NULL},
     {"deadline-margin", 0, "TIME",
      "time kept free before the deadline (default 60s, or a tenth of the "
-     "time to the deadline when that is less)"},
+     "time to the deadline when that is less)",
+     TF_OPT_DURATION, 0, YEAR_US, NULL},
     {"order", 0, "input|lpt",
      "input (default): tasks start in input order; lpt: the longest in "
-     "--history first, after reading every task"},
+     "--history first, after reading every task",
+     TF_OPT_CHOICE, 0, 0, "input|lpt"},
     {"history", 0, "FILE",
      "a joblog or results file of an earlier run: its runtimes estimate "
-     "this run's tasks for --order lpt and the deadline"},
+     "this run's tasks for --order lpt and the deadline",
+     TF_OPT_TEXT, 0, 0, NULL},
     {"threads-per-worker", 0, "N",
      "OpenMP/OpenBLAS/MKL threads each worker may use (default: the node's "
      "CPUs divided among its workers; the variables set in the environment "
-     "win)"},
+     "win)",
+     TF_OPT_INT, 1, 4096, NULL},
     {"progress", 0, NULL,
      "redraw a progress line on standard error (the default when it is a "
-     "terminal): done/total, failed, running, tasks/s, elapsed, ETA"},
+     "terminal): done/total, failed, running, tasks/s, elapsed, ETA",
+     TF_OPT_TEXT, 0, 0, NULL},
     {"no-progress", 0, NULL,
-     "show no progress line and no status lines"},
+     "show no progress line and no status lines",
+     TF_OPT_TEXT, 0, 0, NULL},
     {"status-interval", 0, "TIME",
      "when standard error is not a terminal (a Slurm log), write a status "
      "line this often (default 60s); with --progress, redraw the line this "
-     "often (default 0.25s)"},
+     "often (default 0.25s)",
+     TF_OPT_DURATION, 1000, YEAR_US, NULL},
     {"quiet", 'q', NULL,
-     "do not print the summary line at the end, nor status lines"},
-    {"help", 'h', NULL, "print this help and exit"},
-    {"version", 'V', NULL, "print the version and exit"},
-    {NULL, 0, NULL, NULL},
+     "do not print the summary line at the end, nor status lines",
+     TF_OPT_TEXT, 0, 0, NULL},
+    {"help", 'h', NULL, "print this help and exit",
+     TF_OPT_TEXT, 0, 0, NULL},
+    {"version", 'V', NULL, "print the version and exit",
+     TF_OPT_TEXT, 0, 0, NULL},
+    {0},
 };
 
 /*
@@ -464,37 +497,6 @@ usage(FILE *f, const struct tf_job_kind *kind)
                "manual.\n");
 }
 
-/* Parses a duration: a number of seconds (decimals allowed) with an
- * optional unit s, m, h or d, from MIN_US (0 or 1000) to a year, into
- * microseconds. */
-static int
-parse_duration(const char *v, const char *what, uint64_t min_us,
-               uint64_t *us, struct tf_error *err)
-{
-    char *end = NULL;
-    double d, unit = 1;
-
-    errno = 0;
-    d = strtod(v, &end);
-    if (end != v && errno == 0 && end[0] != '\0' && end[1] == '\0') {
-        switch (end[0]) {
-        case 's': unit = 1; end++; break;
-        case 'm': unit = 60; end++; break;
-        case 'h': unit = 3600; end++; break;
-        case 'd': unit = 86400; end++; break;
-        }
-    }
-    d *= unit;
-    if (end == v || *end != '\0' || errno != 0 || !(d * 1e6 >= min_us) ||
-        d > 366.0 * 86400)
-        return tf__error(err, TF_EUSAGE,
-                         "%s: '%s' is not a duration from %s to a year "
-                         "(like 30, 30s, 5m, 2h, 1d)",
-                         what, v, min_us == 0 ? "0" : "1ms");
-    *us = (uint64_t)(d * 1e6 + 0.5);
-    return 0;
-}
-
 static double
 wall_now(void)
 {
@@ -542,7 +544,8 @@ parse_deadline(const char *v, double *when, struct tf_error *err)
         *when = strtod(v + 1, &end);
         if (end != v + 1 && *end == '\0' && errno == 0 && *when > 0)
             return 0;
-    } else if (parse_duration(v, "--deadline", 0, &us, &ignored) == 0) {
+    } else if (tf_parse_number(v, TF_OPT_DURATION, 0, YEAR_US, "--deadline",
+                               &us, &ignored) == 0) {
         *when = now + (double)us / 1e6;
         return 0;
     }
@@ -644,11 +647,11 @@ parse_halt(const char *v, struct cli *c, struct tf_error *err)
     memcpy(buf, num, n + 1);
     if (buf[n - 1] == '%') {
         buf[n - 1] = '\0';
-        if (tf__parse_u64(buf, 1, 100, "--halt", &x, err) < 0)
+        if (tf_parse_number(buf, TF_OPT_INT, 1, 100, "--halt", &x, err) < 0)
             goto bad;
         c->halt.pct = (unsigned)x;
-    } else if (tf__parse_u64(buf, 1, UINT64_MAX, "--halt", &c->halt.count,
-                             err) < 0) {
+    } else if (tf_parse_number(buf, TF_OPT_INT, 1, 0, "--halt",
+                               &c->halt.count, err) < 0) {
         goto bad;
     }
     c->have_halt = true;
@@ -678,27 +681,33 @@ parse_timeout(const char *v, struct cli *c, struct tf_error *err)
                              v);
         memcpy(num, v, n - 1);
         num[n - 1] = '\0';
-        if (tf__parse_u64(num, 1, 100000, "--timeout", &c->timeout_pct,
-                          err) < 0)
+        if (tf_parse_number(num, TF_OPT_INT, 1, 100000, "--timeout",
+                            &c->timeout_pct, err) < 0)
             return tf__error(err, TF_EUSAGE, "--timeout: '%s' is not a "
                                              "percentage from 1%% to "
                                              "100000%%",
                              v);
         return 0;
     }
-    return parse_duration(v, "--timeout", 1000, &c->timeout_us, err);
+    return tf_parse_number(v, TF_OPT_DURATION, 1000, YEAR_US, "--timeout",
+                           &c->timeout_us, err);
 }
 
 /* Applies one option. Returns 0, 1 when the program should exit 0 (help,
  * version), or TF_EUSAGE. */
 static int
-apply(struct cli *c, const struct tf_option *opt, const char *value,
-      bool common, struct tf_error *err)
+apply(struct cli *c, const struct tf_option *opt, const char *typed,
+      const char *value, bool common, struct tf_error *err)
 {
     const char *n = opt->name;
+    uint64_t num = 0;
 
+    /* Numbers and choices are checked here, the same way for every job
+     * and for the common options, named as they were written. */
+    if (tf__option_check(opt, typed, value, &num, err) < 0)
+        return TF_EUSAGE;
     if (!common)
-        return tf__opts_set(&c->opts, n, value ? value : "1") < 0
+        return tf__opts_set_number(&c->opts, n, value ? value : "1", num) < 0
                    ? tf__error(err, TF_EUSAGE, "too many options")
                    : 0;
     if (strcmp(n, "help") == 0) {
@@ -710,22 +719,16 @@ apply(struct cli *c, const struct tf_option *opt, const char *value,
         return 1;
     }
     if (strcmp(n, "jobs") == 0)
-        return tf__parse_u64(value, 1, 1000000, "-j", &c->jobs, err);
-    if (strcmp(n, "backend") == 0) {
-        if (strcmp(value, "auto") != 0 && strcmp(value, "mpi") != 0 &&
-            strcmp(value, "fork") != 0)
-            return tf__error(err, TF_EUSAGE,
-                             "--backend: '%s' is not auto, mpi or fork",
-                             value);
+        c->jobs = num;
+    if (strcmp(n, "backend") == 0)
         c->backend = value;
-        return 0;
-    }
     if (strcmp(n, "chunk") == 0) {
         if (strcmp(value, "auto") == 0) {
             c->chunk = 0;
             return 0;
         }
-        return tf__parse_u64(value, 1, 1u << 24, "--chunk", &c->chunk, err);
+        return tf_parse_number(value, TF_OPT_INT, 1, 1u << 24, "--chunk",
+                               &c->chunk, err);
     }
     if (strcmp(n, "keep-order") == 0)
         c->unordered = false;
@@ -748,11 +751,9 @@ apply(struct cli *c, const struct tf_option *opt, const char *value,
     else if (strcmp(n, "no-progress") == 0)
         c->progress = -1;
     else if (strcmp(n, "status-interval") == 0)
-        return parse_duration(value, "--status-interval", 1000, &c->status_us,
-                              err);
+        c->status_us = num;
     else if (strcmp(n, "max-line") == 0)
-        return tf__parse_u64(value, 1, (uint64_t)1 << 30, "--max-line",
-                             &c->max_line, err);
+        c->max_line = num;
     else if (strcmp(n, "results") == 0)
         c->results = value;
     else if (strcmp(n, "resume") == 0)
@@ -760,34 +761,26 @@ apply(struct cli *c, const struct tf_option *opt, const char *value,
     else if (strcmp(n, "resume-failed") == 0)
         c->resume = c->resume_failed = true;
     else if (strcmp(n, "sync-interval") == 0)
-        return parse_duration(value, "--sync-interval", 0, &c->sync_us, err);
+        c->sync_us = num;
     else if (strcmp(n, "timeout") == 0)
         return parse_timeout(value, c, err);
     else if (strcmp(n, "kill-grace") == 0)
-        return parse_duration(value, "--kill-grace", 1000, &c->grace_us,
-                              err);
+        c->grace_us = num;
     else if (strcmp(n, "halt") == 0)
         return parse_halt(value, c, err);
     else if (strcmp(n, "retries") == 0)
-        return tf__parse_u64(value, 0, 1000000, "--retries", &c->retries,
-                             err);
+        c->retries = num;
     else if (strcmp(n, "threads-per-worker") == 0)
-        return tf__parse_u64(value, 1, 4096, "--threads-per-worker",
-                             &c->threads, err);
+        c->threads = num;
     else if (strcmp(n, "deadline") == 0)
         return parse_deadline(value, &c->deadline, err);
     else if (strcmp(n, "deadline-margin") == 0) {
         c->have_margin = true;
-        return parse_duration(value, "--deadline-margin", 0, &c->margin_us,
-                              err);
+        c->margin_us = num;
     } else if (strcmp(n, "history") == 0)
         c->history = value;
-    else if (strcmp(n, "order") == 0) {
-        if (strcmp(value, "lpt") != 0 && strcmp(value, "input") != 0)
-            return tf__error(err, TF_EUSAGE,
-                             "--order: '%s' is not input or lpt", value);
+    else if (strcmp(n, "order") == 0)
         c->lpt = strcmp(value, "lpt") == 0;
-    }
     return 0;
 }
 
@@ -1016,6 +1009,7 @@ parse_args(struct cli *c, int argc, char **argv, struct tf_error *err)
         const char *value = NULL;
         bool common = true;
         char name[64];
+        char typed[72];
         int rc;
 
         if (options_done || a[0] != '-' || a[1] == '\0') {
@@ -1087,7 +1081,11 @@ parse_args(struct cli *c, int argc, char **argv, struct tf_error *err)
             return tf__error(err, TF_EUSAGE, "option '--%s' takes no value",
                              opt->name);
         }
-        rc = apply(c, opt, value, common, err);
+        if (a[1] == '-')
+            snprintf(typed, sizeof(typed), "--%s", opt->name);
+        else
+            snprintf(typed, sizeof(typed), "-%c", a[1]);
+        rc = apply(c, opt, typed, value, common, err);
         if (rc != 0)
             return rc;
     }
@@ -1122,9 +1120,9 @@ summary(const struct tf__farm_stats *s)
     if (s->skipped > 0)
         snprintf(skipped, sizeof(skipped), ", %llu skipped (done before)",
                  (unsigned long long)s->skipped);
-    fprintf(stderr,
-            "taskfarm: %llu tasks, %llu failed%s, %.3f s, %d workers (%s), "
-            "%.0f tasks/s\n",
+    tf__log(TF_LOG_INFO,
+            "%llu tasks, %llu failed%s, %.3f s, %d workers (%s), %.0f "
+            "tasks/s",
             (unsigned long long)s->tasks, (unsigned long long)s->failed,
             skipped, secs, s->nworkers, s->transport,
             secs > 0 ? (double)s->tasks / secs : 0.0);
@@ -1853,10 +1851,54 @@ dry_run(struct cli *c)
         if (d.skipped > 0)
             snprintf(skipped, sizeof(skipped), ", %llu skipped (done before)",
                      (unsigned long long)d.skipped);
-        fprintf(stderr, "taskfarm: dry run: %llu tasks%s, none started\n",
+        tf__log(TF_LOG_INFO, "dry run: %llu tasks%s, none started",
                 (unsigned long long)d.tasks, skipped);
     }
     return TF__EXIT_OK;
+}
+
+/*
+ * Runs a job that makes its own tasks: its master writes to --output FILE
+ * (or standard output), and the pool keeps the records --joblog and
+ * --results ask for. Returns what the master returned, or the first error
+ * of the files.
+ */
+static int
+run_master(const struct cli *c, void *state, struct tf_pool *pool,
+           struct tf_error *err)
+{
+    struct tf_records r;
+    struct tf_job_io io;
+    struct tf_error cerr;
+    int rc, rc2;
+
+    memset(&r, 0, sizeof(r));
+    r.joblog = c->joblog;
+    r.results = c->results;
+    r.sync_us = c->sync_us;
+    r.by_hand = c->kind->records_by_hand;
+    r.label = c->kind->label;
+    r.label_arg = state;
+    io.out = stdout;
+    if (c->output != NULL) {
+        io.out = fopen(c->output, "w");
+        if (io.out == NULL)
+            return tf__error_errno(err, TF_EUSAGE, errno, "%s", c->output);
+    }
+    rc = tf_pool_records(pool, &r, err);
+    if (rc == 0)
+        rc = c->kind->master(state, pool, &io, err);
+    tf_error_init(&cerr);
+    rc2 = tf_pool_records(pool, NULL, rc >= 0 ? err : &cerr);
+    if (rc >= 0 && rc2 < 0)
+        rc = rc2;
+    if (fflush(io.out) == EOF && rc >= 0)
+        rc = tf__error_errno(err, TF_ESYS, errno, "writing %s",
+                             c->output != NULL ? c->output
+                                               : "standard output");
+    if (io.out != stdout && fclose(io.out) == EOF && rc >= 0)
+        rc = tf__error_errno(err, TF_ESYS, errno, "writing %s", c->output);
+    return rc;
 }
 
 int
@@ -1879,7 +1921,7 @@ main(int argc, char **argv)
     tf__opts_init(&c.opts);
     tf_error_init(&err);
     /* The library is silent; the command says what it has to say. */
-    tf__tool_log_start(TF_LOG_WARN);
+    tf__tool_log_start(TF_LOG_INFO);
     /* A closed pipe is a write error to report, not a silent death. */
     signal(SIGPIPE, SIG_IGN);
     /* Not a job: reading a results file back. */
@@ -1906,19 +1948,19 @@ main(int argc, char **argv)
     }
     if (c.dry_run)
         return dry_run(&c);
-    if (c.kind->reads_lines) {
-        rc = check_paths(&c, &err);
-        if (rc < 0) {
-            refuse("%s", err.msg);
-            return TF__EXIT_USAGE;
-        }
+    if (c.resume && !c.kind->reads_lines) {
+        refuse("--resume: job %s makes its own tasks; only the jobs that "
+               "read task lines can be resumed",
+               c.kind->name);
+        return TF__EXIT_USAGE;
     }
-    /* A job that makes its own tasks writes its own joblog, if it can. */
-    if (!c.kind->reads_lines && c.joblog != NULL &&
-        tf__opts_set(&c.opts, "joblog", c.joblog) < 0) {
-        tf__log(TF_LOG_ERROR, "out of memory");
-        return TF__EXIT_SYSTEM;
+    rc = check_paths(&c, &err);
+    if (rc < 0) {
+        refuse("%s", err.msg);
+        return TF__EXIT_USAGE;
     }
+    if (c.quiet)
+        tf__log_set_level(TF_LOG_WARN);
     if (c.kind->init != NULL) {
         rc = c.kind->init(&state, &c.opts, &err);
         if (rc < 0) {
@@ -1968,7 +2010,7 @@ main(int argc, char **argv)
     if (c.kind->reads_lines)
         rc = run_lines(&c, pool, t0, &err);
     else if (c.kind->master != NULL)
-        rc = c.kind->master(state, pool, &err);
+        rc = run_master(&c, state, pool, &err);
     else
         rc = tf__error(&err, TF_EUSAGE, "job %s has nothing to run",
                        c.kind->name);

@@ -2063,10 +2063,10 @@ parse_report_args(struct report_cli *c, int argc, char **argv,
         } else {
             uint64_t v;
 
-            if (tf__parse_u64(value, 0, 1000000,
-                              name[2] == 's' ? "report: --slowest"
-                                             : "report: --failed",
-                              &v, err) < 0)
+            if (tf_parse_number(value, TF_OPT_INT, 0, 1000000,
+                                name[2] == 's' ? "report: --slowest"
+                                               : "report: --failed",
+                                &v, err) < 0)
                 return TF_EUSAGE;
             if (name[2] == 's')
                 c->opts.slowest = (size_t)v;

@@ -601,8 +601,8 @@ parse_results_args(struct results_cli *c, int argc, char **argv,
                                  value);
             c->jsonl = strcmp(value, "jsonl") == 0;
             c->format_given = true;
-        } else if (tf__parse_u64(value, 1, UINT64_MAX, "results: --task",
-                                 &c->task, err) < 0) {
+        } else if (tf_parse_number(value, TF_OPT_INT, 1, 0, "results: --task",
+                                   &c->task, err) < 0) {
             return TF_EUSAGE;
         }
     }

@@ -234,35 +234,6 @@ tf_buf_printf(struct tf_buf *buf, const char *fmt, ...)
     return 0;
 }
 
-int
-tf__parse_u64(const char *s, uint64_t min, uint64_t max, const char *what,
-              uint64_t *out, struct tf_error *err)
-{
-    uint64_t v = 0;
-    const char *p = s;
-
-    if (s == NULL || *s == '\0')
-        return tf__error(err, TF_EUSAGE, "%s: missing number", what);
-    for (; *p != '\0'; p++) {
-        unsigned d;
-
-        if (*p < '0' || *p > '9')
-            return tf__error(err, TF_EUSAGE,
-                             "%s: '%s' is not a whole number", what, s);
-        d = (unsigned)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return tf__error(err, TF_EUSAGE, "%s: '%s' is too large", what,
-                             s);
-        v = v * 10 + d;
-    }
-    if (v < min || v > max)
-        return tf__error(err, TF_EUSAGE,
-                         "%s: %s is out of range (%llu to %llu)", what, s,
-                         (unsigned long long)min, (unsigned long long)max);
-    *out = v;
-    return 0;
-}
-
 bool
 tf__parse_i64_span(const char *p, const char *end, bool neg_ok, int64_t *out)
 {
@@ -474,4 +445,16 @@ tf__edit_distance(const char *a, const char *b)
     d = up[lb];
     free(rows);
     return d;
+}
+
+void
+tf_store_u64(void *p, uint64_t v)
+{
+    tf__store_u64(p, v);
+}
+
+uint64_t
+tf_load_u64(const void *p)
+{
+    return tf__load_u64(p);
 }

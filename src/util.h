@@ -9,14 +9,6 @@
 #include "taskfarm.h"
 
 /*
- * Parses a whole decimal unsigned number in [MIN, MAX]. Rejects signs,
- * blanks, trailing text and overflow. Returns 0 or TF_EUSAGE (with a message
- * naming WHAT, e.g. "-j").
- */
-int tf__parse_u64(const char *s, uint64_t min, uint64_t max, const char *what,
-                  uint64_t *out, struct tf_error *err);
-
-/*
  * Parses a whole decimal integer at [P, END), with a leading '-' when NEG_OK.
  * Rejects an empty span, blanks, other text and magnitudes above
  * 9223372036854775799. Returns true with *OUT set, or false leaving it

@@ -73,6 +73,17 @@ usage_error -j 0 -- --jobs=0 run "$OK"
 usage_error -j -- run "$OK" -j
 usage_error --chunk abc -- --chunk abc run "$OK"
 usage_error --chunk 0 -- --chunk 0 run "$OK"
+# One number syntax for the common options and every job's: exponents, SI
+# suffixes for counts, binary ones for sizes, units for times.
+run_cmd 0 "$TFQ -j 2e0 --max-line 1MiB --kill-grace 500ms null $OK > $W/num1.out"
+check "test \"\$(wc -l < $W/num1.out)\" = \"\$(grep -c . $OK)\""
+run_cmd 0 "$TFQ -j 2 linalg gemm --n 1.28e2 > $W/num2.out"
+check "grep -q '^gemm n=128: ' $W/num2.out"
+run_cmd 0 "$TFQ -j 2 null --task-us 1e3 $OK > $W/num3.out"
+usage_error "--max-line: '1x' is not a size" -- --max-line 1x run "$OK"
+usage_error "--kill-grace: '2y' is not a duration" -- --kill-grace 2y run "$OK"
+usage_error "--task-us: 1e9 is out of range (0 to 60000000)" -- null --task-us 1e9 "$OK"
+usage_error "--backend: 'ssh' is not auto, mpi or fork" -- --backend ssh run "$OK"
 usage_error --chunk -3 -- --chunk -3 run "$OK"
 usage_error --max-line 0 -- --max-line 0 run "$OK"
 usage_error --backend foo -- --backend foo run "$OK"

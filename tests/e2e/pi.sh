@@ -87,6 +87,17 @@ run_cmd 0 "$TFQ -j 2 pi --samples 1000 --task-samples 1e12 > $W/one.out"
 run_cmd 0 "$TFQ -j 2 pi --samples 1000 --task-samples 1 > $W/each.out"
 check "grep -q '  samples = 1000  hits = [0-9]*\$' $W/one.out && grep -q '  samples = 1000  hits = [0-9]*\$' $W/each.out"
 
+# ------------------------------------------------- output and records
+# A job that makes its own tasks writes to --output, and the library keeps
+# the records of its tasks: a joblog line and a results record each.
+run_cmd 0 "$TFQ -j 2 --output $W/rec.out --joblog $W/rec.log --results $W/rec.res pi --samples 1e6 --task-samples 1e5 > $W/rec.stdout"
+check "test ! -s $W/rec.stdout && grep -q -x 'pi = .*  samples = 1000000  hits = [0-9]*' $W/rec.out"
+check "test \"\$(head -n 1 $W/rec.log | cut -f 1,9)\" = \"\$(printf 'Seq\\tCommand')\""
+check "test \"\$(tail -n +2 $W/rec.log | cut -f 9 | sort -n -k 3 | head -n 2 | tr '\\n' ' ')\" = 'pi task 0: 100000 samples pi task 1: 100000 samples '"
+check "test \"\$(tail -n +2 $W/rec.log | cut -f 1 | sort -n | tr '\\n' ' ')\" = '1 2 3 4 5 6 7 8 9 10 '"
+check "test \"\$($TFQ results $W/rec.res | tail -n +2 | awk -F '\\t' '\$3 == 0 && \$11 == 16' | wc -l)\" = 10"
+usage_error "--resume: job pi makes its own tasks" --resume --joblog $W/rec.log pi --samples 1e6
+
 # ------------------------------------------------------------- bad input
 usage_error --samples pi --samples -5
 usage_error --samples pi --samples abc

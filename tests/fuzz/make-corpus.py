@@ -214,3 +214,60 @@ ORPHAN = results_file([dict(task_id=1, **V2),
                             **V2)], version=2)
 write("results", "v2-torn-pieces", ORPHAN + record(
     len(ORPHAN), 7, kind=PIECE, cmd=b"", out=b"z" * 64, **V2)[:70])
+
+# ------------------------------------------------------------------ html
+# A page as a server sends it (fuzz_html.c): any bytes.
+PAGE = (b"<!DOCTYPE html><html><head><base href='/b/'><title>t</title>"
+        b"<link rel=stylesheet href=\"s.css\"><style>a{}/*<a href=no>*/</style>"
+        b"<script src=x.js></script><script>if (a < b) {}</script></head>"
+        b"<body><!-- <a href=hidden> --><a href=\"x&amp;y\" class='c'>t</a>"
+        b"<img src=i.png><a HREF=u Href=second><area href=ar>"
+        b"<a href='http://h:1/&#x41;'>A</a><a href=mailto:x@y>m</a>"
+        b"<iframe src=//other.org/f></iframe><a href='#top'>top</a>"
+        b"<a href=ftp://h/f>f</a></body></html>\n")
+write("html", "page", PAGE)
+write("html", "cut-in-a-tag", PAGE[:PAGE.index(b"class='c'") + 4])
+write("html", "entities", b"<a href=\"?a=1&amp;b=2&lt;&gt;&quot;&apos;\">"
+      b"<a href='&#47;x&#x2F;y&#X2f;z'><a href='&#233;&#xe9;&#0;&#xD800;"
+      b"&#99999999999;'><a href='a&b&amp&#;&#x;&nbsp;&#12'>")
+write("html", "no-entities", b"<a href=one><A HREF='two words'>"
+      b"<img/src=three><a href = \"four\" id=y><a\nhref\n=\nfive\n>"
+      b"<a data-x='href=no' href=six/><a download href=seven>")
+write("html", "malformed", b"<<<<a<a href=1<a =x href=y><a ==== href=z>"
+      b"<!--><a href=ok><!---><a href=ok2></a x='<a href=e>'><?x?>"
+      b"<script></scripty><a href=s></script ><a href=\"\x00x\">"
+      b"<style>\xff\xfe<a href=no></style\n><a href=\"unterminated")
+
+# ------------------------------------------------------------------- url
+# One control byte (fuzz_url.c): bit 0 the link is from a page, bits 1-2
+# the base (none, or one of three pages); then the link.
+def url(ctrl, link):
+    return bytes([ctrl]) + link
+
+
+write("url", "absolute", url(0, b"HTTP://Example.COM:80/a/../b?x=%7e#frag"))
+write("url", "relative", url(1 | 1 << 1, b"../x/./y.html?q=%2f%61#f"))
+write("url", "scheme-relative", url(1 | 2 << 1, b"//Other.ORG:443/p%2E%2e/q"))
+write("url", "ignored", url(1 | 3 << 1, b"MailTo:someone@example.org"))
+write("url", "other-scheme", url(0, b"ftp://h/f"))
+write("url", "ipv6", url(0, b"http://[::ABCD]:8080/%2e%2E/x"))
+write("url", "blanks", url(1 | 1 << 1, b" \t a b\n.html%zz%2\x00 "))
+write("url", "invalid", url(0, b"http://a b/"))
+write("url", "no-scheme", url(0, b"example.com/page"))
+
+# -------------------------------------------------------------------- mm
+# A Matrix Market file (fuzz_mm.c): any bytes.
+write("mm", "array", b"%%MatrixMarket matrix array real general\n"
+      b"% a comment\n\n2 3\n1.5\n-2\n0\n4e10 5\n  6.25e-3\n")
+write("mm", "coordinate", b"%%MatrixMarket matrix coordinate real general\n"
+      b"3 3 5\n1 1 2.5\n2 3 -1\n3 2 7\n1 1 0.5\n3 3 1e-300\n")
+write("mm", "symmetric", b"%%MatrixMarket matrix coordinate integer "
+      b"symmetric\n%\n3 3 4\n1 1 3\n2 1 5\n3 2 -4\n3 3 6\n")
+write("mm", "skew-array", b"%%matrixmarket MATRIX Array Double "
+      b"skew-symmetric\r\n3 3\r\n1\r\n2\r\n3\r\n")
+write("mm", "too-big", b"%%MatrixMarket matrix coordinate real general\n"
+      b"32768 32768 0\n")
+write("mm", "overflow", b"%%MatrixMarket matrix coordinate real general\n"
+      b"1 1 2\n1 1 1.5e308\n1 1 1.5e308\n")
+write("mm", "bad-entry", b"%%MatrixMarket matrix coordinate real general\n"
+      b"2 2 2\n1 1 nan\n3 1 2\n")

@@ -1,21 +1,17 @@
 /* test_job_linkcheck.c - the linkcheck job without a network: link
  * extraction, URL normalization, options, the task and result lines, the
- * master's bookkeeping, the report and the joblog */
+ * master's bookkeeping, and the report */
 #include "tf_test.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <jansson.h>
 
+#include "linkcheck/linkcheck.h"
 #include "opts.h"
-
-/* A job file exports only its vtable; to reach the parser, the normalizer
- * and the master's callbacks the test compiles the job's source itself,
- * under another name for the vtable so that it never meets the library's. */
-#define tf_job_linkcheck lc_copy_job
-#include "linkcheck.c"
-#undef tf_job_linkcheck
 
 #define PAGE "http://127.0.0.1:8080/index.html"
 
@@ -57,19 +53,26 @@ write_file(const char *name, const char *text, size_t n)
 
 /* ------------------------------------------------------------ options */
 
-/* Runs lc_init() on the NULL-terminated name/value pairs KV. */
+/* Runs the job's init on the NULL-terminated name/value pairs KV. */
 static int
-init_with(const char *const *kv, struct lc_state **st, struct tf_error *err)
+init_with(const char *const *kv, struct lc__state **st, struct tf_error *err)
 {
     struct tf_opts opts;
     void *state = NULL;
     int rc;
 
+    /* As the command line is read: positional arguments as they are,
+     * options checked by the job's table, then the job's init. */
     tf__opts_init(&opts);
-    for (; kv[0] != NULL; kv += 2)
-        assert_int_equal(tf__opts_set(&opts, kv[0], kv[1]), 0);
     tf_error_init(err);
-    rc = lc_init(&state, &opts, err);
+    for (rc = 0; rc == 0 && kv[0] != NULL; kv += 2) {
+        if (kv[0][0] >= '1' && kv[0][0] <= '9')
+            assert_int_equal(tf__opts_set(&opts, kv[0], kv[1]), 0);
+        else
+            rc = tf__opts_add(&opts, tf_job_linkcheck.options, kv[0], kv[1], err);
+    }
+    if (rc == 0)
+        rc = tf_job_linkcheck.init(&state, &opts, err);
     *st = state;
     if (rc < 0)
         assert_null(state);
@@ -81,7 +84,7 @@ init_with(const char *const *kv, struct lc_state **st, struct tf_error *err)
 static void
 assert_usage(const char *const *kv, const char *needle)
 {
-    struct lc_state *st;
+    struct lc__state *st;
     struct tf_error err;
 
     assert_int_equal(init_with(kv, &st, &err), TF_EUSAGE);
@@ -121,10 +124,8 @@ test_init_takes_defaults_and_every_option(void **state)
         "1",
         "user-agent",
         "ua/1",
-        "joblog",
-        "jl",
         NULL};
-    struct lc_state *st;
+    struct lc__state *st;
     struct tf_error err;
 
     (void)state;
@@ -138,12 +139,11 @@ test_init_takes_defaults_and_every_option(void **state)
     assert_int_equal(st->concurrency, 16);
     assert_int_equal(st->connect_timeout_ms, 10000);
     assert_int_equal(st->max_time_ms, 30000);
-    assert_int_equal(st->format, LC_TABLE);
+    assert_int_equal(st->format, LC__TABLE);
     assert_false(st->dead_only);
     assert_string_equal(st->user_agent,
                         "taskfarm-linkcheck/" TF_VERSION_STRING);
-    assert_null(st->joblog);
-    lc_fini(st);
+    tf_job_linkcheck.fini(st);
 
     assert_int_equal(init_with(all, &st, &err), 0);
     assert_null(st->file);
@@ -165,12 +165,11 @@ test_init_takes_defaults_and_every_option(void **state)
     assert_int_equal(st->connect_timeout_ms, 250);
     assert_int_equal(st->max_time_ms, 3000);
     assert_int_equal(st->max_redirs, 0);
-    assert_int_equal(st->format, LC_JSONL);
+    assert_int_equal(st->format, LC__JSONL);
     assert_true(st->dead_only);
     assert_string_equal(st->user_agent, "ua/1");
-    assert_string_equal(st->joblog, "jl");
-    lc_fini(st);
-    lc_fini(NULL);
+    tf_job_linkcheck.fini(st);
+    tf_job_linkcheck.fini(NULL);
 }
 
 static void
@@ -191,8 +190,8 @@ test_init_rejects_bad_options_naming_them(void **state)
     static const char *const conc0[] = {"1", "f", "concurrency", "0", NULL};
     static const char *const conc[] = {"1", "f", "concurrency", "1025", NULL};
     static const char *const ct[] = {"1", "f", "connect-timeout", "0", NULL};
-    static const char *const mt[] = {"1", "f", "max-time", "1s", NULL};
-    static const char *const mr[] = {"1", "f", "max-redirs", "1e3", NULL};
+    static const char *const mt[] = {"1", "f", "max-time", "1y", NULL};
+    static const char *const mr[] = {"1", "f", "max-redirs", "1e4", NULL};
     static const char *const fmt[] = {"1", "f", "format", "csv", NULL};
     static const char *const host1[] = {"crawl", "http://h/", "allow-host",
                                         "a,,b", NULL};
@@ -210,16 +209,15 @@ test_init_rejects_bad_options_naming_them(void **state)
     assert_usage(crawl_rel, "--crawl: 'index.html'");
     assert_usage(pages, "--max-pages: '-1'");
     assert_usage(depth, "--max-depth: 'x'");
-    assert_usage(body, "--max-body: '1T'");
-    assert_usage(body2, "--max-body: '5G'");
+    assert_usage(body, "--max-body: 1T is out of range (0 to 4294967296)");
+    assert_usage(body2, "--max-body: 5G is out of range");
     assert_usage(rate, "--rate: '-2'");
     assert_usage(rate2, "--rate: 'nan'");
-    assert_usage(conc0, "--concurrency: '0' is not a whole number from 1 to "
-                        "1024");
-    assert_usage(conc, "--concurrency: '1025'");
-    assert_usage(ct, "--connect-timeout: '0'");
-    assert_usage(mt, "--max-time: '1s'");
-    assert_usage(mr, "--max-redirs: '1e3'");
+    assert_usage(conc0, "--concurrency: 0 is out of range (1 to 1024)");
+    assert_usage(conc, "--concurrency: 1025 is out of range");
+    assert_usage(ct, "--connect-timeout: 0 is out of range (1ms to 1d)");
+    assert_usage(mt, "--max-time: '1y' is not a duration");
+    assert_usage(mr, "--max-redirs: 1e4 is out of range (0 to 1000)");
     assert_usage(fmt, "--format: 'csv' is not table or jsonl");
     assert_usage(host1, "--allow-host: ''");
     assert_usage(host2, "--allow-host: 'a:0'");
@@ -232,22 +230,22 @@ test_allowed_hosts_match_host_and_port(void **state)
     static const char *const kv[] = {"crawl", "http://site.org:8080/",
                                      "allow-host", "any.org,one.org:9000",
                                      NULL};
-    struct lc_state *st;
+    struct lc__state *st;
     struct tf_error err;
 
     (void)state;
     assert_int_equal(init_with(kv, &st, &err), 0);
-    assert_true(host_allowed(st, "http://site.org:8080/a"));
-    assert_true(host_allowed(st, "http://user:pw@site.org:8080/a"));
-    assert_false(host_allowed(st, "http://site.org/a"));
-    assert_false(host_allowed(st, "https://site.org:8443/"));
-    assert_false(host_allowed(st, "http://site.org.evil/"));
-    assert_true(host_allowed(st, "http://any.org/"));
-    assert_true(host_allowed(st, "https://any.org:1234/x"));
-    assert_true(host_allowed(st, "http://one.org:9000/"));
-    assert_false(host_allowed(st, "http://one.org/"));
-    assert_false(host_allowed(st, "http://other.org:8080/"));
-    lc_fini(st);
+    assert_true(lc__host_allowed(st, "http://site.org:8080/a"));
+    assert_true(lc__host_allowed(st, "http://user:pw@site.org:8080/a"));
+    assert_false(lc__host_allowed(st, "http://site.org/a"));
+    assert_false(lc__host_allowed(st, "https://site.org:8443/"));
+    assert_false(lc__host_allowed(st, "http://site.org.evil/"));
+    assert_true(lc__host_allowed(st, "http://any.org/"));
+    assert_true(lc__host_allowed(st, "https://any.org:1234/x"));
+    assert_true(lc__host_allowed(st, "http://one.org:9000/"));
+    assert_false(lc__host_allowed(st, "http://one.org/"));
+    assert_false(lc__host_allowed(st, "http://other.org:8080/"));
+    tf_job_linkcheck.fini(st);
 }
 
 /* ------------------------------------------------------ normalization */
@@ -256,12 +254,13 @@ test_allowed_hosts_match_host_and_port(void **state)
 static void
 assert_norm(const char *base, const char *link, const char *want)
 {
-    char why[LC_WHY];
+    char why[LC__WHY];
     char *out = NULL;
     int rc;
 
-    rc = normalize_url(base, link, strlen(link), true, &out, why, sizeof(why));
-    if (rc != LC_URL_OK)
+    rc = lc__normalize_url(base, link, strlen(link), true, &out, why,
+                           sizeof(why));
+    if (rc != LC__URL_OK)
         fail_msg("'%s': rc %d (%s)", link, rc, why);
     if (strcmp(out, want) != 0)
         fail_msg("'%s' gave '%s', not '%s'", link, out, want);
@@ -273,12 +272,12 @@ static void
 assert_dead(const char *base, const char *link, bool from_page, const char *key,
             const char *needle)
 {
-    char why[LC_WHY];
+    char why[LC__WHY];
     char *out = NULL;
 
-    assert_int_equal(normalize_url(base, link, strlen(link), from_page, &out,
-                                   why, sizeof(why)),
-                     LC_URL_DEAD);
+    assert_int_equal(lc__normalize_url(base, link, strlen(link), from_page,
+                                       &out, why, sizeof(why)),
+                     LC__URL_DEAD);
     assert_string_equal(out, key);
     if (strstr(why, needle) == NULL)
         fail_msg("'%s': error '%s' lacks '%s'", link, why, needle);
@@ -288,12 +287,12 @@ assert_dead(const char *base, const char *link, bool from_page, const char *key,
 static void
 assert_ignored(const char *link)
 {
-    char why[LC_WHY];
+    char why[LC__WHY];
     char *out = (char *)"x";
 
-    assert_int_equal(
-        normalize_url(PAGE, link, strlen(link), true, &out, why, sizeof(why)),
-        LC_URL_IGNORE);
+    assert_int_equal(lc__normalize_url(PAGE, link, strlen(link), true, &out,
+                                       why, sizeof(why)),
+                     LC__URL_IGNORE);
     assert_null(out);
 }
 
@@ -393,19 +392,19 @@ test_schemes_other_than_http_are_ignored_or_dead(void **state)
 static char *
 links_of(const char *html, char **base)
 {
-    struct lc_strs links = {NULL, 0, 0};
+    struct lc__strs links = {NULL, 0, 0};
     struct tf_buf out;
     char *s;
     size_t i;
 
     tf_buf_init(&out, 0);
-    assert_int_equal(html_links(html, strlen(html), &links, base), 0);
+    assert_int_equal(lc__html_links(html, strlen(html), &links, base), 0);
     for (i = 0; i < links.n; i++)
         assert_int_equal(
             tf_buf_printf(&out, "%s%s", i > 0 ? " " : "", links.v[i]), 0);
     s = strdup(out.data != NULL ? (char *)out.data : "");
     tf_buf_cleanup(&out);
-    strs_cleanup(&links);
+    lc__strs_cleanup(&links);
     return s;
 }
 
@@ -483,7 +482,7 @@ test_comments_script_and_style_hide_tags(void **state)
 static void
 test_base_href_is_the_first_and_resolves_links(void **state)
 {
-    struct lc_strs subs = {NULL, 0, 0};
+    struct lc__strs subs = {NULL, 0, 0};
     const char *html = "<a href=a.html><base href=\"/sub/\"><base href=/no/>"
                        "<a href=b.html>";
     char *base = NULL;
@@ -497,27 +496,29 @@ test_base_href_is_the_first_and_resolves_links(void **state)
     free(base);
     /* The base applies to the whole page, and is itself resolved against
      * the URL the page was read from. */
-    assert_int_equal(page_links(PAGE, "http://127.0.0.1:8080/dir/final.html",
-                                html, strlen(html), &subs),
+    assert_int_equal(lc__page_links(PAGE,
+                                    "http://127.0.0.1:8080/dir/final.html",
+                                    html, strlen(html), &subs),
                      0);
     assert_int_equal(subs.n, 2);
     assert_string_equal(subs.v[0], PAGE "\thttp://127.0.0.1:8080/sub/a.html");
     assert_string_equal(subs.v[1], PAGE "\thttp://127.0.0.1:8080/sub/b.html");
-    strs_cleanup(&subs);
+    lc__strs_cleanup(&subs);
     /* Without a base, links resolve against the final URL. */
     html = "<a href=c.html>";
-    assert_int_equal(page_links(PAGE, "http://127.0.0.1:8080/dir/final.html",
-                                html, strlen(html), &subs),
+    assert_int_equal(lc__page_links(PAGE,
+                                    "http://127.0.0.1:8080/dir/final.html",
+                                    html, strlen(html), &subs),
                      0);
     assert_int_equal(subs.n, 1);
     assert_string_equal(subs.v[0], PAGE "\thttp://127.0.0.1:8080/dir/c.html");
-    strs_cleanup(&subs);
+    lc__strs_cleanup(&subs);
 }
 
 static void
 test_page_links_are_distinct_and_dead_ones_carry_their_error(void **state)
 {
-    struct lc_strs subs = {NULL, 0, 0};
+    struct lc__strs subs = {NULL, 0, 0};
     const char *html =
         "<a href=b.html><a href=./b.html><a href=/b.html#x>"
         "<a href=\"HTTP://127.0.0.1:8080/%62.html\"><a href=mailto:x@y>"
@@ -525,13 +526,13 @@ test_page_links_are_distinct_and_dead_ones_carry_their_error(void **state)
         "<a href='http://a b/'><img src=b.html>";
 
     (void)state;
-    assert_int_equal(page_links(PAGE, NULL, html, strlen(html), &subs), 0);
+    assert_int_equal(lc__page_links(PAGE, NULL, html, strlen(html), &subs), 0);
     assert_int_equal(subs.n, 3);
     assert_string_equal(subs.v[0], PAGE "\thttp://127.0.0.1:8080/b.html");
     assert_string_equal(subs.v[1],
                         PAGE "\tftp://h/f\tprotocol not allowed: ftp");
     assert_non_null(strstr(subs.v[2], PAGE "\thttp://a b/\tinvalid URL: "));
-    strs_cleanup(&subs);
+    lc__strs_cleanup(&subs);
 }
 
 static void
@@ -568,7 +569,7 @@ test_malformed_html_never_crashes(void **state)
                                       "<<<<a<a href=1<a",
                                       "<a href=\"\0x\">",
                                       NULL};
-    struct lc_strs subs = {NULL, 0, 0};
+    struct lc__strs subs = {NULL, 0, 0};
     unsigned char noise[4096];
     unsigned seed = 12345;
     size_t i;
@@ -576,13 +577,13 @@ test_malformed_html_never_crashes(void **state)
     (void)state;
     /* Every prefix of a page, as a cut body (--max-body) leaves it. */
     for (i = 0; i <= sizeof(doc) - 1; i++) {
-        assert_int_equal(page_links(PAGE, NULL, doc, i, &subs), 0);
-        strs_cleanup(&subs);
+        assert_int_equal(lc__page_links(PAGE, NULL, doc, i, &subs), 0);
+        lc__strs_cleanup(&subs);
     }
     for (i = 0; bad[i] != NULL; i++) {
         assert_int_equal(
-            page_links(PAGE, NULL, bad[i], strlen(bad[i]) + 1, &subs), 0);
-        strs_cleanup(&subs);
+            lc__page_links(PAGE, NULL, bad[i], strlen(bad[i]) + 1, &subs), 0);
+        lc__strs_cleanup(&subs);
     }
     /* Bytes of any value, '<' and quotes often. */
     for (i = 0; i < sizeof(noise); i++) {
@@ -595,23 +596,25 @@ test_malformed_html_never_crashes(void **state)
                 : (unsigned char)often[(seed >> 8) % (sizeof(often) - 1)];
     }
     assert_int_equal(
-        page_links(PAGE, NULL, (const char *)noise, sizeof(noise), &subs), 0);
-    strs_cleanup(&subs);
+        lc__page_links(PAGE, NULL, (const char *)noise, sizeof(noise), &subs),
+        0);
+    lc__strs_cleanup(&subs);
     /* The whole page: the cut links and its own are what a browser sees. */
-    assert_int_equal(page_links(PAGE, NULL, doc, sizeof(doc) - 1, &subs), 0);
+    assert_int_equal(lc__page_links(PAGE, NULL, doc, sizeof(doc) - 1, &subs),
+                     0);
     assert_int_equal(subs.n, 5);
     assert_string_equal(subs.v[0], PAGE "\thttp://127.0.0.1:8080/b/x&y");
     assert_string_equal(subs.v[1], PAGE "\thttp://127.0.0.1:8080/b/i.png");
     assert_string_equal(subs.v[2], PAGE "\thttp://127.0.0.1:8080/b/u");
     assert_string_equal(subs.v[3], PAGE "\thttp://h:1/A");
     assert_string_equal(subs.v[4], PAGE "\thttp://127.0.0.1:8080/b/ar");
-    strs_cleanup(&subs);
+    lc__strs_cleanup(&subs);
 }
 
 static void
 test_a_page_with_5000_links_gives_each_once(void **state)
 {
-    struct lc_strs subs = {NULL, 0, 0};
+    struct lc__strs subs = {NULL, 0, 0};
     struct tf_buf html;
     size_t i;
 
@@ -623,13 +626,13 @@ test_a_page_with_5000_links_gives_each_once(void **state)
                                        "<a href='./p%zu.html#again'>\n",
                                        i, i, i),
                          0);
-    assert_int_equal(page_links(PAGE, NULL, (char *)html.data, html.len, &subs),
-                     0);
+    assert_int_equal(
+        lc__page_links(PAGE, NULL, (char *)html.data, html.len, &subs), 0);
     assert_int_equal(subs.n, 5000);
     assert_string_equal(subs.v[0], PAGE "\thttp://127.0.0.1:8080/p0.html");
     assert_string_equal(subs.v[4999],
                         PAGE "\thttp://127.0.0.1:8080/p4999.html");
-    strs_cleanup(&subs);
+    lc__strs_cleanup(&subs);
     tf_buf_cleanup(&html);
 }
 
@@ -637,12 +640,12 @@ static void
 test_content_types_that_are_parsed(void **state)
 {
     (void)state;
-    assert_true(is_html("text/html"));
-    assert_true(is_html("Text/HTML; charset=utf-8"));
-    assert_true(is_html(" application/xhtml+xml"));
-    assert_false(is_html("text/htmlx"));
-    assert_false(is_html("text/plain"));
-    assert_false(is_html("image/png"));
+    assert_true(lc__is_html("text/html"));
+    assert_true(lc__is_html("Text/HTML; charset=utf-8"));
+    assert_true(lc__is_html(" application/xhtml+xml"));
+    assert_false(lc__is_html("text/htmlx"));
+    assert_false(lc__is_html("text/plain"));
+    assert_false(lc__is_html("image/png"));
 }
 
 /* ------------------------------------------------ tasks and results */
@@ -653,18 +656,18 @@ test_task_lines_round_trip_and_bad_ones_are_refused(void **state)
     static const char *const bad[] = {"x http://h/\n",   "p\n",
                                       "phttp://h/\n",    "p \n",
                                       "c http://h/\n\n", NULL};
-    struct lc_xfer *xs = NULL;
+    struct lc__task_url *xs = NULL;
     struct tf_buf task;
     size_t n = 0;
     size_t i;
 
     (void)state;
     tf_buf_init(&task, 0);
-    assert_int_equal(task_add(&task, 'p', "http://h/a?b=1"), 0);
-    assert_int_equal(task_add(&task, 'c', "https://h:8443/c d"), 0);
+    assert_int_equal(lc__task_add(&task, 'p', "http://h/a?b=1"), 0);
+    assert_int_equal(lc__task_add(&task, 'c', "https://h:8443/c d"), 0);
     assert_string_equal((char *)task.data,
                         "p http://h/a?b=1\nc https://h:8443/c d\n");
-    assert_int_equal(task_parse((char *)task.data, task.len, &xs, &n), 0);
+    assert_int_equal(lc__task_parse((char *)task.data, task.len, &xs, &n), 0);
     assert_int_equal(n, 2);
     assert_int_equal(xs[0].mode, 'p');
     assert_string_equal(xs[0].url, "http://h/a?b=1");
@@ -674,18 +677,18 @@ test_task_lines_round_trip_and_bad_ones_are_refused(void **state)
     for (i = 0; bad[i] != NULL; i++) {
         tf_buf_reset(&task);
         assert_int_equal(tf_buf_puts(&task, bad[i]), 0);
-        assert_int_equal(task_parse((char *)task.data, task.len, &xs, &n),
+        assert_int_equal(lc__task_parse((char *)task.data, task.len, &xs, &n),
                          TF_EPROTO);
         free(xs);
     }
     /* The last line may lack its newline; an empty task has no URL. */
     tf_buf_reset(&task);
     assert_int_equal(tf_buf_puts(&task, "c http://h/"), 0);
-    assert_int_equal(task_parse((char *)task.data, task.len, &xs, &n), 0);
+    assert_int_equal(lc__task_parse((char *)task.data, task.len, &xs, &n), 0);
     assert_int_equal(n, 1);
     assert_string_equal(xs[0].url, "http://h/");
     free(xs);
-    assert_int_equal(task_parse((char *)"", 0, &xs, &n), 0);
+    assert_int_equal(lc__task_parse((char *)"", 0, &xs, &n), 0);
     assert_int_equal(n, 0);
     assert_null(xs);
     tf_buf_cleanup(&task);
@@ -694,22 +697,22 @@ test_task_lines_round_trip_and_bad_ones_are_refused(void **state)
 static void
 test_result_lines_round_trip_with_tabs_made_spaces(void **state)
 {
-    struct lc_outcome o = {
+    struct lc__outcome o = {
         "http://h/a", 404,  "http://h/b", 1700000000123456u, 1234, 153, 2,
         "GET",        true, "node\t1",    "bad\tthing\nhere"};
-    struct lc_outcome d;
+    struct lc__outcome d;
     struct tf_buf line;
     char *s;
 
     (void)state;
     tf_buf_init(&line, 0);
-    assert_int_equal(outcome_encode(&line, &o), 0);
+    assert_int_equal(lc__outcome_encode(&line, &o), 0);
     assert_string_equal((char *)line.data,
                         "http://h/a\t404\thttp://h/b\t1700000000123456\t1234"
                         "\t153\t2\tGET\t1\tnode 1\tbad thing here\n");
     s = (char *)line.data;
     s[line.len - 1] = '\0';
-    assert_int_equal(outcome_decode(s, &d), 0);
+    assert_int_equal(lc__outcome_decode(s, &d), 0);
     assert_string_equal(d.url, "http://h/a");
     assert_int_equal(d.status, 404);
     assert_string_equal(d.final, "http://h/b");
@@ -738,14 +741,14 @@ test_bad_result_lines_are_refused(void **state)
         "u\t200\tf\t1\t2\t3\t4\tGET\t2\th\t",
         "u\t200\tf\t1\t2\t99999999999999999999\t4\tGET\t0\th\t",
         NULL};
-    struct lc_outcome d;
+    struct lc__outcome d;
     char line[256];
     size_t i;
 
     (void)state;
     for (i = 0; bad[i] != NULL; i++) {
         snprintf(line, sizeof(line), "%s", bad[i]);
-        if (outcome_decode(line, &d) != TF_EPROTO)
+        if (lc__outcome_decode(line, &d) != TF_EPROTO)
             fail_msg("line %zu was accepted", i);
     }
 }
@@ -753,29 +756,29 @@ test_bad_result_lines_are_refused(void **state)
 /* ------------------------------------------------------------- master */
 
 /* A master's state over options KV, with NWORKERS workers. */
-static struct lc_state *
-master_with(const char *const *kv, int nworkers, struct lc_run *r)
+static struct lc__state *
+master_with(const char *const *kv, int nworkers, struct lc__run *r)
 {
-    struct lc_state *st;
+    struct lc__state *st;
     struct tf_error err;
 
     assert_int_equal(init_with(kv, &st, &err), 0);
-    run_init(r, st, nworkers);
+    lc__run_init(r, st, nworkers);
     return st;
 }
 
 static void
-submit(struct lc_run *r, const char *text)
+submit(struct lc__run *r, const char *text)
 {
-    assert_int_equal(lc_submit(r, NULL, 0, text, strlen(text)), 0);
+    assert_int_equal(lc__submit(r, NULL, 0, text, strlen(text)), 0);
 }
 
-static const struct lc_rec *
-rec_of(const struct lc_run *r, const char *url)
+static const struct lc__rec *
+rec_of(const struct lc__run *r, const char *url)
 {
     size_t i;
 
-    if (!table_find(&r->index, url, &i))
+    if (!lc__table_find(&r->index, url, &i))
         fail_msg("no record of %s", url);
     return &r->recs[i];
 }
@@ -785,12 +788,12 @@ test_submit_hook_deduplicates_and_chooses_pages(void **state)
 {
     static const char *const kv[] = {"crawl",     "http://s/", "max-depth", "1",
                                      "max-pages", "3",         NULL};
-    struct lc_run r;
-    struct lc_state *st = master_with(kv, 2, &r);
+    struct lc__run r;
+    struct lc__state *st = master_with(kv, 2, &r);
     size_t i;
 
     (void)state;
-    assert_int_equal(rec_get(&r, st->start, 0, NULL, &i), 0);
+    assert_int_equal(lc__rec_get(&r, st->start, 0, NULL, &i), 0);
     assert_int_equal(r.recs[i].mode, 'p');
     submit(&r, "http://s/\thttp://s/a");
     submit(&r, "http://s/\thttp://s/a");
@@ -825,21 +828,21 @@ test_submit_hook_deduplicates_and_chooses_pages(void **state)
     assert_int_equal(r.qtail - r.qhead, 6);
     assert_string_equal(r.recs[r.queue[r.qhead]].url, "http://s/");
     assert_string_equal(r.recs[r.queue[r.qhead + 1]].url, "http://s/a");
-    run_cleanup(&r);
-    lc_fini(st);
+    lc__run_cleanup(&r);
+    tf_job_linkcheck.fini(st);
 }
 
 static void
 test_referrers_keep_100_and_count_all(void **state)
 {
     static const char *const kv[] = {"crawl", "http://s/", NULL};
-    struct lc_run r;
-    struct lc_state *st = master_with(kv, 1, &r);
+    struct lc__run r;
+    struct lc__state *st = master_with(kv, 1, &r);
     char text[64];
     size_t i;
 
     (void)state;
-    assert_int_equal(rec_get(&r, st->start, 0, NULL, &i), 0);
+    assert_int_equal(lc__rec_get(&r, st->start, 0, NULL, &i), 0);
     for (i = 0; i < 150; i++) {
         snprintf(text, sizeof(text), "http://s/\thttp://s/p%zu", i);
         submit(&r, text);
@@ -847,9 +850,9 @@ test_referrers_keep_100_and_count_all(void **state)
         submit(&r, text);
     }
     assert_int_equal(rec_of(&r, "http://s/t")->ref_count, 150);
-    assert_int_equal(rec_of(&r, "http://s/t")->nrefs, LC_MAX_REFS);
-    run_cleanup(&r);
-    lc_fini(st);
+    assert_int_equal(rec_of(&r, "http://s/t")->nrefs, LC__MAX_REFS);
+    lc__run_cleanup(&r);
+    tf_job_linkcheck.fini(st);
 }
 
 static void
@@ -857,21 +860,21 @@ test_next_spreads_small_frontiers_and_caps_batches(void **state)
 {
     static const char *const kv[] = {"crawl", "http://s/", "concurrency", "2",
                                      NULL};
-    struct lc_run r;
-    struct lc_state *st = master_with(kv, 3, &r);
+    struct lc__run r;
+    struct lc__state *st = master_with(kv, 3, &r);
     struct tf_buf task;
     char text[64];
     size_t i;
 
     (void)state;
     tf_buf_init(&task, 0);
-    assert_int_equal(lc_next(&r, 0, &task), TF_LATER);
-    assert_int_equal(rec_get(&r, st->start, 0, NULL, &i), 0);
+    assert_int_equal(lc__next(&r, 0, &task), TF_LATER);
+    assert_int_equal(lc__rec_get(&r, st->start, 0, NULL, &i), 0);
     /* One URL, three workers: a batch of one. */
-    assert_int_equal(lc_next(&r, 0, &task), 1);
+    assert_int_equal(lc__next(&r, 0, &task), 1);
     assert_string_equal((char *)task.data, "p http://s/\n");
     assert_int_equal(r.batches[0].n, 1);
-    assert_int_equal(lc_next(&r, 1, &task), TF_LATER);
+    assert_int_equal(lc__next(&r, 1, &task), TF_LATER);
     for (i = 0; i < 30; i++) {
         snprintf(text, sizeof(text), "http://s/\thttp://x/%02zu", i);
         submit(&r, text);
@@ -879,7 +882,7 @@ test_next_spreads_small_frontiers_and_caps_batches(void **state)
     /* 30 URLs over 3 workers would be 10 each; 4 x 2 transfers is the
      * most. */
     tf_buf_reset(&task);
-    assert_int_equal(lc_next(&r, 1, &task), 1);
+    assert_int_equal(lc__next(&r, 1, &task), 1);
     assert_int_equal(r.batches[1].n, 8);
     assert_non_null(
         strstr((char *)task.data, "c http://x/00\nc http://x/01\n"));
@@ -888,21 +891,21 @@ test_next_spreads_small_frontiers_and_caps_batches(void **state)
         static const size_t want[] = {0, 0, 8, 5, 3, 2, 2, 1, 1};
 
         tf_buf_reset(&task);
-        assert_int_equal(lc_next(&r, i, &task), 1);
+        assert_int_equal(lc__next(&r, i, &task), 1);
         assert_int_equal(r.batches[i].n, want[i]);
     }
-    assert_int_equal(lc_next(&r, 9, &task), TF_LATER);
+    assert_int_equal(lc__next(&r, 9, &task), TF_LATER);
     tf_buf_cleanup(&task);
-    run_cleanup(&r);
-    lc_fini(st);
+    lc__run_cleanup(&r);
+    tf_job_linkcheck.fini(st);
 }
 
 static void
 test_done_fills_records_and_marks_the_unreported_dead(void **state)
 {
     static const char *const kv[] = {"crawl", "http://s/", NULL};
-    struct lc_run r;
-    struct lc_state *st = master_with(kv, 1, &r);
+    struct lc__run r;
+    struct lc__state *st = master_with(kv, 1, &r);
     struct tf_result res;
     struct tf_buf task;
     size_t i;
@@ -912,10 +915,10 @@ test_done_fills_records_and_marks_the_unreported_dead(void **state)
     tf_buf_init(&res.out, 0);
     tf_buf_init(&res.err, 0);
     tf_buf_init(&task, 0);
-    assert_int_equal(rec_get(&r, st->start, 0, NULL, &i), 0);
+    assert_int_equal(lc__rec_get(&r, st->start, 0, NULL, &i), 0);
     submit(&r, "http://s/\thttp://s/a");
     submit(&r, "http://s/\thttp://s/b");
-    assert_int_equal(lc_next(&r, 0, &task), 1);
+    assert_int_equal(lc__next(&r, 0, &task), 1);
     assert_int_equal(r.batches[0].n, 3);
     /* A worker reports two of its three URLs (and one nobody asked for,
      * and a line that is none). */
@@ -928,42 +931,42 @@ test_done_fills_records_and_marks_the_unreported_dead(void **state)
                                  "http://s/a\t0\thttp://s/a\t1000000\t9\t0\t0"
                                  "\tGET\t0\tw1\tCouldn't connect to server\n"),
                      0);
-    assert_int_equal(lc_done(&r, 0, &res), 0);
+    assert_int_equal(lc__done(&r, 0, &res), 0);
     assert_true(rec_of(&r, "http://s/")->done);
     assert_int_equal(rec_of(&r, "http://s/")->status, 200);
     assert_int_equal(rec_of(&r, "http://s/")->size, 512);
     assert_true(rec_of(&r, "http://s/")->parsed);
     assert_string_equal(rec_of(&r, "http://s/")->host, "w1");
-    assert_false(rec_is_dead(rec_of(&r, "http://s/")));
+    assert_false(lc__rec_is_dead(rec_of(&r, "http://s/")));
     assert_string_equal(rec_of(&r, "http://s/a")->error,
                         "Couldn't connect to server");
-    assert_true(rec_is_dead(rec_of(&r, "http://s/a")));
+    assert_true(lc__rec_is_dead(rec_of(&r, "http://s/a")));
     assert_string_equal(rec_of(&r, "http://s/b")->error,
                         "no result from the worker");
     assert_int_equal(r.nrecs, 3);
     /* A failed task: each of its URLs is dead with the worker's message. */
     submit(&r, "http://s/\thttp://s/c");
     tf_buf_reset(&task);
-    assert_int_equal(lc_next(&r, 1, &task), 1);
+    assert_int_equal(lc__next(&r, 1, &task), 1);
     res.status = 1;
     tf_buf_reset(&res.out);
     assert_int_equal(
         tf_buf_puts(&res.err, "linkcheck: cannot start\tlibcurl\n"), 0);
-    assert_int_equal(lc_done(&r, 1, &res), 0);
+    assert_int_equal(lc__done(&r, 1, &res), 0);
     assert_string_equal(rec_of(&r, "http://s/c")->error,
                         "linkcheck: cannot start libcurl");
     tf_buf_cleanup(&task);
     tf_buf_cleanup(&res.out);
     tf_buf_cleanup(&res.err);
-    run_cleanup(&r);
-    lc_fini(st);
+    lc__run_cleanup(&r);
+    tf_job_linkcheck.fini(st);
 }
 
 /* --------------------------------------------------------- URL files */
 
 /* Reads FILE's TEXT (N bytes) as linkcheck's URL file into R. */
 static int
-read_text(struct lc_run *r, struct lc_state **st, const char *text, size_t n,
+read_text(struct lc__run *r, struct lc__state **st, const char *text, size_t n,
           struct tf_error *err)
 {
     const char *path = write_file("urls.txt", text, n);
@@ -972,7 +975,7 @@ read_text(struct lc_run *r, struct lc_state **st, const char *text, size_t n,
 
     *st = master_with(kv, 2, r);
     tf_error_init(err);
-    rc = read_urls(r, path, err);
+    rc = lc__read_urls(r, path, err);
     return rc;
 }
 
@@ -988,9 +991,9 @@ test_url_file_lines_are_checked_once_with_every_line(void **state)
                                "http://h/b\n"
                                "not a url\n"
                                "http://h/a";
-    struct lc_state *st;
+    struct lc__state *st;
     struct tf_error err;
-    struct lc_run r;
+    struct lc__run r;
 
     (void)state;
     assert_int_equal(read_text(&r, &st, text, sizeof(text) - 1, &err), 0);
@@ -1007,16 +1010,16 @@ test_url_file_lines_are_checked_once_with_every_line(void **state)
     /* Two to fetch, none to parse. */
     assert_int_equal(r.qtail - r.qhead, 2);
     assert_int_equal(r.pages_scheduled, 0);
-    run_cleanup(&r);
-    lc_fini(st);
+    lc__run_cleanup(&r);
+    tf_job_linkcheck.fini(st);
 }
 
 static void
 test_url_file_errors_name_file_and_line(void **state)
 {
-    struct lc_state *st;
+    struct lc__state *st;
     struct tf_error err;
-    struct lc_run r;
+    struct lc__run r;
     char *big;
     const char *kv[] = {"1", "x", NULL};
 
@@ -1024,39 +1027,40 @@ test_url_file_errors_name_file_and_line(void **state)
     assert_int_equal(read_text(&r, &st, "http://h/\nhttp://h/\0x\n", 22, &err),
                      TF_EINPUT);
     assert_non_null(strstr(err.msg, "urls.txt:2: NUL byte in line"));
-    run_cleanup(&r);
-    lc_fini(st);
+    lc__run_cleanup(&r);
+    tf_job_linkcheck.fini(st);
 
-    big = malloc(LC_MAX_LINE + 20);
+    big = malloc(LC__MAX_LINE + 20);
     assert_non_null(big);
     memcpy(big, "http://h/\n", 10);
-    memset(big + 10, 'a', LC_MAX_LINE + 1);
-    big[LC_MAX_LINE + 11] = '\n';
-    assert_int_equal(read_text(&r, &st, big, LC_MAX_LINE + 12, &err),
+    memset(big + 10, 'a', LC__MAX_LINE + 1);
+    big[LC__MAX_LINE + 11] = '\n';
+    assert_int_equal(read_text(&r, &st, big, LC__MAX_LINE + 12, &err),
                      TF_EINPUT);
     assert_non_null(strstr(err.msg, "urls.txt:2: line longer than 65536"));
-    run_cleanup(&r);
-    lc_fini(st);
+    lc__run_cleanup(&r);
+    tf_job_linkcheck.fini(st);
     /* A line of 64 KiB exactly is a line. */
-    assert_int_equal(read_text(&r, &st, big, LC_MAX_LINE + 10, &err), 0);
-    run_cleanup(&r);
-    lc_fini(st);
+    assert_int_equal(read_text(&r, &st, big, LC__MAX_LINE + 10, &err), 0);
+    lc__run_cleanup(&r);
+    tf_job_linkcheck.fini(st);
     free(big);
 
     st = master_with(kv, 1, &r);
-    assert_int_equal(read_urls(&r, "/nonexistent/urls.txt", &err), TF_EINPUT);
+    assert_int_equal(lc__read_urls(&r, "/nonexistent/urls.txt", &err),
+                     TF_EINPUT);
     assert_string_equal(err.msg,
                         "/nonexistent/urls.txt: No such file or directory");
-    run_cleanup(&r);
-    lc_fini(st);
+    lc__run_cleanup(&r);
+    tf_job_linkcheck.fini(st);
 }
 
 /* ------------------------------------------------------------- report */
 
 /* A run over a crawl with records made by hand, as the workers would have
  * filled them. */
-static struct lc_state *
-sample_run(struct lc_run *r, const char *format, bool dead_only)
+static struct lc__state *
+sample_run(struct lc__run *r, const char *format, bool dead_only)
 {
     const char *kv[] = {"crawl",
                         "http://h:8080/",
@@ -1065,13 +1069,13 @@ sample_run(struct lc_run *r, const char *format, bool dead_only)
                         dead_only ? "dead-only" : NULL,
                         "1",
                         NULL};
-    struct lc_state *st = master_with(kv, 2, r);
-    struct lc_rec *rec;
+    struct lc__state *st = master_with(kv, 2, r);
+    struct lc__rec *rec;
     char text[64];
     size_t i;
     size_t k;
 
-    assert_int_equal(rec_get(r, st->start, 0, NULL, &i), 0);
+    assert_int_equal(lc__rec_get(r, st->start, 0, NULL, &i), 0);
     submit(r, "http://h:8080/\thttp://h:8080/zeta");
     submit(r, "http://h:8080/\thttp://h:8080/missing.html");
     submit(r, "http://h:8080/\thttp://h:8080/r1");
@@ -1097,16 +1101,16 @@ sample_run(struct lc_run *r, const char *format, bool dead_only)
         rec->final = strdup(rec->url);
         rec->host = strdup("w");
     }
-    rec = (struct lc_rec *)rec_of(r, "http://h:8080/missing.html");
+    rec = (struct lc__rec *)rec_of(r, "http://h:8080/missing.html");
     rec->status = 404;
     rec->size = 153;
     rec->time_us = 1400;
     rec->parsed = false;
-    rec = (struct lc_rec *)rec_of(r, "http://h:8080/r1");
+    rec = (struct lc__rec *)rec_of(r, "http://h:8080/r1");
     free(rec->final);
     rec->final = strdup("http://h:8080/final.html");
     rec->redirects = 2;
-    rec = (struct lc_rec *)rec_of(r, "http://h:8081/hang");
+    rec = (struct lc__rec *)rec_of(r, "http://h:8081/hang");
     rec->status = 0;
     rec->size = 0;
     rec->time_us = 10002000;
@@ -1117,14 +1121,14 @@ sample_run(struct lc_run *r, const char *format, bool dead_only)
 
 /* The report of R as a string (to free). */
 static char *
-report_text(const struct lc_run *r, size_t *ndead, size_t *nparsed)
+report_text(const struct lc__run *r, size_t *ndead, size_t *nparsed)
 {
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
 
     assert_non_null(f);
-    assert_int_equal(report(r, f, ndead, nparsed), 0);
+    assert_int_equal(lc__report(r, f, ndead, nparsed), 0);
     assert_int_equal(fclose(f), 0);
     return text;
 }
@@ -1132,8 +1136,8 @@ report_text(const struct lc_run *r, size_t *ndead, size_t *nparsed)
 static void
 test_table_is_sorted_with_referrers_of_dead_links(void **state)
 {
-    struct lc_state *st;
-    struct lc_run r;
+    struct lc__state *st;
+    struct lc__run r;
     size_t ndead;
     size_t nparsed;
     char *text;
@@ -1181,8 +1185,8 @@ test_table_is_sorted_with_referrers_of_dead_links(void **state)
         "reached)\n"
         "      found on http://h:8080/\n");
     free(text);
-    run_cleanup(&r);
-    lc_fini(st);
+    lc__run_cleanup(&r);
+    tf_job_linkcheck.fini(st);
 
     st = sample_run(&r, "table", true);
     text = report_text(&r, &ndead, &nparsed);
@@ -1191,15 +1195,15 @@ test_table_is_sorted_with_referrers_of_dead_links(void **state)
     assert_non_null(strstr(text, "RESULT CODE"));
     assert_non_null(strstr(text, "dead    ---   10.002"));
     free(text);
-    run_cleanup(&r);
-    lc_fini(st);
+    lc__run_cleanup(&r);
+    tf_job_linkcheck.fini(st);
 }
 
 static void
 test_jsonl_reads_back_with_every_field(void **state)
 {
-    struct lc_state *st;
-    struct lc_run r;
+    struct lc__state *st;
+    struct lc__run r;
     size_t ndead;
     size_t nparsed;
     size_t lines = 0;
@@ -1274,16 +1278,16 @@ test_jsonl_reads_back_with_every_field(void **state)
     assert_int_equal(lines, r.nrecs);
     assert_int_equal(lines, 18);
     free(text);
-    run_cleanup(&r);
-    lc_fini(st);
+    lc__run_cleanup(&r);
+    tf_job_linkcheck.fini(st);
 }
 
 static void
 test_jsonl_field_order_and_bad_utf8(void **state)
 {
     const char *kv[] = {"1", "urls.txt", "format", "jsonl", NULL};
-    struct lc_state *st;
-    struct lc_run r;
+    struct lc__state *st;
+    struct lc__run r;
     size_t ndead;
     size_t nparsed;
     size_t i;
@@ -1291,8 +1295,9 @@ test_jsonl_field_order_and_bad_utf8(void **state)
 
     (void)state;
     st = master_with(kv, 1, &r);
-    assert_int_equal(rec_get(&r, "bad\xff\xc3(", 0, "invalid URL: x", &i), 0);
-    assert_int_equal(rec_ref(&r, i, 7), 0);
+    assert_int_equal(lc__rec_get(&r, "bad\xff\xc3(", 0, "invalid URL: x", &i),
+                     0);
+    assert_int_equal(lc__rec_ref(&r, i, 7), 0);
     text = report_text(&r, &ndead, &nparsed);
     assert_int_equal(ndead, 1);
     assert_string_equal(text,
@@ -1304,58 +1309,8 @@ test_jsonl_field_order_and_bad_utf8(void **state)
                         "\"found_on\": [\"urls.txt:7\"], \"found_on_count\": "
                         "1}\n");
     free(text);
-    run_cleanup(&r);
-    lc_fini(st);
-}
-
-static void
-test_joblog_lines_have_gnu_parallels_columns(void **state)
-{
-    const char *path;
-    const char *kv[] = {"1", "urls.txt", "joblog", NULL, NULL};
-    struct lc_state *st;
-    struct tf_error err;
-    struct tf_buf buf;
-    struct lc_run r;
-    size_t i;
-
-    (void)state;
-    tf_buf_init(&buf, 0);
-    assert_int_equal(joblog_format(&buf, 7, "node1", 1700000000123456u, 1234567,
-                                   153, true, "http://h/a b"),
-                     0);
-    assert_string_equal((char *)buf.data,
-                        "7\tnode1\t1700000000.123\t     1.235\t0\t153\t1\t0\t"
-                        "http://h/a b\n");
-    tf_buf_reset(&buf);
-    assert_int_equal(joblog_format(&buf, 8, "n", 999, 0, 0, false, "u\nv"), 0);
-    assert_string_equal((char *)buf.data,
-                        "8\tn\t0.001\t     0.000\t0\t0\t0\t0\tu v\n");
-
-    /* The file: the header, then the URLs dead before any transfer, then
-     * the others as they end. */
-    path = write_file("joblog", "", 0);
-    kv[3] = path;
-    st = master_with(kv, 1, &r);
-    assert_int_equal(
-        rec_get(&r, "ftp://h/", 0, "protocol not allowed: ftp", &i), 0);
-    assert_int_equal(rec_get(&r, "http://h/", 0, NULL, &i), 0);
-    assert_int_equal(joblog_open(&r, path, &err), 0);
-    r.recs[i].status = 404;
-    r.recs[i].size = 5;
-    r.recs[i].start_us = 2000000;
-    r.recs[i].host = strdup("w2");
-    assert_int_equal(joblog_rec(&r, i), 0);
-    run_cleanup(&r);
-    tf_test_slurp(path, &buf);
-    assert_non_null(strstr((char *)buf.data,
-                           "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\t"
-                           "Exitval\tSignal\tCommand\n1\t"));
-    assert_non_null(strstr(
-        (char *)buf.data, "\t     0.000\t0\t0\t1\t0\tftp://h/\n"
-                          "2\tw2\t2.000\t     0.000\t0\t5\t1\t0\thttp://h/\n"));
-    tf_buf_cleanup(&buf);
-    lc_fini(st);
+    lc__run_cleanup(&r);
+    tf_job_linkcheck.fini(st);
 }
 
 int
@@ -1390,7 +1345,6 @@ main(void)
         cmocka_unit_test(test_table_is_sorted_with_referrers_of_dead_links),
         cmocka_unit_test(test_jsonl_reads_back_with_every_field),
         cmocka_unit_test(test_jsonl_field_order_and_bad_utf8),
-        cmocka_unit_test(test_joblog_lines_have_gnu_parallels_columns),
     };
 
     return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);

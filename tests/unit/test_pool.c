@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "results.h"
 #include "tf_test.h"
 
 static const int worker_counts[] = {1, 2, 4};
@@ -718,6 +719,212 @@ test_several_maps_in_a_row_on_one_pool_all_succeed(void **state)
         free(out);
     }
     tf_buf_cleanup(&one);
+    close_pool(pool);
+}
+
+/* ------------------------------------------------------------- records */
+
+/* Names task INDEX "x=VALUE". */
+static int
+label_x(void *arg, uint64_t index, const void *task, size_t len,
+        struct tf_buf *out)
+{
+    int64_t x;
+
+    (void)arg;
+    (void)index;
+    if (len != sizeof(x))
+        return TF_EINPUT;
+    memcpy(&x, task, sizeof(x));
+    return tf_buf_printf(out, "x=%lld", (long long)x);
+}
+
+/* Column K (0-based) of a TAB-separated LINE, in a static buffer. */
+static const char *
+column(const char *line, int k)
+{
+    static char col[64];
+
+    for (; k > 0 && line != NULL; k--) {
+        line = strchr(line, '\t');
+        line = line != NULL ? line + 1 : NULL;
+    }
+    if (line == NULL)
+        return "";
+    snprintf(col, sizeof(col), "%.*s", (int)strcspn(line, "\t"), line);
+    return col;
+}
+
+/* What a results file holds: each task record's id, status, text and
+ * output, in file order. */
+struct stored {
+    size_t n;
+    uint64_t ids[64];
+    int status[64];
+    char text[64][32];
+    int64_t out[64];
+};
+
+static int
+store_rec(void *arg, const struct tf__result_rec *rec)
+{
+    struct stored *s = arg;
+
+    if (s->n == 64)
+        return 0;
+    s->ids[s->n] = rec->id;
+    s->status[s->n] = rec->status;
+    snprintf(s->text[s->n], sizeof(s->text[0]), "%.*s", (int)rec->cmd_len,
+             (const char *)rec->cmd);
+    s->out[s->n] = INT64_MIN;
+    if (rec->out_len == sizeof(int64_t))
+        memcpy(&s->out[s->n], rec->out, sizeof(int64_t));
+    s->n++;
+    return 0;
+}
+
+static void
+test_records_of_every_task_go_to_the_joblog_and_results_file(void **state)
+{
+    struct tf_config cfg = loop_cfg(3);
+    struct tf_records r;
+    struct tf_pool *pool;
+    struct tf_error err;
+    struct stored st;
+    struct tf_buf log;
+    int64_t in[20], out[20];
+    char joblog[40], results[40];
+    char line[128];
+    const char *p;
+    size_t i;
+
+    (void)state;
+    tf_test_temp_path(joblog, "records_log");
+    tf_test_temp_path(results, "records_res");
+    for (i = 0; i < 20; i++)
+        in[i] = (int64_t)i;
+    pool = open_pool(&cfg);
+    memset(&r, 0, sizeof(r));
+    r.joblog = joblog;
+    r.results = results;
+    r.label = label_x;
+    tf_error_init(&err);
+    assert_int_equal(tf_pool_records(pool, &r, &err), 0);
+    /* Two runs: 10 tasks that all succeed, 10 of which some fail. */
+    assert_int_equal(tf_map(pool, "square", in, sizeof(in[0]), out,
+                            sizeof(out[0]), 10, &err),
+                     0);
+    assert_int_equal(tf_map(pool, "fail_some", in + 10, sizeof(in[0]), out,
+                            sizeof(out[0]), 10, &err),
+                     TF_ETASK);
+    close_pool(pool);
+    /* The joblog: its header, then one line a task, numbered on across
+     * the runs, named by the label, with its exit status. */
+    tf_buf_init(&log, 0);
+    tf_test_slurp(joblog, &log);
+    p = (const char *)log.data;
+    assert_non_null(p);
+    assert_int_equal(strncmp(p, "Seq\tHost\t", 9), 0);
+    for (i = 0; i < 20; i++) {
+        char want[32];
+
+        p = strchr(p, '\n') + 1;
+        snprintf(line, sizeof(line), "%.*s", (int)strcspn(p, "\n"), p);
+        /* Seq, Exitval and Command: the 1st, 7th and 9th columns. */
+        snprintf(want, sizeof(want), "%zu", i + 1);
+        assert_string_equal(column(line, 0), want);
+        assert_string_equal(column(line, 6),
+                            i >= 10 && in[i] % 7 == 3 ? "1" : "0");
+        snprintf(want, sizeof(want), "x=%zu", i);
+        assert_string_equal(column(line, 8), want);
+    }
+    /* ... and nothing after. */
+    assert_string_equal(strchr(p, '\n'), "\n");
+    /* The results file: the same tasks, with their output. */
+    memset(&st, 0, sizeof(st));
+    assert_int_equal(tf__results_read(results, store_rec, &st, NULL, &err),
+                     0);
+    assert_int_equal(st.n, 20);
+    for (i = 0; i < 20; i++) {
+        char want[32];
+
+        snprintf(want, sizeof(want), "x=%zu", i);
+        assert_int_equal(st.ids[i], i + 1);
+        assert_string_equal(st.text[i], want);
+        assert_int_equal(st.status[i], i >= 10 && in[i] % 7 == 3);
+        if (st.status[i] == 0)
+            assert_true(st.out[i] == in[i] * in[i]);
+    }
+    tf_buf_cleanup(&log);
+    unlink(joblog);
+    unlink(results);
+}
+
+static void
+test_records_by_hand_are_the_programs_alone(void **state)
+{
+    struct tf_config cfg = loop_cfg(2);
+    struct tf_records r;
+    struct tf_record rec;
+    struct tf_pool *pool;
+    struct tf_error err;
+    struct tf_buf log;
+    int64_t in[5], out[5];
+    char joblog[40];
+
+    (void)state;
+    tf_test_temp_path(joblog, "records_hand");
+    memset(in, 0, sizeof(in));
+    pool = open_pool(&cfg);
+    tf_error_init(&err);
+    memset(&rec, 0, sizeof(rec));
+    rec.text = "https://example.org/";
+    rec.len = strlen(rec.text);
+    /* None kept yet: dropped. */
+    assert_int_equal(tf_pool_record(pool, &rec, &err), 0);
+    memset(&r, 0, sizeof(r));
+    r.joblog = joblog;
+    r.by_hand = true;
+    assert_int_equal(tf_pool_records(pool, &r, &err), 0);
+    assert_int_equal(tf_map(pool, "square", in, sizeof(in[0]), out,
+                            sizeof(out[0]), 5, &err),
+                     0);
+    rec.host = "web1";
+    rec.start_us = 1700000000123456;
+    rec.runtime_us = 1500000;
+    rec.status = 1;
+    rec.out = "abc";
+    rec.out_len = 3;
+    rec.receive = 153;
+    assert_int_equal(tf_pool_record(pool, &rec, &err), 0);
+    /* A second joblog replaces the first, which is closed. */
+    close_pool(pool);
+    tf_buf_init(&log, 0);
+    tf_test_slurp(joblog, &log);
+    assert_string_equal((const char *)log.data,
+                        "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\t"
+                        "Exitval\tSignal\tCommand\n"
+                        "1\tweb1\t1700000000.123\t     1.500\t0\t153\t1\t0\t"
+                        "https://example.org/\n");
+    tf_buf_cleanup(&log);
+    unlink(joblog);
+}
+
+static void
+test_records_refuse_a_joblog_that_cannot_be_written(void **state)
+{
+    struct tf_config cfg = loop_cfg(1);
+    struct tf_records r;
+    struct tf_pool *pool;
+    struct tf_error err;
+
+    (void)state;
+    pool = open_pool(&cfg);
+    memset(&r, 0, sizeof(r));
+    r.joblog = "/nonexistent-dir/x.log";
+    tf_error_init(&err);
+    assert_int_equal(tf_pool_records(pool, &r, &err), TF_EUSAGE);
+    assert_non_null(strstr(err.msg, "/nonexistent-dir/x.log"));
     close_pool(pool);
 }
 
@@ -2710,6 +2917,10 @@ main(void)
         POOL_TEST(test_run_whose_next_says_later_at_once_ends_with_no_task),
         POOL_TEST(test_pool_submit_outside_a_run_is_eusage),
         cmocka_unit_test(test_forked_workers_submit_tasks_over_their_sockets),
+        cmocka_unit_test(
+            test_records_of_every_task_go_to_the_joblog_and_results_file),
+        cmocka_unit_test(test_records_by_hand_are_the_programs_alone),
+        cmocka_unit_test(test_records_refuse_a_joblog_that_cannot_be_written),
         cmocka_unit_test(
             test_the_library_writes_nothing_and_logs_only_to_its_log_function),
         POOL_TEST(test_register_rejects_the_65th_function),

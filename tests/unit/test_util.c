@@ -90,29 +90,113 @@ test_edit_distance_of_long_strings(void **state)
     free(b);
 }
 
+/* TEXT read as TYPE in [MIN, MAX] gives WANT. */
 static void
-test_parse_u64_takes_the_bounds(void **state)
+number_is(const char *text, int type, uint64_t min, uint64_t max,
+          uint64_t want)
 {
     struct tf_error err;
-    uint64_t v = 0;
+    uint64_t v = 42;
 
-    (void)state;
-    assert_int_equal(tf__parse_u64("1", 1, 8, "-j", &v, &err), 0);
-    assert_int_equal(v, 1);
-    assert_int_equal(tf__parse_u64("8", 1, 8, "-j", &v, &err), 0);
-    assert_int_equal(v, 8);
-    assert_int_equal(
-        tf__parse_u64("18446744073709551615", 0, UINT64_MAX, "--n", &v, &err),
-        0);
-    assert_true(v == UINT64_MAX);
+    tf_error_init(&err);
+    if (tf_parse_number(text, type, min, max, "--x", &v, &err) != 0)
+        fail_msg("'%s': %s", text, err.msg);
+    if (v != want)
+        fail_msg("'%s': %llu, not %llu", text, (unsigned long long)v,
+                 (unsigned long long)want);
+}
+
+/* TEXT read as TYPE in [MIN, MAX] is refused with message MSG. */
+static void
+number_refused(const char *text, int type, uint64_t min, uint64_t max,
+               const char *msg)
+{
+    struct tf_error err;
+    uint64_t v = 42;
+
+    tf_error_init(&err);
+    assert_int_equal(tf_parse_number(text, type, min, max, "--x", &v, &err),
+                     TF_EUSAGE);
+    assert_string_equal(err.msg, msg);
+    assert_int_equal(v, 42); /* never written on failure */
 }
 
 static void
-test_parse_u64_rejects_signs_blanks_overflow_and_range(void **state)
+test_whole_numbers_take_exponents_and_si_suffixes(void **state)
+{
+    (void)state;
+    number_is("0", TF_OPT_INT, 0, 0, 0);
+    number_is("8", TF_OPT_INT, 1, 8, 8);
+    number_is("1e12", TF_OPT_INT, 1, 0, 1000000000000u);
+    number_is("1E6", TF_OPT_INT, 1, 0, 1000000);
+    number_is("2.5e3", TF_OPT_INT, 1, 0, 2500);
+    number_is("1.5k", TF_OPT_INT, 1, 0, 1500);
+    number_is("10k", TF_OPT_INT, 1, 0, 10000);
+    number_is("4M", TF_OPT_INT, 1, 0, 4000000);
+    number_is("2G", TF_OPT_INT, 1, 0, 2000000000u);
+    number_is("3T", TF_OPT_INT, 1, 0, 3000000000000u);
+    number_is("1E", TF_OPT_INT, 1, 0, 1000000000000000000u);
+    number_is("12000e-3", TF_OPT_INT, 1, 0, 12);
+    number_is("0.001k", TF_OPT_INT, 1, 0, 1);
+    number_is("007", TF_OPT_INT, 1, 0, 7);
+    number_is("18446744073709551615", TF_OPT_INT, 0, 0, UINT64_MAX);
+    /* Digits past 19 count as powers of ten. */
+    number_is("100000000000000000000e-2", TF_OPT_INT, 0, 0,
+              1000000000000000000u);
+}
+
+static void
+test_sizes_take_binary_suffixes_and_a_b(void **state)
+{
+    (void)state;
+    number_is("4096", TF_OPT_SIZE, 1, 0, 4096);
+    number_is("64k", TF_OPT_SIZE, 1, 0, 65536);
+    number_is("64K", TF_OPT_SIZE, 1, 0, 65536);
+    number_is("10M", TF_OPT_SIZE, 1, 0, 10u << 20);
+    number_is("10MiB", TF_OPT_SIZE, 1, 0, 10u << 20);
+    number_is("10MB", TF_OPT_SIZE, 1, 0, 10u << 20);
+    number_is("1.5G", TF_OPT_SIZE, 1, 0, (uint64_t)3 << 29);
+    number_is("100B", TF_OPT_SIZE, 1, 0, 100);
+    number_is("1e3", TF_OPT_SIZE, 1, 0, 1000);
+    /* B and iB belong to sizes. */
+    number_refused("10MB", TF_OPT_INT, 1, 0,
+                   "--x: '10MB' is not a whole number (like 250, 1e6 or "
+                   "10k)");
+    number_refused("10iB", TF_OPT_SIZE, 1, 0,
+                   "--x: '10iB' is not a size (like 4096, 64k, 10MiB or "
+                   "1.5G)");
+}
+
+static void
+test_durations_take_units_and_decimals(void **state)
+{
+    (void)state;
+    number_is("30", TF_OPT_DURATION, 0, 0, 30000000);
+    number_is("1.5", TF_OPT_DURATION, 0, 0, 1500000);
+    number_is("1e-3", TF_OPT_DURATION, 0, 0, 1000);
+    number_is("250ms", TF_OPT_DURATION, 0, 0, 250000);
+    number_is("7us", TF_OPT_DURATION, 0, 0, 7);
+    number_is("30s", TF_OPT_DURATION, 0, 0, 30000000);
+    number_is("5m", TF_OPT_DURATION, 0, 0, 300000000);
+    number_is("2h", TF_OPT_DURATION, 0, 0, 7200000000u);
+    number_is("1d", TF_OPT_DURATION, 0, 0, 86400000000u);
+    number_is(".5s", TF_OPT_DURATION, 0, 0, 500000);
+    number_refused("0.5ms", TF_OPT_DURATION, 1000, 0,
+                   "--x: 0.5ms is out of range (1ms or more)");
+    number_refused("2y", TF_OPT_DURATION, 0, 0,
+                   "--x: '2y' is not a duration (like 30, 1.5s, 250ms, 5m, "
+                   "2h or 1d)");
+    number_refused("400d", TF_OPT_DURATION, 1000, 366 * 86400000000u,
+                   "--x: 400d is out of range (1ms to 366d)");
+}
+
+static void
+test_numbers_refuse_signs_blanks_fractions_overflow_and_range(void **state)
 {
     static const char *const bad[] = {
-        "",  "-1", "+1", " 1", "1 ", "1x", "0x10", "18446744073709551616",
-        "9", "0",  NULL};
+        "",    "-1",  "+1",  " 1", "1 ",  "1x",   "0x10", "1.5",
+        "1e",  "e3",  ".",   "1kk", "1k ", "nan", "inf",  "1.0001k",
+        "1e-1", NULL};
     struct tf_error err;
     uint64_t v = 42;
     size_t i;
@@ -120,11 +204,54 @@ test_parse_u64_rejects_signs_blanks_overflow_and_range(void **state)
     (void)state;
     for (i = 0; bad[i] != NULL; i++) {
         tf_error_init(&err);
-        assert_int_equal(tf__parse_u64(bad[i], 1, 8, "-j", &v, &err),
-                         TF_EUSAGE);
+        if (tf_parse_number(bad[i], TF_OPT_INT, 0, 0, "-j", &v, &err) !=
+            TF_EUSAGE)
+            fail_msg("'%s' was taken as %llu", bad[i], (unsigned long long)v);
         assert_non_null(strstr(err.msg, "-j: "));
     }
-    assert_int_equal(v, 42); /* never written on failure */
+    assert_int_equal(v, 42);
+    number_refused("18446744073709551616", TF_OPT_INT, 0, 0,
+                   "--x: 18446744073709551616 is out of range (0 or more)");
+    number_refused("20E", TF_OPT_INT, 0, 0,
+                   "--x: 20E is out of range (0 or more)");
+    number_refused("16E", TF_OPT_SIZE, 0, 0,
+                   "--x: 16E is out of range (0 or more)");
+    number_refused("9", TF_OPT_INT, 1, 8, "--x: 9 is out of range (1 to 8)");
+    number_refused("0", TF_OPT_INT, 1, 8, "--x: 0 is out of range (1 to 8)");
+    number_refused("2k", TF_OPT_INT, 1, 1000,
+                   "--x: 2k is out of range (1 to 1000)");
+    number_refused("", TF_OPT_INT, 1, 8,
+                   "--x: missing value: give a whole number (like 250, 1e6 "
+                   "or 10k)");
+}
+
+static void
+test_option_check_reads_its_table_entry(void **state)
+{
+    static const struct tf_option n = {"samples", 0, "N", "samples",
+                                       TF_OPT_INT, 1, 1000000000000000u,
+                                       NULL};
+    static const struct tf_option mode = {"mode", 0, "a|b|c", "the mode",
+                                          TF_OPT_CHOICE, 0, 0, "fast|slow|"
+                                                               "exact"};
+    static const struct tf_option text = {"name", 0, "NAME", "a name", 0, 0,
+                                          0, NULL};
+    struct tf_error err;
+    uint64_t v = 7;
+
+    (void)state;
+    tf_error_init(&err);
+    assert_int_equal(tf_option_check(&n, "1e12", &v, &err), 0);
+    assert_true(v == 1000000000000u);
+    assert_int_equal(tf_option_check(&n, "0", &v, &err), TF_EUSAGE);
+    assert_string_equal(err.msg,
+                        "--samples: 0 is out of range (1 to "
+                        "1000000000000000)");
+    assert_int_equal(tf_option_check(&mode, "slow", &v, &err), 0);
+    assert_int_equal(tf_option_check(&mode, "slo", &v, &err), TF_EUSAGE);
+    assert_string_equal(err.msg, "--mode: 'slo' is not fast, slow or exact");
+    assert_int_equal(tf_option_check(&text, "anything 1x", &v, &err), 0);
+    assert_int_equal(v, 0);
 }
 
 /* Parses S (a span without its NUL) with NEG_OK; *OUT as the helper leaves
@@ -180,9 +307,12 @@ main(void)
         cmocka_unit_test(test_edit_distance_edits_no_substring_twice),
         cmocka_unit_test(test_edit_distance_is_symmetric_and_case_sensitive),
         cmocka_unit_test(test_edit_distance_of_long_strings),
-        cmocka_unit_test(test_parse_u64_takes_the_bounds),
+        cmocka_unit_test(test_whole_numbers_take_exponents_and_si_suffixes),
+        cmocka_unit_test(test_sizes_take_binary_suffixes_and_a_b),
+        cmocka_unit_test(test_durations_take_units_and_decimals),
         cmocka_unit_test(
-            test_parse_u64_rejects_signs_blanks_overflow_and_range),
+            test_numbers_refuse_signs_blanks_fractions_overflow_and_range),
+        cmocka_unit_test(test_option_check_reads_its_table_entry),
         cmocka_unit_test(
             test_parse_i64_span_reads_a_span_and_a_sign_when_allowed),
         cmocka_unit_test(

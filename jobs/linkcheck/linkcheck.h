@@ -1,0 +1,455 @@
+/* linkcheck.h - what the files of the linkcheck job share; included by the
+ * .c files of jobs/linkcheck/ and the job's tests alone */
+#ifndef TF_LINKCHECK_H
+#define TF_LINKCHECK_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "taskfarm.h"
+
+/*
+ * The master keeps every URL met, keyed by its normalized form, and hands
+ * out batches of them. A task is text, one URL a line: "p URL\n" to fetch
+ * with GET and parse when it is HTML, "c URL\n" to check (HEAD, then GET
+ * when the server refuses HEAD). A worker runs a batch with libcurl's multi
+ * interface and answers one TAB-separated line per URL (see
+ * lc__outcome_encode()); for each link on a page it parsed it submits
+ * "PAGE\tURL", or "PAGE\tRAW\tERROR" for a link it already knows is dead.
+ *
+ * The files: url.c normalizes URLs, html.c finds the links of a page,
+ * fetch.c is all that talks to libcurl (its URL parser, under url.c, and
+ * the transfers of a worker), report.c writes the report, table.c holds
+ * the hash table and string list the others use, and linkcheck.c the rest:
+ * the master's records and frontier, the task and result lines, the
+ * options and the job's vtable.
+ */
+#define LC__MAX_LINE 65536 /* longest line of a URL file */
+#define LC__MAX_REFS 100   /* referrers kept per URL; all are counted */
+#define LC__WHY 256        /* room for one URL's error text */
+
+enum lc__format { LC__TABLE, LC__JSONL };
+
+/* What lc__normalize_url() makes of a link. */
+enum { LC__URL_OK = 0, LC__URL_IGNORE = 1, LC__URL_DEAD = 2 };
+
+/* The job kind, defined in linkcheck.c. */
+extern const struct tf_job_kind tf_job_linkcheck;
+
+/* ---------------------------------------------------------- small helpers */
+
+static inline int
+lower(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+static inline bool
+is_alpha(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static inline bool
+is_digit(int c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* HTML's white space. */
+static inline bool
+is_space(int c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+}
+
+static inline int
+hexval(int c)
+{
+    if (is_digit(c))
+        return c - '0';
+    c = lower(c);
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+static inline uint64_t
+clock_us(clockid_t id)
+{
+    struct timespec ts;
+
+    clock_gettime(id, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static inline uint64_t
+mono_us(void)
+{
+    return clock_us(CLOCK_MONOTONIC);
+}
+
+static inline uint64_t
+epoch_us(void)
+{
+    return clock_us(CLOCK_REALTIME);
+}
+
+/* ------------------------------------------- hash table and string list */
+
+/* An open-addressing hash table from strings to indexes (table.c). */
+struct lc__slot {
+    const char *key; /* borrowed; NULL: the slot is empty */
+    uint64_t hash;
+    size_t value;
+};
+
+/* Zeroed is empty; lc__table_cleanup() frees it. */
+struct lc__table {
+    struct lc__slot *slots; /* owned */
+    size_t cap;             /* 0 or a power of two */
+    size_t n;
+};
+
+/* A growable list of strings; zeroed is empty; lc__strs_cleanup() frees
+ * it. */
+struct lc__strs {
+    char **v; /* owned, and each string */
+    size_t n;
+    size_t cap;
+};
+
+/* Whether KEY is in T; if so, sets *VALUE to its value. */
+bool lc__table_find(const struct lc__table *t, const char *key, size_t *value);
+
+/* Adds KEY, which is not in T yet, with VALUE. KEY is borrowed: it must
+ * outlive the table. Returns 0 or TF_ENOMEM. */
+int lc__table_add(struct lc__table *t, const char *key, size_t value);
+
+/* Frees T's slots (not its keys) and leaves it empty. */
+void lc__table_cleanup(struct lc__table *t);
+
+/* Appends STR, taking ownership of it (freed on failure; NULL is taken for
+ * a failed allocation). Returns 0 or TF_ENOMEM. */
+int lc__strs_add(struct lc__strs *s, char *str);
+
+/* Appends a copy of the N bytes at P. Returns 0 or TF_ENOMEM. */
+int lc__strs_addn(struct lc__strs *s, const char *p, size_t n);
+
+/* Appends the string FMT makes. Returns 0 or TF_ENOMEM. */
+int lc__strs_printf(struct lc__strs *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Frees S's strings and array, and leaves it empty. */
+void lc__strs_cleanup(struct lc__strs *s);
+
+/* ---------------------------------------------------------------- state */
+
+/* A host whose pages a crawl follows. */
+struct lc__hostport {
+    char *host;    /* owned, lower-case; IPv6 in brackets */
+    unsigned port; /* 0: any port */
+};
+
+/* One worker's libcurl state (fetch.c). */
+struct lc__conn;
+
+/* The job's state, made by its init: the options, the same on every rank,
+ * and each worker process's idle libcurl states. */
+struct lc__state {
+    const char *file;           /* FILE|-, or NULL for a crawl; borrowed */
+    char *start;                /* owned: the normalized --crawl URL, or NULL */
+    struct lc__hostport *allow; /* owned: the start's host first */
+    size_t nallow;
+    uint64_t max_pages;
+    uint64_t max_depth;
+    uint64_t max_body;
+    uint64_t max_redirs;
+    uint64_t concurrency;
+    double rate;
+    long connect_timeout_ms;
+    long max_time_ms;
+    enum lc__format format;
+    bool dead_only;
+    const char *user_agent; /* borrowed */
+    char default_ua[64];
+    bool curl_ready;
+    /* Workers: idle libcurl states, one per worker process or thread. */
+    pthread_mutex_t lock;
+    bool lock_ready;
+    pid_t conn_pid;        /* the process the list belongs to */
+    struct lc__conn *idle; /* owned when conn_pid is this process */
+};
+
+/* ----------------------------------------------------------- url.c: URLs */
+
+/*
+ * The one normalization of URLs, on workers and on the master, so that a
+ * URL is known by one key wherever it is found. Resolves the N bytes at
+ * LINK against BASE (an absolute URL, or NULL when LINK must be absolute)
+ * with curl's URL API and normalizes the result: no fragment, lower-case
+ * scheme and host, no default port, "/" for an empty path, no dot
+ * segments, escapes as lc__fix_escapes() leaves them. FROM_PAGE says LINK
+ * is a link on a page, where empty links, "#..." ones and the schemes that
+ * name no document (mailto: and the like) are not links to check; in a
+ * file they are dead. Returns LC__URL_OK with *OUT the URL, LC__URL_IGNORE
+ * with *OUT NULL, LC__URL_DEAD with *OUT the link's text and WHY (WHYLEN
+ * bytes) the reason, or TF_ENOMEM. *OUT is the caller's to free.
+ */
+int lc__normalize_url(const char *base, const char *link, size_t n,
+                      bool from_page, char **out, char *why, size_t whylen);
+
+/*
+ * Rewrites the percent escapes of absolute URL S in place, from its path
+ * on: those of unreserved characters (RFC 3986: letters, digits, - . _ ~)
+ * become the characters, the others get upper-case hex digits. Returns true
+ * when it made a '.', which may form a new dot segment. It takes one pass:
+ * a '%' that starts no escape, followed by the escape of a hex digit
+ * ("%f%61"), makes a new escape ("%fa") that it leaves as it is.
+ */
+bool lc__fix_escapes(char *s);
+
+/*
+ * Finds the host of absolute URL S (without user info; an IPv6 address
+ * keeps its brackets) and its port, the scheme's default when it gives
+ * none. Returns false when S has no "://".
+ */
+bool lc__url_hostport(const char *s, const char **host, size_t *hostlen,
+                      unsigned *port);
+
+/* Whether a crawl follows the pages of URL: its host is the start URL's
+ * (and its port too) or one of --allow-host. */
+bool lc__host_allowed(const struct lc__state *st, const char *url);
+
+/* ---------------------------------------------------------- html.c: HTML */
+
+/* Appends code point CP to OUT as UTF-8; U+FFFD for what is no character.
+ * Returns 0 or the tf_buf error. */
+int lc__put_utf8(struct tf_buf *out, unsigned long cp);
+
+/*
+ * Appends to LINKS the links of the HTML page P of N bytes, as written
+ * (entities decoded, not resolved), and sets *BASE to the first <base
+ * href>, or NULL; both are the caller's to free. It reads any bytes,
+ * however malformed or cut short, as browsers do: comments and the insides
+ * of <script> and <style> hold no tags, names are case-insensitive, values
+ * are quoted with " or ' or not at all, and the first of two attributes of
+ * one name counts. Returns 0 or TF_ENOMEM.
+ */
+int lc__html_links(const char *p, size_t n, struct lc__strs *links,
+                   char **base);
+
+/*
+ * Appends to SUBS what a worker submits for the page PAGE (its key) read
+ * from FINAL (its URL after redirects, or NULL: PAGE): "PAGE\tURL" for each
+ * distinct link of BODY (N bytes), normalized, and "PAGE\tRAW\tERROR" for a
+ * link that is dead already (no valid URL, a scheme other than http(s)).
+ * Returns 0 or TF_ENOMEM.
+ */
+int lc__page_links(const char *page, const char *final, const char *body,
+                   size_t n, struct lc__strs *subs);
+
+/* Whether Content-Type CT names a page to parse for links. */
+bool lc__is_html(const char *ct);
+
+/* ------------------------------------------------------ fetch.c: libcurl */
+
+/*
+ * Resolves LINK (NUL-terminated, without blanks at its ends) against BASE
+ * (an absolute URL, or NULL when LINK must be absolute) with libcurl's URL
+ * parser, which percent-encodes what needs it, and gives the absolute URL
+ * without fragment, with a lower-case host, no default port and escapes as
+ * lc__fix_escapes() leaves them. Returns 0 with *OUT the URL (the caller's
+ * to free), TF_ENOMEM, or TF_EINPUT with WHY (WHYLEN bytes) "invalid URL: "
+ * and libcurl's reason.
+ */
+int lc__resolve_url(const char *base, const char *link, char **out, char *why,
+                    size_t whylen);
+
+/* Sets up libcurl for the process (curl_global_init()). Returns 0 or
+ * TF_ESYS. Called by init, on every rank. */
+int lc__curl_init(void);
+
+/* Undoes lc__curl_init(). */
+void lc__curl_cleanup(void);
+
+/* Frees ST's idle libcurl states when they are this process's (a forked
+ * worker inherits its parent's list, which is not its own to free). */
+void lc__idle_free(struct lc__state *st);
+
+/* The task function (STATE is the job's struct lc__state): checks the URLs
+ * of one task and writes one result line each to RES. Returns 0, with a
+ * malformed task failed through RES, or TF_ENOMEM. */
+int lc__worker_run(void *state, const struct tf_task *task,
+                   struct tf_result *res);
+
+/* ------------------------------------------- linkcheck.c: tasks, results */
+
+/* One URL of a task. */
+struct lc__task_url {
+    char mode; /* 'p': fetch and parse, 'c': check */
+    char *url; /* borrowed from the task's text */
+};
+
+/* One URL's outcome, as a worker reports it and the master reads it. */
+struct lc__outcome {
+    const char *url;
+    long status; /* 0: no HTTP response */
+    const char *final;
+    uint64_t start_us;
+    uint64_t time_us;
+    uint64_t size;
+    uint64_t redirects;
+    const char *method;
+    bool parsed;
+    const char *host;
+    const char *error; /* "" when none */
+};
+
+/* Appends one URL (MODE 'p' or 'c') to a task. Returns 0 or the tf_buf
+ * error. */
+int lc__task_add(struct tf_buf *task, char mode, const char *url);
+
+/*
+ * Splits the task text P (LEN bytes, NUL-terminated, changed in place:
+ * each URL ends with a NUL) into *URLS, one per line, calloc'd (the caller
+ * frees them, also on failure), and sets *N to how many. Returns 0,
+ * TF_EPROTO when a line is not "p URL" or "c URL", or TF_ENOMEM.
+ */
+int lc__task_parse(char *p, size_t len, struct lc__task_url **urls, size_t *n);
+
+/* Appends O as one result line: TAB-separated url, status, final url,
+ * start (epoch us), time (us), size, redirects, method, parsed, host,
+ * error; a newline. Tabs and line breaks in the strings become spaces. */
+int lc__outcome_encode(struct tf_buf *out, const struct lc__outcome *o);
+
+/* Splits result line LINE (without its newline, changed in place: its
+ * fields end with NULs) into O, whose strings point into LINE. Returns 0,
+ * or TF_EPROTO when it is no result line. */
+int lc__outcome_decode(char *line, struct lc__outcome *o);
+
+/* ------------------------------------------------- linkcheck.c: master */
+
+/* One URL, on the master. */
+struct lc__rec {
+    char *url;      /* owned: the key, normalized (or the text of a link that
+                       is no valid URL) */
+    char *final;    /* owned, or NULL */
+    char *error;    /* owned, or NULL: none */
+    char *host;     /* owned, or NULL: the host of the worker that checked it */
+    char method[8]; /* "HEAD", "GET", or "" when no request was made */
+    char mode;      /* 'p', 'c', or 'x': dead without a transfer */
+    bool done;
+    bool parsed;
+    long status;
+    uint64_t depth;
+    uint64_t start_us;
+    uint64_t time_us;
+    uint64_t size;
+    uint64_t redirects;
+    uint64_t *refs; /* owned: record indexes (crawl) or line numbers
+                       (file) of where it was found, at most LC__MAX_REFS */
+    size_t nrefs;
+    uint64_t ref_count; /* all of them */
+};
+
+/* The URLs of one task, by record index. */
+struct lc__batch {
+    size_t *recs; /* owned */
+    size_t n;
+};
+
+/* The master's state during a run. */
+struct lc__run {
+    const struct lc__state *st;
+    int nworkers;
+    struct lc__rec *recs; /* owned */
+    size_t nrecs;
+    size_t caprecs;
+    struct lc__table index; /* url -> record index; keys are recs[i].url */
+    size_t *queue;          /* owned: the frontier, record indexes */
+    size_t qhead;
+    size_t qtail;
+    size_t qcap;
+    struct lc__batch *batches; /* owned: by task index */
+    size_t nbatches;
+    uint64_t pages_scheduled;
+    struct tf_pool *pool; /* borrowed: where the records go, or NULL */
+    struct tf_buf scratch; /* owned */
+    char why[512];         /* why a callback stopped the run */
+};
+
+/* Whether REC is a dead link: an error, or an HTTP status of 400 up. */
+bool lc__rec_is_dead(const struct lc__rec *rec);
+
+/* Starts R, a run of ST (borrowed) over NWORKERS workers; no memory yet.
+ * lc__run_cleanup() ends it. */
+void lc__run_init(struct lc__run *r, const struct lc__state *st, int nworkers);
+
+/* Frees what R owns; R is then empty. */
+void lc__run_cleanup(struct lc__run *r);
+
+/* Records that record I was found on REF (a record index or a line).
+ * Returns 0 or TF_ENOMEM. */
+int lc__rec_ref(struct lc__run *r, size_t i, uint64_t ref);
+
+/*
+ * Finds the record of KEY, or adds it at DEPTH: dead at once when DEAD (its
+ * error) is not NULL, else queued for a worker. Sets *OUT to its index.
+ * Returns 0, TF_ENOMEM, or the error of writing its record (the reason
+ * in R->why).
+ */
+int lc__rec_get(struct lc__run *r, const char *key, uint64_t depth,
+                const char *dead, size_t *out);
+
+/*
+ * The submit hook (ARG is the struct lc__run): a link a worker found,
+ * "PAGE\tURL" or "PAGE\tRAW\tERROR". A URL met for the first time is
+ * recorded and queued; every one records where it was found. The work
+ * stays here (return 0): lc__next() hands it out.
+ */
+int lc__submit(void *arg, struct tf_pool *pool, uint64_t parent,
+               const void *data, size_t len);
+
+/* The pool's `next` (ARG is the struct lc__run): hands out the next batch
+ * of the frontier as task INDEX, or TF_LATER when it is empty (pages still
+ * being fetched may add to it). */
+int lc__next(void *arg, uint64_t index, struct tf_buf *task);
+
+/* The pool's `done` (ARG is the struct lc__run): each line of the result
+ * of task INDEX fills its URL's record. A URL the worker did not report,
+ * or all of them when the worker failed, is dead. */
+int lc__done(void *arg, uint64_t index, const struct tf_result *res);
+
+/*
+ * Reads the URLs of PATH ("-": standard input), one a line; blank lines
+ * and those starting with '#' are skipped. Every line is read before any
+ * is checked, so a bad file checks nothing. Returns 0, or TF_EINPUT naming
+ * the file and line: it cannot be read, or a line holds a NUL byte or is
+ * longer than 64 KiB.
+ */
+int lc__read_urls(struct lc__run *r, const char *path, struct tf_error *err);
+
+/*
+ * Writes the record of finished record I through the pool's records
+ * (tf_pool_record(): a joblog line and a results record, when the run
+ * keeps them): the URL, where and when it was checked, how many bytes
+ * came, and status 1 for a dead link. Returns 0, or the error of writing
+ * it (why in R->why).
+ */
+int lc__record(struct lc__run *r, size_t i);
+
+/* ---------------------------------------------------- report.c: report */
+
+/* Writes the report of R to OUT, sorted by URL (byte order), and counts the
+ * dead links in *NDEAD and the parsed pages in *NPARSED. Returns 0,
+ * TF_ENOMEM or TF_ESYS when OUT cannot be written. */
+int lc__report(const struct lc__run *r, FILE *out, size_t *ndead,
+               size_t *nparsed);
+
+#endif /* TF_LINKCHECK_H */
