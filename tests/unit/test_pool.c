@@ -911,6 +911,60 @@ test_records_by_hand_are_the_programs_alone(void **state)
 }
 
 static void
+test_records_name_text_tasks_by_their_text_and_binary_ones_by_size(void **
+                                                                       state)
+{
+    static const char *const words[] = {"alpha", "be\ta", "gam\nma"};
+    static const size_t lens[] = {5, 4, 7};
+    struct tf_config cfg = loop_cfg(2);
+    struct tf_records r;
+    struct tf_pool *pool;
+    struct tf_error err;
+    struct tf_buf log;
+    int64_t in[2] = {3, 4}, out[2];
+    char joblog[40], line[128];
+    const char *p;
+    int i;
+
+    (void)state;
+    tf_test_temp_path(joblog, "records_names");
+    pool = open_pool(&cfg);
+    memset(&r, 0, sizeof(r));
+    r.joblog = joblog;
+    tf_error_init(&err);
+    assert_int_equal(tf_pool_records(pool, &r, &err), 0);
+    assert_int_equal(tf_starmap(pool, "echo", (const void *const *)words,
+                                lens, 3, NULL, NULL, &err),
+                     0);
+    assert_int_equal(tf_map(pool, "square", in, sizeof(in[0]), out,
+                            sizeof(out[0]), 2, &err),
+                     0);
+    close_pool(pool);
+    tf_buf_init(&log, 0);
+    tf_test_slurp(joblog, &log);
+    p = strchr((const char *)log.data, '\n') + 1;
+    for (i = 0; i < 5; i++) {
+        static const char *const want[] = {"alpha", "be\ta",
+                                           "binary task of 7 bytes",
+                                           "binary task of 8 bytes",
+                                           "binary task of 8 bytes"};
+        const char *tab = p;
+        int k;
+
+        snprintf(line, sizeof(line), "%.*s", (int)strcspn(p, "\n"), p);
+        for (k = 0; k < 8; k++)
+            tab = strchr(tab, '\t') + 1;
+        /* A TAB in the text stays; a line break would end the line. */
+        if (strncmp(tab, want[i], strlen(want[i])) != 0)
+            fail_msg("line %d: %s", i, line);
+        p = strchr(p, '\n') + 1;
+    }
+    assert_string_equal(p, "");
+    tf_buf_cleanup(&log);
+    unlink(joblog);
+}
+
+static void
 test_records_refuse_a_joblog_that_cannot_be_written(void **state)
 {
     struct tf_config cfg = loop_cfg(1);
@@ -2920,6 +2974,8 @@ main(void)
         cmocka_unit_test(
             test_records_of_every_task_go_to_the_joblog_and_results_file),
         cmocka_unit_test(test_records_by_hand_are_the_programs_alone),
+        cmocka_unit_test(
+            test_records_name_text_tasks_by_their_text_and_binary_ones_by_size),
         cmocka_unit_test(test_records_refuse_a_joblog_that_cannot_be_written),
         cmocka_unit_test(
             test_the_library_writes_nothing_and_logs_only_to_its_log_function),
