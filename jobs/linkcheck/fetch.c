@@ -133,6 +133,16 @@ lc__resolve_url(const char *base, const char *link, char **out, char *why,
         uc = curl_url_set(h, CURLUPART_URL, link, CURLU_URLENCODE);
     if (uc == CURLUE_OK)
         uc = url_of(h, out);
+    /* libcurl decodes the escapes of a host without checking what they
+     * give ("//%7f" is a host of one DEL): a URL it would refuse when read
+     * again is no URL. */
+    if (uc == CURLUE_OK) {
+        uc = curl_url_set(h, CURLUPART_URL, *out, 0);
+        if (uc != CURLUE_OK) {
+            free(*out);
+            *out = NULL;
+        }
+    }
     curl_url_cleanup(h);
     if (uc == CURLUE_OUT_OF_MEMORY)
         return TF_ENOMEM;
