@@ -82,15 +82,33 @@ rotl(uint64_t x, int k)
 }
 
 /*
+ * On x86-64, with a compiler that makes target_clones (gcc, clang) and a C
+ * library that resolves the ifunc it stands on (glibc), the kernel is built
+ * three times and the loader picks the clone the CPU can run. Elsewhere
+ * there is one kernel, built for the target's baseline: the same integer
+ * arithmetic, so the same hits.
+ */
+#if defined(__x86_64__) && defined(__GLIBC__) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define PI_X86_CLONES 1
+#endif
+#endif
+#ifdef PI_X86_CLONES
+#define PI_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define PI_CLONES
+#endif
+
+/*
  * The hot loop: draws STEPS samples from every lane of ST, advancing it, and
  * returns how many fell outside the circle. A miss is (x^2 + y^2) >> 62,
  * which is 0 or 1 since x^2 + y^2 < 2^63: an add and a shift rather than a
  * compare, and no unsigned 64-bit compare for AVX2 to emulate. Each lane
  * keeps its own count; gcc vectorises the loop over the 16 lanes (two zmm
- * or four ymm registers per word) and the clones let one binary use
+ * or four ymm registers per word) and the x86-64 clones let one binary use
  * AVX-512 or AVX2 where the CPU has it.
  */
-__attribute__((target_clones("avx512f", "avx2", "default"))) static uint64_t
+PI_CLONES static uint64_t
 pi_misses(struct pi__lanes *st, uint64_t steps)
 {
     uint64_t s0[PI__LANES], s1[PI__LANES], s2[PI__LANES], s3[PI__LANES];
@@ -132,7 +150,7 @@ pi_misses(struct pi__lanes *st, uint64_t steps)
     return total;
 }
 
-#if defined(__GNUC__) && !defined(__clang__)
+#if defined(PI_X86_CLONES) && defined(__GNUC__) && !defined(__clang__)
 /* gcc makes each clone of pi_misses() a local symbol of this file named
  * after its target, which these declarations reach. */
 uint64_t pi_misses_default(struct pi__lanes *st,
@@ -148,8 +166,13 @@ const struct pi__kernel pi__kernels[] = {
     {"avx512f", pi_misses_avx512f},
     {NULL, NULL},
 };
-#else
+#elif defined(PI_X86_CLONES)
 const struct pi__kernel pi__kernels[] = {{NULL, NULL}};
+#else
+const struct pi__kernel pi__kernels[] = {
+    {"default", pi_misses},
+    {NULL, NULL},
+};
 #endif
 
 /* One sample of lane L alone: the same arithmetic as pi_misses(). */
@@ -192,11 +215,13 @@ pi_hits(uint64_t seed, uint64_t index, uint64_t count)
 static const char *
 pi_kernel_name(void)
 {
+#ifdef PI_X86_CLONES
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f"))
         return "avx512f";
     if (__builtin_cpu_supports("avx2"))
         return "avx2";
+#endif
     return "default";
 }
 

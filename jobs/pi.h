@@ -42,7 +42,8 @@ extern const struct tf_job_kind tf_job_pi;
 /*
  * Every clone the compiler made of the kernel, whichever the CPU runs, so
  * that a test can run each; a list ended by {NULL, NULL}, empty where the
- * compiler names its clones otherwise than gcc.
+ * compiler names its clones otherwise than gcc. Where the kernel is not
+ * cloned (any CPU but x86-64), the one kernel, as "default".
  */
 extern const struct pi__kernel pi__kernels[];
 

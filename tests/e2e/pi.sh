@@ -6,12 +6,13 @@
 # Usage: bash tests/e2e/pi.sh path/to/taskfarm   (or TASKFARM=...)
 #
 # 2e9 samples (30 tasks of 2^26, the last one short; fewer in a sanitized
-# build, see below) run over the fork transport with 1, 2 and 4 workers and
-# chunks of 1 and 7 tasks, under mpirun with 2 and 3 ranks, and in the
-# process alone (--kernel-only). The first output line (estimate, standard
-# error, samples, hits) must be the same in every run, and the estimate
-# within 6 standard errors of pi. The MPI runs are skipped (and reported as
-# such) without mpirun or without MPI in taskfarm.
+# or emulated build, see below) run over the fork transport with 1, 2 and 4
+# workers and chunks of 1 and 7 tasks, under mpirun with 2 and 3 ranks, and
+# in the process alone (--kernel-only). The first output line (estimate,
+# standard error, samples, hits) must be the same in every run, and the
+# estimate within 6 standard errors of pi; a fixed run finds the hits it
+# finds on every CPU. The MPI runs are skipped (and reported as such)
+# without mpirun or without MPI in taskfarm.
 
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -20,10 +21,11 @@ e2e_init "$@"
 TFQ=$(q "$TF")
 mpi_init
 
-# A sanitized build runs the sampling loop some 20 times slower: there the
-# runs draw a tenth of the samples, in tasks a sixteenth the size, so that
-# they still spread 48 tasks over the workers and stay well inside ctest's
-# time limit.
+# A sanitized build, or one for another CPU run under an emulator
+# (TF_E2E_EMULATED=1, set by CMake), runs the sampling loop some 10 to 20
+# times slower: there the runs draw a tenth of the samples, in tasks a
+# sixteenth the size, so that they still spread 48 tasks over the workers
+# and stay well inside ctest's time limit.
 N=2e9
 NN=2000000000
 T=
@@ -32,6 +34,11 @@ if ldd "$TF" 2> /dev/null | grep -q -e libasan -e libubsan; then
     NN=200000000
     T=" --task-samples 4194304"
     echo "# sanitized build: --samples $N$T"
+elif [ -n "${TF_E2E_EMULATED:-}" ]; then
+    N=2e8
+    NN=200000000
+    T=" --task-samples 4194304"
+    echo "# under an emulator: --samples $N$T"
 fi
 
 # ------------------------------------------------- the same result everywhere
@@ -71,6 +78,11 @@ for r in $RUNS; do
         same_file "$R" "$W/$r.line"
     fi
 done
+
+# The same result on every CPU: the hits of a fixed experiment, as x86-64
+# (any clone of the kernel) and aarch64 find them.
+run_cmd 0 "$TFQ -j 2 pi --samples 1e8 --task-samples 1e6 > $W/fixed.out"
+check "head -n 1 $W/fixed.out | grep -q '  samples = 100000000  hits = 78534508\$'"
 
 # Another seed or task size is another experiment: another hit count, and
 # the same again on every run.
