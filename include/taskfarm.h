@@ -11,10 +11,21 @@
 extern "C" {
 #endif
 
+/* The version, in one place: the build reads it from here. */
 #define TF_VERSION_MAJOR 0
-#define TF_VERSION_MINOR 1
+#define TF_VERSION_MINOR 2
 #define TF_VERSION_PATCH 0
-#define TF_VERSION_STRING "0.1.0"
+#define TF__STR(x) #x
+#define TF__XSTR(x) TF__STR(x)
+#define TF_VERSION_STRING                                                    \
+    TF__XSTR(TF_VERSION_MAJOR)                                               \
+    "." TF__XSTR(TF_VERSION_MINOR) "." TF__XSTR(TF_VERSION_PATCH)
+
+/* What this header declares is the shared library's interface; the rest of
+ * the library is hidden (built with -fvisibility=hidden). */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
 
 /*
  * Error codes. Every fallible function returns 0 on success or one of these
@@ -434,6 +445,12 @@ int tf_pool_nworkers(const struct tf_pool *pool);
 /* The backend the pool runs on: "mpi", "fork" or "loop". */
 const char *tf_pool_backend(const struct tf_pool *pool);
 
+/* Copies to BUF (SIZE bytes, SIZE > 0) the first line of the version of the
+ * MPI library this libtaskfarm was built with ("Open MPI v4.1.4, ...",
+ * "MPICH Version: 4.0.2"); callable at any time, MPI started or not.
+ * Returns 0, or TF_EUSAGE (BUF empty) when it has no MPI transport. */
+int tf_mpi_version(char *buf, size_t size);
+
 /*
  * Master: sends the LEN bytes at DATA once to every worker, where each later
  * task sees them as task->shared (for instance a matrix every task
@@ -609,6 +626,10 @@ int tf_starmap(struct tf_pool *pool, const char *fn, const void *const *args,
  * (Pool.apply). Returns TF_ETASK with the task's message if it failed. */
 int tf_apply(struct tf_pool *pool, const char *fn, const void *in, size_t len,
              struct tf_buf *out, struct tf_error *err);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

@@ -371,6 +371,27 @@ fail:
 
 /* ------------------------------------------------------------- workers */
 
+/* The threading calls of the BLAS libraries that have them; weak, so that
+ * the job builds and links with any BLAS, and calls only the one it has. */
+extern void openblas_set_num_threads(int n) __attribute__((weak));
+extern int openblas_get_num_threads(void) __attribute__((weak));
+extern void MKL_Set_Num_Threads(int n) __attribute__((weak));
+extern void bli_thread_set_num_threads(long n) __attribute__((weak));
+
+/* Has the BLAS run N threads per call. OpenBLAS starts its thread pool at
+ * every set, so a set is made only where the count changes. */
+static void
+blas_threads(int n)
+{
+    if (openblas_set_num_threads != NULL &&
+        (openblas_get_num_threads == NULL || openblas_get_num_threads() != n))
+        openblas_set_num_threads(n);
+    if (MKL_Set_Num_Threads != NULL)
+        MKL_Set_Num_Threads(n);
+    if (bli_thread_set_num_threads != NULL)
+        bli_thread_set_num_threads(n);
+}
+
 /*
  * Gives this process's BLAS its share of the node's cores: the pool puts
  * it in OPENBLAS_NUM_THREADS for each worker, but OpenBLAS read that
@@ -390,8 +411,7 @@ use_thread_share(void)
         if (end != v && *end == '\0' && t >= 1 && t <= 1024)
             want = (int)t;
     }
-    if (openblas_get_num_threads() != want)
-        openblas_set_num_threads(want);
+    blas_threads(want);
 }
 
 static int task_fail(struct tf_result *res, const char *fmt, ...)
@@ -980,7 +1000,7 @@ gemm_master(const struct la__state *st, struct tf_pool *pool, FILE *out,
             rc = tf_error_set(err, TF_ENOMEM, "out of memory");
             goto out;
         }
-        openblas_set_num_threads(1);
+        blas_threads(1);
         /* One untimed call of the same size settles pages and caches. */
         dgemm(a.v, b.v, c, n);
         t0 = now_s();
@@ -1075,7 +1095,7 @@ gemm_master(const struct la__state *st, struct tf_pool *pool, FILE *out,
         }
         /* One thread, as the workers have when they have one each: then
          * C must match bit for bit, and any difference is a fault. */
-        openblas_set_num_threads(1);
+        blas_threads(1);
         dgemm(a.v, b.v, ref, n);
         for (i = 0; i < count; i++) {
             double d = fabs(g.c[i] - ref[i]);

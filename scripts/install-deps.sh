@@ -9,6 +9,12 @@ set -euo pipefail
 build_pkgs=(gcc make cmake pkg-config openmpi-bin libopenmpi-dev
             libcmocka-dev libcurl4-openssl-dev libopenblas-dev liblapacke-dev
             libjansson-dev)
+# MPICH beside Open MPI: taskfarm builds against either, and the mpich
+# build of scripts/test.sh proves it (mpicc.mpich, mpiexec.mpich). Open MPI
+# stays the plain mpicc and mpirun: Debian's alternatives (mpi, mpirun)
+# rank it first (priority 50, MPICH 40), so installing MPICH changes
+# neither.
+build_pkgs+=(mpich libmpich-dev)
 # clang and libclang-rt-dev: libFuzzer and the sanitizer runtimes (clang
 # only recommends them, and recommends are not installed here); valgrind
 # for the valgrind build of scripts/test.sh; slurm-wlm and munge for the
@@ -27,6 +33,18 @@ build_pkgs=(gcc make cmake pkg-config openmpi-bin libopenmpi-dev
 test_pkgs=(python3 parallel time procps python3-numpy python3-mpi4py
            clang libclang-rt-dev valgrind slurm-wlm munge iproute2 util-linux
            nginx linkchecker groff-base chromium fonts-dejavu-core)
+# The aarch64 build of scripts/test.sh (cmake/aarch64-linux-gnu.cmake):
+# Debian's cross compiler and its C library (only recommended by the
+# compiler), qemu-user to run what it builds, and cmocka for arm64 from the
+# archive's multiarch packages, which needs arm64 added to dpkg's
+# architectures (below, once).
+test_pkgs+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+            libcmocka-dev:arm64)
+# scripts/package.sh: dpkg-dev, build-essential and debhelper build the
+# Debian packages of debian/ (mpi-default-dev is one of their build
+# dependencies, the rest are above), lintian checks them, and lmod loads
+# the modulefile of packaging/lmod/.
+test_pkgs+=(dpkg-dev build-essential debhelper mpi-default-dev lintian lmod)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then
@@ -49,6 +67,20 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# A package of another architecture (name:arch) needs that architecture
+# known to dpkg before apt-get update reads its package lists; adding it is
+# needed once, and never for the native one.
+for p in "${missing[@]}"; do
+    case $p in
+    *:*)
+        arch=${p##*:}
+        if [ "$arch" != "$(dpkg --print-architecture)" ] &&
+            ! dpkg --print-foreign-architectures | grep -q -x "$arch"; then
+            dpkg --add-architecture "$arch"
+        fi
+        ;;
+    esac
+done
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 

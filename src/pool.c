@@ -219,6 +219,19 @@ tf_pool_backend(const struct tf_pool *pool)
     return tf__session_transport(pool->session);
 }
 
+int
+tf_mpi_version(char *buf, size_t size)
+{
+#ifdef TF_HAVE_MPI
+    tf__mpi_version(buf, size);
+    return 0;
+#else
+    buf[0] = '\0';
+    (void)size;
+    return TF_EUSAGE;
+#endif
+}
+
 void *
 tf_pool_share_buffer(struct tf_pool *pool, size_t len, struct tf_error *err)
 {

@@ -232,12 +232,14 @@ static const struct command other_commands[] = {
 };
 
 /* Only one rank of an MPI job prints usage errors; the environment says
- * which before MPI is started. */
+ * which before MPI is started: Open MPI's mpirun, PMIx (srun --mpi=pmix),
+ * PMI-1 and PMI-2 (MPICH's Hydra, srun --mpi=pmi2), and last Slurm's own
+ * task number, which holds where srun's plugin is not the MPI library's. */
 static bool
 quiet_rank(void)
 {
     static const char *const vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK",
-                                       "PMI_RANK", NULL};
+                                       "PMI_RANK", "SLURM_PROCID", NULL};
     size_t i;
 
     for (i = 0; vars[i] != NULL; i++) {
@@ -470,6 +472,12 @@ usage(FILE *f, const struct tf_job_kind *kind)
         fprintf(f, "  %-22s  ", tf__jobs[i]->name);
         print_wrapped(f, tf__jobs[i]->summary, 26, 26);
     }
+    if (tf__jobs_left_out[0].name != NULL) {
+        fprintf(f, "\nNot in this build (taskfarm --version says why):");
+        for (i = 0; tf__jobs_left_out[i].name != NULL; i++)
+            fprintf(f, " %s", tf__jobs_left_out[i].name);
+        fprintf(f, "\n");
+    }
     fprintf(f, "\nOther commands:\n");
     for (cmd = other_commands; cmd->name != NULL; cmd++) {
         snprintf(left, sizeof(left), "%s %s", cmd->name, cmd->args);
@@ -693,6 +701,28 @@ parse_timeout(const char *v, struct cli *c, struct tf_error *err)
                            &c->timeout_us, err);
 }
 
+/* Prints the version, the jobs this build has and the MPI library. */
+static void
+print_version(FILE *f)
+{
+    char mpi[256];
+    size_t i;
+
+    fprintf(f, "taskfarm %s\njobs:", TF_VERSION_STRING);
+    for (i = 0; tf__jobs[i] != NULL; i++)
+        fprintf(f, " %s", tf__jobs[i]->name);
+    fprintf(f, "\n");
+    for (i = 0; tf__jobs_left_out[i].name != NULL; i++)
+        fprintf(f, "not built: %s (needs %s: %s=ON)\n",
+                tf__jobs_left_out[i].name, tf__jobs_left_out[i].needs,
+                tf__jobs_left_out[i].option);
+    if (tf_mpi_version(mpi, sizeof(mpi)) == 0)
+        fprintf(f, "MPI: %s\n", mpi);
+    else
+        fprintf(f, "MPI: none (built with TASKFARM_MPI=OFF: local workers "
+                   "only)\n");
+}
+
 /* Applies one option. Returns 0, 1 when the program should exit 0 (help,
  * version), or TF_EUSAGE. */
 static int
@@ -715,7 +745,7 @@ apply(struct cli *c, const struct tf_option *opt, const char *typed,
         return 1;
     }
     if (strcmp(n, "version") == 0) {
-        printf("taskfarm %s\n", TF_VERSION_STRING);
+        print_version(stdout);
         return 1;
     }
     if (strcmp(n, "jobs") == 0)
@@ -845,6 +875,7 @@ guess_result(const struct guess *g)
 static int
 unknown_job(const char *name, struct tf_error *err)
 {
+    const struct tf__job_left_out *left;
     const struct command *cmd;
     const char *best;
     struct guess g;
@@ -856,6 +887,12 @@ unknown_job(const char *name, struct tf_error *err)
                              "'%s' is a command, not a job: it comes first "
                              "(taskfarm %s %s ...)",
                              name, name, cmd->args);
+    left = tf__job_left_out(name);
+    if (left != NULL)
+        return tf__error(err, TF_EUSAGE,
+                         "job '%s' is not in this build of taskfarm: it needs "
+                         "%s (build with -D%s=ON)",
+                         name, left->needs, left->option);
     guess_init(&g, name);
     for (i = 0; tf__jobs[i] != NULL; i++)
         guess_offer(&g, tf__jobs[i]->name);

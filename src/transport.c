@@ -10,25 +10,42 @@
 #include "error.h"
 #include "wire.h"
 
-static bool
-env_above_one(const char *name)
+/* The count the variable NAME holds, or 0 when it is unset or no count. */
+static int
+env_count(const char *name)
 {
     const char *v = getenv(name);
+    int n = v != NULL ? atoi(v) : 0;
 
-    return v != NULL && atoi(v) > 1;
+    return n > 0 ? n : 0;
+}
+
+int
+tf__launcher_size(void)
+{
+    /* Open MPI's mpirun; MPICH's Hydra and every PMI-1 or PMI-2 launcher
+     * (srun --mpi=pmi2 too), and Hydra's count of the ranks on this node.
+     * PMIx names a rank but no size (srun --mpi=pmix, Open MPI 5's
+     * prterun): there Slurm's count of the step's tasks tells. */
+    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE",
+                                       "MPI_LOCALNRANKS", NULL};
+    int n = 0;
+    size_t i;
+
+    for (i = 0; vars[i] != NULL; i++) {
+        if (env_count(vars[i]) > n)
+            n = env_count(vars[i]);
+    }
+    if (getenv("SLURM_STEP_ID") != NULL && getenv("SLURM_PROCID") != NULL &&
+        env_count("SLURM_STEP_NUM_TASKS") > n)
+        n = env_count("SLURM_STEP_NUM_TASKS");
+    return n;
 }
 
 bool
 tf__mpi_launched(void)
 {
-    /* Open MPI's mpirun, MPICH/Hydra and PMIx launchers, and Slurm's srun. */
-    if (env_above_one("OMPI_COMM_WORLD_SIZE") || env_above_one("PMI_SIZE") ||
-        env_above_one("PMIX_SIZE") || env_above_one("MPI_LOCALNRANKS"))
-        return true;
-    if (getenv("SLURM_STEP_ID") != NULL && getenv("SLURM_PROCID") != NULL &&
-        env_above_one("SLURM_STEP_NUM_TASKS"))
-        return true;
-    return false;
+    return tf__launcher_size() > 1;
 }
 
 const struct tf__transport_ops *

@@ -121,6 +121,9 @@ extern const struct tf__transport_ops tf__transport_fork;
 extern const struct tf__transport_ops tf__transport_loop;
 #ifdef TF_HAVE_MPI
 extern const struct tf__transport_ops tf__transport_mpi;
+/* Copies the first line of the MPI library's version to BUF (SIZE > 0);
+ * callable before MPI_Init. */
+void tf__mpi_version(char *buf, size_t size);
 #endif
 
 /*
@@ -129,6 +132,13 @@ extern const struct tf__transport_ops tf__transport_mpi;
  * MPI_Init is never called in a process no launcher started.
  */
 bool tf__mpi_launched(void);
+
+/*
+ * Returns the number of processes the launcher says it started, read from
+ * the variables of Open MPI's mpirun, of PMI-1/PMI-2 launchers (MPICH's
+ * Hydra, srun --mpi=pmi2) and of a Slurm job step; 0 when none says.
+ */
+int tf__launcher_size(void);
 
 /* Returns the transport called NAME ("mpi", "fork", "loop") or NULL. */
 const struct tf__transport_ops *tf__transport_find(const char *name);

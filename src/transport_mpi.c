@@ -201,7 +201,16 @@ mpi_open(struct tf__transport *t, int nworkers, tf__worker_fn fn, void *arg,
         rc = mpi_check(MPI_Comm_size(im->comm, &size), "MPI_Comm_size", err);
     if (rc == 0)
         rc = mpi_check(MPI_Comm_rank(im->comm, &rank), "MPI_Comm_rank", err);
-    if (rc == 0 && size < 2)
+    /* A launcher that started several processes, each of which MPI sees
+     * as a job of its own, wires ranks together in a way this MPI library
+     * does not speak: srun's --mpi plugin, or another MPI's mpirun. */
+    if (rc == 0 && size < 2 && tf__launcher_size() > 1)
+        rc = tf__error(err, TF_ETRANSPORT,
+                       "MPI sees 1 rank where the launcher started %d: the "
+                       "launcher does not match the MPI library this "
+                       "program was built with (under srun, check --mpi)",
+                       tf__launcher_size());
+    else if (rc == 0 && size < 2)
         rc = tf__error(err, TF_EUSAGE,
                        "the MPI backend needs at least 2 ranks (a master and "
                        "a worker); started with %d",
@@ -383,3 +392,24 @@ const struct tf__transport_ops tf__transport_mpi = {
     .send_ref = mpi_send_ref,
     .abort = mpi_abort,
 };
+
+void
+tf__mpi_version(char *buf, size_t size)
+{
+    char v[MPI_MAX_LIBRARY_VERSION_STRING];
+    int len = 0;
+    size_t n;
+
+    if (MPI_Get_library_version(v, &len) != MPI_SUCCESS || len < 0)
+        len = 0;
+    if ((size_t)len >= sizeof(v))
+        len = (int)sizeof(v) - 1;
+    v[len] = '\0';
+    n = strcspn(v, "\n");
+    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == ','))
+        n--;
+    if (n >= size)
+        n = size - 1;
+    memcpy(buf, v, n);
+    buf[n] = '\0';
+}

@@ -77,8 +77,10 @@ usage_error --chunk 0 -- --chunk 0 run "$OK"
 # suffixes for counts, binary ones for sizes, units for times.
 run_cmd 0 "$TFQ -j 2e0 --max-line 1MiB --kill-grace 500ms null $OK > $W/num1.out"
 check "test \"\$(wc -l < $W/num1.out)\" = \"\$(grep -c . $OK)\""
-run_cmd 0 "$TFQ -j 2 linalg gemm --n 1.28e2 > $W/num2.out"
-check "grep -q '^gemm n=128: ' $W/num2.out"
+if has_job linalg; then
+    run_cmd 0 "$TFQ -j 2 linalg gemm --n 1.28e2 > $W/num2.out"
+    check "grep -q '^gemm n=128: ' $W/num2.out"
+fi
 run_cmd 0 "$TFQ -j 2 null --task-us 1e3 $OK > $W/num3.out"
 usage_error "--max-line: '1x' is not a size" -- --max-line 1x run "$OK"
 usage_error "--kill-grace: '2y' is not a duration" -- --kill-grace 2y run "$OK"
@@ -220,9 +222,25 @@ for h in --help -h; do
     check "grep -q '^Usage: taskfarm' $W/help$h.out && grep -q -F -e --joblog $W/help$h.out && test ! -s $W/help$h.err"
 done
 check "grep -q -E '^  run +' $W/help--help.out"
+# The version on the first line, as scripts read it; then the jobs this
+# build has, those it left out, and the MPI library.
+ver=$(sed -n 's/^#define TF_VERSION_\(MAJOR\|MINOR\|PATCH\) //p' \
+    "$(dirname "$0")/../../include/taskfarm.h" | paste -s -d .)
 for v in --version -V; do
     run_cmd 0 "$TFQ $v > $W/version$v.out 2> $W/version$v.err"
-    check "grep -q -x -E 'taskfarm [0-9]+\\.[0-9]+\\.[0-9]+.*' $W/version$v.out && test \"\$(wc -l < $W/version$v.out)\" = 1 && test ! -s $W/version$v.err"
+    check "test \"\$(head -n 1 $W/version$v.out)\" = 'taskfarm $ver' && test ! -s $W/version$v.err"
+    check "grep -q -x -E 'jobs: run null pi( linalg)?( linkcheck)?' $W/version$v.out"
+    check "grep -q -E '^MPI: (Open MPI|MPICH|.*MPI|none \\(built with TASKFARM_MPI=OFF)' $W/version$v.out"
+done
+# A job this build left out is named as such, with the option that builds it.
+for j in linalg:TASKFARM_LINALG linkcheck:TASKFARM_LINKCHECK; do
+    if has_job "${j%%:*}"; then
+        check "! grep -q '^not built: ${j%%:*} ' $W/version--version.out"
+    else
+        check "grep -q '^not built: ${j%%:*} (needs .*: ${j#*:}=ON)' $W/version--version.out"
+        usage_error "job '${j%%:*}' is not in this build of taskfarm: it needs " \
+            "(build with -D${j#*:}=ON)" -- "${j%%:*}" --help
+    fi
 done
 run_cmd 0 "$TFQ run --help > $W/run-help.out 2> $W/run-help.err"
 check "grep -q -F -e --template $W/run-help.out && grep -q '^Usage: taskfarm .*run' $W/run-help.out && test ! -s $W/run-help.err"

@@ -105,7 +105,10 @@ check "in_man --list-commands && in_man --list-options"
 # ... and each entry of the page is an option some help lists.
 grep -o -E -e '^\\fB\\-\\-([a-z0-9]|\\-)+|, \\fB\\-\\-([a-z0-9]|\\-)+' "$W/man.tags" |
     sed -e 's/^, //' -e 's/^\\fB//' -e 's/\\-/-/g' | sort -u > "$W/opts.man"
-check "grep -v -x -e --list-commands -e --list-options $W/opts.man | comm -23 - $W/opts.help | diff /dev/null -"
+# (The page documents every job: a build that left some out has fewer.)
+if has_job linalg && has_job linkcheck; then
+    check "grep -v -x -e --list-commands -e --list-options $W/opts.man | comm -23 - $W/opts.help | diff /dev/null -"
+fi
 
 # ------------------------------------------------------------- completion
 # completions WORD... - what completing the last WORD of `taskfarm WORD...`
@@ -133,7 +136,9 @@ check "test \"\$(completions --backend '')\" = 'auto fork mpi '"
 check "test \"\$(completions --backend = f)\" = 'fork '"
 check "test \"\$(completions --order '')\" = 'input lpt '"
 check "test \"\$(completions --chunk '')\" = 'auto '"
-check "test \"\$(completions linkcheck --format '')\" = 'jsonl table '"
+if has_job linkcheck; then
+    check "test \"\$(completions linkcheck --format '')\" = 'jsonl table '"
+fi
 check "test \"\$(completions results --format '')\" = 'jsonl tsv '"
 # A job's options only after the job; the argument of -j is not the job.
 check "test \"\$(completions --sam)\" = ''"

@@ -22,6 +22,13 @@ E2E_FAILED=0
 E2E_SKIPPED=0
 E2E_N=0
 E2E_NO_MPI= # why have_mpirun said no
+# The MPI launcher: TF_MPIEXEC, which CMake sets to the build's
+# MPIEXEC_EXECUTABLE (a build against MPICH runs under MPICH's mpiexec),
+# else mpirun from PATH. E2E_MPI is its flavour, set by have_mpirun:
+# openmpi or mpich (MPICH's Hydra).
+MPIEXEC=${TF_MPIEXEC:-mpirun}
+E2E_MPI=
+E2E_SRUN_MPI=
 
 # q ARG... - ARGs quoted for the shell (in single quotes where needed) and
 # joined with spaces.
@@ -185,17 +192,88 @@ joblog_cols()
     tail -n +2 "$1" | cut -f 1,7,8,9- | sort -t "$(printf '\t')" -k 1,1n -s
 }
 
+# What differs between the launchers is kept here, and only here:
+#                      Open MPI's mpirun             MPICH's mpiexec (Hydra)
+#   as root            OMPI_ALLOW_RUN_AS_ROOT=1 and  allowed
+#                      ..._CONFIRM=1
+#   more ranks than    OMPI_MCA_rmaps_base_          the default
+#   cores              oversubscribe=1 (--oversubscribe)
+#   a variable set     inherited on this host; -x    every variable goes
+#   for every rank     VAR for other hosts           (-genv VAR VALUE)
+#   a rank's number    OMPI_COMM_WORLD_RANK (and     PMI_RANK
+#                      PMIX_RANK)
+#   SIGUSR1 SIGUSR2    passed on to every rank       SIGUSR1 passed on, but
+#                                                    MPICH 4.0's then drops
+#                                                    the ranks' exit status;
+#                                                    SIGUSR2 ends mpiexec
+#   SIGTERM SIGINT     end the job                   passed on to every rank,
+#                                                    which ends the job
+#   status when rank   rank 0's                      the bitwise or of every
+#   0 ends first                                     rank's wait status, the
+#   (an error, a stop)                               SIGKILL of the others too
+#   srun's --mpi       pmix                          pmi2
+#                      (E2E_SRUN_MPI, set by have_mpirun)
+
 # mpirun_cmd "MPIRUN OPTIONS" ARGS... - the command line (a string) that
-# runs taskfarm with ARGS under mpirun, e.g. mpirun_cmd "-np 3" run FILE:
+# runs taskfarm with ARGS under $MPIEXEC, e.g. mpirun_cmd "-np 3" run FILE:
 # as root, oversubscription allowed, bounded in time.
 mpirun_cmd()
 {
     local mpiopts=$1
     shift
-    printf '%s' "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1"
-    printf '%s' " OMPI_MCA_rmaps_base_oversubscribe=1"
-    printf '%s' " OMPI_MCA_btl_vader_single_copy_mechanism=none"
-    printf '%s' " timeout -k 5 120 mpirun $mpiopts $(q "$TF" "$@")"
+    if [ "$E2E_MPI" = openmpi ]; then
+        printf '%s' "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1"
+        printf '%s' " OMPI_MCA_rmaps_base_oversubscribe=1"
+        printf '%s' " OMPI_MCA_btl_vader_single_copy_mechanism=none "
+    fi
+    printf '%s' "timeout -k 5 120 $(q "$MPIEXEC") $mpiopts $(q "$TF" "$@")"
+}
+
+# mpi_rank_pids RANK PATTERN - the PIDs of the processes whose command line
+# matches PATTERN (pgrep -f) and whose environment makes them MPI rank RANK,
+# one per line: the launcher's processes match no rank.
+mpi_rank_pids()
+{
+    local rank=$1 p
+    for p in $(pgrep -f "$2"); do
+        tr '\0' '\n' < "/proc/$p/environ" 2> /dev/null |
+            awk -F = -v r="$rank" '
+                $1 == "OMPI_COMM_WORLD_RANK" { o = $2 }
+                $1 == "PMIX_RANK" { x = $2 }
+                $1 == "PMI_RANK" { m = $2 }
+                END {
+                    n = o != "" ? o : x != "" ? x : m
+                    exit !(n != "" && n == r)
+                }' && echo "$p"
+    done
+    return 0
+}
+
+# mpi_signal_pids SIGNAL PATTERN - where SIGNAL (USR1, USR2, TERM ...) must
+# go to reach the master of a run that mpirun_cmd started, its taskfarm
+# command line matching ^PATTERN: the launcher where it passes SIGNAL on to
+# the ranks and the job goes on as it should (the table above), else rank
+# 0 itself.
+mpi_signal_pids()
+{
+    case $E2E_MPI:$1 in
+    openmpi:USR1 | openmpi:USR2) pgrep -f "^$MPIEXEC .*$2" ;;
+    *) mpi_rank_pids 0 "^$2" ;;
+    esac
+    return 0
+}
+
+# mpi_ended_with STATUS GOT - true when GOT, the exit status of the launcher
+# of a run whose rank 0 ended with STATUS while other ranks still ran, is
+# what the launcher gives for it (the table above): STATUS under Open MPI;
+# under MPICH any failure, the status being mpiexec's own.
+mpi_ended_with()
+{
+    if [ "$E2E_MPI" = openmpi ]; then
+        [ "$2" = "$1" ]
+    else
+        [ "$2" != 0 ]
+    fi
 }
 
 # usage_error NEEDLE ARGS... - `taskfarm ARGS` exits 2, writes nothing on
@@ -235,9 +313,9 @@ mpi_run()
     fi
 }
 
-# have_mpirun - true when mpirun exists, taskfarm was built with MPI and
-# the run is not fork-only (TF_E2E_FORK_ONLY). Sets E2E_NO_MPI to the reason
-# otherwise.
+# have_mpirun - true when the launcher ($MPIEXEC) exists and is Open MPI's
+# or MPICH's (E2E_MPI), taskfarm was built with MPI and the run is not
+# fork-only (TF_E2E_FORK_ONLY). Sets E2E_NO_MPI to the reason otherwise.
 have_mpirun()
 {
     local msg
@@ -245,10 +323,20 @@ have_mpirun()
         E2E_NO_MPI="a fork-only run (TF_E2E_FORK_ONLY)"
         return 1
     fi
-    if ! command -v mpirun > /dev/null 2>&1; then
-        E2E_NO_MPI="mpirun not found in PATH"
+    if ! command -v "$MPIEXEC" > /dev/null 2>&1; then
+        E2E_NO_MPI="$MPIEXEC not found in PATH"
         return 1
     fi
+    # Open MPI 4 names itself OpenRTE, 5 Open MPI; Hydra prints its build.
+    msg=$(timeout -k 5 30 "$MPIEXEC" --version 2>&1 < /dev/null)
+    case $msg in
+    *"Open MPI"* | *OpenRTE*) E2E_MPI=openmpi E2E_SRUN_MPI=pmix ;;
+    *HYDRA*) E2E_MPI=mpich E2E_SRUN_MPI=pmi2 ;;
+    *)
+        E2E_NO_MPI="$MPIEXEC --version names neither Open MPI nor MPICH's Hydra"
+        return 1
+        ;;
+    esac
     : > "$W/.have_mpi_tasks"
     msg=$(timeout -k 5 30 "$TF" --backend mpi -q run "$W/.have_mpi_tasks" \
         2>&1 < /dev/null)
@@ -258,6 +346,7 @@ have_mpirun()
         return 1
         ;;
     esac
+    echo "# MPI launcher: $MPIEXEC ($E2E_MPI)"
     return 0
 }
 
@@ -279,4 +368,11 @@ e2e_finish()
         exit 77
     fi
     exit 0
+}
+
+# has_job NAME: whether the taskfarm under test has the job NAME (a build
+# may leave the optional jobs out: taskfarm --version lists those it has).
+has_job()
+{
+    "$TF" --version | grep -qE "^jobs:.* $1( |\$)"
 }

@@ -28,7 +28,7 @@
 #
 # Exit 77 (skipped) only when namespaces cannot be made here (not root, no
 # ip or unshare, a kernel or container that refuses) or there is no mpirun
-# or no MPI in taskfarm.
+# or no MPI in taskfarm, or the launcher is not Open MPI's.
 
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -44,6 +44,11 @@ MPI_TIMEOUT_S=45  # a run takes a few seconds: more is a hang
 
 if ! have_mpirun; then
     e2e_skip_all "$E2E_NO_MPI"
+fi
+# The hosts are reached through options of Open MPI's mpirun (an rsh agent,
+# its TCP interfaces); MPICH's mpiexec has other ones, not written here.
+if [ "$E2E_MPI" != openmpi ]; then
+    e2e_skip_all "the hosts are driven through Open MPI's mpirun options (--mca plm_rsh_agent ...); $MPIEXEC is MPICH's"
 fi
 
 # hosts_down - remove the hosts (again: down may be called twice); its
@@ -81,7 +86,7 @@ mh_mpirun()
     local hostfile=$1 np=$2 cmd
     shift 2
     cmd="OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1"
-    cmd="$cmd timeout -k 5 $MPI_TIMEOUT_S mpirun -np $np --map-by node"
+    cmd="$cmd timeout -k 5 $MPI_TIMEOUT_S $MPIEXEC -np $np --map-by node"
     cmd="$cmd --oversubscribe --bind-to none --hostfile $hostfile"
     cmd="$cmd --mca plm_rsh_agent $D/agent"
     cmd="$cmd --mca oob_tcp_if_include 10.99.0.0/24"

@@ -254,7 +254,8 @@ for mode in "" -u; do
     run_cmd 0 "timeout -k 5 20 $TFQ -j 2 --chunk 1 $mode --halt now,success=1 run $W/halt-ok.txt > /dev/null 2> $W/halt-ok$mode.err"
     check "grep -q 'halted: 1 task succeeded' $W/halt-ok$mode.err"
 done
-if mpi_run 4 "$(mpirun_cmd "-np 3" --chunk 1 --halt now,fail=1 run "$H") > /dev/null 2> $W/halt-mpi.err"; then
+# --halt now ends the run with tasks still running (lib.sh: mpi_ended_with).
+if mpi_run 0 "$(mpirun_cmd "-np 3" --chunk 1 --halt now,fail=1 run "$H") > /dev/null 2> $W/halt-mpi.err; mpi_ended_with 4 \$?"; then
     check "grep -q 'halted: 1 task failed' $W/halt-mpi.err"
 fi
 
@@ -366,7 +367,7 @@ if [ "$MPI" = 1 ]; then
         sleep 0.1
     done
     sleep 1.6
-    pkill -9 -f "^mpirun -np 3 $TF --results $W/km.res"
+    pkill -9 -f "^$MPIEXEC -np 3 $TF --results $W/km.res"
     wait "$pid" 2> /dev/null
     # The ranks, which the MPI library ends once mpirun is gone, take their
     # tasks with them.
@@ -376,16 +377,18 @@ if [ "$MPI" = 1 ]; then
     mpi_run 0 "$(mpirun_cmd "-np 3" --results "$W/km.res" --output "$W/km.out" --resume run "$W/km.txt")"
     check "test \"\$(sort $W/km.out | uniq -c | awk '\$1 != 1' | wc -l) \$(wc -l < $W/km.out)\" = '0 28'"
     check "test \"\$(cat $W/count.* | wc -l)\" = 28"
-    # The ways to stop a run under mpirun in order: SIGUSR1 to mpirun
-    # (it forwards that one) drains it, exit 5; SIGTERM to rank 0 alone
-    # stops it, with the resume command, exit 143. Either way the output
-    # file holds exactly the recorded tasks.
+    # The ways to stop a run under mpirun in order: SIGUSR1 drains it, exit
+    # 5 (sent to Open MPI's mpirun, which forwards it, or to rank 0); SIGTERM
+    # to rank 0 alone stops it, with the resume command, exit 143 (lib.sh:
+    # mpi_ended_with). Either way the output file holds exactly the
+    # recorded tasks.
     for i in $(seq 1 30); do echo "sleep 0.3; echo sig$i"; done > "$W/sig.txt"
-    # mpirun_stop NAME SIGNAL WHO - a run signalled after 1.5 s; WHO is
-    # mpirun or rank0. Its exit status in $W/NAME.rc.
+    # mpirun_stop NAME SIGNAL - a run signalled once under way, where the
+    # launcher lets the signal reach the master (lib.sh: mpi_signal_pids).
+    # Its exit status in $W/NAME.rc.
     mpirun_stop()
     {
-        local name=$1 sig=$2 who=$3 mp p bp
+        local name=$1 sig=$2 p bp
         bash -c "$(mpirun_cmd "-np 3" --results "$W/$name.res" --output "$W/$name.out" run "$W/sig.txt")" > /dev/null 2> "$W/$name.err" &
         bp=$!
         # Once the run is under way: its first output is in the file.
@@ -393,25 +396,20 @@ if [ "$MPI" = 1 ]; then
             [ -s "$W/$name.out" ] && break
             sleep 0.1
         done
-        mp=$(pgrep -f "^mpirun -np 3 $TF --results $W/$name.res")
-        if [ "$who" = mpirun ]; then
-            kill "-$sig" "$mp"
-        else
-            for p in $(pgrep -P "$mp"); do
-                tr '\0' '\n' < "/proc/$p/environ" | grep -q -x 'OMPI_COMM_WORLD_RANK=0' && kill "-$sig" "$p"
-            done
-        fi
+        for p in $(mpi_signal_pids "$sig" "$TF --results $W/$name.res"); do
+            kill "-$sig" "$p"
+        done
         wait "$bp"
         echo $? > "$W/$name.rc"
     }
-    mpirun_stop su USR1 mpirun
+    mpirun_stop su USR1
     check "test \"\$(cat $W/su.rc)\" = 5 && grep -q 'asked the run to finish' $W/su.err"
     check "cmp <($TFQ results $W/su.res | tail -n +2 | cut -f 1 | sort -n) <(sed 's/^sig//' $W/su.out | sort -n)"
-    mpirun_stop st TERM rank0
-    check "test \"\$(cat $W/st.rc)\" = 143 && grep -q 'stopped by Terminated' $W/st.err && grep -q 'to finish the run: .*--resume' $W/st.err"
+    mpirun_stop st TERM
+    check "mpi_ended_with 143 \$(cat $W/st.rc) && grep -q 'stopped by Terminated' $W/st.err && grep -q 'to finish the run: .*--resume' $W/st.err"
     check "cmp <($TFQ results $W/st.res | tail -n +2 | cut -f 1 | sort -n) <(sed 's/^sig//' $W/st.out | sort -n)"
     if small_disk 64k; then
-        mpi_run 3 "$(mpirun_cmd "-np 3" --results "$W/fm.res" --output "$D/fm.out" run "$F") 2> $W/fm.err"
+        mpi_run 0 "$(mpirun_cmd "-np 3" --results "$W/fm.res" --output "$D/fm.out" run "$F") 2> $W/fm.err; mpi_ended_with 3 \$?"
         check "grep -q 'writing $D/fm.out: No space left on device' $W/fm.err"
         check "cmp <($TFQ results $W/fm.res | tail -n +2 | cut -f 1 | sort -n) <(task_lines $D/fm.out | sort -n)"
     fi

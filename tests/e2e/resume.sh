@@ -97,7 +97,7 @@ check "test \"\$(cat $W/changed.out)\" = \"\$(printf 'task 3\\nline 2 of 3')\""
 check "grep -q '1 tasks, 0 failed, $((N - 1)) skipped' $W/changed.err"
 
 # Under MPI a task that crashes takes only its own process; a worker rank
-# killed with SIGKILL ends the whole job (Open MPI aborts it), and
+# killed with SIGKILL ends the whole job (the launcher aborts it), and
 # --resume under mpirun finishes the work from the results file.
 if have_mpirun; then
     M=$W/mpi
@@ -108,11 +108,8 @@ if have_mpirun; then
         eval "$(mpirun_cmd "-np 3" -q --results "$M/r" run "$M/t.txt") > $M/1.out 2> $M/1.err &"
         pid=$!
         sleep 1.5
-        for p in $(pgrep -f "results $M/r run"); do
-            if tr '\0' '\n' < "/proc/$p/environ" 2> /dev/null |
-                grep -q '^OMPI_COMM_WORLD_RANK=1$'; then
-                kill -9 "$p"
-            fi
+        for p in $(mpi_rank_pids 1 "results $M/r run"); do
+            kill -9 "$p"
         done
         wait "$pid"
         echo $? > "$M/1.rc"

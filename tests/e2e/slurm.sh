@@ -10,7 +10,9 @@
 # The jobs find the taskfarm under test first in PATH. A script is adapted
 # only through the variables its opening comment documents and through
 # sbatch options that override its #SBATCH lines: one node, 3 tasks (the
-# master and 2 workers), --chdir to a folder of its own. All jobs are
+# master and 2 workers), --chdir to a folder of its own; the launchers of
+# the build's MPI (lib.sh): MPIRUN, and TASKFARM_SRUN_MPI=pmi2 for MPICH
+# (Open MPI's pmix is the scripts' default). All jobs are
 # submitted at once and polled with squeue; then each must be COMPLETED
 # with exit code 0 (scontrol show job), and its output must show that the
 # work was done:
@@ -52,6 +54,7 @@
 #                         hands out no more tasks, says so, and exits 5
 #                         well before the limit (the job FAILED, 5:0);
 #                         its results file holds 1..19 tasks, all status 0
+# and, under MPICH, srun --mpi=none: the mismatch said once, exit 3.
 # A new script without a case here is an error: add its checks below.
 # Finally the cluster stops and none of its daemons may be left.
 #
@@ -83,7 +86,7 @@ DL_MARGIN=50s
 DL_MAX_S=30
 
 if ! have_mpirun; then
-    e2e_skip_all "srun --mpi=pmix needs taskfarm with MPI: $E2E_NO_MPI"
+    e2e_skip_all "srun needs taskfarm with MPI: $E2E_NO_MPI"
 fi
 
 # cluster_stop - stop the cluster (again: stop may be called twice); its
@@ -129,9 +132,18 @@ EXPORTS=ALL
 if [ "${TF##*/}" != taskfarm ]; then
     EXPORTS=$EXPORTS,TASKFARM=$TF
 fi
-# Open MPI as root; no single-copy shared memory in containers.
-EXPORTS=$EXPORTS,OMPI_ALLOW_RUN_AS_ROOT=1,OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-EXPORTS=$EXPORTS,OMPI_MCA_btl_vader_single_copy_mechanism=none
+# The scripts' launchers for the MPI of the build: mpirun (MPIRUN), and
+# srun's --mpi (TASKFARM_SRUN_MPI) where the scripts' default, pmix, is not
+# it. Open MPI as root; no single-copy shared memory in containers.
+unset TASKFARM_SRUN_MPI MPIRUN
+EXPORTS=$EXPORTS,MPIRUN=$MPIEXEC
+if [ "$E2E_SRUN_MPI" != pmix ]; then
+    EXPORTS=$EXPORTS,TASKFARM_SRUN_MPI=$E2E_SRUN_MPI
+fi
+if [ "$E2E_MPI" = openmpi ]; then
+    EXPORTS=$EXPORTS,OMPI_ALLOW_RUN_AS_ROOT=1,OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+    EXPORTS=$EXPORTS,OMPI_MCA_btl_vader_single_copy_mechanism=none
+fi
 echo "# export SLURM_CONF=$SLURM_CONF PATH=\"${TF%/*}:\$PATH\""
 
 NODE=$(sinfo -h -o %N 2> /dev/null)
@@ -228,7 +240,7 @@ done
 # deadline: taskfarm under srun with no --deadline, in a job of 1 minute.
 # The batch shell is sh, so the elapsed time comes from date.
 mkdir "$W/deadline"
-DL_WRAP="t0=\$(date +%s); srun --mpi=pmix \"\${TASKFARM:-taskfarm}\" run --results $DL_R --deadline-margin $DL_MARGIN $W/sleep4.txt; rc=\$?; echo \"taskfarm exit status \$rc after \$((\$(date +%s) - t0)) s\"; exit \$rc"
+DL_WRAP="t0=\$(date +%s); srun --mpi=$E2E_SRUN_MPI \"\${TASKFARM:-taskfarm}\" run --results $DL_R --deadline-margin $DL_MARGIN $W/sleep4.txt; rc=\$?; echo \"taskfarm exit status \$rc after \$((\$(date +%s) - t0)) s\"; exit \$rc"
 submit deadline "--time=1 --export=$EXPORTS --output=$W/deadline/deadline-%j.out --error=$W/deadline/deadline-%j.err --wrap=$(q "$DL_WRAP")"
 
 # ------------------------------------------------------------ wait
@@ -289,6 +301,16 @@ job_ended()
         "$(grep -F -e "[$J." "$CDIR/log/slurmd.log" 2> /dev/null | tail -n 5)"
     return 1
 }
+
+# ------------------------------------------------------------ wrong --mpi
+# srun with no PMI (--mpi=none) starts 3 processes that MPI sees as 3 jobs
+# of 1 rank each. Where MPI_Init returns to taskfarm then (MPICH; Open MPI's
+# ends the process with a message of its own), rank 0 alone says why, in
+# one line, and the run exits 3. Run once the jobs have left the node.
+if [ "$E2E_MPI" = mpich ]; then
+    run_cmd 3 "timeout -k 5 60 srun --mpi=none -N 1 -n 3 --overcommit $(q "$TF") run $W/tasks.txt > $W/mpi-none.out 2> $W/mpi-none.err"
+    check "test ! -s $W/mpi-none.out && test \"\$(grep -c '^taskfarm: ' $W/mpi-none.err)\" = 1 && grep -q '^taskfarm: MPI sees 1 rank where the launcher started 3: .*check --mpi' $W/mpi-none.err"
+fi
 
 # ------------------------------------------------------------ check each
 for name in $NAMES; do

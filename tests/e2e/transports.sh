@@ -117,8 +117,8 @@ for j in 1 2 4; do
     run_cmd 1 "$TFQ -j $j -q --joblog $W/fork-j$j.log run $T > $W/fork-j$j.out 2> $W/fork-j$j.err"
     RUNS="$RUNS fork-j$j"
 done
-for np in 2 3 "5 --oversubscribe"; do
-    r=mpi-np${np%% *}
+for np in 2 3 5; do
+    r=mpi-np$np
     mpi_run 1 "$(mpirun_cmd "-np $np" -q --joblog "$W/$r.log" run "$T") > $W/$r.out 2> $W/$r.err"
     if [ "$MPI" = 1 ]; then
         RUNS="$RUNS $r"
@@ -254,9 +254,9 @@ for j in 1 2 4; do
 done
 run_cmd 0 "TASKFARM_TASK_ID=999 TASKFARM_WORKER=77 TASKFARM_NWORKERS=99 TASKFARM_HOST=elsewhere $TFQ -j 2 -q run $E > $W/env-inherit.out"
 env_ok 2 "$W/env-inherit.out"
-for np in 2 3 "5 --oversubscribe"; do
-    r=env-np${np%% *}
-    n=$((${np%% *} - 1))
+for np in 2 3 5; do
+    r=env-np$np
+    n=$((np - 1))
     if mpi_run 0 "$(mpirun_cmd "-np $np" run "$E") > $W/$r.out 2> $W/$r.err"; then
         env_ok "$n" "$W/$r.out"
         check "grep -q -x 'taskfarm: 12 tasks, 0 failed, .* s, $n workers (mpi), .*' $W/$r.err"

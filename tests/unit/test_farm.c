@@ -14,6 +14,7 @@
 #include "sink.h"
 #include "tool_source.h"
 #include "spool.h"
+#include "transport.h"
 #include "tf_test.h"
 
 static const int worker_counts[] = {1, 2, 4};
@@ -134,12 +135,18 @@ count_threads(void)
     return count_entries("/proc/self/task");
 }
 
+/* The threads of this process before any test ran: its one thread, and
+ * those of an emulator that runs it (qemu-user has a helper thread, which
+ * /proc/self/task lists too). */
+static int start_threads;
+
 /*
- * Waits until the process is down to its one thread and returns the count.
- * A thread that pthread_join() has returned for may still be listed in
- * /proc for a moment while the kernel finishes its exit, so the count is
- * read again for a while (up to ten seconds, far more than that takes); a
- * worker thread left running stays listed and the check fails.
+ * Waits until the process is down to the threads it started with and
+ * returns the count. A thread that pthread_join() has returned for may
+ * still be listed in /proc for a moment while the kernel finishes its exit,
+ * so the count is read again for a while (up to ten seconds, far more than
+ * that takes); a worker thread left running stays listed and the check
+ * fails.
  */
 static int
 settled_threads(void)
@@ -148,7 +155,7 @@ settled_threads(void)
     int n = count_threads();
     int i;
 
-    for (i = 0; i < 100000 && n != 1; i++) {
+    for (i = 0; i < 100000 && n != start_threads; i++) {
         nanosleep(&pause, NULL);
         n = count_threads();
     }
@@ -201,7 +208,7 @@ run_farm(const struct tf__farm_cfg *cfg, struct tf__farm_stats *stats,
     /* The master is rank 0 and never a worker. */
     assert_int_not_equal(rc, TF__WORKER_DONE);
     assert_int_equal(worker_rc, -12345);
-    assert_int_equal(threads, 1);
+    assert_int_equal(threads, start_threads);
     if (settled_threads() != threads)
         fail_msg("%d threads before the run, %d after", threads,
                  count_threads());
@@ -1298,10 +1305,71 @@ test_output_a_failed_attempt_streamed_is_dropped_with_it(void **state)
     assert_int_equal(tf__session_close(s, &err), 0);
 }
 
+/* Every variable tf__launcher_size() reads, cleared before each case. */
+static const char *const launcher_vars[] = {
+    "OMPI_COMM_WORLD_SIZE", "PMI_SIZE",     "MPI_LOCALNRANKS",      "PMIX_RANK",
+    "SLURM_STEP_ID",        "SLURM_PROCID", "SLURM_STEP_NUM_TASKS", NULL};
+
+/* The launcher's size with exactly the variables of ENV ("NAME=VALUE",
+ * NULL-terminated) set. */
+static int
+launcher_size_with(const char *const *env)
+{
+    char name[64];
+    size_t i;
+
+    for (i = 0; launcher_vars[i] != NULL; i++)
+        unsetenv(launcher_vars[i]);
+    for (i = 0; env[i] != NULL; i++) {
+        const char *eq = strchr(env[i], '=');
+
+        snprintf(name, sizeof(name), "%.*s", (int)(eq - env[i]), env[i]);
+        setenv(name, eq + 1, 1);
+    }
+    return tf__launcher_size();
+}
+
+static void
+test_launcher_size_comes_from_open_mpi_pmi_or_a_slurm_step(void **state)
+{
+    static const char *const none[] = {NULL};
+    static const char *const ompi[] = {"OMPI_COMM_WORLD_SIZE=4", NULL};
+    static const char *const hydra[] = {"PMI_SIZE=3", "MPI_LOCALNRANKS=3",
+                                        NULL};
+    static const char *const local[] = {"MPI_LOCALNRANKS=2", NULL};
+    static const char *const pmix[] = {"PMIX_RANK=1", NULL};
+    static const char *const batch[] = {"SLURM_PROCID=0",
+                                        "SLURM_STEP_NUM_TASKS=5", NULL};
+    static const char *const step[] = {"SLURM_STEP_ID=0", "SLURM_PROCID=2",
+                                       "SLURM_STEP_NUM_TASKS=5", NULL};
+    static const char *const one[] = {"PMI_SIZE=1", NULL};
+    size_t i;
+
+    (void)state;
+    assert_int_equal(launcher_size_with(none), 0);
+    assert_false(tf__mpi_launched());
+    assert_int_equal(launcher_size_with(ompi), 4);
+    assert_true(tf__mpi_launched());
+    assert_int_equal(launcher_size_with(hydra), 3);
+    assert_int_equal(launcher_size_with(local), 2);
+    /* PMIx names no size: alone it says nothing, under srun the step's
+     * count does. A batch script is no step. */
+    assert_int_equal(launcher_size_with(pmix), 0);
+    assert_int_equal(launcher_size_with(batch), 0);
+    assert_int_equal(launcher_size_with(step), 5);
+    assert_true(tf__mpi_launched());
+    assert_int_equal(launcher_size_with(one), 1);
+    assert_false(tf__mpi_launched());
+    for (i = 0; launcher_vars[i] != NULL; i++)
+        unsetenv(launcher_vars[i]);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(
+            test_launcher_size_comes_from_open_mpi_pmi_or_a_slurm_step),
         cmocka_unit_test(test_null_job_prints_every_task_line_in_order),
         cmocka_unit_test(test_null_job_unordered_prints_the_same_set_of_lines),
         cmocka_unit_test(
@@ -1336,5 +1404,6 @@ main(void)
             test_output_a_failed_attempt_streamed_is_dropped_with_it),
     };
 
+    start_threads = count_threads();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -594,7 +594,7 @@ test_lines_across_buffer_boundaries_with_default_max(void **state)
         assert_int_equal(tf_buf_printf(&text, "%llu:", (unsigned long long)i),
                          0);
         for (j = 0; j < n; j++)
-            assert_int_equal(tf_buf_append(&text, "abcdefgh" + j % 8, 1), 0);
+            assert_int_equal(tf_buf_append(&text, &"abcdefgh"[j % 8], 1), 0);
         assert_int_equal(tf_buf_append(&text, "\n", 1), 0);
     }
     path = temp_file(text.data, text.len);
