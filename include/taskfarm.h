@@ -176,6 +176,12 @@ struct tf_task {
     void *shared_rw;        /* SHARED, writable, when the worker maps the
                                master's own memory (see
                                tf_pool_share_maps()); else NULL */
+    /* Where the worker is among the nodes of the run (ranks that share
+     * memory; forked workers are all on node 0): */
+    int node;           /* 0-based index of its node, the master's first */
+    int nnodes;         /* nodes with a rank of the run */
+    int local_worker;   /* 0-based index among the workers of its node */
+    int local_nworkers; /* the workers of its node */
 };
 
 /*

@@ -28,15 +28,16 @@ extern char **environ;
  * file instead. */
 #define SCRIPT_AT ((size_t)128 * 1024 - 1)
 
+/* The variables that tell a task where it runs, made once per worker. */
+#define RUN_NVARS 7
+
 struct run_state {
     struct tf_template *tmpl; /* owned; NULL: no template */
     char **envp;         /* owned array; strings owned where noted */
-    size_t nenv;         /* entries before the four of ours */
+    size_t nenv;         /* entries before the RUN_NVARS + 1 of ours */
     char id_var[48];     /* TASKFARM_TASK_ID=... rewritten per task */
-    char *worker_var;    /* owned */
-    char *nworkers_var;  /* owned */
-    char *host_var;      /* owned */
-    int env_worker;      /* worker the three variables above were made for */
+    char *vars[RUN_NVARS]; /* owned: TASKFARM_WORKER=... and the others */
+    int env_worker;      /* worker the variables above were made for */
     struct tf_buf cmd;   /* owned: the expanded command */
     struct tf_buf words; /* owned: argv strings of a direct exec */
     char last_name[256]; /* the program resolve() found last */
@@ -64,13 +65,13 @@ static void
 run_fini(void *state)
 {
     struct run_state *st = state;
+    size_t i;
 
     if (st == NULL)
         return;
     free(st->envp);
-    free(st->worker_var);
-    free(st->nworkers_var);
-    free(st->host_var);
+    for (i = 0; i < RUN_NVARS; i++)
+        free(st->vars[i]);
     tf_buf_cleanup(&st->cmd);
     tf_buf_cleanup(&st->words);
     tf_template_free(st->tmpl);
@@ -120,7 +121,7 @@ make_envp(struct run_state *st)
     st->nenv = 0;
     while (environ != NULL && environ[n] != NULL)
         n++;
-    st->envp = calloc(n + 5, sizeof(*st->envp));
+    st->envp = calloc(n + RUN_NVARS + 2, sizeof(*st->envp));
     if (st->envp == NULL)
         return TF_ENOMEM;
     for (i = 0; i < n; i++)
@@ -135,27 +136,35 @@ set_env(struct run_state *st, const struct tf_task *task)
     char *p;
 
     if (st->env_worker != task->worker) {
+        const char *const names[RUN_NVARS] = {
+            "WORKER", "NWORKERS",     "NODE",          "NNODES",
+            "LOCAL_WORKER", "LOCAL_NWORKERS", "HOST"};
+        const int values[RUN_NVARS - 1] = {
+            task->worker, task->nworkers,     task->node,
+            task->nnodes, task->local_worker, task->local_nworkers};
+        size_t i;
+        int len;
+
         if (make_envp(st) < 0)
             return TF_ENOMEM;
-        free(st->worker_var);
-        free(st->nworkers_var);
-        free(st->host_var);
-        st->worker_var = malloc(32);
-        st->nworkers_var = malloc(32);
-        st->host_var = malloc(strlen(task->host) + 16);
-        if (st->worker_var == NULL || st->nworkers_var == NULL ||
-            st->host_var == NULL)
-            return TF_ENOMEM;
-        snprintf(st->worker_var, 32, "TASKFARM_WORKER=%d", task->worker);
-        snprintf(st->nworkers_var, 32, "TASKFARM_NWORKERS=%d",
-                 task->nworkers);
-        sprintf(st->host_var, "TASKFARM_HOST=%s", task->host);
+        for (i = 0; i < RUN_NVARS; i++) {
+            free(st->vars[i]);
+            if (i < RUN_NVARS - 1)
+                len = asprintf(&st->vars[i], "TASKFARM_%s=%d", names[i],
+                               values[i]);
+            else
+                len = asprintf(&st->vars[i], "TASKFARM_%s=%s", names[i],
+                               task->host);
+            if (len < 0) {
+                st->vars[i] = NULL;
+                return TF_ENOMEM;
+            }
+        }
         st->env_worker = task->worker;
         st->envp[st->nenv] = st->id_var;
-        st->envp[st->nenv + 1] = st->worker_var;
-        st->envp[st->nenv + 2] = st->nworkers_var;
-        st->envp[st->nenv + 3] = st->host_var;
-        st->envp[st->nenv + 4] = NULL;
+        for (i = 0; i < RUN_NVARS; i++)
+            st->envp[st->nenv + 1 + i] = st->vars[i];
+        st->envp[st->nenv + 1 + RUN_NVARS] = NULL;
     }
     p = st->id_var;
     memcpy(p, "TASKFARM_TASK_ID=", 17);

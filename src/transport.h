@@ -45,6 +45,9 @@ struct tf__transport {
     int rank;      /* 0 for the master, 1..nworkers for a worker */
     int nworkers;
     int node_workers; /* workers on this rank's node (for thread counts) */
+    int local_worker; /* on a worker: its 0-based index among them */
+    int node;         /* 0-based index of this rank's node, in rank order */
+    int nnodes;       /* nodes with a rank of this run */
     int worker_rc; /* on a worker rank after TF__WORKER_DONE */
     /* On a worker: the frame of the last TF__MSG_MAPPED received, mapped
      * by the transport until the next one or close(), read-write and

@@ -251,6 +251,9 @@ spawn_worker(struct tf__transport *t, int i, struct tf_error *err)
         wt.rank = i;
         wt.nworkers = t->nworkers;
         wt.node_workers = t->nworkers;
+        wt.local_worker = i - 1;
+        wt.node = 0;
+        wt.nnodes = 1;
         wt.worker_rc = 0;
         wt.mapped = NULL;
         wt.mapped_len = 0;
@@ -280,6 +283,9 @@ fork_open(struct tf__transport *t, int nworkers, tf__worker_fn fn, void *arg,
     t->rank = 0;
     t->nworkers = nworkers;
     t->node_workers = nworkers;
+    t->local_worker = -1;
+    t->node = 0;
+    t->nnodes = 1;
     if (nworkers < 1)
         return tf__error(err, TF_EUSAGE, "need at least one worker");
     im = impl_new(nworkers);

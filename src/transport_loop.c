@@ -104,6 +104,9 @@ loop_open(struct tf__transport *t, int nworkers, tf__worker_fn fn, void *arg,
     t->rank = 0;
     t->nworkers = nworkers;
     t->node_workers = nworkers;
+    t->local_worker = -1;
+    t->node = 0;
+    t->nnodes = 1;
     if (nworkers < 1)
         return tf__error(err, TF_EUSAGE, "need at least one worker");
     sh = calloc(1, sizeof(*sh));
@@ -129,6 +132,8 @@ loop_open(struct tf__transport *t, int nworkers, tf__worker_fn fn, void *arg,
         sh->wts[i].rank = i;
         sh->wts[i].nworkers = nworkers;
         sh->wts[i].node_workers = nworkers;
+        sh->wts[i].local_worker = i - 1;
+        sh->wts[i].nnodes = 1;
         sh->wts[i].impl = sh;
         if (pthread_create(&sh->threads[i], NULL, worker_main, &sh->wts[i]) !=
             0) {

@@ -139,31 +139,74 @@ mpi_close(struct tf__transport *t)
     t->impl = NULL;
 }
 
-/* Counts the workers on this rank's node: its ranks less the master if
- * the master is one of them. Collective over COMM. */
+/*
+ * Finds T's place among the nodes: the workers on its node (its ranks less
+ * the master if the master is one of them), its index among them, its
+ * node's index (nodes in the order of their first rank, the master's node
+ * first) and the number of nodes. Collective over COMM, of SIZE ranks.
+ */
 static int
-node_workers(MPI_Comm comm, int rank, struct tf_error *err)
+node_place(struct tf__transport *t, MPI_Comm comm, int rank, int size,
+           struct tf_error *err)
 {
     MPI_Comm node;
-    int size = 0;
     int has_master = rank == 0;
     int any_master = 0;
+    int nsize = 0;
+    int nrank = 0;
+    int first = rank;
+    int *firsts;
+    bool *seen;
+    int i;
     int rc;
 
+    firsts = calloc((size_t)size, sizeof(*firsts));
+    seen = calloc((size_t)size, sizeof(*seen));
+    if (firsts == NULL || seen == NULL) {
+        free(firsts);
+        free(seen);
+        return tf__error(err, TF_ENOMEM, "out of memory");
+    }
     rc = mpi_check(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, rank,
                                        MPI_INFO_NULL, &node),
                    "MPI_Comm_split_type", err);
-    if (rc < 0)
-        return rc;
-    rc = mpi_check(MPI_Comm_size(node, &size), "MPI_Comm_size", err);
+    if (rc == 0) {
+        rc = mpi_check(MPI_Comm_size(node, &nsize), "MPI_Comm_size", err);
+        if (rc == 0)
+            rc = mpi_check(MPI_Comm_rank(node, &nrank), "MPI_Comm_rank", err);
+        if (rc == 0)
+            rc = mpi_check(MPI_Allreduce(&has_master, &any_master, 1,
+                                         MPI_INT, MPI_MAX, node),
+                           "MPI_Allreduce", err);
+        if (rc == 0)
+            rc = mpi_check(MPI_Allreduce(&rank, &first, 1, MPI_INT, MPI_MIN,
+                                         node),
+                           "MPI_Allreduce", err);
+        MPI_Comm_free(&node);
+    }
     if (rc == 0)
-        rc = mpi_check(MPI_Allreduce(&has_master, &any_master, 1, MPI_INT,
-                                     MPI_MAX, node),
-                       "MPI_Allreduce", err);
-    MPI_Comm_free(&node);
-    if (rc < 0)
-        return rc;
-    return any_master ? size - 1 : size;
+        rc = mpi_check(MPI_Allgather(&first, 1, MPI_INT, firsts, 1, MPI_INT,
+                                     comm),
+                       "MPI_Allgather", err);
+    if (rc == 0) {
+        /* The node ranks are in world order (key RANK): the master is the
+         * first of its node. */
+        t->node_workers = any_master ? nsize - 1 : nsize;
+        t->local_worker = any_master ? nrank - 1 : nrank;
+        t->node = 0;
+        t->nnodes = 0;
+        for (i = 0; i < size; i++) {
+            if (firsts[i] < 0 || firsts[i] >= size || seen[firsts[i]])
+                continue;
+            seen[firsts[i]] = true;
+            t->nnodes++;
+            if (firsts[i] < first)
+                t->node++;
+        }
+    }
+    free(firsts);
+    free(seen);
+    return rc;
 }
 
 static int
@@ -221,9 +264,8 @@ mpi_open(struct tf__transport *t, int nworkers, tf__worker_fn fn, void *arg,
     }
     t->rank = rank;
     t->nworkers = size - 1;
-    t->node_workers = node_workers(im->comm, rank, err);
-    if (t->node_workers < 0) {
-        rc = t->node_workers;
+    rc = node_place(t, im->comm, rank, size, err);
+    if (rc < 0) {
         mpi_close(t);
         return rc;
     }

@@ -298,6 +298,10 @@ worker_run_chunk(struct worker *wk, struct tf_result *r, struct tf_error *err)
     task.worker = wk->t->rank - 1;
     task.nworkers = wk->t->nworkers;
     task.host = wk->host;
+    task.node = wk->t->node;
+    task.nnodes = wk->t->nnodes;
+    task.local_worker = wk->t->local_worker;
+    task.local_nworkers = wk->t->node_workers;
     task.shared = wk->share_len > 0 ? wk->share_p : NULL;
     task.shared_len = wk->share_len;
     task.shared_rw = wk->share_len > 0 ? wk->share_rw : NULL;

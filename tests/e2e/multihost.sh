@@ -97,11 +97,12 @@ mh_mpirun()
 
 # --------------------------------------------------- the tasks, on one host
 # Task i prints its id and a value computed from it; on stderr, its id,
-# TASKFARM_HOST and the host name it runs on.
+# TASKFARM_HOST, the host name it runs on, and its worker's place:
+# TASKFARM_NODE, _NNODES, _LOCAL_WORKER and _LOCAL_NWORKERS.
 T=$W/tasks.txt
 for i in $(seq 1 $NTASKS); do
     # shellcheck disable=SC2016 # the task expands it, not this script
-    printf 'sleep %s; i=$TASKFARM_TASK_ID; echo "task $i: $((i * i * i %% 1009)) $(echo "task $i" | cksum)"; echo "$i $TASKFARM_HOST $(hostname)" >&2\n' 0.05
+    printf 'sleep %s; i=$TASKFARM_TASK_ID; echo "task $i: $((i * i * i %% 1009)) $(echo "task $i" | cksum)"; echo "$i $TASKFARM_HOST $(hostname) $TASKFARM_NODE $TASKFARM_NNODES $TASKFARM_LOCAL_WORKER $TASKFARM_LOCAL_NWORKERS" >&2\n' 0.05
 done > "$T"
 run_cmd 0 "$TFQ -j 2 -q --joblog $W/one.log run $T > $W/one.out 2> $W/one.err"
 check "test \"\$(wc -l < $W/one.out)\" = $NTASKS && test \"\$(head -n 1 $W/one.out)\" = \"task 1: 1 \$(echo 'task 1' | cksum)\""
@@ -111,11 +112,18 @@ run_cmd 0 "$(mh_mpirun "$D/hostfile" 7 --joblog "$W/mh.log" run "$T") > $W/mh.ou
 same_file "$W/one.out" "$W/mh.out"
 check "cmp <(cut -f 1,7,8,9- $W/one.log) <(cut -f 1,7,8,9- $W/mh.log)"
 check "grep -q -x 'taskfarm: $NTASKS tasks, 0 failed, .* s, 6 workers (mpi), .*' $W/mh.err"
-# What each task saw: "ID TASKFARM_HOST HOSTNAME", in task order.
-check "grep -E -x '[0-9]+ [^ ]+ [^ ]+' $W/mh.err > $W/mh.hosts"
+# What each task saw: "ID TASKFARM_HOST HOSTNAME NODE NNODES LOCAL
+# LOCAL_N", in task order.
+check "grep -E -x '[0-9]+ [^ ]+ [^ ]+ [0-9]+ [0-9]+ [0-9]+ [0-9]+' $W/mh.err > $W/mh.hosts"
 check "awk '\$1 != NR || \$2 != \$3 { print; bad = 1 } END { exit bad || NR != $NTASKS }' $W/mh.hosts"
 check "test \"\$(cut -d ' ' -f 2 $W/mh.hosts | sort -u | tr '\\n' ' ')\" = 'tfhost1 tfhost2 tfhost3 '"
 check "awk -F '\\t' 'NR == FNR { if (FNR > 1) h[\$1] = \$2; next } { split(\$0, f, \" \"); if (h[f[1]] != f[2]) { print; bad = 1 } } END { exit bad }' $W/mh.log $W/mh.hosts"
+# Each host is one node: the master's tfhost1 is node 0, then the hosts in
+# the order of their first rank (--map-by node: tfhost2, tfhost3); 3 nodes,
+# 2 workers on each, whose local indexes are 0 and 1.
+check "awk '\$5 != 3 || \$7 != 2 || \$6 > 1 { print; bad = 1 } END { exit bad }' $W/mh.hosts"
+check "test \"\$(cut -d ' ' -f 2,4 $W/mh.hosts | sort -u | tr '\\n' ,)\" = 'tfhost1 0,tfhost2 1,tfhost3 2,'"
+check "test \"\$(cut -d ' ' -f 2,6 $W/mh.hosts | sort -u | wc -l)\" = 6"
 
 # ------------------------------------------ 2. tfhost3 is lost mid-run
 # The same tasks, longer: the same output.

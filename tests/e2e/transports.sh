@@ -236,23 +236,25 @@ fi
 # ------------------------------------------------------- TASKFARM_* variables
 E=$W/env.txt
 {
-    echo "# id worker nworkers host"
+    echo "# id worker nworkers host node nnodes local-worker local-nworkers"
     for s in 0.1 0 0.05 0 0.2 0 0.01 0.1 0 0.05 0 0; do
-        echo "sleep $s; echo \"\$TASKFARM_TASK_ID \$TASKFARM_WORKER \$TASKFARM_NWORKERS \$TASKFARM_HOST\""
+        echo "sleep $s; echo \"\$TASKFARM_TASK_ID \$TASKFARM_WORKER \$TASKFARM_NWORKERS \$TASKFARM_HOST \$TASKFARM_NODE \$TASKFARM_NNODES \$TASKFARM_LOCAL_WORKER \$TASKFARM_LOCAL_NWORKERS\""
     done
 } > "$E"
-# env_ok N OUT - each line is "ID WORKER NWORKERS HOST" with ID the line
-# number, 0 <= WORKER < N, NWORKERS = N and HOST this host.
+# env_ok N OUT - each line is "ID WORKER NWORKERS HOST NODE NNODES LOCAL
+# LOCAL_N" with ID the line number, 0 <= WORKER < N, NWORKERS = N, HOST
+# this host, and one node (0 of 1) whose N workers are all of them (LOCAL
+# = WORKER, LOCAL_N = N).
 env_ok()
 {
-    check "awk -v n=$1 -v h=$(q "$HOST") '\$1 != NR + 1 || \$2 !~ /^[0-9]+\$/ || \$2 >= n || \$3 != n || \$4 != h { bad = 1 } END { exit bad || NR != 12 }' $2"
+    check "awk -v n=$1 -v h=$(q "$HOST") '\$1 != NR + 1 || \$2 !~ /^[0-9]+\$/ || \$2 >= n || \$3 != n || \$4 != h || \$5 != 0 || \$6 != 1 || \$7 != \$2 || \$8 != n { bad = 1 } END { exit bad || NR != 12 }' $2"
 }
 for j in 1 2 4; do
     run_cmd 0 "$TFQ -j $j run $E > $W/env-j$j.out 2> $W/env-j$j.err"
     env_ok "$j" "$W/env-j$j.out"
     check "grep -q -x 'taskfarm: 12 tasks, 0 failed, .* s, $j workers (fork), .*' $W/env-j$j.err"
 done
-run_cmd 0 "TASKFARM_TASK_ID=999 TASKFARM_WORKER=77 TASKFARM_NWORKERS=99 TASKFARM_HOST=elsewhere $TFQ -j 2 -q run $E > $W/env-inherit.out"
+run_cmd 0 "TASKFARM_TASK_ID=999 TASKFARM_WORKER=77 TASKFARM_NWORKERS=99 TASKFARM_HOST=elsewhere TASKFARM_NODE=7 TASKFARM_LOCAL_WORKER=7 $TFQ -j 2 -q run $E > $W/env-inherit.out"
 env_ok 2 "$W/env-inherit.out"
 for np in 2 3 5; do
     r=env-np$np

@@ -122,6 +122,18 @@ echo(void *arg, const struct tf_task *task, struct tf_result *res)
     return tf_buf_append(&res->out, task->data, task->len);
 }
 
+/* "place": where the task ran, five int32: worker, node, nnodes, local
+ * worker, local nworkers. */
+static int
+place(void *arg, const struct tf_task *task, struct tf_result *res)
+{
+    int32_t p[5] = {task->worker, task->node, task->nnodes,
+                    task->local_worker, task->local_nworkers};
+
+    (void)arg;
+    return tf_buf_append(&res->out, p, sizeof(p));
+}
+
 /* "fail_some": x -> x * x, except that x % 7 == 3 fails with status 1
  * and a message. */
 static int
@@ -409,6 +421,7 @@ register_all(void **state)
         tf_register("square_shuffled", square_shuffled, NULL) != 0 ||
         tf_register("slow_but_0", slow_but_0, NULL) != 0 ||
         tf_register("echo", echo, NULL) != 0 ||
+        tf_register("place", place, NULL) != 0 ||
         tf_register("fail_some", fail_some, NULL) != 0 ||
         tf_register("wrong_size", wrong_size, NULL) != 0 ||
         tf_register("shared", shared, NULL) != 0 ||
@@ -641,6 +654,45 @@ test_map_puts_10000_results_in_place_and_in_order(void **state)
     }
     free(in);
     free(out);
+}
+
+/* Every task knows its worker's place: on one machine, node 0 of 1, its
+ * index among the node's workers that of the worker, and all of them. */
+static void
+test_tasks_know_their_node_and_local_worker(void **state)
+{
+    const char *backends[] = {"loop", "fork"};
+    struct tf_error err;
+    int32_t out[40][5];
+    int64_t in[40];
+    bool seen[3];
+    size_t b;
+    size_t i;
+
+    (void)state;
+    memset(in, 0, sizeof(in));
+    for (b = 0; b < 2; b++) {
+        struct tf_config cfg = loop_cfg(3);
+        struct tf_pool *pool;
+
+        cfg.backend = backends[b];
+        cfg.chunksize = 1;
+        pool = open_pool(&cfg);
+        memset(seen, 0, sizeof(seen));
+        assert_int_equal(tf_map(pool, "place", in, sizeof(in[0]), out,
+                                sizeof(out[0]), 40, &err),
+                         0);
+        for (i = 0; i < 40; i++) {
+            assert_in_range(out[i][0], 0, 2);
+            assert_int_equal(out[i][1], 0);
+            assert_int_equal(out[i][2], 1);
+            assert_int_equal(out[i][3], out[i][0]);
+            assert_int_equal(out[i][4], 3);
+            seen[out[i][0]] = true;
+        }
+        assert_true(seen[0] || seen[1] || seen[2]);
+        close_pool(pool);
+    }
 }
 
 static void
@@ -2976,6 +3028,7 @@ main(void)
         cmocka_unit_test(test_records_by_hand_are_the_programs_alone),
         cmocka_unit_test(
             test_records_name_text_tasks_by_their_text_and_binary_ones_by_size),
+        cmocka_unit_test(test_tasks_know_their_node_and_local_worker),
         cmocka_unit_test(test_records_refuse_a_joblog_that_cannot_be_written),
         cmocka_unit_test(
             test_the_library_writes_nothing_and_logs_only_to_its_log_function),
