@@ -414,6 +414,14 @@ struct tf_config {
     void *initarg;
     int threads_per_worker;  /* OMP/OpenBLAS/MKL threads per worker; 0: the
                                 node's CPUs divided among its workers */
+    int gpus_per_worker;     /* 0: none. Else each worker gets this many of
+                                its node's GPUs, by its local index, in
+                                CUDA_VISIBLE_DEVICES, ROCR_VISIBLE_DEVICES,
+                                HIP_VISIBLE_DEVICES or ZE_AFFINITY_MASK
+                                (whichever the node sets) and
+                                TASKFARM_GPUS; worker processes only */
+    const char *gpus;        /* the node's GPUs, comma-separated, instead
+                                of those variables; NULL: from them */
     uint64_t timeout_us;     /* each task's time limit (task->time_limit_us),
                                 0 for none */
     unsigned timeout_pct;    /* or, when not 0, this percentage of the median

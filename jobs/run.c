@@ -108,6 +108,26 @@ run_init(void **state, const struct tf_opts *opts, struct tf_error *err)
     return 0;
 }
 
+/* Whether the variable "NAME=VALUE" at E is one that set_env() sets. */
+static bool
+ours(const char *e)
+{
+    static const char *const names[] = {
+        "TASK_ID", "WORKER",       "NWORKERS",       "NODE",
+        "NNODES",  "LOCAL_WORKER", "LOCAL_NWORKERS", "HOST", NULL};
+    size_t len;
+    size_t i;
+
+    if (strncmp(e, "TASKFARM_", 9) != 0)
+        return false;
+    e += 9;
+    len = strcspn(e, "=");
+    for (i = 0; names[i] != NULL; i++)
+        if (strlen(names[i]) == len && strncmp(e, names[i], len) == 0)
+            return true;
+    return false;
+}
+
 /* Builds the tasks' environment from the worker's, once per worker: the
  * worker has set its thread counts (OMP_NUM_THREADS...) by then. Our own
  * variables replace any inherited ones of the same name. */
@@ -125,7 +145,7 @@ make_envp(struct run_state *st)
     if (st->envp == NULL)
         return TF_ENOMEM;
     for (i = 0; i < n; i++)
-        if (strncmp(environ[i], "TASKFARM_", 9) != 0)
+        if (!ours(environ[i]))
             st->envp[st->nenv++] = environ[i];
     return 0;
 }

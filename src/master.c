@@ -543,9 +543,13 @@ on_message(struct master *m, int w, struct tf_error *err)
         if (rc < 0)
             return rc;
         /* The worker ends after saying why. */
+        /* (Before its hello, a worker's host is not known.) */
         host = tf__dispatch_host(m->d, w, &hlen);
-        rc = tf__error(err, code, "worker %d on %.*s: %s", w, (int)hlen,
-                       host, werr.msg);
+        if (hlen > 0)
+            rc = tf__error(err, code, "worker %d on %.*s: %s", w, (int)hlen,
+                           host, werr.msg);
+        else
+            rc = tf__error(err, code, "worker %d: %s", w, werr.msg);
         (void)tf__dispatch_lost(m->d, w, false, 0, tf__now_us(), &werr);
         return rc;
     }

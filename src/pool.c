@@ -93,9 +93,15 @@ tf_init(const struct tf_config *cfg, struct tf_pool **out,
         return tf__error(err, TF_EUSAGE, "tf_init: no backend '%s'%s", name,
                          strcmp(name, "mpi") == 0 ? " (built without MPI)"
                                                    : "");
-    if (cfg->nworkers < 0 || cfg->threads_per_worker < 0)
-        return tf__error(err, TF_EUSAGE, "tf_init: negative worker or "
-                                         "thread count");
+    if (cfg->nworkers < 0 || cfg->threads_per_worker < 0 ||
+        cfg->gpus_per_worker < 0)
+        return tf__error(err, TF_EUSAGE, "tf_init: negative worker, thread "
+                                         "or GPU count");
+    /* Threads share one environment: GPUs are given to processes. */
+    if (cfg->gpus_per_worker > 0 && strcmp(name, "loop") == 0)
+        return tf__error(err, TF_EUSAGE, "tf_init: GPUs per worker need "
+                                         "worker processes (fork or mpi), "
+                                         "not the loop backend");
     scfg.nworkers = cfg->nworkers > 0 ? cfg->nworkers : tf__online_cpus();
     scfg.chunk = cfg->chunksize;
     scfg.max_tasks_per_worker = cfg->max_tasks_per_worker;
@@ -105,6 +111,8 @@ tf_init(const struct tf_config *cfg, struct tf_pool **out,
     scfg.kill_grace_us =
         cfg->kill_grace_us != 0 ? cfg->kill_grace_us : 2000000;
     scfg.threads_per_worker = cfg->threads_per_worker;
+    scfg.gpus_per_worker = cfg->gpus_per_worker;
+    scfg.gpus = cfg->gpus;
     scfg.initializer = cfg->initializer;
     scfg.initarg = cfg->initarg;
     scfg.fns = fns;

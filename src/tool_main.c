@@ -43,6 +43,8 @@ struct cli {
     uint64_t chunk;
     uint64_t max_line;
     uint64_t threads;
+    uint64_t gpus_per_worker;
+    const char *gpus;
     uint64_t retries;
     uint64_t sync_us;
     uint64_t timeout_us;
@@ -167,6 +169,15 @@ static const struct tf_option common_options[] = {
      "CPUs divided among its workers; the variables set in the environment "
      "win)",
      TF_OPT_INT, 1, 4096, NULL},
+    {"gpus-per-worker", 0, "K",
+     "give each worker K of its node's GPUs (from CUDA_VISIBLE_DEVICES, "
+     "ROCR_VISIBLE_DEVICES, HIP_VISIBLE_DEVICES or ZE_AFFINITY_MASK, or "
+     "--gpus), set in the same variable for its tasks",
+     TF_OPT_INT, 1, 4096, NULL},
+    {"gpus", 0, "LIST",
+     "the GPUs of each node for --gpus-per-worker, comma-separated (default: "
+     "the variable the node sets)",
+     TF_OPT_TEXT, 0, 0, NULL},
     {"progress", 0, NULL,
      "redraw a progress line on standard error (the default when it is a "
      "terminal): done/total, failed, running, tasks/s, elapsed, ETA",
@@ -202,7 +213,8 @@ struct option_group {
 
 static const struct option_group option_groups[] = {
     {"Workers and scheduling",
-     {"jobs", "backend", "chunk", "threads-per-worker", "order", "history"}},
+     {"jobs", "backend", "chunk", "threads-per-worker", "gpus-per-worker",
+      "gpus", "order", "history"}},
     {"Input and output",
      {"max-line", "output", "keep-order", "unordered", "tag", "tmpdir",
       "dry-run", "quiet"}},
@@ -802,6 +814,10 @@ apply(struct cli *c, const struct tf_option *opt, const char *typed,
         c->retries = num;
     else if (strcmp(n, "threads-per-worker") == 0)
         c->threads = num;
+    else if (strcmp(n, "gpus-per-worker") == 0)
+        c->gpus_per_worker = num;
+    else if (strcmp(n, "gpus") == 0)
+        c->gpus = value;
     else if (strcmp(n, "deadline") == 0)
         return parse_deadline(value, &c->deadline, err);
     else if (strcmp(n, "deadline-margin") == 0) {
@@ -2020,6 +2036,8 @@ main(int argc, char **argv)
     }
     cfg.chunksize = c.chunk;
     cfg.threads_per_worker = (int)c.threads;
+    cfg.gpus_per_worker = (int)c.gpus_per_worker;
+    cfg.gpus = c.gpus;
     cfg.retries = (unsigned)c.retries;
     cfg.timeout_us = c.timeout_us;
     cfg.timeout_pct = (unsigned)c.timeout_pct;

@@ -2,6 +2,7 @@
  * their results and output back */
 #include "session.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #define PARTIAL_BYTES ((size_t)4 << 20)
 
 struct worker {
+    bool gpus_given; /* worker_gpus() ran: once, a RESET keeps them */
     const struct tf__session_cfg *cfg;
     struct tf__transport *t;
     struct tf_buf share;  /* owned: the last SHARE frame received */
@@ -136,8 +138,76 @@ tf__thread_share(const struct tf__session_cfg *cfg, int node_workers)
     return n < 1 ? 1 : n;
 }
 
+/* The variables that name a node's GPUs, and the one each lets through. */
+static const char *const gpu_vars[] = {"CUDA_VISIBLE_DEVICES",
+                                       "ROCR_VISIBLE_DEVICES",
+                                       "HIP_VISIBLE_DEVICES",
+                                       "ZE_AFFINITY_MASK", NULL};
+
+/*
+ * Gives the worker its cfg->gpus_per_worker GPUs of its node's: the K
+ * starting at K times its local index, of the --gpus list or of the first
+ * of gpu_vars that is set. They replace that variable (all of them for a
+ * --gpus list) and are TASKFARM_GPUS, for the worker and its tasks.
+ */
+static int
+worker_gpus(struct worker *wk, struct tf_error *err)
+{
+    int k = wk->cfg->gpus_per_worker;
+    int need = k * wk->t->node_workers;
+    int first = k * wk->t->local_worker;
+    const char *var = NULL;
+    const char *list = wk->cfg->gpus;
+    struct tf_buf mine;
+    const char *p;
+    int n = 0;
+    int i;
+    int rc = 0;
+
+    for (i = 0; list == NULL && gpu_vars[i] != NULL; i++) {
+        list = getenv(gpu_vars[i]);
+        var = gpu_vars[i];
+        if (list != NULL && list[0] == '\0')
+            list = NULL;
+    }
+    if (list == NULL)
+        return tf__error(err, TF_EUSAGE,
+                         "--gpus-per-worker %d: no GPUs named on %s (none of "
+                         "CUDA_VISIBLE_DEVICES, ROCR_VISIBLE_DEVICES, "
+                         "HIP_VISIBLE_DEVICES, ZE_AFFINITY_MASK is set; "
+                         "--gpus LIST names them)",
+                         k, wk->host);
+    tf_buf_init(&mine, 0);
+    for (p = list; rc == 0 && *p != '\0'; n++) {
+        size_t len = strcspn(p, ",");
+
+        if (len == 0)
+            rc = tf__error(err, TF_EUSAGE, "%s: an empty GPU name in '%s'",
+                           var != NULL ? var : "--gpus", list);
+        else if (n >= first && n < first + k)
+            rc = tf_buf_printf(&mine, "%s%.*s", n > first ? "," : "",
+                               (int)len, p);
+        p += len + (p[len] == ',');
+    }
+    if (rc == 0 && n < need)
+        rc = tf__error(err, TF_EUSAGE,
+                       "--gpus-per-worker %d: the %d workers on %s need %d "
+                       "GPUs, and %s names %d",
+                       k, wk->t->node_workers, wk->host, need,
+                       var != NULL ? var : "--gpus", n);
+    for (i = 0; rc == 0 && gpu_vars[i] != NULL; i++)
+        if ((var == NULL || strcmp(var, gpu_vars[i]) == 0) &&
+            setenv(gpu_vars[i], (const char *)mine.data, 1) < 0)
+            rc = tf__error_errno(err, TF_ESYS, errno, "setenv");
+    if (rc == 0 && setenv("TASKFARM_GPUS", (const char *)mine.data, 1) < 0)
+        rc = tf__error_errno(err, TF_ESYS, errno, "setenv");
+    tf_buf_cleanup(&mine);
+    return rc;
+}
+
 /* Sets the worker's share of threads for the BLAS and OpenMP libraries its
- * tasks use, unless the user did, and runs the initializer. */
+ * tasks use, unless the user did, gives it its GPUs, and runs the
+ * initializer. */
 static int
 worker_init(struct worker *wk, struct tf_error *err)
 {
@@ -153,6 +223,12 @@ worker_init(struct worker *wk, struct tf_error *err)
     for (i = 0; vars[i] != NULL; i++)
         setenv(vars[i], value, 0);
     tf__set_library_threads(n);
+    if (wk->cfg->gpus_per_worker > 0 && !wk->gpus_given) {
+        rc = worker_gpus(wk, err);
+        if (rc < 0)
+            return rc;
+        wk->gpus_given = true;
+    }
     if (wk->cfg->initializer == NULL)
         return 0;
     rc = wk->cfg->initializer(wk->cfg->initarg);

@@ -17,8 +17,10 @@
 # with exit code 0 (scontrol show job), and its output must show that the
 # work was done:
 #   run-srun, run-mpirun  50 tasks that print "$TASKFARM_TASK_ID
-#                         $TASKFARM_HOST": all 50 lines, in order, with the
-#                         node's name (run-mpirun: in its --output file, and
+#                         $TASKFARM_HOST $TASKFARM_NODE/$TASKFARM_NNODES
+#                         $TASKFARM_LOCAL_NWORKERS": all 50 lines, in
+#                         order, with the node's name, node 0 of 1 and its
+#                         2 workers (run-mpirun: in its --output file, and
 #                         50 records in its results file); a joblog of 50 lines, all exit 0, all
 #                         on the node; the summary names 2 MPI workers
 #   pi                    SAMPLES=2e8: the estimate line is the one a local
@@ -150,10 +152,11 @@ NODE=$(sinfo -h -o %N 2> /dev/null)
 echo "# node: $NODE"
 
 for ((i = 0; i < NTASKLINES; i++)); do
-    echo "echo \$TASKFARM_TASK_ID \$TASKFARM_HOST"
+    echo "echo \$TASKFARM_TASK_ID \$TASKFARM_HOST \$TASKFARM_NODE/\$TASKFARM_NNODES \$TASKFARM_LOCAL_NWORKERS"
 done > "$W/tasks.txt"
+# One node of the run (0 of 1), with all the workers.
 for ((i = 1; i <= NTASKLINES; i++)); do
-    echo "$i $NODE"
+    echo "$i $NODE 0/1 $WORKERS"
 done > "$W/tasks.expect"
 for ((i = 0; i < LONG_TASKS; i++)); do
     echo "sleep 0.3; echo \$TASKFARM_TASK_ID"

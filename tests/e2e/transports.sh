@@ -265,6 +265,30 @@ for np in 2 3 5; do
     fi
 done
 
+# ------------------------------------------------------- GPUs per worker
+# Each worker gets K of the node's GPUs by its local index, in the variable
+# the node named them in (all of them for --gpus), and in TASKFARM_GPUS; too
+# few is a one-line error naming the variable, exit 2. (The tasks' lines:
+# local worker, the three variables, TASKFARM_GPUS; blanks squeezed.)
+G=$W/gpus.txt
+for i in $(seq 1 12); do
+    # shellcheck disable=SC2016 # the task expands them
+    echo 'sleep 0.02; echo "$TASKFARM_LOCAL_WORKER ${CUDA_VISIBLE_DEVICES-} ${ROCR_VISIBLE_DEVICES-} ${ZE_AFFINITY_MASK-} $TASKFARM_GPUS"'
+done > "$G"
+run_cmd 0 "CUDA_VISIBLE_DEVICES=0,1,2,3 $TFQ -j 2 --chunk 1 -q --gpus-per-worker 2 run $G | tr -s ' ' | sort -u > $W/gpus-cuda.out"
+check "printf '0 0,1 0,1\n1 2,3 2,3\n' | cmp - $W/gpus-cuda.out"
+run_cmd 0 "env -u CUDA_VISIBLE_DEVICES ROCR_VISIBLE_DEVICES=3,2,1 $TFQ -j 3 --chunk 1 -q --gpus-per-worker 1 run $G | tr -s ' ' | sort -u > $W/gpus-rocr.out"
+check "printf '0 3 3\n1 2 2\n2 1 1\n' | cmp - $W/gpus-rocr.out"
+run_cmd 0 "CUDA_VISIBLE_DEVICES=9 $TFQ -j 2 --chunk 1 -q --gpus a,b,c,d --gpus-per-worker 2 run $G | tr -s ' ' | sort -u > $W/gpus-list.out"
+check "printf '0 a,b a,b a,b a,b\n1 c,d c,d c,d c,d\n' | cmp - $W/gpus-list.out"
+run_cmd 2 "CUDA_VISIBLE_DEVICES=0,1,2 $TFQ -j 2 -q --gpus-per-worker 2 run $G > $W/gpus-few.out 2> $W/gpus-few.err"
+check "test ! -s $W/gpus-few.out && test \"\$(wc -l < $W/gpus-few.err)\" = 1 && grep -q 'gpus-per-worker 2: the 2 workers on .* need 4 GPUs, and CUDA_VISIBLE_DEVICES names 3' $W/gpus-few.err"
+run_cmd 2 "env -u CUDA_VISIBLE_DEVICES -u ROCR_VISIBLE_DEVICES -u HIP_VISIBLE_DEVICES -u ZE_AFFINITY_MASK $TFQ -j 2 -q --gpus-per-worker 1 run $G > /dev/null 2> $W/gpus-none.err"
+check "grep -q 'gpus-per-worker 1: no GPUs named on ' $W/gpus-none.err"
+if mpi_run 0 "CUDA_VISIBLE_DEVICES=5,7 $(mpirun_cmd "-np 3" --chunk 1 -q --gpus-per-worker 1 run "$G") | tr -s ' ' | sort -u > $W/gpus-mpi.out"; then
+    check "printf '0 5 5\n1 7 7\n' | cmp - $W/gpus-mpi.out"
+fi
+
 # ------------------------------------------------------- --unordered
 U=$W/unordered.txt
 {
