@@ -500,8 +500,9 @@ on_hello(struct master *m, int w, struct tf_error *err)
         return rc;
     if (tf__dispatch_wstate(m->d, w) != TF__W_NEW)
         return tf__error(err, TF_EPROTO, "worker %d said hello twice", w);
-    /* The shared data goes before any work. */
-    if (m->share != NULL) {
+    /* The shared data goes before any work (share_all sent it to every
+     * worker already). */
+    if (m->share != NULL && m->t.ops->share_all == NULL) {
         rc = send_share(m, w, err);
         if (rc < 0)
             return rc;
@@ -902,10 +903,16 @@ tf__session_share_buffer(struct tf__session *m, size_t len,
                   len, TF__WIRE_MAX_PAYLOAD - 4);
         return NULL;
     }
-    f = tf__frame_ref_alloc(TF__WIRE_BYTES_HEAD + len);
-    if (f == NULL) {
-        tf__error(err, TF_ENOMEM, "cannot keep %zu shared bytes", len);
-        return NULL;
+    if (m->t.ops->share_alloc != NULL) {
+        f = m->t.ops->share_alloc(&m->t, TF__WIRE_BYTES_HEAD + len, err);
+        if (f == NULL)
+            return NULL;
+    } else {
+        f = tf__frame_ref_alloc(TF__WIRE_BYTES_HEAD + len);
+        if (f == NULL) {
+            tf__error(err, TF_ENOMEM, "cannot keep %zu shared bytes", len);
+            return NULL;
+        }
     }
     if (tf__wire_bytes_head(f->buf.data, TF__MSG_SHARE, len, err) < 0) {
         tf__frame_ref_put(f);
@@ -935,6 +942,8 @@ tf__session_share_commit(struct tf__session *m, struct tf_error *err)
     tf__frame_ref_put(m->share);
     m->share = m->share_next;
     m->share_next = NULL;
+    if (m->t.ops->share_all != NULL)
+        return m->t.ops->share_all(&m->t, m->share, err);
     for (i = 1; i <= m->t.nworkers; i++) {
         if (tf__dispatch_wstate(m->d, i) != TF__W_ACTIVE)
             continue; /* a worker that says hello later gets it then */

@@ -72,6 +72,7 @@ tf__frame_ref_new(void)
     r->refs = 1;
     r->fd = -1;
     r->map = NULL;
+    r->borrowed = false;
     tf_buf_init(&r->buf, 0);
     return r;
 }
@@ -124,7 +125,7 @@ tf__frame_ref_put(struct tf__frame_ref *r)
     if (r != NULL && --r->refs == 0) {
         if (r->map != NULL)
             munmap(r->map, r->buf.len);
-        else
+        else if (!r->borrowed)
             tf_buf_cleanup(&r->buf);
         if (r->fd >= 0)
             close(r->fd);

@@ -18,6 +18,7 @@ struct tf__frame_ref {
     struct tf_buf buf; /* the whole frame; cap 0 when it is the mapping */
     int fd;            /* owned: a memory file holding the frame, or -1 */
     void *map;         /* owned: FD mapped, or NULL */
+    bool borrowed;     /* the bytes are the transport's (share_alloc) */
 };
 
 /* Returns a new reference-counted, empty frame (refs 1), or NULL. */
@@ -54,6 +55,7 @@ struct tf__transport {
      * shared with the master's mapping of the same file. */
     const unsigned char *mapped;
     size_t mapped_len;
+    bool mapped_shared; /* what the worker writes there the master sees */
     /* On the master, after recv reported TF_EPEER: the signal that ended
      * that worker's process, when known, else 0. */
     int peer_signal;
@@ -90,6 +92,15 @@ struct tf__transport {
  *   frame and use send. fork passes a large frame as a sealed memory file
  *   that every worker maps (no copy per worker): the worker then receives a
  *   TF__MSG_MAPPED frame and finds the frame itself in t->mapped.
+ * share_alloc: (optional) returns a frame of LEN bytes for shared data
+ *   (refs 1), for the caller to fill and then pass to share_all, or NULL
+ *   with ERR set. Without it, callers use tf__frame_ref_alloc().
+ * share_all: (optional) sends the frame in REF to every worker at once,
+ *   those that have not said hello yet included, instead of send_ref to
+ *   each: mpi broadcasts a large one into one shared memory window per node
+ *   (made by share_alloc), which the node's workers map; each then
+ *   receives a TF__MSG_MAPPED frame and finds the frame in t->mapped.
+ *   The caller must not change REF's bytes after.
  * respawn: (optional; fork only) starts a new worker in the place of PEER,
  *   whose process has ended; it says hello like the first one did.
  * signal: (optional; fork only) sends SIG to every worker process. (Under
@@ -115,6 +126,10 @@ struct tf__transport_ops {
      * master's own memory file, so that what a worker writes there the
      * master sees (NULL: never). */
     bool (*maps)(const struct tf__transport *t, size_t len);
+    struct tf__frame_ref *(*share_alloc)(struct tf__transport *t, size_t len,
+                                         struct tf_error *err);
+    int (*share_all)(struct tf__transport *t, struct tf__frame_ref *ref,
+                     struct tf_error *err);
     int (*respawn)(struct tf__transport *t, int peer, struct tf_error *err);
     void (*signal)(struct tf__transport *t, int sig);
     void (*abort)(struct tf__transport *t);

@@ -581,6 +581,7 @@ map_frame(struct tf__transport *t, struct fork_peer *p,
         munmap((void *)t->mapped, t->mapped_len);
     t->mapped = map;
     t->mapped_len = (size_t)len;
+    t->mapped_shared = true;
     return 0;
 }
 

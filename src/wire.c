@@ -109,7 +109,7 @@ tf__wire_header(const void *p, size_t len, int *type, size_t *payload_len,
         return tf__error(err, TF_EPROTO,
                          "message of protocol version %u, expected %u",
                          (unsigned)h[4], (unsigned)TF__WIRE_VERSION);
-    if (h[5] < TF__MSG_HELLO || h[5] > TF__MSG_OUTPUT)
+    if (h[5] < TF__MSG_HELLO || h[5] > TF__MSG_WINDOW)
         return tf__error(err, TF_EPROTO, "message of unknown type %u",
                          (unsigned)h[5]);
     n = tf__load_u32(h + 8);

@@ -34,9 +34,13 @@ enum tf__msg_type {
                             from now on (0: none), u64 kill grace, in us */
     TF__MSG_SUBMIT = 10, /* worker -> master: tasks that tasks submitted
                             (tf_result_submit), ahead of their results */
-    TF__MSG_OUTPUT = 11  /* worker -> master: a part of the output of a
+    TF__MSG_OUTPUT = 11, /* worker -> master: a part of the output of a
                             task still running (tf_result_flush), ahead
                             of its result */
+    TF__MSG_WINDOW = 12  /* master -> worker, the MPI transport's own: u32
+                            step, u64 length of a frame of shared data in a
+                            node's shared memory window (never reaches the
+                            worker loop) */
 };
 
 /* Starts a frame of TYPE in BUF (which it empties). */

@@ -295,8 +295,9 @@ worker_take(struct worker *wk, int timeout_ms, struct tf_error *err)
         tf_buf_reset(&wk->share);
         wk->share_p = p;
         wk->share_len = n;
-        /* The transport maps it read-write, shared with the master. */
-        wk->share_rw = (void *)(uintptr_t)p;
+        /* The transport maps it read-write, shared with the master when
+         * the master maps the same memory. */
+        wk->share_rw = wk->t->mapped_shared ? (void *)(uintptr_t)p : NULL;
         return 1;
     }
     if (type == TF__MSG_LIMIT) {

@@ -77,8 +77,8 @@ e2e_ok "$UP"
 NS3=$(awk '$1 == "tfhost3" { print $2 }' "$D/hosts")
 mkdir "$W/ompi"
 
-# mh_mpirun HOSTFILE NP TASKFARM_ARGS... - the command line (a string) that
-# runs taskfarm with NP ranks over the hosts of HOSTFILE, mpirun itself
+# mh_mpirun HOSTFILE NP PROGRAM ARGS... - the command line (a string) that
+# runs PROGRAM with NP ranks over the hosts of HOSTFILE, mpirun itself
 # started on tfhost1 through the agent and bounded in time. Open MPI's
 # session files go to $W/ompi, so a killed run leaves none in /tmp.
 mh_mpirun()
@@ -91,7 +91,7 @@ mh_mpirun()
     cmd="$cmd --mca plm_rsh_agent $D/agent"
     cmd="$cmd --mca oob_tcp_if_include 10.99.0.0/24"
     cmd="$cmd --mca btl_tcp_if_include 10.99.0.0/24 --mca btl tcp,self"
-    cmd="$cmd --mca orte_tmpdir_base $W/ompi $(q "$TF" "$@")"
+    cmd="$cmd --mca orte_tmpdir_base $W/ompi $(q "$@")"
     printf '%s %s' "$D/agent tfhost1" "$(q "$cmd")"
 }
 
@@ -108,7 +108,7 @@ run_cmd 0 "$TFQ -j 2 -q --joblog $W/one.log run $T > $W/one.out 2> $W/one.err"
 check "test \"\$(wc -l < $W/one.out)\" = $NTASKS && test \"\$(head -n 1 $W/one.out)\" = \"task 1: 1 \$(echo 'task 1' | cksum)\""
 
 # ------------------------------------------------- 1. the same, on 3 hosts
-run_cmd 0 "$(mh_mpirun "$D/hostfile" 7 --joblog "$W/mh.log" run "$T") > $W/mh.out 2> $W/mh.err"
+run_cmd 0 "$(mh_mpirun "$D/hostfile" 7 "$TF" --joblog "$W/mh.log" run "$T") > $W/mh.out 2> $W/mh.err"
 same_file "$W/one.out" "$W/mh.out"
 check "cmp <(cut -f 1,7,8,9- $W/one.log) <(cut -f 1,7,8,9- $W/mh.log)"
 check "grep -q -x 'taskfarm: $NTASKS tasks, 0 failed, .* s, 6 workers (mpi), .*' $W/mh.err"
@@ -125,13 +125,53 @@ check "awk '\$5 != 3 || \$7 != 2 || \$6 > 1 { print; bad = 1 } END { exit bad }'
 check "test \"\$(cut -d ' ' -f 2,4 $W/mh.hosts | sort -u | tr '\\n' ,)\" = 'tfhost1 0,tfhost2 1,tfhost3 2,'"
 check "test \"\$(cut -d ' ' -f 2,6 $W/mh.hosts | sort -u | wc -l)\" = 6"
 
+# ------------------------------------- shared data: once per host, one copy
+# share_probe (tests/e2e/share_probe.c) shares SHARE_MIB MiB through the C
+# API; each task checks every byte and says which file maps them. tfhost1
+# sends the data at most once to each other host (its interface's counter),
+# each other host receives it once, and each host holds one copy: the
+# master and the workers of tfhost1 map one file, the workers of each other
+# host one file of their own, of the data's size.
+SHARE_MIB=32
+# ns_bytes HOST tx|rx - the bytes HOST's interface sent or received so far.
+ns_bytes()
+{
+    ip netns exec "$(awk -v h="$1" '$1 == h { print $2 }' "$D/hosts")" \
+        cat "/sys/class/net/eth0/statistics/${2}_bytes"
+}
+if [ -z "${TF_SHARE_PROBE:-}" ] || [ ! -x "$TF_SHARE_PROBE" ]; then
+    e2e_skip "shared data over the hosts" "no share_probe program (TF_SHARE_PROBE)"
+else
+    for h in tfhost1 tfhost2 tfhost3; do
+        echo "$(ns_bytes $h tx) $(ns_bytes $h rx)"
+    done > "$W/bytes0"
+    run_cmd 0 "$(mh_mpirun "$D/hostfile" 7 "$TF_SHARE_PROBE" $SHARE_MIB 24 200) > $W/sp.out 2> $W/sp.err"
+    for h in tfhost1 tfhost2 tfhost3; do
+        echo "$(ns_bytes $h tx) $(ns_bytes $h rx)"
+    done > "$W/bytes1"
+    # "HOST TX RX": what each host sent and received during the run.
+    paste -d ' ' "$W/bytes0" "$W/bytes1" |
+        awk '{ printf "tfhost%d %d %d\n", NR, $3 - $1, $4 - $2 }' > "$W/bytes"
+    sed 's/^/# bytes sent and received: /' "$W/bytes"
+    SZ=$((SHARE_MIB << 20))
+    check "awk '\$1 == \"tfhost1\" && \$2 >= $SZ && \$2 < 2.5 * $SZ { ok = 1 } END { exit !ok }' $W/bytes"
+    check "awk '\$1 != \"tfhost1\" && \$3 >= $SZ && \$3 < 1.5 * $SZ { n++ } END { exit n != 2 }' $W/bytes"
+    # Every task saw the right bytes, on every host.
+    check "test \"\$(grep -c '^task .* ok\$' $W/sp.out)\" = 24"
+    check "test \"\$(awk '\$1 == \"task\" { print \$3 }' $W/sp.out | sort -u | tr '\\n' ' ')\" = 'tfhost1 tfhost2 tfhost3 '"
+    # One file per host (the same for all its tasks and, on tfhost1, the
+    # master), three in all, none smaller than the data.
+    check "awk '\$1 == \"master\" { print \$2, \$4 } \$1 == \"task\" { print \$3, \$6 }' $W/sp.out | sort -u > $W/sp.where && test \"\$(wc -l < $W/sp.where)\" = 3 && test \"\$(cut -d ' ' -f 2 $W/sp.where | sort -u | wc -l)\" = 3"
+    check "awk '{ split(\$2, f, \":\"); if (f[4] < $SZ) { print; bad = 1 } } END { exit bad }' $W/sp.where"
+fi
+
 # ------------------------------------------ 2. tfhost3 is lost mid-run
 # The same tasks, longer: the same output.
 T2=$W/tasks-long.txt
 sed 's/^sleep 0\.05;/sleep 0.3;/' "$T" > "$T2"
 check "test \"\$(grep -c '^sleep 0\\.3;' $T2)\" = $NTASKS"
 R=$W/r
-B1="$(mh_mpirun "$D/hostfile" 7 -q --results "$R" run "$T2") > $W/b1.out 2> $W/b1.err"
+B1="$(mh_mpirun "$D/hostfile" 7 "$TF" -q --results "$R" run "$T2") > $W/b1.out 2> $W/b1.err"
 echo "# in the background: $B1"
 (eval "$B1") < /dev/null &
 B1_PID=$!
@@ -171,7 +211,7 @@ check "test $S -ge $MIN_RECORDS && test $S -lt $NTASKS"
 
 # ------------------------------------------- --resume on the hosts left
 check "grep -v -w tfhost3 $D/hostfile > $W/hostfile2 && test \"\$(wc -l < $W/hostfile2)\" = 2"
-run_cmd 0 "$(mh_mpirun "$W/hostfile2" 5 --resume --results "$R" run "$T2") > $W/b2.out 2> $W/b2.err"
+run_cmd 0 "$(mh_mpirun "$W/hostfile2" 5 "$TF" --resume --results "$R" run "$T2") > $W/b2.out 2> $W/b2.err"
 check "grep -q -x 'taskfarm: $((NTASKS - S)) tasks, 0 failed, $S skipped (done before), .* s, 4 workers (mpi), .*' $W/b2.err"
 run_cmd 0 "$TFQ results --all $R > $W/all.tsv"
 # Every task has one successful record, its last one.

@@ -28,6 +28,11 @@
 #                         6 standard errors of pi
 #   linalg                GEMM_N=300, SOLVE_COUNT=40, SOLVE_N=64: gemm's
 #                         check < 1e-12, 40 residuals < 1e-12, none failed
+#   shared-input          A and B: raw doubles of 300 x 300 matrices
+#                         written here (1.4 MB: they go by broadcast into a
+#                         shared memory window), CHECK=1: the check < 1e-12
+#                         and C's checksum that of `taskfarm -j 2 linalg
+#                         gemm` on the same files
 #   linkcheck             CRAWL of a 12-page site served by a private nginx
 #                         on 127.0.0.1 (scripts/httpd.sh), OUT in the
 #                         scratch directory: the job ends FAILED 1:0 (dead
@@ -220,6 +225,15 @@ for s in "$TOP"/slurm/long-run.sbatch "$TOP"/slurm/*.sbatch; do
     run-srun | run-mpirun) vars=,TASKS=$W/tasks.txt ;;
     pi) vars=,SAMPLES=2e8 ;;
     linalg) vars=,GEMM_N=300,SOLVE_COUNT=40,SOLVE_N=64 ;;
+    shared-input)
+        python3 -c 'import random, struct, sys
+random.seed(7)
+for f in sys.argv[1:]:
+    with open(f, "wb") as o:
+        o.write(struct.pack("<90000d", *(random.uniform(-1, 1) for _ in range(90000))))' \
+            "$W/A.bin" "$W/B.bin"
+        vars=,A=$W/A.bin,B=$W/B.bin,CHECK=1
+        ;;
     linkcheck)
         if [ "$LC_OK" != 1 ]; then
             e2e_err "$s" "not submitted: the web server it crawls did not start"
@@ -358,6 +372,12 @@ for name in $NAMES; do
         check "test \"\$(grep -c -E '^[0-9]+ n=64 residual ' $OUT)\" = 40"
         check "awk '/^[0-9]+ n=64 residual / && \$NF + 0 >= 1e-12 { bad++ } END { exit bad > 0 }' $OUT"
         check "grep -q -x 'solve: 40 systems, 0 failed, max residual [0-9.e+-]*, .* s, .* systems/s, $WORKERS workers' $OUT"
+        ;;
+    shared-input)
+        check "grep -q -x 'gemm n=300: .* s, .* GFLOP/s, $WORKERS workers, [0-9]* blocks of .*rows' $OUT"
+        check "awk '/^check: max relative error / { e = \$NF; n++ } END { exit !(n == 1 && e + 0 < 1e-12) }' $OUT"
+        run_cmd 0 "$(q "$TF") -j $WORKERS linalg gemm --a $W/A.bin --b $W/B.bin --print-checksum > $W/shared-input/local.out"
+        check "test -n \"\$(grep '^checksum: ' $OUT)\" && test \"\$(grep '^checksum: ' $OUT)\" = \"\$(grep '^checksum: ' $W/shared-input/local.out)\""
         ;;
     linkcheck)
         R=$W/linkcheck/report.jsonl

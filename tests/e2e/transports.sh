@@ -220,6 +220,45 @@ same_file "$R.err" "$W/pipe.err"
 run_cmd 1 "$TFQ -j 2 -q run < $T > $W/nofile.out 2> $W/nofile.err"
 same_file "$R.out" "$W/nofile.out"
 
+# ------------------------------------------------------- large shared data
+# share_probe (tests/e2e/share_probe.c) shares 8 MiB through the C API,
+# then other bytes (a second round, which replaces the first), then 100
+# KiB; each task checks every byte and says which file maps them. Large
+# data is in one file for the master and every worker, of at least the
+# data's size, forked (the master's memory file) and under MPI (the node's
+# shared memory window); small data is in each process's own memory.
+if [ -z "${TF_SHARE_PROBE:-}" ] || [ ! -x "$TF_SHARE_PROBE" ]; then
+    e2e_skip "large shared data" "no share_probe program (TF_SHARE_PROBE)"
+else
+    SPQ=$(q "$TF_SHARE_PROBE")
+    # where OUT - the files OUT's master and tasks found the data in, one
+    # per line: "MASTER|TASK WHERE", sorted, unique.
+    where()
+    {
+        awk '$1 == "master" { print "master", $4 } $1 == "task" { print "task", $6 }' "$1" | sort -u
+    }
+    # one_copy OUT ROUNDS - every task of every round saw the right bytes,
+    # in the file the master's were in, of at least 8 MiB: one file for
+    # the master and the tasks each round.
+    one_copy()
+    {
+        check "test \"\$(grep -c '^task .* ok\$' $1)\" = $((12 * $2)) && test \"\$(grep -c '^master ' $1)\" = $2"
+        check "awk '\$1 == \"master\" { m = \$4; split(m, f, \":\"); if (f[4] < 8 * 1048576) bad = 1 } \$1 == \"task\" && \$6 != m { bad = 1 } END { exit bad }' $1"
+    }
+    run_cmd 0 "TF_EXAMPLE_WORKERS=2 $SPQ 8192 12 20 2 > $W/share-fork.out"
+    one_copy "$W/share-fork.out" 2
+    run_cmd 0 "TF_EXAMPLE_WORKERS=2 $SPQ 100 12 0 > $W/share-small-fork.out"
+    check "test \"\$(grep -c '^task .* ok\$' $W/share-small-fork.out)\" = 12 && test \"\$(where $W/share-small-fork.out | tr '\\n' ,)\" = 'master private,task private,'"
+    for np in 3 5; do
+        if mpi_run 0 "$(TF=$TF_SHARE_PROBE mpirun_cmd "-np $np" 8192 12 20 2) > $W/share-np$np.out"; then
+            one_copy "$W/share-np$np.out" 2
+        fi
+    done
+    if mpi_run 0 "$(TF=$TF_SHARE_PROBE mpirun_cmd "-np 3" 100 12 0) > $W/share-small-np3.out"; then
+        check "test \"\$(grep -c '^task .* ok\$' $W/share-small-np3.out)\" = 12 && test \"\$(where $W/share-small-np3.out | tr '\\n' ,)\" = 'master private,task private,'"
+    fi
+fi
+
 # ------------------------------------------------------- empty inputs
 : > "$W/empty.txt"
 printf '# only comments\n\n   # indented\n\t\n  \n#\n' > "$W/comments.txt"

@@ -64,7 +64,7 @@ make_header(unsigned char *h, uint32_t magic, int version, int type,
 }
 
 /* The last message type; the one after it is unknown. */
-#define LAST_MSG TF__MSG_OUTPUT
+#define LAST_MSG TF__MSG_WINDOW
 
 static int
 header_rc(const unsigned char *h, size_t len, struct tf_error *err)
