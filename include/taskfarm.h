@@ -478,8 +478,14 @@ int tf_pool_share(struct tf_pool *pool, const void *data, size_t len,
  * writable bytes (aligned for any type) to fill, or NULL with ERR set;
  * tf_pool_share_commit() then sends them to every worker as tf_pool_share()
  * does. The bytes belong to the pool: do not change them after the commit.
- * On the fork backend large shared data lives in one shared memory file
- * that every worker maps, so it costs no memory or time per worker.
+ * Large shared data (1 MiB or more) costs no memory or time per worker: on
+ * the fork backend it lives in one shared memory file that every worker
+ * maps; under MPI the buffer is in an MPI shared memory window of the
+ * master's node, which the workers there map, and the commit broadcasts it
+ * (a tree, not the master to each rank) to one window on each other node,
+ * which that node's workers map. Under MPI, tf_pool_share_buffer() waits
+ * for the workers on the master's node to reach it (a busy one finishes
+ * its task first).
  */
 void *tf_pool_share_buffer(struct tf_pool *pool, size_t len,
                            struct tf_error *err);
@@ -487,12 +493,14 @@ int tf_pool_share_commit(struct tf_pool *pool, struct tf_error *err);
 
 /*
  * Returns 1 when shared data of LEN bytes from tf_pool_share_buffer()
- * reaches every worker as a mapping of the master's own memory (forked
- * workers, LEN of 1 MiB or more): tasks then see it also as
+ * reaches every worker as a mapping of the master's own memory (LEN of 1
+ * MiB or more, with forked workers or MPI ranks all on the master's node):
+ * tasks then see it also as
  * task->shared_rw, and what they write there, the master sees in the
  * buffer tf_pool_share_buffer() returned, once their results have
  * arrived. Tasks writing disjoint parts of it need no lock. Returns 0 when
- * the workers get copies (MPI ranks, small data): tasks then see
+ * the workers get copies (small data; MPI ranks on several nodes, where the
+ * workers of each other node share a copy of their own): tasks then see
  * task->shared_rw NULL and send what they make in their results. A task
  * should check task->shared_rw itself, as a system that cannot make a
  * memory file gives copies after all.

@@ -544,9 +544,13 @@ mpi_share_alloc(struct tf__transport *t, size_t len, struct tf_error *err)
     }
     if (len < WINDOW_MIN)
         return r;
-    /* The workers of this node join in when they read the message: a busy
-     * one, once its task is done. */
-    if (send_window(t, im->mates, im->nmates, STEP_MAKE, len, err) < 0 ||
+    /* The last broadcast ends first: the windows are made and freed in one
+     * order everywhere. The workers of this node join in when they read the
+     * message: a busy one, once its task is done. */
+    if ((im->bcast != MPI_REQUEST_NULL &&
+         mpi_check(MPI_Wait(&im->bcast, MPI_STATUS_IGNORE), "MPI_Wait",
+                   err) < 0) ||
+        send_window(t, im->mates, im->nmates, STEP_MAKE, len, err) < 0 ||
         make_next(im, len, err) < 0) {
         tf__frame_ref_put(r);
         return NULL;
