@@ -714,6 +714,25 @@ test_gpus_per_worker_are_refused_on_the_loop_backend(void **state)
     assert_int_equal(tf_init(&cfg, &pool, &err), TF_EUSAGE);
 }
 
+/* ... and so are CPUs: the loop's threads are not pinned one by one. */
+static void
+test_binding_to_cores_is_refused_on_the_loop_backend(void **state)
+{
+    struct tf_config cfg = loop_cfg(2);
+    struct tf_pool *pool = NULL;
+    struct tf_error err;
+
+    (void)state;
+    cfg.bind = TF_BIND_CORES;
+    tf_error_init(&err);
+    assert_int_equal(tf_init(&cfg, &pool, &err), TF_EUSAGE);
+    assert_null(pool);
+    assert_non_null(strstr(err.msg, "not the loop backend"));
+    cfg.bind = 7;
+    assert_int_equal(tf_init(&cfg, &pool, &err), TF_EUSAGE);
+    assert_non_null(strstr(err.msg, "bind 7"));
+}
+
 static void
 test_map_of_no_inputs_runs_nothing_and_succeeds(void **state)
 {
@@ -3049,6 +3068,7 @@ main(void)
             test_records_name_text_tasks_by_their_text_and_binary_ones_by_size),
         cmocka_unit_test(test_tasks_know_their_node_and_local_worker),
         cmocka_unit_test(test_gpus_per_worker_are_refused_on_the_loop_backend),
+        cmocka_unit_test(test_binding_to_cores_is_refused_on_the_loop_backend),
         cmocka_unit_test(test_records_refuse_a_joblog_that_cannot_be_written),
         cmocka_unit_test(
             test_the_library_writes_nothing_and_logs_only_to_its_log_function),
