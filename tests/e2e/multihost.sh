@@ -25,6 +25,13 @@
 #     its records (a task has a second record only when the first was not
 #     a success); the resumed run skipped what was done and ran only on the
 #     hosts left; the output kept in R equals the one-host run's.
+# Between the two: GPUs and cores per worker on 3 hosts. With
+# CUDA_VISIBLE_DEVICES=0,1,2,3 set for every rank, --gpus-per-worker 2 and
+# --bind cores, 7 ranks: on each host, local worker 0 saw GPUs 0,1 and
+# local worker 1 saw 2,3 (CUDA_VISIBLE_DEVICES and TASKFARM_GPUS); each
+# worker's tasks ran on the CPUs TASKFARM_CPUS names, and no two workers of
+# a host shared a CPU (the hosts are namespaces of one machine, so CPUs are
+# compared within a host).
 #
 # Exit 77 (skipped) only when namespaces cannot be made here (not root, no
 # ip or unshare, a kernel or container that refuses) or there is no mpirun
@@ -124,6 +131,20 @@ check "awk -F '\\t' 'NR == FNR { if (FNR > 1) h[\$1] = \$2; next } { split(\$0, 
 check "awk '\$5 != 3 || \$7 != 2 || \$6 > 1 { print; bad = 1 } END { exit bad }' $W/mh.hosts"
 check "test \"\$(cut -d ' ' -f 2,4 $W/mh.hosts | sort -u | tr '\\n' ,)\" = 'tfhost1 0,tfhost2 1,tfhost3 2,'"
 check "test \"\$(cut -d ' ' -f 2,6 $W/mh.hosts | sort -u | wc -l)\" = 6"
+
+# --------------------------------------- GPUs and cores per worker, 3 hosts
+# Each task prints "G HOST LOCAL_WORKER CUDA_VISIBLE_DEVICES TASKFARM_GPUS"
+# and the line of lib.sh's CPU_TASK.
+G=$W/gpus-cpus.txt
+for i in $(seq 1 30); do
+    # shellcheck disable=SC2016 # the task expands them
+    echo 'sleep 0.1; echo "G $TASKFARM_HOST $TASKFARM_LOCAL_WORKER $CUDA_VISIBLE_DEVICES $TASKFARM_GPUS"; '"$CPU_TASK"
+done > "$G"
+# (mpirun's -x CUDA_VISIBLE_DEVICES, as an MCA variable, passes it to every
+# host.)
+run_cmd 0 "CUDA_VISIBLE_DEVICES=0,1,2,3 OMPI_MCA_mca_base_env_list=CUDA_VISIBLE_DEVICES $(mh_mpirun "$D/hostfile" 7 -q --chunk 1 --gpus-per-worker 2 --bind cores run "$G") > $W/gc.out 2> $W/gc.err"
+check "grep '^G ' $W/gc.out | sort -u | cmp - <(for h in tfhost1 tfhost2 tfhost3; do echo \"G \$h 0 0,1 0,1\"; echo \"G \$h 1 2,3 2,3\"; done)"
+check "grep -v '^G ' $W/gc.out > $W/gc.cpus && cpu_blocks_ok $W/gc.cpus 6"
 
 # ------------------------------------------ 2. tfhost3 is lost mid-run
 # The same tasks, longer: the same output.
