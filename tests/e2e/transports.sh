@@ -311,10 +311,10 @@ fi
 run_cmd 0 "$TFQ -j 1 -q --bind cores run $C | sort -u > $W/cpus-1.out"
 check "cpu_blocks_ok $W/cpus-1.out 1 && test \"\$(cut -d ' ' -f 3 $W/cpus-1.out)\" = $ALLOWED"
 run_cmd 0 "OMP_PROC_BIND=spread $TFQ -j 1 -q --bind cores --threads-per-worker 1 run $C | sort -u > $W/cpus-t1.out"
-check "grep -q -x '0 0 \([0-9]*\) \\1 1 spread' $W/cpus-t1.out && test \"\$(wc -l < $W/cpus-t1.out)\" = 1"
+check "grep -q -x '0 0 \([0-9]*\) \\1 1 spread {\\1}' $W/cpus-t1.out && test \"\$(wc -l < $W/cpus-t1.out)\" = 1"
 LAST=${ALLOWED##*[,-]}
 run_cmd 0 "taskset -c $LAST $TFQ -j 1 -q --bind cores run $C | sort -u > $W/cpus-taskset.out"
-check "printf '0 0 $LAST $LAST 1 close\n' | cmp - $W/cpus-taskset.out"
+check "printf '0 0 $LAST $LAST 1 close {$LAST}\n' | cmp - $W/cpus-taskset.out"
 run_cmd 0 "$TFQ -j 2 -q run $C | sort -u > $W/cpus-none.out"
 check "test \"\$(cut -d ' ' -f 3,4 $W/cpus-none.out | sort -u)\" = '$ALLOWED unset'"
 run_cmd 2 "$TFQ -j $((NCPUS + 1)) -q --bind cores run $C > $W/cpus-many.out 2> $W/cpus-many.err"
@@ -330,7 +330,7 @@ if [ "$NCPUS" -ge 2 ]; then
     # core, alone on it.
     if [ "$E2E_MPI" = openmpi ] &&
         mpi_run 0 "$(mpirun_cmd "-np 2 --bind-to core" --chunk 1 -q --bind cores run "$C") | sort -u > $W/cpus-mpicore.out"; then
-        check "cpu_blocks_ok $W/cpus-mpicore.out 1 && grep -q -x '0 0 [0-9]* [0-9]* 1 close' $W/cpus-mpicore.out"
+        check "cpu_blocks_ok $W/cpus-mpicore.out 1 && grep -q -x '0 0 [0-9]* [0-9]* 1 close {[0-9]*}' $W/cpus-mpicore.out"
     fi
     # (Rank 0 ends while ranks run: lib.sh's mpi_ended_with.)
     if mpi_run 0 "$(mpirun_cmd "-np $((NCPUS + 2))" -q --bind cores run "$C") > /dev/null 2> $W/cpus-mpimany.err; mpi_ended_with 2 \$?"; then
