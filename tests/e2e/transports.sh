@@ -336,6 +336,27 @@ if [ "$NCPUS" -ge 2 ]; then
     if mpi_run 0 "$(mpirun_cmd "-np $((NCPUS + 2))" -q --bind cores run "$C") > /dev/null 2> $W/cpus-mpimany.err; mpi_ended_with 2 \$?"; then
         check "grep -q 'bind cores: the workers on .* ($((NCPUS + 1))) share $NCPUS CPUs ($ALLOWED), fewer than one each' $W/cpus-mpimany.err"
     fi
+    # Ranks the launcher pinned themselves, as srun --cpu-bind does (pin.sh
+    # runs rank R under taskset -c $PIN_R): each worker keeps its own CPUs,
+    # here the other way round from the split by local index; sets that
+    # overlap without being equal are a one-line error.
+    FIRST=${ALLOWED%%[,-]*}
+    cat > "$W/pin.sh" <<EOF
+#!/bin/sh
+r=\${OMPI_COMM_WORLD_RANK:-\${PMI_RANK:-0}}
+eval "cpus=\\\${PIN_\$r-}"
+if [ -n "\$cpus" ]; then
+    exec taskset -c "\$cpus" $TFQ "\$@"
+fi
+exec $TFQ "\$@"
+EOF
+    chmod +x "$W/pin.sh"
+    if mpi_run 0 "PIN_1=$LAST PIN_2=$FIRST $(TF=$W/pin.sh mpirun_cmd "-np 3" --chunk 1 -q --bind cores run "$C") | sort -u > $W/cpus-mpipin.out"; then
+        check "printf '0 0 $LAST $LAST 1 close {$LAST}\\n0 1 $FIRST $FIRST 1 close {$FIRST}\\n' | cmp - $W/cpus-mpipin.out"
+    fi
+    if mpi_run 0 "PIN_2=$LAST $(TF=$W/pin.sh mpirun_cmd "-np 3" -q --bind cores run "$C") > /dev/null 2> $W/cpus-overlap.err; mpi_ended_with 2 \$?"; then
+        check "grep -q 'bind cores: the launcher gave the workers on .* CPU sets that overlap and differ' $W/cpus-overlap.err && test \"\$(grep -c '^taskfarm' $W/cpus-overlap.err)\" = 1"
+    fi
 fi
 
 # ------------------------------------------------------- --unordered
