@@ -30,8 +30,8 @@ int tf__cpu_block_size(int n, int sharers, int want);
 
 /*
  * Appends the N CPUs of IDS to OUT as Linux lists them (Cpus_allowed_list):
- * ascending, runs as FIRST-LAST, comma-separated ("0-3,8"). Returns 0 or
- * the code of tf_buf_printf().
+ * ascending, runs as FIRST-LAST, comma-separated ("0-3,8"). Returns 0,
+ * TF_ENOMEM, or the code of tf_buf_printf(); it fills no struct tf_error.
  */
 int tf__cpu_list(const int *ids, int n, struct tf_buf *out);
 

@@ -237,16 +237,14 @@ worker_bind(struct worker *wk, struct tf_error *err)
     tf_buf_init(&mine, 0);
     tf_buf_init(&places, 0);
     rc = tf__cpu_list(ids, n, &all);
-    if (rc < 0)
-        rc = tf__error(err, rc, "out of memory");
-    else if (wk->t->cpus_overlap)
+    if (rc == 0 && wk->t->cpus_overlap)
         rc = tf__error(err, TF_EUSAGE,
                        "--bind cores: the launcher gave the workers on %s "
                        "CPU sets that overlap and differ (this one %s); "
                        "have it bind each rank to cores of its own, or to "
                        "none",
                        wk->host, (const char *)all.data);
-    else
+    else if (rc == 0)
         size = tf__cpu_block_size(n, sharers, want);
     if (rc == 0 && size == 0 && want > 0)
         rc = tf__error(err, TF_EUSAGE,
@@ -267,6 +265,7 @@ worker_bind(struct worker *wk, struct tf_error *err)
         rc = tf__cpu_list(block, size, &mine);
     for (i = 0; rc == 0 && i < size; i++)
         rc = tf_buf_printf(&places, "%s{%d}", i > 0 ? "," : "", block[i]);
+    /* (The lists' own failures, which name no reason.) */
     if (rc == TF_ENOMEM || rc == TF_EINPUT)
         rc = tf__error(err, rc, "out of memory");
     if (rc == 0 &&
