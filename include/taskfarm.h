@@ -397,6 +397,12 @@ struct tf_job_kind {
  */
 int tf_register(const char *name, tf_task_fn fn, void *arg);
 
+/* tf_config.bind: where workers run. */
+enum tf_bind {
+    TF_BIND_NONE = 0,
+    TF_BIND_CORES = 1
+};
+
 struct tf_config {
     const char *backend;     /* NULL or "auto": MPI when started by mpirun or
                                 srun with several ranks, else "fork";
@@ -422,6 +428,18 @@ struct tf_config {
                                 TASKFARM_GPUS; worker processes only */
     const char *gpus;        /* the node's GPUs, comma-separated, instead
                                 of those variables; NULL: from them */
+    int bind;                /* TF_BIND_NONE (0): workers run where the
+                                system puts them. TF_BIND_CORES: each worker
+                                and the processes it starts are pinned to a
+                                block of its own of the CPUs it may use
+                                (threads_per_worker of them, else its share),
+                                split among the workers of its node that the
+                                launcher left the same CPUs; a node with fewer
+                                CPUs than one each fails the run (TF_EUSAGE).
+                                It sets TASKFARM_CPUS (the list), OMP_PLACES,
+                                OMP_PROC_BIND and the thread counts to match
+                                (but the user's OMP_ variables); worker
+                                processes only */
     uint64_t timeout_us;     /* each task's time limit (task->time_limit_us),
                                 0 for none */
     unsigned timeout_pct;    /* or, when not 0, this percentage of the median

@@ -12,7 +12,8 @@
 #     export SLURM_CONF=DIR/slurm.conf
 # for the caller to eval; every client command (sbatch, squeue ...) needs it.
 # The one node is named after `hostname -s`, at 127.0.0.1, with 8 CPUs
-# (more than the machine may have) in the partition debug. With OWNER_PID,
+# (more than the machine may have) and 4 GPUs that are not (gpu0..3 in DIR/dev,
+# each a /dev/null), in the partitions debug (the default) and gpu. With OWNER_PID,
 # a watchdog stops the cluster once that process has ended, so a test that
 # is killed, even with SIGKILL, leaves no daemons behind.
 #
@@ -308,9 +309,20 @@ ReturnToService=2
 # The node may declare more CPUs than the machine has.
 SlurmdParameters=config_overrides
 KillWait=5
-NodeName=$host NodeAddr=127.0.0.1 CPUs=8 RealMemory=1000 State=UNKNOWN
+# 4 GPUs, whose "devices" (gres.conf) are copies of /dev/null: jobs may ask
+# for them, and Slurm sets CUDA_VISIBLE_DEVICES as on a GPU node.
+GresTypes=gpu
+NodeName=$host NodeAddr=127.0.0.1 CPUs=8 RealMemory=1000 Gres=gpu:4 State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+PartitionName=gpu Nodes=ALL MaxTime=INFINITE State=UP
 EOF
+    # The GPUs' "devices": character devices that are /dev/null, whose
+    # numbers Slurm gives the jobs that ask for GPUs in CUDA_VISIBLE_DEVICES.
+    mkdir -p "$dir/dev"
+    for i in 0 1 2 3; do
+        [ -e "$dir/dev/gpu$i" ] || mknod "$dir/dev/gpu$i" c 1 3
+    done
+    echo "NodeName=$host Name=gpu File=$dir/dev/gpu[0-3]" > "$dir/gres.conf"
     export SLURM_CONF=$conf
     launch slurmctld slurmctld -D -f "$conf"
     launch slurmd slurmd -D -f "$conf"

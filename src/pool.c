@@ -102,6 +102,15 @@ tf_init(const struct tf_config *cfg, struct tf_pool **out,
         return tf__error(err, TF_EUSAGE, "tf_init: GPUs per worker need "
                                          "worker processes (fork or mpi), "
                                          "not the loop backend");
+    /* ... and so are CPUs: the loop's threads are not pinned one by one. */
+    if (cfg->bind != TF_BIND_NONE && cfg->bind != TF_BIND_CORES)
+        return tf__error(err, TF_EUSAGE, "tf_init: bind %d is neither "
+                                         "TF_BIND_NONE nor TF_BIND_CORES",
+                         cfg->bind);
+    if (cfg->bind == TF_BIND_CORES && strcmp(name, "loop") == 0)
+        return tf__error(err, TF_EUSAGE, "tf_init: binding workers to cores "
+                                         "needs worker processes (fork or "
+                                         "mpi), not the loop backend");
     scfg.nworkers = cfg->nworkers > 0 ? cfg->nworkers : tf__online_cpus();
     scfg.chunk = cfg->chunksize;
     scfg.max_tasks_per_worker = cfg->max_tasks_per_worker;
@@ -113,6 +122,7 @@ tf_init(const struct tf_config *cfg, struct tf_pool **out,
     scfg.threads_per_worker = cfg->threads_per_worker;
     scfg.gpus_per_worker = cfg->gpus_per_worker;
     scfg.gpus = cfg->gpus;
+    scfg.bind = cfg->bind;
     scfg.initializer = cfg->initializer;
     scfg.initarg = cfg->initarg;
     scfg.fns = fns;

@@ -45,6 +45,7 @@ struct cli {
     uint64_t threads;
     uint64_t gpus_per_worker;
     const char *gpus;
+    bool bind_cores;
     uint64_t retries;
     uint64_t sync_us;
     uint64_t timeout_us;
@@ -178,6 +179,12 @@ static const struct tf_option common_options[] = {
      "the GPUs of each node for --gpus-per-worker, comma-separated (default: "
      "the variable the node sets)",
      TF_OPT_TEXT, 0, 0, NULL},
+    {"bind", 0, "none|cores",
+     "none (default): workers run where the system puts them; cores: pin "
+     "each worker and its tasks to a block of its own of the CPUs it may use "
+     "(--threads-per-worker of them, else its share of its node's), named in "
+     "TASKFARM_CPUS, OMP_PLACES and OMP_PROC_BIND",
+     TF_OPT_CHOICE, 0, 0, "none|cores"},
     {"progress", 0, NULL,
      "redraw a progress line on standard error (the default when it is a "
      "terminal): done/total, failed, running, tasks/s, elapsed, ETA",
@@ -213,8 +220,8 @@ struct option_group {
 
 static const struct option_group option_groups[] = {
     {"Workers and scheduling",
-     {"jobs", "backend", "chunk", "threads-per-worker", "gpus-per-worker",
-      "gpus", "order", "history"}},
+     {"jobs", "backend", "chunk", "threads-per-worker", "bind",
+      "gpus-per-worker", "gpus", "order", "history"}},
     {"Input and output",
      {"max-line", "output", "keep-order", "unordered", "tag", "tmpdir",
       "dry-run", "quiet"}},
@@ -818,6 +825,8 @@ apply(struct cli *c, const struct tf_option *opt, const char *typed,
         c->gpus_per_worker = num;
     else if (strcmp(n, "gpus") == 0)
         c->gpus = value;
+    else if (strcmp(n, "bind") == 0)
+        c->bind_cores = strcmp(value, "cores") == 0;
     else if (strcmp(n, "deadline") == 0)
         return parse_deadline(value, &c->deadline, err);
     else if (strcmp(n, "deadline-margin") == 0) {
@@ -2038,6 +2047,7 @@ main(int argc, char **argv)
     cfg.threads_per_worker = (int)c.threads;
     cfg.gpus_per_worker = (int)c.gpus_per_worker;
     cfg.gpus = c.gpus;
+    cfg.bind = c.bind_cores ? TF_BIND_CORES : TF_BIND_NONE;
     cfg.retries = (unsigned)c.retries;
     cfg.timeout_us = c.timeout_us;
     cfg.timeout_pct = (unsigned)c.timeout_pct;

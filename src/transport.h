@@ -49,6 +49,14 @@ struct tf__transport {
     int local_worker; /* on a worker: its 0-based index among them */
     int node;         /* 0-based index of this rank's node, in rank order */
     int nnodes;       /* nodes with a rank of this run */
+    /* On a worker, for --bind cores: the workers of its node whose CPU set
+     * (sched_getaffinity) is the same as its own, which is all of them
+     * unless the launcher bound the ranks, and its 0-based index among
+     * them; and whether another worker of its node has a different set
+     * that shares a CPU with its own. */
+    int cpu_sharers;
+    int cpu_sharer;
+    bool cpus_overlap;
     int worker_rc; /* on a worker rank after TF__WORKER_DONE */
     /* On a worker: the frame of the last TF__MSG_MAPPED received, mapped
      * by the transport until the next one or close(), read-write and

@@ -254,6 +254,10 @@ spawn_worker(struct tf__transport *t, int i, struct tf_error *err)
         wt.local_worker = i - 1;
         wt.node = 0;
         wt.nnodes = 1;
+        /* Every child has the master's CPU set. */
+        wt.cpu_sharers = t->nworkers;
+        wt.cpu_sharer = i - 1;
+        wt.cpus_overlap = false;
         wt.worker_rc = 0;
         wt.mapped = NULL;
         wt.mapped_len = 0;

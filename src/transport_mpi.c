@@ -2,6 +2,7 @@
 #include "transport.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -254,6 +255,49 @@ mpi_close(struct tf__transport *t)
 }
 
 /*
+ * Finds which workers of T's node (NODE, of NSIZE ranks, T being NRANK,
+ * the master rank 0 when ANY_MASTER) share its CPU set: those whose set is
+ * the same (all of them unless the launcher bound the ranks), and whether a
+ * different set overlaps its own. Collective over NODE.
+ */
+static int
+cpu_sharers(struct tf__transport *t, MPI_Comm node, int nsize, int nrank,
+            int any_master, struct tf_error *err)
+{
+    cpu_set_t mine;
+    cpu_set_t both;
+    cpu_set_t *sets;
+    int i;
+    int rc;
+
+    CPU_ZERO(&mine);
+    if (sched_getaffinity(0, sizeof(mine), &mine) < 0)
+        CPU_ZERO(&mine); /* then it shares with no one */
+    sets = calloc((size_t)nsize, sizeof(*sets));
+    if (sets == NULL)
+        return tf__error(err, TF_ENOMEM, "out of memory");
+    rc = mpi_check(MPI_Allgather(&mine, (int)sizeof(mine), MPI_BYTE, sets,
+                                 (int)sizeof(mine), MPI_BYTE, node),
+                   "MPI_Allgather", err);
+    t->cpu_sharers = 0;
+    t->cpu_sharer = 0;
+    t->cpus_overlap = false;
+    for (i = any_master ? 1 : 0; rc == 0 && i < nsize; i++) {
+        if (CPU_EQUAL(&sets[i], &mine)) {
+            t->cpu_sharers++;
+            if (i < nrank)
+                t->cpu_sharer++;
+            continue;
+        }
+        CPU_AND(&both, &sets[i], &mine);
+        if (CPU_COUNT(&both) > 0)
+            t->cpus_overlap = true;
+    }
+    free(sets);
+    return rc;
+}
+
+/*
  * Finds T's place among the nodes: the workers on its node (its ranks less
  * the master if the master is one of them), its index among them, its
  * node's index (nodes in the order of their first rank, the master's node
@@ -297,6 +341,8 @@ node_place(struct tf__transport *t, struct mpi_impl *im, int rank, int size,
         rc = mpi_check(MPI_Allreduce(&rank, &first, 1, MPI_INT, MPI_MIN,
                                      im->node),
                        "MPI_Allreduce", err);
+    if (rc == 0)
+        rc = cpu_sharers(t, im->node, nsize, nrank, any_master, err);
     if (rc == 0)
         rc = mpi_check(MPI_Allgather(&first, 1, MPI_INT, firsts, 1, MPI_INT,
                                      im->comm),

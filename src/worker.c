@@ -3,11 +3,13 @@
 #include "session.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "affinity.h"
 #include "error.h"
 #include "schedule.h"
 #include "util.h"
@@ -23,6 +25,7 @@
 
 struct worker {
     bool gpus_given; /* worker_gpus() ran: once, a RESET keeps them */
+    int ncpus;       /* worker_bind() ran: the CPUs it is pinned to */
     const struct tf__session_cfg *cfg;
     struct tf__transport *t;
     struct tf_buf share;  /* owned: the last SHARE frame received */
@@ -205,9 +208,82 @@ worker_gpus(struct worker *wk, struct tf_error *err)
     return rc;
 }
 
-/* Sets the worker's share of threads for the BLAS and OpenMP libraries its
- * tasks use, unless the user did, gives it its GPUs, and runs the
- * initializer. */
+/*
+ * Pins the worker (--bind cores) and the processes it starts to its own
+ * block of the CPUs it shares with the other workers of its node:
+ * cfg->threads_per_worker CPUs, else its share, in core order, from its
+ * index among them times that. Names them in TASKFARM_CPUS and, unless the
+ * user set them, OMP_PLACES and OMP_PROC_BIND; sets wk->ncpus.
+ */
+static int
+worker_bind(struct worker *wk, struct tf_error *err)
+{
+    int ids[CPU_SETSIZE];
+    int sharers = wk->t->cpu_sharers > 0 ? wk->t->cpu_sharers : 1;
+    int want = wk->cfg->threads_per_worker;
+    struct tf_buf all;
+    struct tf_buf mine;
+    struct tf_buf places;
+    const int *block;
+    int size = 0;
+    int n;
+    int i;
+    int rc;
+
+    n = tf__cpus_allowed(ids, CPU_SETSIZE, err);
+    if (n < 0)
+        return n;
+    tf_buf_init(&all, 0);
+    tf_buf_init(&mine, 0);
+    tf_buf_init(&places, 0);
+    rc = tf__cpu_list(ids, n, &all);
+    if (rc == 0 && wk->t->cpus_overlap)
+        rc = tf__error(err, TF_EUSAGE,
+                       "--bind cores: the launcher gave the workers on %s "
+                       "CPU sets that overlap and differ (this one %s); "
+                       "have it bind each rank to cores of its own, or to "
+                       "none",
+                       wk->host, (const char *)all.data);
+    else if (rc == 0)
+        size = tf__cpu_block_size(n, sharers, want);
+    if (rc == 0 && size == 0 && want > 0)
+        rc = tf__error(err, TF_EUSAGE,
+                       "--bind cores: the workers on %s (%d) need %d CPUs "
+                       "for --threads-per-worker %d, and share %d (%s)",
+                       wk->host, sharers, sharers * want, want, n,
+                       (const char *)all.data);
+    else if (rc == 0 && size == 0)
+        rc = tf__error(err, TF_EUSAGE,
+                       "--bind cores: the workers on %s (%d) share %d CPUs "
+                       "(%s), fewer than one each; run fewer workers or "
+                       "--bind none",
+                       wk->host, sharers, n, (const char *)all.data);
+    block = ids + (size_t)wk->t->cpu_sharer * (size_t)size;
+    if (rc == 0)
+        rc = tf__cpu_bind(block, size, err);
+    if (rc == 0)
+        rc = tf__cpu_list(block, size, &mine);
+    for (i = 0; rc == 0 && i < size; i++)
+        rc = tf_buf_printf(&places, "%s{%d}", i > 0 ? "," : "", block[i]);
+    /* (The lists' own failures, which name no reason.) */
+    if (rc == TF_ENOMEM || rc == TF_EINPUT)
+        rc = tf__error(err, rc, "out of memory");
+    if (rc == 0 &&
+        (setenv("TASKFARM_CPUS", (const char *)mine.data, 1) < 0 ||
+         setenv("OMP_PLACES", (const char *)places.data, 0) < 0 ||
+         setenv("OMP_PROC_BIND", "close", 0) < 0))
+        rc = tf__error_errno(err, TF_ESYS, errno, "setenv");
+    if (rc == 0)
+        wk->ncpus = size;
+    tf_buf_cleanup(&all);
+    tf_buf_cleanup(&mine);
+    tf_buf_cleanup(&places);
+    return rc;
+}
+
+/* Pins the worker to its CPUs (--bind cores), sets its share of threads
+ * for the BLAS and OpenMP libraries its tasks use, unless the user did,
+ * gives it its GPUs, and runs the initializer. */
 static int
 worker_init(struct worker *wk, struct tf_error *err)
 {
@@ -215,10 +291,19 @@ worker_init(struct worker *wk, struct tf_error *err)
                                        "OPENBLAS_NUM_THREADS",
                                        "MKL_NUM_THREADS", NULL};
     char value[16];
-    int n = tf__thread_share(wk->cfg, wk->t->node_workers);
+    int n;
     int i;
     int rc;
 
+    /* Once: a RESET keeps the CPUs, and the set it would split is now the
+     * worker's own. */
+    if (wk->cfg->bind == TF_BIND_CORES && wk->ncpus == 0) {
+        rc = worker_bind(wk, err);
+        if (rc < 0)
+            return rc;
+    }
+    n = wk->ncpus > 0 ? wk->ncpus
+                      : tf__thread_share(wk->cfg, wk->t->node_workers);
     snprintf(value, sizeof(value), "%d", n);
     for (i = 0; vars[i] != NULL; i++)
         setenv(vars[i], value, 0);

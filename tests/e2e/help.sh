@@ -135,6 +135,7 @@ check "test \"\$(completions pi --sa)\" = '--samples '"
 check "test \"\$(completions --backend '')\" = 'auto fork mpi '"
 check "test \"\$(completions --backend = f)\" = 'fork '"
 check "test \"\$(completions --order '')\" = 'input lpt '"
+check "test \"\$(completions --bind '')\" = 'cores none '"
 check "test \"\$(completions --chunk '')\" = 'auto '"
 if has_job linkcheck; then
     check "test \"\$(completions linkcheck --format '')\" = 'jsonl table '"

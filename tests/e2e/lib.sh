@@ -192,6 +192,66 @@ joblog_cols()
     tail -n +2 "$1" | cut -f 1,7,8,9- | sort -t "$(printf '\t')" -k 1,1n -s
 }
 
+# The line a task prints to show where --bind cores put it (for
+# cpu_blocks_ok): its node, its local worker, the CPUs it may run on, the
+# TASKFARM_CPUS, OMP_NUM_THREADS, OMP_PROC_BIND and OMP_PLACES it was given.
+# shellcheck disable=SC2016 # the task expands them
+CPU_TASK='echo "$TASKFARM_NODE $TASKFARM_LOCAL_WORKER $(sed -n "s/^Cpus_allowed_list:[[:space:]]*//p" /proc/self/status) ${TASKFARM_CPUS-unset} ${OMP_NUM_THREADS-} ${OMP_PROC_BIND-} ${OMP_PLACES-}"'
+
+# cpu_blocks_ok FILE [NWORKERS] - whether the CPU_TASK lines in FILE show
+# each worker pinned to the CPUs TASKFARM_CPUS names, its OpenMP threads as
+# many, bound close, one place for each of its CPUs, one set per worker,
+# and no CPU pinned to two workers of one node; and NWORKERS workers in all
+# when given.
+cpu_blocks_ok()
+{
+    sort -u "$1" | awk -v want="${2:-0}" '
+        function expand(list, cpus,    n, parts, i, r, c) {
+            n = 0
+            split(list, parts, ",")
+            for (i in parts) {
+                if (split(parts[i], r, "-") == 1)
+                    r[2] = r[1]
+                for (c = r[1] + 0; c <= r[2] + 0; c++)
+                    cpus[++n] = c
+            }
+            return n
+        }
+        NF != 7 || $3 != $4 || $6 != "close" { bad = 1; next }
+        {
+            w = $1 " " $2
+            if (w in seen)
+                bad = 1
+            seen[w] = 1
+            split("", cpus)
+            n = expand($3, cpus)
+            if (n != $5)
+                bad = 1
+            # The places, sorted, are the CPUs: "{0},{1}" for "0-1".
+            places = $7
+            gsub(/[{}]/, "", places)
+            np = split(places, p, ",")
+            for (i = 1; i <= np; i++)
+                for (j = i + 1; j <= np; j++)
+                    if (p[j] + 0 < p[i] + 0) {
+                        t = p[i]; p[i] = p[j]; p[j] = t
+                    }
+            if (np != n)
+                bad = 1
+            for (i = 1; i <= np; i++)
+                if (p[i] + 0 != cpus[i])
+                    bad = 1
+            for (i = 1; i <= n; i++) {
+                k = $1 " " cpus[i]
+                if (k in owner)
+                    bad = 1
+                owner[k] = w
+            }
+            nw++
+        }
+        END { exit bad || nw == 0 || (want > 0 && nw != want) }'
+}
+
 # What differs between the launchers is kept here, and only here:
 #                      Open MPI's mpirun             MPICH's mpiexec (Hydra)
 #   as root            OMPI_ALLOW_RUN_AS_ROOT=1 and  allowed

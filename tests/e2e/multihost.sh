@@ -14,7 +14,8 @@
 #  1. 60 tasks of 0.05 s, each printing its id and a computed value (and
 #     TASKFARM_HOST and the host name on stderr), over 7 ranks: stdout is
 #     byte for byte that of `taskfarm -j 2 run` (fork) on this machine, and
-#     so are the joblog's Seq, Exitval, Signal and Command columns; every
+#     so are the joblog's Seq, Exitval, Signal and Command columns (in
+#     Seq order: lines come in completion order); every
 #     task saw TASKFARM_HOST equal to the host name where it ran, the
 #     joblog's Host column says the same, and all 3 hosts ran tasks.
 #  2. A lost host: the same tasks at 0.3 s each, with --results R. Once R
@@ -25,6 +26,16 @@
 #     its records (a task has a second record only when the first was not
 #     a success); the resumed run skipped what was done and ran only on the
 #     hosts left; the output kept in R equals the one-host run's.
+# Between the two: GPUs and cores per worker on 3 hosts. With
+# CUDA_VISIBLE_DEVICES=0,1,2,3 set for every rank, --gpus-per-worker 2 and
+# --bind cores, 7 ranks: on each host, local worker 0 saw GPUs 0,1 and
+# local worker 1 saw 2,3 (CUDA_VISIBLE_DEVICES and TASKFARM_GPUS); each
+# worker's tasks ran on the CPUs TASKFARM_CPUS names, and no two workers of
+# a host shared a CPU (the hosts are namespaces of one machine, so CPUs are
+# compared within a host). And shared data: share_probe shares 32 MiB;
+# tfhost1's interface sends it once to each other host, each other host
+# receives it once, and each host holds one copy (every task of a host
+# finds it in the same file, tfhost1's master too).
 #
 # Exit 77 (skipped) only when namespaces cannot be made here (not root, no
 # ip or unshare, a kernel or container that refuses) or there is no mpirun
@@ -110,7 +121,7 @@ check "test \"\$(wc -l < $W/one.out)\" = $NTASKS && test \"\$(head -n 1 $W/one.o
 # ------------------------------------------------- 1. the same, on 3 hosts
 run_cmd 0 "$(mh_mpirun "$D/hostfile" 7 "$TF" --joblog "$W/mh.log" run "$T") > $W/mh.out 2> $W/mh.err"
 same_file "$W/one.out" "$W/mh.out"
-check "cmp <(cut -f 1,7,8,9- $W/one.log) <(cut -f 1,7,8,9- $W/mh.log)"
+check "cmp <(cut -f 1,7,8,9- $W/one.log | sort -n) <(cut -f 1,7,8,9- $W/mh.log | sort -n)"
 check "grep -q -x 'taskfarm: $NTASKS tasks, 0 failed, .* s, 6 workers (mpi), .*' $W/mh.err"
 # What each task saw: "ID TASKFARM_HOST HOSTNAME NODE NNODES LOCAL
 # LOCAL_N", in task order.
@@ -145,7 +156,7 @@ else
     for h in tfhost1 tfhost2 tfhost3; do
         echo "$(ns_bytes $h tx) $(ns_bytes $h rx)"
     done > "$W/bytes0"
-    run_cmd 0 "$(mh_mpirun "$D/hostfile" 7 "$TF_SHARE_PROBE" $SHARE_MIB 24 200) > $W/sp.out 2> $W/sp.err"
+    run_cmd 0 "$(mh_mpirun "$D/hostfile" 7 "$TF_SHARE_PROBE" $((SHARE_MIB * 1024)) 24 200) > $W/sp.out 2> $W/sp.err"
     for h in tfhost1 tfhost2 tfhost3; do
         echo "$(ns_bytes $h tx) $(ns_bytes $h rx)"
     done > "$W/bytes1"
@@ -164,6 +175,20 @@ else
     check "awk '\$1 == \"master\" { print \$2, \$4 } \$1 == \"task\" { print \$3, \$6 }' $W/sp.out | sort -u > $W/sp.where && test \"\$(wc -l < $W/sp.where)\" = 3 && test \"\$(cut -d ' ' -f 2 $W/sp.where | sort -u | wc -l)\" = 3"
     check "awk '{ split(\$2, f, \":\"); if (f[4] < $SZ) { print; bad = 1 } } END { exit bad }' $W/sp.where"
 fi
+
+# --------------------------------------- GPUs and cores per worker, 3 hosts
+# Each task prints "G HOST LOCAL_WORKER CUDA_VISIBLE_DEVICES TASKFARM_GPUS"
+# and the line of lib.sh's CPU_TASK.
+G=$W/gpus-cpus.txt
+for i in $(seq 1 30); do
+    # shellcheck disable=SC2016 # the task expands them
+    echo 'sleep 0.1; echo "G $TASKFARM_HOST $TASKFARM_LOCAL_WORKER $CUDA_VISIBLE_DEVICES $TASKFARM_GPUS"; '"$CPU_TASK"
+done > "$G"
+# (mpirun's -x CUDA_VISIBLE_DEVICES, as an MCA variable, passes it to every
+# host.)
+run_cmd 0 "CUDA_VISIBLE_DEVICES=0,1,2,3 OMPI_MCA_mca_base_env_list=CUDA_VISIBLE_DEVICES $(mh_mpirun "$D/hostfile" 7 "$TF" -q --chunk 1 --gpus-per-worker 2 --bind cores run "$G") > $W/gc.out 2> $W/gc.err"
+check "grep '^G ' $W/gc.out | sort -u | cmp - <(for h in tfhost1 tfhost2 tfhost3; do echo \"G \$h 0 0,1 0,1\"; echo \"G \$h 1 2,3 2,3\"; done)"
+check "grep -v '^G ' $W/gc.out > $W/gc.cpus && cpu_blocks_ok $W/gc.cpus 6"
 
 # ------------------------------------------ 2. tfhost3 is lost mid-run
 # The same tasks, longer: the same output.

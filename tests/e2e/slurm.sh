@@ -23,6 +23,15 @@
 #                         2 workers (run-mpirun: in its --output file, and
 #                         50 records in its results file); a joblog of 50 lines, all exit 0, all
 #                         on the node; the summary names 2 MPI workers
+#   gpu                   --gpus-per-node=2 of the cluster's 4 GPUs
+#                         (device files that are not GPUs: Slurm sets
+#                         CUDA_VISIBLE_DEVICES=0,1 for the step as on a GPU
+#                         node), 30 tasks that print their local worker,
+#                         CUDA_VISIBLE_DEVICES and TASKFARM_GPUS, and
+#                         lib.sh's CPU_TASK line: local worker 0 saw GPU 0
+#                         and 1 saw 1, each worker ran on the CPUs
+#                         TASKFARM_CPUS names, and the 2 workers shared
+#                         none; a joblog of 30 lines, all exit 0
 #   pi                    SAMPLES=2e8: the estimate line is the one a local
 #                         run gives (it depends on nothing else) and within
 #                         6 standard errors of pi
@@ -83,6 +92,7 @@ JOB_TIMEOUT_S=200
 NTASKS=3
 WORKERS=$((NTASKS - 1))
 NTASKLINES=50
+GPU_TASKS=30
 # long-run: tasks, and how many the results file shows before the signal.
 LONG_TASKS=40
 LONG_SIGNAL_AFTER=3
@@ -166,6 +176,10 @@ done > "$W/tasks.expect"
 for ((i = 0; i < LONG_TASKS; i++)); do
     echo "sleep 0.3; echo \$TASKFARM_TASK_ID"
 done > "$W/long.txt"
+for ((i = 0; i < GPU_TASKS; i++)); do
+    # shellcheck disable=SC2016 # the task expands them
+    echo 'sleep 0.1; echo "G $TASKFARM_LOCAL_WORKER $CUDA_VISIBLE_DEVICES $TASKFARM_GPUS"; '"$CPU_TASK"
+done > "$W/gpu.txt"
 seq 1 "$LONG_TASKS" > "$W/long.expect"
 for ((i = 0; i < DL_TASKS; i++)); do
     echo "sleep 4"
@@ -223,6 +237,10 @@ for s in "$TOP"/slurm/long-run.sbatch "$TOP"/slurm/*.sbatch; do
     time=
     case $name in
     run-srun | run-mpirun) vars=,TASKS=$W/tasks.txt ;;
+    gpu)
+        vars=,TASKS=$W/gpu.txt
+        time=" --gpus-per-node=2"
+        ;;
     pi) vars=,SAMPLES=2e8 ;;
     linalg) vars=,GEMM_N=300,SOLVE_COUNT=40,SOLVE_N=64 ;;
     shared-input)
@@ -356,6 +374,12 @@ for name in $NAMES; do
         L=$W/$name/taskfarm-$J.joblog
         check "head -n 1 $L | grep -q -x 'Seq.Host.Starttime.JobRuntime.Send.Receive.Exitval.Signal.Command'"
         check "tail -n +2 $L | sort -n | awk -F '\\t' '{ n++; if (\$1 != n || \$2 != \"$NODE\" || \$7 != 0 || \$8 != 0) bad++ } END { exit !(n == $NTASKLINES && !bad) }'"
+        ;;
+    gpu)
+        grep -v '^taskfarm: ' "$OUT" > "$W/gpu/tasks.out"
+        check "grep '^G ' $W/gpu/tasks.out | sort -u | cmp - <(printf 'G 0 0 0\\nG 1 1 1\\n')"
+        check "grep -v '^G ' $W/gpu/tasks.out > $W/gpu/cpus && cpu_blocks_ok $W/gpu/cpus $WORKERS"
+        check "tail -n +2 $W/gpu/taskfarm-$J.joblog | awk -F '\\t' '\$7 != 0 { bad++ } END { exit !(NR == $GPU_TASKS && !bad) }'"
         ;;
     pi)
         head -n 1 "$OUT" > "$W/pi/line"

@@ -328,6 +328,76 @@ if mpi_run 0 "CUDA_VISIBLE_DEVICES=5,7 $(mpirun_cmd "-np 3" --chunk 1 -q --gpus-
     check "printf '0 5 5\n1 7 7\n' | cmp - $W/gpus-mpi.out"
 fi
 
+# ------------------------------------------------------- cores per worker
+# --bind cores pins each worker and its tasks to a block of its own of the
+# CPUs it may use, named in TASKFARM_CPUS, OMP_PLACES and OMP_PROC_BIND
+# with as many OpenMP threads; no CPU is pinned to two workers; a launcher's
+# narrower set (taskset, mpirun --bind-to core) is the set it splits; more
+# workers than CPUs is a one-line error, exit 2. (The tasks print CPU_TASK's
+# line, see lib.sh.)
+C=$W/cpus.txt
+ALLOWED=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status)
+NCPUS=$(nproc)
+for i in $(seq 1 12); do
+    echo "sleep 0.02; $CPU_TASK"
+done > "$C"
+if [ "$NCPUS" -ge 2 ]; then
+    run_cmd 0 "$TFQ -j 2 --chunk 1 -q --bind cores run $C > $W/cpus-2.out"
+    check "cpu_blocks_ok $W/cpus-2.out 2"
+else
+    e2e_skip "$TFQ -j 2 --bind cores run $C" "one CPU: no two blocks"
+fi
+run_cmd 0 "$TFQ -j 1 -q --bind cores run $C | sort -u > $W/cpus-1.out"
+check "cpu_blocks_ok $W/cpus-1.out 1 && test \"\$(cut -d ' ' -f 3 $W/cpus-1.out)\" = $ALLOWED"
+run_cmd 0 "OMP_PROC_BIND=spread $TFQ -j 1 -q --bind cores --threads-per-worker 1 run $C | sort -u > $W/cpus-t1.out"
+check "grep -q -x '0 0 \([0-9]*\) \\1 1 spread {\\1}' $W/cpus-t1.out && test \"\$(wc -l < $W/cpus-t1.out)\" = 1"
+LAST=${ALLOWED##*[,-]}
+run_cmd 0 "taskset -c $LAST $TFQ -j 1 -q --bind cores run $C | sort -u > $W/cpus-taskset.out"
+check "printf '0 0 $LAST $LAST 1 close {$LAST}\n' | cmp - $W/cpus-taskset.out"
+run_cmd 0 "$TFQ -j 2 -q run $C | sort -u > $W/cpus-none.out"
+check "test \"\$(cut -d ' ' -f 3,4 $W/cpus-none.out | sort -u)\" = '$ALLOWED unset'"
+run_cmd 2 "$TFQ -j $((NCPUS + 1)) -q --bind cores run $C > $W/cpus-many.out 2> $W/cpus-many.err"
+check "test ! -s $W/cpus-many.out && test \"\$(wc -l < $W/cpus-many.err)\" = 1 && grep -q 'bind cores: the workers on .* ($((NCPUS + 1))) share $NCPUS CPUs ($ALLOWED), fewer than one each' $W/cpus-many.err"
+run_cmd 2 "$TFQ -j 1 -q --bind cores --threads-per-worker $((NCPUS + 1)) run $C > /dev/null 2> $W/cpus-threads.err"
+check "grep -q 'need $((NCPUS + 1)) CPUs for --threads-per-worker $((NCPUS + 1)), and share $NCPUS' $W/cpus-threads.err"
+usage_error "--bind: " -q --bind sockets run "$C"
+if [ "$NCPUS" -ge 2 ]; then
+    if mpi_run 0 "$(mpirun_cmd "-np 3" --chunk 1 -q --bind cores run "$C") > $W/cpus-mpi.out"; then
+        check "cpu_blocks_ok $W/cpus-mpi.out 2"
+    fi
+    # Each rank bound to its own core by the launcher: the worker keeps its
+    # core, alone on it.
+    if [ "$E2E_MPI" = openmpi ] &&
+        mpi_run 0 "$(mpirun_cmd "-np 2 --bind-to core" --chunk 1 -q --bind cores run "$C") | sort -u > $W/cpus-mpicore.out"; then
+        check "cpu_blocks_ok $W/cpus-mpicore.out 1 && grep -q -x '0 0 [0-9]* [0-9]* 1 close {[0-9]*}' $W/cpus-mpicore.out"
+    fi
+    # (Rank 0 ends while ranks run: lib.sh's mpi_ended_with.)
+    if mpi_run 0 "$(mpirun_cmd "-np $((NCPUS + 2))" -q --bind cores run "$C") > /dev/null 2> $W/cpus-mpimany.err; mpi_ended_with 2 \$?"; then
+        check "grep -q 'bind cores: the workers on .* ($((NCPUS + 1))) share $NCPUS CPUs ($ALLOWED), fewer than one each' $W/cpus-mpimany.err"
+    fi
+    # Ranks the launcher pinned themselves, as srun --cpu-bind does (pin.sh
+    # runs rank R under taskset -c $PIN_R): each worker keeps its own CPUs,
+    # here the other way round from the split by local index; sets that
+    # overlap without being equal are a one-line error.
+    FIRST=${ALLOWED%%[,-]*}
+    cat > "$W/pin.sh" <<EOF
+#!/bin/sh
+r=\${OMPI_COMM_WORLD_RANK:-\${PMI_RANK:-0}}
+eval "cpus=\\\${PIN_\$r-}"
+if [ -n "\$cpus" ]; then
+    exec taskset -c "\$cpus" $TFQ "\$@"
+fi
+exec $TFQ "\$@"
+EOF
+    chmod +x "$W/pin.sh"
+    if mpi_run 0 "PIN_1=$LAST PIN_2=$FIRST $(TF=$W/pin.sh mpirun_cmd "-np 3" --chunk 1 -q --bind cores run "$C") | sort -u > $W/cpus-mpipin.out"; then
+        check "printf '0 0 $LAST $LAST 1 close {$LAST}\\n0 1 $FIRST $FIRST 1 close {$FIRST}\\n' | cmp - $W/cpus-mpipin.out"
+    fi
+    if mpi_run 0 "PIN_2=$LAST $(TF=$W/pin.sh mpirun_cmd "-np 3" -q --bind cores run "$C") > /dev/null 2> $W/cpus-overlap.err; mpi_ended_with 2 \$?"; then
+        check "grep -q 'bind cores: the launcher gave the workers on .* CPU sets that overlap and differ' $W/cpus-overlap.err && test \"\$(grep -c '^taskfarm' $W/cpus-overlap.err)\" = 1"
+    fi
+fi
+
 # ------------------------------------------------------- --unordered
 U=$W/unordered.txt
 {

@@ -1,6 +1,7 @@
 /* test_pool.c - unit tests of the pool API (tf_map and friends), on loop */
 #include <errno.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -132,6 +133,38 @@ place(void *arg, const struct tf_task *task, struct tf_result *res)
 
     (void)arg;
     return tf_buf_append(&res->out, p, sizeof(p));
+}
+
+/* "cpus": where the task may run: its local worker, the number of its
+ * CPUs, its OMP_NUM_THREADS (0 if unset), and the mask of its CPUs below
+ * 64. */
+struct cpus_out {
+    int32_t local_worker;
+    int32_t count;
+    int32_t threads;
+    uint64_t mask;
+};
+
+static int
+cpus(void *arg, const struct tf_task *task, struct tf_result *res)
+{
+    struct cpus_out o;
+    const char *threads = getenv("OMP_NUM_THREADS");
+    cpu_set_t set;
+    int c;
+
+    (void)arg;
+    memset(&o, 0, sizeof(o));
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) < 0)
+        return TF_ESYS;
+    o.local_worker = task->local_worker;
+    o.count = CPU_COUNT(&set);
+    o.threads = threads != NULL ? atoi(threads) : 0;
+    for (c = 0; c < 64; c++)
+        if (CPU_ISSET(c, &set))
+            o.mask |= (uint64_t)1 << c;
+    return tf_buf_append(&res->out, &o, sizeof(o));
 }
 
 /* "fail_some": x -> x * x, except that x % 7 == 3 fails with status 1
@@ -422,6 +455,7 @@ register_all(void **state)
         tf_register("slow_but_0", slow_but_0, NULL) != 0 ||
         tf_register("echo", echo, NULL) != 0 ||
         tf_register("place", place, NULL) != 0 ||
+        tf_register("cpus", cpus, NULL) != 0 ||
         tf_register("fail_some", fail_some, NULL) != 0 ||
         tf_register("wrong_size", wrong_size, NULL) != 0 ||
         tf_register("shared", shared, NULL) != 0 ||
@@ -712,6 +746,84 @@ test_gpus_per_worker_are_refused_on_the_loop_backend(void **state)
     assert_non_null(strstr(err.msg, "not the loop backend"));
     cfg.gpus_per_worker = -1;
     assert_int_equal(tf_init(&cfg, &pool, &err), TF_EUSAGE);
+}
+
+/* Forked workers bound to cores (cfg.bind) each run on a block of their own
+ * of the CPUs, their share, with as many OpenMP threads; too many workers
+ * for the CPUs fail the run. */
+static void
+test_workers_bound_to_cores_run_on_cpus_of_their_own(void **state)
+{
+    struct cpus_out out[20];
+    uint64_t masks[2] = {0, 0};
+    int64_t in[20];
+    struct tf_config cfg = loop_cfg(1);
+    struct tf_pool *pool;
+    struct tf_error err;
+    bool user_threads = getenv("OMP_NUM_THREADS") != NULL;
+    cpu_set_t set;
+    uint64_t all = 0;
+    int ncpus;
+    int c;
+    size_t i;
+
+    (void)state;
+    assert_int_equal(sched_getaffinity(0, sizeof(set), &set), 0);
+    ncpus = CPU_COUNT(&set);
+    for (c = 0; c < 64; c++)
+        if (CPU_ISSET(c, &set))
+            all |= (uint64_t)1 << c;
+    memset(in, 0, sizeof(in));
+    cfg.backend = "fork";
+    cfg.nworkers = ncpus >= 2 ? 2 : 1;
+    cfg.chunksize = 1;
+    cfg.bind = TF_BIND_CORES;
+    pool = open_pool(&cfg);
+    assert_int_equal(tf_map(pool, "cpus", in, sizeof(in[0]), out,
+                            sizeof(out[0]), 20, &err),
+                     0);
+    for (i = 0; i < 20; i++) {
+        int w = out[i].local_worker;
+
+        assert_in_range(w, 0, cfg.nworkers - 1);
+        assert_int_equal(out[i].count, ncpus / cfg.nworkers);
+        if (!user_threads)
+            assert_int_equal(out[i].threads, out[i].count);
+        assert_int_equal(out[i].mask & ~all, 0);
+        if (masks[w] == 0)
+            masks[w] = out[i].mask;
+        assert_int_equal(out[i].mask, masks[w]); /* one set per worker */
+    }
+    assert_int_equal(masks[0] & masks[1], 0);
+    close_pool(pool);
+
+    cfg.nworkers = ncpus + 1;
+    pool = open_pool(&cfg);
+    tf_error_init(&err);
+    assert_int_equal(tf_map(pool, "cpus", in, sizeof(in[0]), out,
+                            sizeof(out[0]), 20, &err),
+                     TF_EUSAGE);
+    assert_non_null(strstr(err.msg, "fewer than one each"));
+    finalize_any(pool);
+}
+
+/* ... and so are CPUs: the loop's threads are not pinned one by one. */
+static void
+test_binding_to_cores_is_refused_on_the_loop_backend(void **state)
+{
+    struct tf_config cfg = loop_cfg(2);
+    struct tf_pool *pool = NULL;
+    struct tf_error err;
+
+    (void)state;
+    cfg.bind = TF_BIND_CORES;
+    tf_error_init(&err);
+    assert_int_equal(tf_init(&cfg, &pool, &err), TF_EUSAGE);
+    assert_null(pool);
+    assert_non_null(strstr(err.msg, "not the loop backend"));
+    cfg.bind = 7;
+    assert_int_equal(tf_init(&cfg, &pool, &err), TF_EUSAGE);
+    assert_non_null(strstr(err.msg, "bind 7"));
 }
 
 static void
@@ -3049,6 +3161,8 @@ main(void)
             test_records_name_text_tasks_by_their_text_and_binary_ones_by_size),
         cmocka_unit_test(test_tasks_know_their_node_and_local_worker),
         cmocka_unit_test(test_gpus_per_worker_are_refused_on_the_loop_backend),
+        cmocka_unit_test(test_binding_to_cores_is_refused_on_the_loop_backend),
+        cmocka_unit_test(test_workers_bound_to_cores_run_on_cpus_of_their_own),
         cmocka_unit_test(test_records_refuse_a_joblog_that_cannot_be_written),
         cmocka_unit_test(
             test_the_library_writes_nothing_and_logs_only_to_its_log_function),
