@@ -40,7 +40,9 @@
 #
 # Env: TASKFARM (binary, default ../build/taskfarm beside this script),
 #      N (default 4096), ROUNDS (default 3), PYTHON (default /usr/bin/python3:
-#      Debian's numpy and mpi4py, not a pyenv python3 first in PATH).
+#      Debian's numpy and mpi4py, not a pyenv python3 first in PATH),
+#      PAIRS (the comparisons, default "fork:kernel mpi:kernel fork:kernel2
+#      mpi:kernel2 fork:pool mpi:mpi4py").
 # numpy and mpi4py come from Debian: apt-get install python3-numpy
 # python3-mpi4py (scripts/install-deps.sh --test). A missing peer is
 # skipped with the reason.
@@ -79,7 +81,7 @@ c_mpi4py() {
 declare -A LABEL=([fork]="taskfarm fork" [mpi]="taskfarm mpi"
     [kernel]="2 x kernel" [kernel2]="2 kernels" [pool]="numpy Pool(2)" [mpi4py]="numpy mpi4py")
 # Which taskfarm transport meets which peer, and the target of the ratio.
-PAIRS=(fork:kernel mpi:kernel fork:kernel2 mpi:kernel2 fork:pool mpi:mpi4py)
+read -r -a PAIRS <<<"${PAIRS:-fork:kernel mpi:kernel fork:kernel2 mpi:kernel2 fork:pool mpi:mpi4py}"
 declare -A TARGET=([kernel]=">=0.85" [kernel2]=">=0.85" [pool]="-" [mpi4py]="-")
 
 # ---- the Python peers ----------------------------------------------------------
