@@ -157,13 +157,16 @@ fill_done(struct master *m, const struct tf__dchunk *c, struct tf__dtask *t,
     d->host = tf__dispatch_host(m->d, t->worker, &d->host_len);
     d->start_us = t->start_us;
     d->runtime_us = t->runtime_us;
+    d->cpu_us = t->cpu_us;
+    d->peak_bytes = t->peak_bytes;
     d->send_bytes = t->cmd_len;
     d->status = t->status;
     d->worker = t->worker - 1;
     d->attempt = t->attempts + 1;
     d->receive = 0;
     d->flags = (t->lost ? TF__REC_LOST : 0) |
-               (t->timed_out ? TF__REC_TIMEOUT : 0);
+               (t->timed_out ? TF__REC_TIMEOUT : 0) |
+               (t->oom ? TF__REC_OOM : 0);
     d->signal = t->signal;
     d->recorded = t->recorded;
     d->cmd = m->b->keep_text ? tf__dchunk_text(c, t) : NULL;
@@ -414,10 +417,13 @@ on_results(struct master *m, int w, struct tf_error *err)
         (void)tf__wire_results_next(&rr, &res);
         r.id = res.id;
         r.status = res.status;
-        r.signal = res.signal & ~TF__SIG_TIMED_OUT;
+        r.signal = res.signal & TF__SIG_MASK;
         r.timed_out = (res.signal & TF__SIG_TIMED_OUT) != 0;
+        r.oom = (res.signal & TF__SIG_OOM) != 0;
         r.start_us = res.start_us;
         r.runtime_us = res.runtime_us;
+        r.cpu_us = res.cpu_us;
+        r.peak_bytes = res.peak_bytes;
         memset(&o, 0, sizeof(o));
         o.frame = rf;
         o.out = res.out;

@@ -112,6 +112,7 @@ tf_init(const struct tf_config *cfg, struct tf_pool **out,
         cfg->kill_grace_us != 0 ? cfg->kill_grace_us : 2000000;
     scfg.threads_per_worker = cfg->threads_per_worker;
     scfg.gpus_per_worker = cfg->gpus_per_worker;
+    scfg.mem_per_task = cfg->mem_per_task;
     scfg.gpus = cfg->gpus;
     scfg.initializer = cfg->initializer;
     scfg.initarg = cfg->initarg;

@@ -28,6 +28,7 @@ struct tf__session_cfg {
     int threads_per_worker;        /* 0: the node's CPUs / its workers */
     int gpus_per_worker;           /* 0: none (tf_config.gpus_per_worker) */
     const char *gpus;              /* NULL: from the environment */
+    uint64_t mem_per_task;         /* bytes a task needs, 0: not said */
     unsigned retries;              /* runs again of a failed task */
     uint64_t timeout_us;           /* a task's time limit, or 0 */
     unsigned timeout_pct;          /* or % of the median success runtime */

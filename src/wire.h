@@ -15,7 +15,7 @@
  * received before it reads, so a short or corrupted frame is an error.
  */
 #define TF__WIRE_MAGIC 0x4d524654u /* "TFRM" read as a little-endian u32 */
-#define TF__WIRE_VERSION 1
+#define TF__WIRE_VERSION 2
 #define TF__WIRE_HDR 12
 #define TF__WIRE_MAX_PAYLOAD ((size_t)1 << 30)
 
@@ -132,17 +132,23 @@ int tf__wire_work_next(struct tf__work_reader *w, uint64_t *id,
 /*
  * RESULTS payload: u32 chunks completed by this message (0 or more), u64
  * busy microseconds, u32 count, then count times { u64 id, u32 status,
- * u32 signal, u64 start (wall us), u64 runtime us, bytes out, bytes err }.
- * The signal field's bit TF__SIG_TIMED_OUT says that the task passed its
- * time limit; the bits below it are the signal.
+ * u32 signal, u64 start (wall us), u64 runtime us, u64 CPU us, u64 peak
+ * memory bytes, bytes out, bytes err }. The signal field's bit
+ * TF__SIG_TIMED_OUT says that the task passed its time limit, TF__SIG_OOM
+ * that the out-of-memory killer ended it; the bits below them are the
+ * signal.
  */
 #define TF__SIG_TIMED_OUT 0x10000
+#define TF__SIG_OOM 0x20000
+#define TF__SIG_MASK 0xffff
 struct tf__wire_result {
     uint64_t id;
     int32_t status;
     int32_t signal;
     int64_t start_us;
     uint64_t runtime_us;
+    uint64_t cpu_us;     /* user + system CPU time */
+    uint64_t peak_bytes; /* peak resident memory, 0: not known */
     const void *out;
     size_t out_len;
     const void *err;
