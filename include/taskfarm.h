@@ -237,8 +237,11 @@ void tf_result_set_pgid(struct tf_result *res, int pgid);
  * largest of the process and of the descendants it waited for, as
  * ru_maxrss counts it), 0 when not known; FLAGS TF_USAGE_OOM when the
  * kernel's out-of-memory killer ended the task. Without this call the
- * engine records the CPU time of the worker's thread during the task and
- * no peak memory. The `run` job calls it for each command.
+ * engine records the CPU time the worker used during the task (its
+ * process's, or its thread's on the loop backend) and no peak memory. The
+ * `run` job calls it for each command. The engine itself flags a task that
+ * started processes (tf_result_set_pgid()) and died of SIGKILL while the
+ * out-of-memory kills counted for its cgroup (or the node) rose.
  */
 #define TF_USAGE_OOM 1u
 void tf_result_set_usage(struct tf_result *res, uint64_t cpu_us,

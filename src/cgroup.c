@@ -263,9 +263,9 @@ tf__mem_reserve(uint64_t need, uint64_t *avail, uint64_t *total)
         return -1;
     rc = reserve_update(fd, 0, false, &others);
     room = *total > others ? *total - others : 0;
-    if (*avail < room)
-        room = *avail;
-    if (rc == 0 && room >= need)
+    if (*avail > room)
+        *avail = room;
+    if (rc == 0 && *avail >= need)
         rc = reserve_update(fd, need, true, &others) < 0 ? -1 : 1;
     close(fd); /* and unlocks it */
     return rc;

@@ -40,8 +40,9 @@ uint64_t tf__oom_kills(void);
  * node reserved, in a file under /dev/shm that they share (locked while
  * read and written). Returns 1 reserved, 0 no room now, or -1 when the
  * file cannot be used (then only the memory available counts, and nothing
- * is reserved). *AVAIL and *TOTAL get what was found. A process holds one
- * reservation; a new one replaces it.
+ * is reserved). *AVAIL gets the room found (the memory available, less
+ * the others' reservations), *TOTAL the most there could be. A process
+ * holds one reservation; a new one replaces it.
  */
 int tf__mem_reserve(uint64_t need, uint64_t *avail, uint64_t *total);
 

@@ -270,10 +270,17 @@ comm_send_work(void *arg, int w, const struct tf__dchunk *c, uint32_t from,
     int rc;
 
     rc = tf__wire_work_begin(&m->out, seq, m->b->fn);
-    for (k = from; rc == 0 && k < to; k++)
-        rc = tf__wire_work_add(&m->out, c->tasks[k].id,
-                               tf__dchunk_text(c, &c->tasks[k]),
+    for (k = from; rc == 0 && k < to; k++) {
+        const char *text = tf__dchunk_text(c, &c->tasks[k]);
+        uint64_t mem = m->cfg.mem_per_task;
+
+        /* Said for every task, or estimated for each. */
+        if (mem == 0 && m->b->mem_estimate != NULL)
+            mem = m->b->mem_estimate(m->b->estimate_arg, c->tasks[k].id,
+                                     text, c->tasks[k].cmd_len);
+        rc = tf__wire_work_add(&m->out, c->tasks[k].id, mem, text,
                                c->tasks[k].cmd_len);
+    }
     if (rc == 0)
         rc = tf__wire_work_end(&m->out, to - from, err);
     if (rc < 0)

@@ -122,6 +122,11 @@ struct tf__batch {
     uint64_t margin_us;
     uint64_t (*estimate)(void *arg, uint64_t id, const void *data,
                          size_t len);
+    /* The memory in bytes a task needs (may be NULL; 0: not known), given
+     * ESTIMATE_ARG, when the session's mem_per_task does not say: its
+     * worker starts it only once its node has that much available. */
+    uint64_t (*mem_estimate)(void *arg, uint64_t id, const void *data,
+                             size_t len);
     void *estimate_arg;
     const uint64_t *skipped; /* or NULL: how many tasks `next` passed
                                 over (done before), for the progress

@@ -264,22 +264,24 @@ tf__wire_work_begin(struct tf_buf *buf, uint64_t chunk, uint32_t fn)
 }
 
 int
-tf__wire_work_add(struct tf_buf *buf, uint64_t id, const void *p, size_t n)
+tf__wire_work_add(struct tf_buf *buf, uint64_t id, uint64_t mem, const void *p,
+                  size_t n)
 {
     unsigned char *d;
     int rc;
 
     if (n > TF__WIRE_MAX_PAYLOAD)
         return TF_EINPUT;
-    rc = tf_buf_reserve(buf, 12 + n);
+    rc = tf_buf_reserve(buf, 20 + n);
     if (rc < 0)
         return rc;
     d = buf->data + buf->len;
     tf__store_u64(d, id);
-    tf__store_u32(d + 8, (uint32_t)n);
+    tf__store_u64(d + 8, mem);
+    tf__store_u32(d + 16, (uint32_t)n);
     if (n > 0)
-        memcpy(d + 12, p, n);
-    buf->len += 12 + n;
+        memcpy(d + 20, p, n);
+    buf->len += 20 + n;
     buf->data[buf->len] = '\0';
     return 0;
 }
@@ -305,12 +307,13 @@ tf__wire_work_open(struct tf__work_reader *w, const void *payload, size_t len,
     w->count = tf__wire_get_u32(&w->r);
     w->fn = tf__wire_get_u32(&w->r);
     w->done = 0;
-    if (w->r.bad || w->count > len / 12)
+    if (w->r.bad || w->count > len / 20)
         return tf__error(err, TF_EPROTO, "malformed WORK message");
     check = w->r;
     for (i = 0; i < w->count; i++) {
         size_t n;
 
+        (void)tf__wire_get_u64(&check);
         (void)tf__wire_get_u64(&check);
         (void)tf__wire_get_bytes(&check, &n);
     }
@@ -322,13 +325,14 @@ tf__wire_work_open(struct tf__work_reader *w, const void *payload, size_t len,
 }
 
 int
-tf__wire_work_next(struct tf__work_reader *w, uint64_t *id, const void **p,
-                   size_t *n)
+tf__wire_work_next(struct tf__work_reader *w, uint64_t *id, uint64_t *mem,
+                   const void **p, size_t *n)
 {
     if (w->done >= w->count)
         return 0;
     w->done++;
     *id = tf__wire_get_u64(&w->r);
+    *mem = tf__wire_get_u64(&w->r);
     *p = tf__wire_get_bytes(&w->r, n);
     return 1;
 }

@@ -104,13 +104,13 @@ int tf__wire_get_error(const void *payload, size_t len, int *code,
 
 /*
  * WORK payload: u64 chunk number, u32 count, u32 task function (its index
- * in the table every rank registered), then count times { u64 task id,
- * bytes payload }. tf__wire_work_begin() writes the fixed part with a
- * placeholder count.
+ * in the table every rank registered), then count times { u64 task id, u64
+ * memory the task needs in bytes (0: not said), bytes payload }.
+ * tf__wire_work_begin() writes the fixed part with a placeholder count.
  */
 int tf__wire_work_begin(struct tf_buf *buf, uint64_t chunk, uint32_t fn);
-int tf__wire_work_add(struct tf_buf *buf, uint64_t id, const void *p,
-                      size_t n);
+int tf__wire_work_add(struct tf_buf *buf, uint64_t id, uint64_t mem,
+                      const void *p, size_t n);
 /* Patches the count and the frame length. */
 int tf__wire_work_end(struct tf_buf *buf, uint32_t count,
                       struct tf_error *err);
@@ -127,7 +127,7 @@ int tf__wire_work_open(struct tf__work_reader *w, const void *payload,
                        size_t len, struct tf_error *err);
 /* Returns 1 with the next task, 0 after the last. */
 int tf__wire_work_next(struct tf__work_reader *w, uint64_t *id,
-                       const void **p, size_t *n);
+                       uint64_t *mem, const void **p, size_t *n);
 
 /*
  * RESULTS payload: u32 chunks completed by this message (0 or more), u64

@@ -141,14 +141,15 @@ killed_for_memory(const struct worker *wk, const struct tf_result *r)
 }
 
 /*
- * Waits until the node has the memory a task needs (--mem-per-task) and
- * reserves it. Returns 0 to run task ID, 1 when it can never have it
- * (R then holds its failure), or a negative code.
+ * Waits until the node has the NEED bytes task ID needs (--mem-per-task,
+ * or what --history estimates) and reserves them. Returns 0 to run it, 1
+ * when it can never have them (R then holds its failure), or a negative
+ * code.
  */
 static int
-wait_for_memory(struct worker *wk, uint64_t id, struct tf_result *r)
+wait_for_memory(struct worker *wk, uint64_t id, uint64_t need,
+                struct tf_result *r)
 {
-    uint64_t need = wk->cfg->mem_per_task;
     uint64_t nap_us = 10000;
     uint64_t told_us = 0;
     uint64_t avail, total;
@@ -167,15 +168,13 @@ wait_for_memory(struct worker *wk, uint64_t id, struct tf_result *r)
             return 0;
         }
         if (need > total) {
+            /* It fails with a message on its stderr, where its output
+             * goes, rather than wait for ever. */
             r->status = 1;
-            tf__log(TF_LOG_ERROR,
-                    "task %llu needs %s (--mem-per-task) and %s has %s in "
-                    "all: not run",
-                    (unsigned long long)id,
-                    tf__fmt_bytes(b1, sizeof(b1), need), wk->host,
-                    tf__fmt_bytes(b2, sizeof(b2), total));
+            tf__fmt_bytes(b1, sizeof(b1), need);
+            tf__fmt_bytes(b2, sizeof(b2), total);
             return tf_buf_printf(&r->err,
-                                 "taskfarm: task needs %s (--mem-per-task), "
+                                 "taskfarm: the task needs %s of memory, "
                                  "more than the %s of %s: not run\n",
                                  b1, b2, wk->host) < 0
                        ? TF_ENOMEM
@@ -185,7 +184,7 @@ wait_for_memory(struct worker *wk, uint64_t id, struct tf_result *r)
         if (told_us == 0 || tf__now_us() - told_us >= 60000000u) {
             tf__log(TF_LOG_INFO,
                     "waits for memory: task %llu needs %s, %s has %s "
-                    "available",
+                    "free for it",
                     (unsigned long long)id,
                     tf__fmt_bytes(b1, sizeof(b1), need), wk->host,
                     tf__fmt_bytes(b2, sizeof(b2), avail));
@@ -199,13 +198,17 @@ wait_for_memory(struct worker *wk, uint64_t id, struct tf_result *r)
     }
 }
 
-/* CPU time, user and system, of the calling thread so far. */
+/* CPU time, user and system, of the worker so far: of its process, with
+ * the threads a task starts (OpenMP), where the worker is one; of its
+ * thread where workers are threads of one process. */
 static uint64_t
-thread_cpu_us(void)
+worker_cpu_us(const struct worker *wk)
 {
     struct rusage ru;
 
-    if (getrusage(RUSAGE_THREAD, &ru) < 0)
+    if (getrusage(wk->t->ops == &tf__transport_loop ? RUSAGE_THREAD
+                                                    : RUSAGE_SELF,
+                  &ru) < 0)
         return 0;
     return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u +
            (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
@@ -474,6 +477,7 @@ worker_run_chunk(struct worker *wk, struct tf_result *r, struct tf_error *err)
     int64_t wall0;
     uint64_t mono0;
     uint64_t cpu0;
+    uint64_t mem;
     uint64_t t1;
     int i;
     int rc;
@@ -504,7 +508,8 @@ worker_run_chunk(struct worker *wk, struct tf_result *r, struct tf_error *err)
      * and wall-clock starts are derived from the chunk's first reading. */
     wall0 = tf__wall_us();
     t1 = mono0 = tf__now_us();
-    while (rc == 0 && tf__wire_work_next(&wr, &task.id, &p, &n) == 1) {
+    while (rc == 0 &&
+           tf__wire_work_next(&wr, &task.id, &mem, &p, &n) == 1) {
         struct tf__wire_result wres;
         uint64_t t0 = t1;
 
@@ -520,14 +525,14 @@ worker_run_chunk(struct worker *wk, struct tf_result *r, struct tf_error *err)
         wk->task_id = task.id;
         wk->usage_set = false;
         wk->oom_base = UINT64_MAX;
-        if (wk->cfg->mem_per_task != 0) {
-            rc = wait_for_memory(wk, task.id, r);
+        if (mem != 0) {
+            rc = wait_for_memory(wk, task.id, mem, r);
             /* The wait is not the task's time. */
             t0 = tf__now_us();
             wall0 = tf__wall_us() - (int64_t)(t0 - mono0);
         }
         wres.start_us = wall0 + (int64_t)(t0 - mono0);
-        cpu0 = thread_cpu_us();
+        cpu0 = worker_cpu_us(wk);
         if (rc == 0)
             rc = fn->fn(fn->arg, &task, r);
         else if (rc == 1)
@@ -537,10 +542,10 @@ worker_run_chunk(struct worker *wk, struct tf_result *r, struct tf_error *err)
             tf__mem_release();
             wk->reserved = false;
         }
-        /* A task in this thread used what the thread did meanwhile; one
+        /* A task in the worker used what the worker did meanwhile; one
          * that ran processes says what they used. */
         if (!wk->usage_set) {
-            wk->cpu_us = thread_cpu_us() - cpu0;
+            wk->cpu_us = worker_cpu_us(wk) - cpu0;
             wk->peak_bytes = 0;
             wk->usage_flags = 0;
         }

@@ -72,7 +72,7 @@ def hello(pid, cpus, host):
 def work(chunk, fn, tasks):
     p = struct.pack("<QII", chunk, len(tasks), fn)
     for task_id, data in tasks:
-        p += struct.pack("<Q", task_id) + wbytes(data)
+        p += struct.pack("<QQ", task_id, (task_id * 100) << 20) + wbytes(data)
     return p
 
 

@@ -84,6 +84,9 @@ struct task_spec {
     size_t n;
 };
 
+/* The memory need the tests give task ID: every bit of it varies. */
+#define MEM_OF(id) ((uint64_t)(id) ^ 0xa5a5a5a5a5a5a5a5u)
+
 static void
 build_work(struct tf_buf *buf, uint64_t chunk, const struct task_spec *t,
            uint32_t count)
@@ -93,7 +96,9 @@ build_work(struct tf_buf *buf, uint64_t chunk, const struct task_spec *t,
 
     assert_int_equal(tf__wire_work_begin(buf, chunk, 3), 0);
     for (i = 0; i < count; i++)
-        assert_int_equal(tf__wire_work_add(buf, t[i].id, t[i].p, t[i].n), 0);
+        assert_int_equal(
+            tf__wire_work_add(buf, t[i].id, MEM_OF(t[i].id), t[i].p, t[i].n),
+            0);
     assert_int_equal(tf__wire_work_end(buf, count, &err), 0);
     frame_is(buf, TF__MSG_WORK);
 }
@@ -108,6 +113,7 @@ work_holds(const void *p, size_t len, uint64_t chunk, const struct task_spec *t,
     struct tf_error err;
     const void *data;
     uint64_t id;
+    uint64_t mem;
     size_t n;
     uint32_t i;
 
@@ -116,14 +122,15 @@ work_holds(const void *p, size_t len, uint64_t chunk, const struct task_spec *t,
     assert_int_equal(w.count, count);
     assert_int_equal(w.fn, 3); /* what build_work() wrote */
     for (i = 0; i < count; i++) {
-        assert_int_equal(tf__wire_work_next(&w, &id, &data, &n), 1);
+        assert_int_equal(tf__wire_work_next(&w, &id, &mem, &data, &n), 1);
         assert_int_equal(id, t[i].id);
+        assert_int_equal(mem, MEM_OF(t[i].id));
         assert_int_equal(n, t[i].n);
         if (n > 0)
             assert_memory_equal(data, t[i].p, n);
     }
-    assert_int_equal(tf__wire_work_next(&w, &id, &data, &n), 0);
-    assert_int_equal(tf__wire_work_next(&w, &id, &data, &n), 0);
+    assert_int_equal(tf__wire_work_next(&w, &id, &mem, &data, &n), 0);
+    assert_int_equal(tf__wire_work_next(&w, &id, &mem, &data, &n), 0);
     free(copy);
 }
 
@@ -470,7 +477,7 @@ test_work_round_trips_one_task(void **state)
     (void)state;
     tf_buf_init(&buf, 0);
     build_work(&buf, 5, t, 1);
-    assert_int_equal(buf.len, TF__WIRE_HDR + 16 + 12 + 16);
+    assert_int_equal(buf.len, TF__WIRE_HDR + 16 + 20 + 16);
     work_holds(buf.data + TF__WIRE_HDR, buf.len - TF__WIRE_HDR, 5, t, 1);
     tf_buf_cleanup(&buf);
 }
@@ -612,7 +619,8 @@ test_work_open_rejects_task_length_past_the_end(void **state)
     struct tf_buf buf;
     const unsigned char *payload;
     size_t len;
-    size_t first_len_at = 16 + 8; /* after chunk, count, fn, the first id */
+    size_t first_len_at = 16 + 16; /* after chunk, count, fn, the first id
+                                      and its memory */
     size_t last_len_at;
 
     (void)state;
