@@ -1596,6 +1596,51 @@ test_file_mixing_versions_1_2_and_3_records_reads_all(void **state)
 }
 
 static void
+test_version_2_body_under_a_version_3_magic_is_not_a_record(void **state)
+{
+    static const int one[] = {1};
+    static const int two[] = {1, 2};
+    static const int v2[] = {3, 2};
+    struct tf_buf f;
+    struct tf_buf body;
+    char path[40];
+    uint64_t bad_at;
+    struct gen g;
+
+    (void)state;
+    temp_path(path);
+    tf_buf_init(&f, 0);
+    tf_buf_init(&body, 0);
+    put_file_header(&f, 3);
+    put_gen(&f, one, 1, 3);
+    bad_at = f.len;
+    gen(2, &g);
+    put_body(&body, &g.rec, 2);
+    /* Its own magic: a record. */
+    put_record(&f, MAGIC_V2, body.data, body.len);
+    tf_test_write_file(path, f.data, f.len);
+    read_is_of(path, two, v2, 2, 0);
+    /* Under the magic of version 3 the fixed part is 16 bytes short: the
+     * strings do not fill the body as they must. */
+    f.len = (size_t)bad_at;
+    put_record(&f, MAGIC_V3, body.data, body.len);
+    tf_test_write_file(path, f.data, f.len);
+    read_is(path, one, 1, f.len - bad_at);
+    /* And a body of version 3 under the magic of version 2 is not one
+     * either. */
+    f.len = (size_t)bad_at;
+    tf_buf_reset(&body);
+    put_body(&body, &g.rec, 3);
+    put_record(&f, MAGIC_V2, body.data, body.len);
+    tf_test_write_file(path, f.data, f.len);
+    read_is(path, one, 1, f.len - bad_at);
+    gen_free(&g);
+    tf_buf_cleanup(&body);
+    tf_buf_cleanup(&f);
+    unlink(path);
+}
+
+static void
 test_record_of_an_unknown_kind_is_not_a_record(void **state)
 {
     static const int one[] = {1};
@@ -2985,6 +3030,8 @@ main(void)
         cmocka_unit_test(
             test_older_file_opened_for_appending_becomes_version_3),
         cmocka_unit_test(test_file_mixing_versions_1_2_and_3_records_reads_all),
+        cmocka_unit_test(
+            test_version_2_body_under_a_version_3_magic_is_not_a_record),
         cmocka_unit_test(test_record_of_an_unknown_kind_is_not_a_record),
         cmocka_unit_test(test_pieces_add_up_to_the_totals_of_their_task_record),
         cmocka_unit_test(
