@@ -163,14 +163,9 @@ test_results_file_estimates_memory_as_it_estimates_time(void **state)
     struct tf__history *h = NULL;
     struct tf_error err;
     char path[40];
-    int fd;
 
     (void)state;
-    strcpy(path, "/tmp/tf_test_history_XXXXXX");
-    fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    unlink(path);
+    tf_test_temp_path(path, "history");
     assert_int_equal(tf__results_open(path, 0, &r, &err), 0);
     add_peak(r, 1, "small", 100 << 20);
     add_peak(r, 2, "big", (uint64_t)3 << 30);
