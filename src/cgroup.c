@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Reads up to SIZE - 1 bytes of PATH into BUF, ended by a NUL; -1 when it
@@ -188,6 +189,7 @@ reserve_open(void)
     char rel[PATH_MAX], path[96];
     const char *base = "";
     uint64_t h = 0xcbf29ce484222325u;
+    struct stat st;
     const char *p;
     int fd;
 
@@ -202,6 +204,11 @@ reserve_open(void)
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return -1;
+    /* Another user's file of that name is not trusted. */
+    if (fstat(fd, &st) < 0 || st.st_uid != getuid()) {
+        close(fd);
+        return -1;
+    }
     while (flock(fd, LOCK_EX) < 0)
         if (errno != EINTR) {
             close(fd);

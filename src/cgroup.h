@@ -42,7 +42,8 @@ uint64_t tf__oom_kills(void);
  * file cannot be used (then only the memory available counts, and nothing
  * is reserved). *AVAIL gets the room found (the memory available, less
  * the others' reservations), *TOTAL the most there could be. A process
- * holds one reservation; a new one replaces it.
+ * holds one reservation; a new one replaces it (so the worker threads of
+ * the loop backend, which share a process, share one).
  */
 int tf__mem_reserve(uint64_t need, uint64_t *avail, uint64_t *total);
 
