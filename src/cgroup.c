@@ -103,19 +103,18 @@ tf__cgroup_room(const char *res, uint64_t *limit)
 
     if (!own_cgroup(res, &base, rel, sizeof(rel)))
         goto done;
-    v1_mem = strcmp(res, "memory") == 0 &&
-             strcmp(base, "/sys/fs/cgroup") != 0;
+    v1_mem = strcmp(res, "memory") == 0 && strcmp(base, "/sys/fs/cgroup") != 0;
     for (;;) {
         snprintf(path, sizeof(path), "%s%s/%s", base, rel,
-                 v1_mem ? "memory.limit_in_bytes"
-                        : strcmp(res, "pids") == 0 ? "pids.max"
-                                                   : "memory.max");
+                 v1_mem                     ? "memory.limit_in_bytes"
+                 : strcmp(res, "pids") == 0 ? "pids.max"
+                                            : "memory.max");
         if (read_small(path, max, sizeof(max)) > 0 &&
             strncmp(max, "max", 3) != 0) {
             snprintf(path, sizeof(path), "%s%s/%s", base, rel,
-                     v1_mem ? "memory.usage_in_bytes"
-                            : strcmp(res, "pids") == 0 ? "pids.current"
-                                                       : "memory.current");
+                     v1_mem                     ? "memory.usage_in_bytes"
+                     : strcmp(res, "pids") == 0 ? "pids.current"
+                                                : "memory.current");
             if (read_small(path, cur, sizeof(cur)) > 0) {
                 uint64_t m = strtoull(max, NULL, 10);
                 uint64_t c = strtoull(cur, NULL, 10);
@@ -245,8 +244,8 @@ reserve_update(int fd, uint64_t need, bool add_own, uint64_t *others)
             continue; /* its own, or of a process that ended */
         *others += bytes;
         if (n < sizeof(out) - 64)
-            n += (size_t)snprintf(out + n, sizeof(out) - n, "%ld %llu\n",
-                                  pid, (unsigned long long)bytes);
+            n += (size_t)snprintf(out + n, sizeof(out) - n, "%ld %llu\n", pid,
+                                  (unsigned long long)bytes);
     }
     if (add_own && n < sizeof(out) - 64)
         n += (size_t)snprintf(out + n, sizeof(out) - n, "%ld %llu\n",

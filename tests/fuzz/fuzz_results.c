@@ -22,11 +22,11 @@
  * the records follow one another from the end of the 16-byte file header;
  * each starts with "TFR" and the byte of its version and takes a 12-byte
  * head, the fixed part of its version (56 bytes for version 1, 80 for
- * version 2, 96 for version 3), four u32-counted strings (host, command, stdout, stderr) and
- * a 4-byte CRC; and with the ignored tail they account for every byte of
- * the file. tf__results_read() must pass the same records of kind
- * TF__REC_TASK, in the same order. A reader opened on the file finds each
- * record again at its offset, and the output of a task (the pieces right
+ * version 2, 96 for version 3), four u32-counted strings (host, command,
+ * stdout, stderr) and a 4-byte CRC; and with the ignored tail they account
+ * for every byte of the file. tf__results_read() must pass the same
+ * records of kind TF__REC_TASK, in the same order. A reader opened on the
+ * file finds each record again at its offset, and the output of a task (the pieces right
  * before its record, then the record) comes out part by part as the input
  * holds it. Last, a run that opens the file to append keeps every record,
  * drops only the tail, and leaves the file of format version 3.

@@ -214,7 +214,8 @@ main(void)
         cmocka_unit_test(test_joblog_torn_and_bad),
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_results_file),
-        cmocka_unit_test(test_results_file_estimates_memory_as_it_estimates_time),
+        cmocka_unit_test(
+            test_results_file_estimates_memory_as_it_estimates_time),
         cmocka_unit_test(test_joblog_estimates_no_memory),
     };
 

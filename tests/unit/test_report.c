@@ -535,7 +535,8 @@ test_results_file_gives_cpu_time_memory_and_out_of_memory(void **state)
     assert_false(task(r, 4)->flags & TF__REPORT_OOM);
     tf_buf_init(&b, 0);
     assert_int_equal(tf__report_txt(r, &opts, &b), 0);
-    assert_non_null(strstr((char *)b.data, "\nCPU time          6.000 s (60%)\n"));
+    assert_non_null(
+        strstr((char *)b.data, "\nCPU time          6.000 s (60%)\n"));
     assert_non_null(strstr((char *)b.data, "\nmedian memory     200 MiB\n"));
     assert_non_null(strstr((char *)b.data, "\nmax memory        3.00 GiB\n"));
     assert_non_null(strstr((char *)b.data, "\nout of memory     1\n"));

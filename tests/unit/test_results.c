@@ -1583,10 +1583,12 @@ test_file_mixing_versions_1_2_and_3_records_reads_all(void **state)
         scan_all(path, &g);
         assert_int_equal(g.n, n);
         for (i = 0; i < n; i++) {
+            uint64_t len = versions[i] == 1   ? gen_bytes_v1(want[i])
+                           : versions[i] == 2 ? gen_bytes_v2(want[i])
+                                              : gen_bytes(want[i]);
+
             assert_true(g.r[i].off == off);
-            assert_true(g.r[i].len == (versions[i] == 1   ? gen_bytes_v1(want[i])
-                                       : versions[i] == 2 ? gen_bytes_v2(want[i])
-                                                          : gen_bytes(want[i])));
+            assert_true(g.r[i].len == len);
             off += g.r[i].len;
         }
         assert_true(off == f.len);
@@ -2962,7 +2964,8 @@ test_results_main_reads_a_version_1_file(void **state)
     assert_int_equal(tf_buf_printf(&want,
                                    TSV_HEAD
                                    "1\t%s\t0\t0\ttimeout\t1\t0\tn1\t"
-                                   "1700000000.123\t1.235\t2\t0\t0.000\t0\techo a\n",
+                                   "1700000000.123\t1.235\t2\t0\t0.000\t0\t"
+                                   "echo a\n",
                                    hex_hash("echo a", h)),
                      0);
     assert_int_equal(tf_buf_printf(&want,
