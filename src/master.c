@@ -275,9 +275,12 @@ comm_send_work(void *arg, int w, const struct tf__dchunk *c, uint32_t from,
         uint64_t mem = m->cfg.mem_per_task;
 
         /* Said for every task, or estimated for each. */
-        if (mem == 0 && m->b->mem_estimate != NULL)
+        if (mem == 0 && m->b->mem_estimate != NULL) {
             mem = m->b->mem_estimate(m->b->estimate_arg, c->tasks[k].id,
                                      text, c->tasks[k].cmd_len);
+            if (mem != 0)
+                mem |= TF__MEM_ESTIMATED;
+        }
         rc = tf__wire_work_add(&m->out, c->tasks[k].id, mem, text,
                                c->tasks[k].cmd_len);
     }

@@ -105,9 +105,11 @@ int tf__wire_get_error(const void *payload, size_t len, int *code,
 /*
  * WORK payload: u64 chunk number, u32 count, u32 task function (its index
  * in the table every rank registered), then count times { u64 task id, u64
- * memory the task needs in bytes (0: not said), bytes payload }.
- * tf__wire_work_begin() writes the fixed part with a placeholder count.
+ * memory the task needs in bytes (0: not said; with TF__MEM_ESTIMATED, an
+ * estimate), bytes payload }. tf__wire_work_begin() writes the fixed part
+ * with a placeholder count.
  */
+#define TF__MEM_ESTIMATED ((uint64_t)1 << 63)
 int tf__wire_work_begin(struct tf_buf *buf, uint64_t chunk, uint32_t fn);
 int tf__wire_work_add(struct tf_buf *buf, uint64_t id, uint64_t mem,
                       const void *p, size_t n);

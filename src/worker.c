@@ -142,9 +142,10 @@ killed_for_memory(const struct worker *wk, const struct tf_result *r)
 
 /*
  * Waits until the node has the NEED bytes task ID needs (--mem-per-task,
- * or what --history estimates) and reserves them. Returns 0 to run it, 1
- * when it can never have them (R then holds its failure), or a negative
- * code.
+ * or, with TF__MEM_ESTIMATED, what --history estimates) and reserves them.
+ * Returns 0 to run it, 1 when it can never have them (R then holds its
+ * failure), or a negative code. An estimate larger than all there is
+ * holds nothing back: the task runs as it would without.
  */
 static int
 wait_for_memory(struct worker *wk, uint64_t id, uint64_t need,
@@ -157,6 +158,9 @@ wait_for_memory(struct worker *wk, uint64_t id, uint64_t need,
     struct timespec nap;
     int got;
 
+    bool estimated = (need & TF__MEM_ESTIMATED) != 0;
+
+    need &= ~TF__MEM_ESTIMATED;
     for (;;) {
         got = tf__mem_reserve(need, &avail, &total);
         if (got == 1 || (got < 0 && avail >= need)) {
@@ -165,6 +169,15 @@ wait_for_memory(struct worker *wk, uint64_t id, uint64_t need,
                 tf__log(TF_LOG_INFO, "task %llu: %s available, starting it",
                         (unsigned long long)id,
                         tf__fmt_bytes(b1, sizeof(b1), avail));
+            return 0;
+        }
+        if (need > total && estimated) {
+            tf__log(TF_LOG_INFO,
+                    "task %llu: its peak in --history, %s, is more than the "
+                    "%s of %s: started without waiting",
+                    (unsigned long long)id,
+                    tf__fmt_bytes(b1, sizeof(b1), need),
+                    tf__fmt_bytes(b2, sizeof(b2), total), wk->host);
             return 0;
         }
         if (need > total) {
