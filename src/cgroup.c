@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -160,23 +161,38 @@ tf__mem_available(uint64_t *avail, uint64_t *total)
     return 0;
 }
 
+/* The file that counts this process's out-of-memory kills, found once:
+ * its cgroup's (version 2 counts in memory.events, version 1 in
+ * memory.oom_control; both count the cgroups below too), else the node's.
+ * A worker asks at every task that starts processes, and the lookup of
+ * its cgroup costs as much as the count. */
+static char oom_file[PATH_MAX + 32];
+static pthread_once_t oom_once = PTHREAD_ONCE_INIT;
+
+static void
+find_oom_file(void)
+{
+    char rel[PATH_MAX], text[4096];
+    const char *base;
+
+    if (own_cgroup("memory", &base, rel, sizeof(rel))) {
+        snprintf(oom_file, sizeof(oom_file), "%s%s/%s", base, rel,
+                 strcmp(base, "/sys/fs/cgroup") == 0 ? "memory.events"
+                                                     : "memory.oom_control");
+        if (read_small(oom_file, text, sizeof(text)) > 0 &&
+            keyed(text, "oom_kill") != UINT64_MAX)
+            return;
+    }
+    snprintf(oom_file, sizeof(oom_file), "/proc/vmstat");
+}
+
 uint64_t
 tf__oom_kills(void)
 {
-    char rel[PATH_MAX], path[PATH_MAX + 32], text[16384];
-    const char *base;
+    char text[16384];
 
-    /* Version 2 counts in memory.events, version 1 in memory.oom_control;
-     * both count the cgroups below too. */
-    if (own_cgroup("memory", &base, rel, sizeof(rel))) {
-        snprintf(path, sizeof(path), "%s%s/%s", base, rel,
-                 strcmp(base, "/sys/fs/cgroup") == 0 ? "memory.events"
-                                                     : "memory.oom_control");
-        if (read_small(path, text, sizeof(text)) > 0 &&
-            keyed(text, "oom_kill") != UINT64_MAX)
-            return keyed(text, "oom_kill");
-    }
-    if (read_small("/proc/vmstat", text, sizeof(text)) > 0)
+    (void)pthread_once(&oom_once, find_oom_file);
+    if (read_small(oom_file, text, sizeof(text)) > 0)
         return keyed(text, "oom_kill");
     return UINT64_MAX;
 }

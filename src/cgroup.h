@@ -29,7 +29,8 @@ int tf__mem_available(uint64_t *avail, uint64_t *total);
  * this process's cgroup (memory.events, which counts its descendants too)
  * or, without one, of the node (/proc/vmstat). UINT64_MAX when neither can
  * be read. It rising while a task ran, which then died of SIGKILL, says
- * that the kernel killed it for memory.
+ * that the kernel killed it for memory. The cgroup is the one the process
+ * was in at the first call.
  */
 uint64_t tf__oom_kills(void);
 
