@@ -269,7 +269,8 @@ comm_send_work(void *arg, int w, const struct tf__dchunk *c, uint32_t from,
     uint32_t k;
     int rc;
 
-    rc = tf__wire_work_begin(&m->out, seq, m->b->fn);
+    rc = tf__wire_work_begin(&m->out, seq,
+                             m->b->fn | (m->b->measure ? TF__WORK_MEASURE : 0));
     for (k = from; rc == 0 && k < to; k++) {
         const char *text = tf__dchunk_text(c, &c->tasks[k]);
         uint64_t mem = m->cfg.mem_per_task;

@@ -598,6 +598,7 @@ tf_pool_run(struct tf_pool *pool, const char *fn, tf_next_fn next,
     b.done_arg = &c;
     b.submit = run_submit;
     b.submit_arg = &c;
+    b.measure = pool->results != NULL;
     if (pool->sink != NULL) {
         b.keep_text = true;
         b.flush = run_flush;

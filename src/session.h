@@ -67,6 +67,8 @@ struct tf__batch {
     uint32_t fn;
     bool unordered;
     bool keep_text; /* pass each task's text to done (d->cmd) */
+    bool measure;   /* the CPU time of tasks that run in the worker is
+                       wanted (a results file): two system calls a task */
     int (*next)(void *arg, uint64_t *id, const void **data, size_t *len,
                 bool may_block, struct tf_error *err);
     void *next_arg;

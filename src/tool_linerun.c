@@ -98,6 +98,7 @@ tf__farm_lines(struct tf__session *s, const struct tf__linerun *lr,
     b.fn = lr->fn;
     b.unordered = lr->unordered;
     b.keep_text = true;
+    b.measure = lr->measure;
     memset(&l, 0, sizeof(l));
     l.src = src;
     l.resume = lr->resume;

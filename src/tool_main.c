@@ -1738,6 +1738,7 @@ run_lines(const struct cli *c, struct tf_pool *pool, uint64_t t0,
         run.keep_after_us = c->sync_us;
         run.spool_dir = c->tmpdir;
         run.end_on_error = true;
+        run.measure = c->results != NULL;
         rc = tf__farm_lines(tf__pool_session(pool), &run, &stats, err);
     }
     rc2 = close_lines(&lr, rc == 0 || rc == TF__EHALTED ||

@@ -110,6 +110,10 @@ int tf__wire_get_error(const void *payload, size_t len, int *code,
  * with a placeholder count.
  */
 #define TF__MEM_ESTIMATED ((uint64_t)1 << 63)
+/* In the task function field: measure the CPU time of tasks that run in
+ * the worker (it costs two system calls a task, as much as a short task
+ * itself; tasks that run processes are measured by wait4 anyway). */
+#define TF__WORK_MEASURE 0x80000000u
 int tf__wire_work_begin(struct tf_buf *buf, uint64_t chunk, uint32_t fn);
 int tf__wire_work_add(struct tf_buf *buf, uint64_t id, uint64_t mem,
                       const void *p, size_t n);

@@ -489,8 +489,9 @@ worker_run_chunk(struct worker *wk, struct tf_result *r, struct tf_error *err)
     size_t n;
     int64_t wall0;
     uint64_t mono0;
-    uint64_t cpu0;
+    uint64_t cpu0 = 0;
     uint64_t mem;
+    bool measure;
     uint64_t t1;
     int i;
     int rc;
@@ -500,6 +501,8 @@ worker_run_chunk(struct worker *wk, struct tf_result *r, struct tf_error *err)
     wk->nqueue--;
     rc = tf__wire_work_open(&wr, chunk.data + TF__WIRE_HDR,
                             chunk.len - TF__WIRE_HDR, err);
+    measure = (wr.fn & TF__WORK_MEASURE) != 0;
+    wr.fn &= ~TF__WORK_MEASURE;
     if (rc == 0 && wr.fn >= (uint32_t)wk->cfg->nfns)
         rc = tf__error(err, TF_EPROTO, "work for task function %u of %d",
                        (unsigned)wr.fn, wk->cfg->nfns);
@@ -545,7 +548,8 @@ worker_run_chunk(struct worker *wk, struct tf_result *r, struct tf_error *err)
             wall0 = tf__wall_us() - (int64_t)(t0 - mono0);
         }
         wres.start_us = wall0 + (int64_t)(t0 - mono0);
-        cpu0 = worker_cpu_us(wk);
+        if (measure)
+            cpu0 = worker_cpu_us(wk);
         if (rc == 0)
             rc = fn->fn(fn->arg, &task, r);
         else if (rc == 1)
@@ -558,7 +562,7 @@ worker_run_chunk(struct worker *wk, struct tf_result *r, struct tf_error *err)
         /* A task in the worker used what the worker did meanwhile; one
          * that ran processes says what they used. */
         if (!wk->usage_set) {
-            wk->cpu_us = worker_cpu_us(wk) - cpu0;
+            wk->cpu_us = measure ? worker_cpu_us(wk) - cpu0 : 0;
             wk->peak_bytes = 0;
             wk->usage_flags = 0;
         }
