@@ -231,6 +231,23 @@ int tf_result_flush(struct tf_result *res);
 void tf_result_set_pgid(struct tf_result *res, int pgid);
 
 /*
+ * Worker, from inside a task function that starts processes: what they
+ * used, as wait4() measured it, in place of the worker's own measure. CPU_US
+ * is user plus system CPU time; PEAK_BYTES the peak resident memory (the
+ * largest of the process and of the descendants it waited for, as
+ * ru_maxrss counts it), 0 when not known; FLAGS TF_USAGE_OOM when the
+ * kernel's out-of-memory killer ended the task. Without this call the
+ * engine records the CPU time the worker used during the task (its
+ * process's, or its thread's on the loop backend) and no peak memory. The
+ * `run` job calls it for each command. The engine itself flags a task that
+ * started processes (tf_result_set_pgid()) and died of SIGKILL while the
+ * out-of-memory kills counted for its cgroup (or the node) rose.
+ */
+#define TF_USAGE_OOM 1u
+void tf_result_set_usage(struct tf_result *res, uint64_t cpu_us,
+                         uint64_t peak_bytes, unsigned flags);
+
+/*
  * Worker, from inside a task function: adds a new task of LEN bytes at DATA
  * (copied) to the run this task belongs to, to be run by the same task
  * function: a task that discovers more work (a crawler's page, a directory
@@ -453,6 +470,12 @@ struct tf_config {
     tf_log_fn log;           /* the log, for this process and its workers
                                 (see tf_log()); NULL: none */
     void *log_arg;
+    uint64_t mem_per_task;   /* bytes a task needs, 0: not said. A worker
+                                starts a task only while its node (or its
+                                cgroup) has that much memory available, and
+                                waits until it has; a task that needs more
+                                than the node's total fails (status 1, a
+                                message on its stderr) */
 };
 
 /* Fills CFG with the defaults (all zero: auto backend, adaptive chunks). */

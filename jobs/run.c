@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -409,11 +410,15 @@ collect(int out_fd, int err_fd, struct limit *l, struct tf_result *res)
  * Waits for the task's process PID, keeping to its time limit L. It has
  * ended before it is reaped, and only then is its process group, which its
  * pid names, no longer noted for the master: a group id that is noted can
- * never be one the system has given out again.
+ * never be one the system has given out again. What it used, by wait4(),
+ * goes to RES: CPU time of the process and of the descendants it waited
+ * for, and the peak memory of the largest of them.
  */
 static int
 reap(pid_t pid, struct limit *l, struct tf_result *res, int *status)
 {
+    struct rusage ru;
+
     for (;;) {
         int wait_ms = check_limit(l, res);
         siginfo_t si;
@@ -426,9 +431,15 @@ reap(pid_t pid, struct limit *l, struct tf_result *res, int *status)
             return TF_ESYS;
         if (r == 0 && si.si_pid == pid) {
             tf_result_set_pgid(res, 0);
-            while (waitpid(pid, status, 0) < 0)
+            while (wait4(pid, status, 0, &ru) < 0)
                 if (errno != EINTR)
                     return TF_ESYS;
+            tf_result_set_usage(
+                res,
+                (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) *
+                        1000000u +
+                    (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec),
+                (uint64_t)ru.ru_maxrss * 1024u, 0);
             return 0;
         }
         if (r == 0) {
@@ -522,6 +533,13 @@ spawn_exec(const char *path, char *const argv[], char *const envp[],
         int i;
 
         child_ran = 1;
+        /* Memory is the task's problem: when the node or its cgroup runs
+         * out, the kernel kills the task rather than its worker. */
+        e = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+        if (e >= 0) {
+            (void)!write(e, "1000", 4);
+            close(e);
+        }
         memset(&dfl, 0, sizeof(dfl));
         dfl.sa_handler = SIG_DFL;
         for (i = 0; i < nreset; i++)

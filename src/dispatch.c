@@ -973,8 +973,11 @@ tf__dispatch_result(struct tf__dispatch *d, int w,
     t->status = r->status;
     t->signal = r->signal;
     t->timed_out = r->timed_out;
+    t->oom = r->oom;
     t->start_us = r->start_us;
     t->runtime_us = r->runtime_us;
+    t->cpu_us = r->cpu_us;
+    t->peak_bytes = r->peak_bytes;
     c->nresults++;
     /* A stopped batch runs nothing again: the task ends as it failed. */
     if (t->status != 0 && t->attempts < d->cfg.retries && !d->discard &&
@@ -1120,6 +1123,7 @@ worker_lost(struct tf__dispatch *d, int w, bool died, int sig,
         t->worker = w;
         t->start_us = 0;
         t->lost = true;
+        t->cpu_us = t->peak_bytes = 0;
         t->status = -1;
         t->signal = sig > 0 ? sig : SIGKILL;
         t->out.err = why;

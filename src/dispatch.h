@@ -56,6 +56,7 @@ struct tf__dtask {
     bool recorded;     /* passed to the comm's keep before that */
     bool lost;         /* failed because its workers died */
     bool timed_out;    /* ended for passing its time limit */
+    bool oom;          /* ended by the out-of-memory killer */
     uint8_t strikes;   /* workers that died while it ran alone */
     unsigned attempts; /* runs that failed and were retried */
     int worker;        /* the worker of its result (1-based) */
@@ -63,6 +64,8 @@ struct tf__dtask {
     int32_t signal;
     int64_t start_us;  /* wall clock */
     uint64_t runtime_us;
+    uint64_t cpu_us;     /* user + system CPU time */
+    uint64_t peak_bytes; /* peak resident memory, 0: not known */
     uint64_t done_us;  /* when its last result came */
     struct tf__dout out;
 };
@@ -214,8 +217,11 @@ struct tf__dresult {
     int32_t status;
     int32_t signal;    /* its signal, without the timed-out bit */
     bool timed_out;
+    bool oom;          /* ended by the out-of-memory killer */
     int64_t start_us;
     uint64_t runtime_us;
+    uint64_t cpu_us;     /* user + system CPU time */
+    uint64_t peak_bytes; /* peak resident memory, 0: not known */
 };
 
 /*

@@ -22,6 +22,8 @@ struct tf__done {
     size_t host_len;
     int64_t start_us;    /* wall clock */
     uint64_t runtime_us;
+    uint64_t cpu_us;     /* user + system CPU time */
+    uint64_t peak_bytes; /* peak resident memory, 0: not known */
     uint64_t send_bytes; /* size of the task's input */
     int status;
     int signal;
@@ -29,7 +31,8 @@ struct tf__done {
     unsigned attempt;    /* 1: the first run */
     uint64_t receive;    /* the joblog's Receive, when not the stdout's
                             size (0: its size) */
-    unsigned flags;      /* TF__REC_TIMEOUT, TF__REC_LOST of results.h */
+    unsigned flags;      /* TF__REC_TIMEOUT, TF__REC_LOST, TF__REC_OOM of
+                            results.h */
     bool recorded;       /* its record was written before (see the batch's
                             `keep`): only its output is still to go */
     const void *cmd;

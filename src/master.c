@@ -157,13 +157,16 @@ fill_done(struct master *m, const struct tf__dchunk *c, struct tf__dtask *t,
     d->host = tf__dispatch_host(m->d, t->worker, &d->host_len);
     d->start_us = t->start_us;
     d->runtime_us = t->runtime_us;
+    d->cpu_us = t->cpu_us;
+    d->peak_bytes = t->peak_bytes;
     d->send_bytes = t->cmd_len;
     d->status = t->status;
     d->worker = t->worker - 1;
     d->attempt = t->attempts + 1;
     d->receive = 0;
     d->flags = (t->lost ? TF__REC_LOST : 0) |
-               (t->timed_out ? TF__REC_TIMEOUT : 0);
+               (t->timed_out ? TF__REC_TIMEOUT : 0) |
+               (t->oom ? TF__REC_OOM : 0);
     d->signal = t->signal;
     d->recorded = t->recorded;
     d->cmd = m->b->keep_text ? tf__dchunk_text(c, t) : NULL;
@@ -266,11 +269,22 @@ comm_send_work(void *arg, int w, const struct tf__dchunk *c, uint32_t from,
     uint32_t k;
     int rc;
 
-    rc = tf__wire_work_begin(&m->out, seq, m->b->fn);
-    for (k = from; rc == 0 && k < to; k++)
-        rc = tf__wire_work_add(&m->out, c->tasks[k].id,
-                               tf__dchunk_text(c, &c->tasks[k]),
+    rc = tf__wire_work_begin(&m->out, seq,
+                             m->b->fn | (m->b->measure ? TF__WORK_MEASURE : 0));
+    for (k = from; rc == 0 && k < to; k++) {
+        const char *text = tf__dchunk_text(c, &c->tasks[k]);
+        uint64_t mem = m->cfg.mem_per_task;
+
+        /* Said for every task, or estimated for each. */
+        if (mem == 0 && m->b->mem_estimate != NULL) {
+            mem = m->b->mem_estimate(m->b->estimate_arg, c->tasks[k].id,
+                                     text, c->tasks[k].cmd_len);
+            if (mem != 0)
+                mem |= TF__MEM_ESTIMATED;
+        }
+        rc = tf__wire_work_add(&m->out, c->tasks[k].id, mem, text,
                                c->tasks[k].cmd_len);
+    }
     if (rc == 0)
         rc = tf__wire_work_end(&m->out, to - from, err);
     if (rc < 0)
@@ -414,10 +428,13 @@ on_results(struct master *m, int w, struct tf_error *err)
         (void)tf__wire_results_next(&rr, &res);
         r.id = res.id;
         r.status = res.status;
-        r.signal = res.signal & ~TF__SIG_TIMED_OUT;
+        r.signal = res.signal & TF__SIG_MASK;
         r.timed_out = (res.signal & TF__SIG_TIMED_OUT) != 0;
+        r.oom = (res.signal & TF__SIG_OOM) != 0;
         r.start_us = res.start_us;
         r.runtime_us = res.runtime_us;
+        r.cpu_us = res.cpu_us;
+        r.peak_bytes = res.peak_bytes;
         memset(&o, 0, sizeof(o));
         o.frame = rf;
         o.out = res.out;

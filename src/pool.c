@@ -121,6 +121,7 @@ tf_init(const struct tf_config *cfg, struct tf_pool **out,
         cfg->kill_grace_us != 0 ? cfg->kill_grace_us : 2000000;
     scfg.threads_per_worker = cfg->threads_per_worker;
     scfg.gpus_per_worker = cfg->gpus_per_worker;
+    scfg.mem_per_task = cfg->mem_per_task;
     scfg.gpus = cfg->gpus;
     scfg.bind = cfg->bind;
     scfg.initializer = cfg->initializer;
@@ -607,6 +608,7 @@ tf_pool_run(struct tf_pool *pool, const char *fn, tf_next_fn next,
     b.done_arg = &c;
     b.submit = run_submit;
     b.submit_arg = &c;
+    b.measure = pool->results != NULL;
     if (pool->sink != NULL) {
         b.keep_text = true;
         b.flush = run_flush;

@@ -19,9 +19,10 @@
  * Record: magic (4), u32 body length (4), u32 header check (4), body, u32
  * CRC-32C of the body.
  * Body: the fixed part below, then host, command, stdout and stderr, each a
- * u32 length and the bytes, filling the body exactly. A version 1 record
- * (magic ending in 0x1e) has the first FIXED_V1 bytes of the fixed part,
- * with 0 where the kind is.
+ * u32 length and the bytes, filling the body exactly. A record of an
+ * older version (the magic's last byte says which) has the first FIXED_V1
+ * (version 1, with 0 where the kind is) or FIXED_V2 bytes of the fixed
+ * part; the fields it lacks read as 0.
  */
 #define FILE_MAGIC TF__RESULTS_MAGIC
 #define FILE_HDR 16
@@ -41,15 +42,21 @@
 #define OFF_OUT_END 56
 #define OFF_OUT_TOTAL 64
 #define OFF_ERR_TOTAL 72
-#define FIXED 80
-#define BODY_MIN_V1 (FIXED_V1 + 4 * 4)
+#define FIXED_V2 80
+#define OFF_CPU 80
+#define OFF_PEAK 88
+#define FIXED 96
 #define BODY_MIN (FIXED + 4 * 4)
-#define REC_MIN (REC_HDR + BODY_MIN_V1 + REC_TRAILER)
+#define REC_MIN (REC_HDR + FIXED_V1 + 4 * 4 + REC_TRAILER)
 
-/* The magic of a record: "TFR" and the byte of its version. */
+/* The magic of a record: "TFR" and the byte of its version: REC_V1 + 0
+ * for version 1, + 1 for version 2, + 2 for version 3. */
 static const unsigned char rec_magic[3] = {'T', 'F', 'R'};
 #define REC_V1 0x1e
-#define REC_V2 0x1f
+
+/* The fixed part of a record of each version, from 1. */
+static const size_t fixed_of[TF__RESULTS_VERSION + 1] = {0, FIXED_V1,
+                                                         FIXED_V2, FIXED};
 
 /* A write buffer grown larger than this for a big record is given back. */
 #define KEEP_AT ((size_t)4 << 20)
@@ -131,14 +138,14 @@ header_check(uint64_t off, const unsigned char *p)
 
 /* -------------------------------------------------------------- decoding */
 
-/* Fills REC from the N body bytes at P of a record of format V2 (else
- * version 1); false when they do not make a body. REC's pointers point
- * into P. */
+/* Fills REC from the N body bytes at P of a record of format version V;
+ * false when they do not make a body. REC's pointers point into P. */
 static bool
-decode_body(const unsigned char *p, size_t n, bool v2,
+decode_body(const unsigned char *p, size_t n, unsigned v,
             struct tf__result_rec *rec)
 {
-    size_t fixed = v2 ? FIXED : FIXED_V1;
+    size_t fixed = fixed_of[v];
+    bool v2 = v >= 2;
     const unsigned char *q;
     size_t left;
     const void *s[4];
@@ -160,6 +167,8 @@ decode_body(const unsigned char *p, size_t n, bool v2,
     rec->out_end = v2 ? tf__load_u64(p + OFF_OUT_END) : 0;
     rec->out_total = v2 ? tf__load_u64(p + OFF_OUT_TOTAL) : 0;
     rec->err_total = v2 ? tf__load_u64(p + OFF_ERR_TOTAL) : 0;
+    rec->cpu_us = v >= 3 ? tf__load_u64(p + OFF_CPU) : 0;
+    rec->peak_bytes = v >= 3 ? tf__load_u64(p + OFF_PEAK) : 0;
     if (rec->kind > TF__REC_MARK)
         return false;
     q = p + fixed;
@@ -279,7 +288,7 @@ record_at(struct reader *rd, uint64_t off, struct tf__result_rec *rec,
 {
     const unsigned char *p;
     uint32_t n;
-    bool v2;
+    unsigned v;
     int rc;
 
     if (off > rd->size || rd->size - off < REC_MIN)
@@ -287,11 +296,12 @@ record_at(struct reader *rd, uint64_t off, struct tf__result_rec *rec,
     rc = get(rd, off, REC_HDR, &p, err);
     if (rc < 0)
         return rc;
-    if (memcmp(p, rec_magic, 3) != 0 || (p[3] != REC_V1 && p[3] != REC_V2))
+    if (memcmp(p, rec_magic, 3) != 0 || p[3] < REC_V1 ||
+        p[3] > REC_V1 + TF__RESULTS_VERSION - 1)
         return 0;
-    v2 = p[3] == REC_V2;
+    v = (unsigned)(p[3] - REC_V1) + 1;
     n = tf__load_u32(p + 4);
-    if (n < (v2 ? BODY_MIN : BODY_MIN_V1) || n > TF__RESULTS_MAX_BODY ||
+    if (n < fixed_of[v] + 4 * 4 || n > TF__RESULTS_MAX_BODY ||
         (uint64_t)n + REC_HDR + REC_TRAILER > rd->size - off)
         return 0;
     if (header_check(off, p) != tf__load_u32(p + 8))
@@ -301,7 +311,7 @@ record_at(struct reader *rd, uint64_t off, struct tf__result_rec *rec,
         return rc;
     if (tf__crc32c(0, p + REC_HDR, n) != tf__load_u32(p + REC_HDR + n))
         return 0;
-    if (!decode_body(p + REC_HDR, n, v2, rec))
+    if (!decode_body(p + REC_HDR, n, v, rec))
         return 0;
     *next = off + REC_HDR + n + REC_TRAILER;
     return 1;
@@ -383,12 +393,12 @@ static int
 check_header(struct reader *rd, uint64_t *start, struct tf_error *err)
 {
     const unsigned char *p;
-    unsigned char want[2][FILE_HDR];
+    unsigned char want[TF__RESULTS_VERSION][FILE_HDR];
     uint32_t version;
     int rc;
     int v;
 
-    for (v = 0; v < 2; v++) {
+    for (v = 0; v < TF__RESULTS_VERSION; v++) {
         memset(want[v], 0, FILE_HDR);
         memcpy(want[v], FILE_MAGIC, 8);
         tf__store_u32(want[v] + 8, (uint32_t)v + 1);
@@ -399,8 +409,11 @@ check_header(struct reader *rd, uint64_t *start, struct tf_error *err)
             rc = get(rd, 0, (size_t)rd->size, &p, err);
             if (rc < 0)
                 return rc;
-            if (memcmp(p, want[0], (size_t)rd->size) != 0 &&
-                memcmp(p, want[1], (size_t)rd->size) != 0)
+            for (v = 0; v < TF__RESULTS_VERSION &&
+                        memcmp(p, want[v], (size_t)rd->size) != 0;
+                 v++)
+                ;
+            if (v == TF__RESULTS_VERSION)
                 return tf__error(err, TF_EINPUT,
                                  "%s: not a taskfarm results file", rd->path);
         }
@@ -951,7 +964,7 @@ tf__results_add(struct tf__results *r, const struct tf__result_rec *rec,
     off = r->size + r->buf.len;
     start = r->buf.data + r->buf.len;
     memcpy(start, rec_magic, 3);
-    start[3] = REC_V2;
+    start[3] = REC_V1 + TF__RESULTS_VERSION - 1;
     tf__store_u32(start + 4, (uint32_t)n);
     tf__store_u32(start + 8, header_check(off, start));
     p = start + REC_HDR;
@@ -968,6 +981,8 @@ tf__results_add(struct tf__results *r, const struct tf__result_rec *rec,
     tf__store_u64(p + OFF_OUT_END, rec->out_end);
     tf__store_u64(p + OFF_OUT_TOTAL, out_total);
     tf__store_u64(p + OFF_ERR_TOTAL, err_total);
+    tf__store_u64(p + OFF_CPU, rec->cpu_us);
+    tf__store_u64(p + OFF_PEAK, rec->peak_bytes);
     p += FIXED;
     p = put_bytes(p, rec->host, rec->host_len);
     p = put_bytes(p, rec->cmd, rec->cmd_len);

@@ -12,7 +12,7 @@
  * The file is a 16-byte header ("TFRESULT", u32 format version, u32
  * reserved 0) and then records, each:
  *
- *   magic "TFR\x1f" | u32 body length N | u32 header check | body | u32 CRC
+ *   magic "TFR\x20" | u32 body length N | u32 header check | body | u32 CRC
  *
  * The header check is the CRC-32C of the record's byte offset in the file
  * (u64) followed by its first 8 bytes, so a record copied anywhere else (a
@@ -21,11 +21,12 @@
  * tf__result_rec (see results.c for their offsets) and then host, command,
  * stdout and stderr, each a u32 length and the bytes. Integers are
  * little-endian. Format version 1 had records with the magic "TFR\x1e" and
- * a shorter fixed part (no kind, offset or totals); they are still read,
- * and a version 1 file that a run appends to becomes version 2.
- * docs/results-format.md describes the format in full.
+ * a shorter fixed part (no kind, offset or totals), version 2 "TFR\x1f"
+ * and no CPU time or peak memory; they are still read, and an older file
+ * that a run appends to becomes version 3 (its old records stay as they
+ * are). docs/results-format.md describes the format in full.
  */
-#define TF__RESULTS_VERSION 2
+#define TF__RESULTS_VERSION 3
 /* The header's first 8 bytes. */
 #define TF__RESULTS_MAGIC "TFRESULT"
 /* The largest body. A large output goes into records of at most
@@ -55,6 +56,7 @@
                               TF__REC_MARK says so, or it was not yet) */
 #define TF__REC_PIECES 8u  /* TF__REC_PIECE records right before this one
                               hold the start of its output */
+#define TF__REC_OOM 16u    /* the out-of-memory killer ended it */
 
 /* One record. Pointers are borrowed. */
 struct tf__result_rec {
@@ -69,6 +71,10 @@ struct tf__result_rec {
     int32_t worker;   /* 0-based worker index */
     int64_t start_us; /* wall clock, microseconds since the epoch */
     uint64_t runtime_us;
+    uint64_t cpu_us;     /* user + system CPU time; 0 in records of
+                            versions 1 and 2 */
+    uint64_t peak_bytes; /* peak resident memory; 0: not known (an
+                            in-process task, or versions 1 and 2) */
     uint64_t out_end;   /* with TF__REC_EMITTED, and in a mark: the size of
                            the --output file once this task's output was in
                            it; 0 when the output went elsewhere */

@@ -29,6 +29,7 @@ struct tf__session_cfg {
     int gpus_per_worker;           /* 0: none (tf_config.gpus_per_worker) */
     const char *gpus;              /* NULL: from the environment */
     int bind;                      /* enum tf_bind */
+    uint64_t mem_per_task;         /* bytes a task needs, 0: not said */
     unsigned retries;              /* runs again of a failed task */
     uint64_t timeout_us;           /* a task's time limit, or 0 */
     unsigned timeout_pct;          /* or % of the median success runtime */
@@ -67,6 +68,8 @@ struct tf__batch {
     uint32_t fn;
     bool unordered;
     bool keep_text; /* pass each task's text to done (d->cmd) */
+    bool measure;   /* the CPU time of tasks that run in the worker is
+                       wanted (a results file): two system calls a task */
     int (*next)(void *arg, uint64_t *id, const void **data, size_t *len,
                 bool may_block, struct tf_error *err);
     void *next_arg;
@@ -122,6 +125,11 @@ struct tf__batch {
     uint64_t margin_us;
     uint64_t (*estimate)(void *arg, uint64_t id, const void *data,
                          size_t len);
+    /* The memory in bytes a task needs (may be NULL; 0: not known), given
+     * ESTIMATE_ARG, when the session's mem_per_task does not say: its
+     * worker starts it only once its node has that much available. */
+    uint64_t (*mem_estimate)(void *arg, uint64_t id, const void *data,
+                             size_t len);
     void *estimate_arg;
     const uint64_t *skipped; /* or NULL: how many tasks `next` passed
                                 over (done before), for the progress

@@ -283,6 +283,8 @@ rec_of(const struct tf__done *d, uint32_t kind, uint32_t flags,
     rec->worker = d->worker;
     rec->start_us = d->start_us;
     rec->runtime_us = d->runtime_us;
+    rec->cpu_us = d->cpu_us;
+    rec->peak_bytes = d->peak_bytes;
     rec->host = d->host;
     rec->host_len = d->host_len;
     if (kind == TF__REC_TASK) {

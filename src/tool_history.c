@@ -1,4 +1,5 @@
-/* tool_history.c - how long tasks took in an earlier run: --history */
+/* tool_history.c - how long tasks took and how much memory they used in an
+ * earlier run: --history */
 #include "tool_history.h"
 
 #include <errno.h>
@@ -13,7 +14,8 @@
 struct rec {
     uint64_t key;
     uint64_t us;
-    size_t seq; /* order read: the last of equal keys wins */
+    uint64_t peak; /* peak memory in bytes, 0: not recorded */
+    size_t seq;    /* order read: the last of equal keys wins */
 };
 
 struct tf__history {
@@ -22,10 +24,12 @@ struct tf__history {
     size_t n;
     size_t cap;
     uint64_t mean_us;
+    uint64_t mean_peak; /* of the tasks whose peak is recorded, or 0 */
 };
 
 static int
-add(struct tf__history *h, uint64_t id, uint64_t hash, uint64_t us)
+add(struct tf__history *h, uint64_t id, uint64_t hash, uint64_t us,
+    uint64_t peak)
 {
     if (h->n == h->cap) {
         size_t cap = h->cap ? h->cap * 2 : 1024;
@@ -41,8 +45,8 @@ add(struct tf__history *h, uint64_t id, uint64_t hash, uint64_t us)
         h->by_id = b;
         h->cap = cap;
     }
-    h->by_hash[h->n] = (struct rec){hash, us, h->n};
-    h->by_id[h->n] = (struct rec){id, us, h->n};
+    h->by_hash[h->n] = (struct rec){hash, us, peak, h->n};
+    h->by_id[h->n] = (struct rec){id, us, peak, h->n};
     h->n++;
     return 0;
 }
@@ -50,14 +54,14 @@ add(struct tf__history *h, uint64_t id, uint64_t hash, uint64_t us)
 static int
 from_record(void *arg, const struct tf__result_rec *rec)
 {
-    return add(arg, rec->id, rec->hash, rec->runtime_us);
+    return add(arg, rec->id, rec->hash, rec->runtime_us, rec->peak_bytes);
 }
 
 static int
 from_joblog(void *arg, const struct tf__joblog_line *jl)
 {
     return add(arg, jl->seq, tf__task_hash(jl->cmd, jl->cmd_len),
-               (uint64_t)(jl->runtime * 1e6 + 0.5));
+               (uint64_t)(jl->runtime * 1e6 + 0.5), 0);
 }
 
 static int
@@ -77,6 +81,8 @@ tf__history_load(const char *path, struct tf__history **out,
     struct tf__history *h;
     unsigned char magic[8];
     long double sum = 0;
+    long double peaks = 0;
+    size_t measured = 0;
     size_t got, i;
     FILE *f;
     int rc;
@@ -113,9 +119,15 @@ tf__history_load(const char *path, struct tf__history **out,
         qsort(h->by_hash, h->n, sizeof(*h->by_hash), cmp_rec);
         qsort(h->by_id, h->n, sizeof(*h->by_id), cmp_rec);
     }
-    for (i = 0; i < h->n; i++)
+    for (i = 0; i < h->n; i++) {
         sum += h->by_id[i].us;
+        if (h->by_id[i].peak > 0) {
+            peaks += h->by_id[i].peak;
+            measured++;
+        }
+    }
     h->mean_us = h->n > 0 ? (uint64_t)(sum / h->n) : 0;
+    h->mean_peak = measured > 0 ? (uint64_t)(peaks / measured) : 0;
     *out = h;
     return 0;
 }
@@ -154,22 +166,39 @@ find(const struct rec *a, size_t n, uint64_t key)
     return lo > 0 && a[lo - 1].key == key ? &a[lo - 1] : NULL;
 }
 
+/* The record of task ID with text DATA (LEN bytes): by its text's hash,
+ * else by its number; NULL when neither is recorded. */
+static const struct rec *
+lookup(const struct tf__history *h, uint64_t id, const void *data, size_t len)
+{
+    const struct rec *r;
+
+    if (h == NULL || h->n == 0)
+        return NULL;
+    r = find(h->by_hash, h->n, tf__task_hash(data, len));
+    return r != NULL ? r : find(h->by_id, h->n, id);
+}
+
 uint64_t
 tf__history_get(const struct tf__history *h, uint64_t id, const void *data,
                 size_t len, bool *known)
 {
-    const struct rec *r = NULL;
+    const struct rec *r = lookup(h, id, data, len);
 
     if (known != NULL)
-        *known = false;
-    if (h == NULL || h->n == 0)
-        return 0;
-    r = find(h->by_hash, h->n, tf__task_hash(data, len));
+        *known = r != NULL;
     if (r == NULL)
-        r = find(h->by_id, h->n, id);
-    if (r == NULL)
-        return h->mean_us;
-    if (known != NULL)
-        *known = true;
+        return h != NULL ? h->mean_us : 0;
     return r->us;
+}
+
+uint64_t
+tf__history_mem(const struct tf__history *h, uint64_t id, const void *data,
+                size_t len)
+{
+    const struct rec *r = lookup(h, id, data, len);
+
+    if (r != NULL && r->peak > 0)
+        return r->peak;
+    return h != NULL ? h->mean_peak : 0;
 }

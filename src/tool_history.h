@@ -1,4 +1,5 @@
-/* tool_history.h - how long tasks took in an earlier run: --history */
+/* tool_history.h - how long tasks took and how much memory they used in an
+ * earlier run: --history */
 #ifndef TF_TOOL_HISTORY_H
 #define TF_TOOL_HISTORY_H
 
@@ -9,9 +10,10 @@
 #include "taskfarm.h"
 
 /*
- * Runtimes read from an earlier run's joblog or results file, looked up by a
- * hash of a task's text first (so a reordered or edited task file still
- * finds its tasks) and by task number when the text is not found.
+ * Runtimes (and, from a results file, peak memory) read from an earlier
+ * run's joblog or results file, looked up by a hash of a task's text first
+ * (so a reordered or edited task file still finds its tasks) and by task
+ * number when the text is not found.
  */
 struct tf__history;
 
@@ -32,6 +34,14 @@ void tf__history_free(struct tf__history *h);
  */
 uint64_t tf__history_get(const struct tf__history *h, uint64_t id,
                          const void *data, size_t len, bool *known);
+
+/*
+ * The peak memory in bytes of task ID with text DATA (LEN bytes), found as
+ * tf__history_get() finds its runtime, or the mean of the peaks recorded
+ * when its own is not, or 0 when none is (a joblog records none).
+ */
+uint64_t tf__history_mem(const struct tf__history *h, uint64_t id,
+                         const void *data, size_t len);
 
 /* Tasks recorded. */
 size_t tf__history_count(const struct tf__history *h);

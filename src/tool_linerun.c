@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "tool_history.h"
 #include "tool_lines.h"
 #include "tool_resume.h"
 #include "tool_source.h"
@@ -24,6 +25,15 @@ static uint64_t
 lines_estimate(void *arg, uint64_t id, const void *data, size_t len)
 {
     return tf__lines_estimate(arg, id, data, len);
+}
+
+/* The memory a task needs: its peak in --history. */
+static uint64_t
+lines_mem(void *arg, uint64_t id, const void *data, size_t len)
+{
+    const struct tf__lines *l = arg;
+
+    return tf__history_mem(l->history, id, data, len);
 }
 
 static int
@@ -88,6 +98,7 @@ tf__farm_lines(struct tf__session *s, const struct tf__linerun *lr,
     b.fn = lr->fn;
     b.unordered = lr->unordered;
     b.keep_text = true;
+    b.measure = lr->measure;
     memset(&l, 0, sizeof(l));
     l.src = src;
     l.resume = lr->resume;
@@ -100,11 +111,13 @@ tf__farm_lines(struct tf__session *s, const struct tf__linerun *lr,
         l.lpt = plan->lpt;
         b.deadline_us = plan->deadline_us;
         b.margin_us = plan->margin_us;
-        /* Estimates serve the deadline alone. */
-        if (plan->history != NULL && plan->deadline_us != 0) {
+        /* Runtimes serve the deadline alone; memory, the workers'
+         * waits (unless --mem-per-task says). */
+        if (plan->history != NULL && plan->deadline_us != 0)
             b.estimate = lines_estimate;
-            b.estimate_arg = &l;
-        }
+        if (plan->history != NULL)
+            b.mem_estimate = lines_mem;
+        b.estimate_arg = &l;
     }
     b.next = lines_next;
     b.next_arg = &l;

@@ -81,6 +81,7 @@ struct tf__linerun {
     uint64_t keep_after_us;
     const char *spool_dir;  /* for output held in a file, or NULL */
     bool end_on_error;      /* see struct tf__batch */
+    bool measure;           /* see struct tf__batch: a results file */
 };
 
 /* Reads the lines of LR->input and writes results to LR->sink in session

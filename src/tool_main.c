@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "tool_dryrun.h"
+#include "cgroup.h"
 #include "error.h"
 #include "exit.h"
 #include "tool_history.h"
@@ -44,6 +45,7 @@ struct cli {
     uint64_t max_line;
     uint64_t threads;
     uint64_t gpus_per_worker;
+    uint64_t mem_per_task; /* --mem-per-task, bytes; 0: not said */
     const char *gpus;
     bool bind_cores;
     uint64_t retries;
@@ -185,6 +187,11 @@ static const struct tf_option common_options[] = {
      "(--threads-per-worker of them, else its share of its node's), named in "
      "TASKFARM_CPUS, OMP_PLACES and OMP_PROC_BIND",
      TF_OPT_CHOICE, 0, 0, "none|cores"},
+    {"mem-per-task", 0, "SIZE",
+     "memory each task needs (4G, 500M): a worker starts a task only while "
+     "its node, or its cgroup, has that much available, and waits until it "
+     "has (default: each task's peak in --history, else none)",
+     TF_OPT_SIZE, 1, 0, NULL},
     {"progress", 0, NULL,
      "redraw a progress line on standard error (the default when it is a "
      "terminal): done/total, failed, running, tasks/s, elapsed, ETA",
@@ -221,7 +228,7 @@ struct option_group {
 static const struct option_group option_groups[] = {
     {"Workers and scheduling",
      {"jobs", "backend", "chunk", "threads-per-worker", "bind",
-      "gpus-per-worker", "gpus", "order", "history"}},
+      "gpus-per-worker", "gpus", "mem-per-task", "order", "history"}},
     {"Input and output",
      {"max-line", "output", "keep-order", "unordered", "tag", "tmpdir",
       "dry-run", "quiet"}},
@@ -827,6 +834,8 @@ apply(struct cli *c, const struct tf_option *opt, const char *typed,
         c->gpus = value;
     else if (strcmp(n, "bind") == 0)
         c->bind_cores = strcmp(value, "cores") == 0;
+    else if (strcmp(n, "mem-per-task") == 0)
+        c->mem_per_task = num;
     else if (strcmp(n, "deadline") == 0)
         return parse_deadline(value, &c->deadline, err);
     else if (strcmp(n, "deadline-margin") == 0) {
@@ -1402,73 +1411,6 @@ ready_output(const struct cli *c, int fd, const struct tf__resume *resume,
     return 0;
 }
 
-/* Reads the first line of PATH into BUF (SIZE bytes); false when it cannot. */
-static bool
-read_line(const char *path, char *buf, size_t size)
-{
-    FILE *f = fopen(path, "re");
-    bool ok;
-
-    if (f == NULL)
-        return false;
-    ok = fgets(buf, (int)size, f) != NULL;
-    fclose(f);
-    if (ok)
-        buf[strcspn(buf, "\n")] = '\0';
-    return ok;
-}
-
-/*
- * How many more processes may start in this process's cgroup and those
- * above it (pids.max less pids.current, the tightest), or UINT64_MAX when
- * none says.
- */
-static uint64_t
-cgroup_room(void)
-{
-    char line[PATH_MAX], dir[PATH_MAX + 64], max[64], cur[64], *rel = NULL;
-    uint64_t room = UINT64_MAX;
-    FILE *f = fopen("/proc/self/cgroup", "re");
-    const char *base = NULL;
-    char *slash;
-
-    if (f == NULL)
-        return room;
-    while (fgets(line, sizeof(line), f) != NULL) {
-        line[strcspn(line, "\n")] = '\0';
-        if (strncmp(line, "0::", 3) == 0 && base == NULL) {
-            base = "/sys/fs/cgroup"; /* version 2 */
-            rel = strdup(line + 3);
-        } else if (strstr(line, ":pids:") != NULL) {
-            base = "/sys/fs/cgroup/pids"; /* version 1 */
-            free(rel);
-            rel = strdup(strstr(line, ":pids:") + 6);
-            break;
-        }
-    }
-    fclose(f);
-    while (base != NULL && rel != NULL) {
-        snprintf(dir, sizeof(dir), "%s%s/pids.max", base, rel);
-        if (read_line(dir, max, sizeof(max)) && strcmp(max, "max") != 0) {
-            snprintf(dir, sizeof(dir), "%s%s/pids.current", base, rel);
-            if (read_line(dir, cur, sizeof(cur))) {
-                uint64_t m = strtoull(max, NULL, 10);
-                uint64_t c = strtoull(cur, NULL, 10);
-                uint64_t r = m > c ? m - c : 0;
-
-                if (r < room)
-                    room = r;
-            }
-        }
-        slash = strrchr(rel, '/');
-        if (slash == NULL || rel[0] == '\0')
-            break;
-        *slash = '\0'; /* the cgroup above; "" is the root */
-    }
-    free(rel);
-    return room;
-}
-
 /* How many more processes this user may start (ulimit -u), or
  * UINT64_MAX when there is no limit (or it does not bind root). */
 static uint64_t
@@ -1532,7 +1474,7 @@ size_workers(const struct cli *c, int *nworkers, struct tf_error *err)
         if (rc == 0 && count < n)
             n = count > 0 ? count : 1;
     }
-    room = cgroup_room();
+    room = tf__cgroup_room("pids", NULL);
     user = user_room();
     if (2 * n > room || 2 * n > user)
         return tf__error(err, TF_EUSAGE,
@@ -1805,6 +1747,7 @@ run_lines(const struct cli *c, struct tf_pool *pool, uint64_t t0,
         run.keep_after_us = c->sync_us;
         run.spool_dir = c->tmpdir;
         run.end_on_error = true;
+        run.measure = c->results != NULL;
         rc = tf__farm_lines(tf__pool_session(pool), &run, &stats, err);
     }
     rc2 = close_lines(&lr, rc == 0 || rc == TF__EHALTED ||
@@ -2048,6 +1991,7 @@ main(int argc, char **argv)
     cfg.gpus_per_worker = (int)c.gpus_per_worker;
     cfg.gpus = c.gpus;
     cfg.bind = c.bind_cores ? TF_BIND_CORES : TF_BIND_NONE;
+    cfg.mem_per_task = c.mem_per_task;
     cfg.retries = (unsigned)c.retries;
     cfg.timeout_us = c.timeout_us;
     cfg.timeout_pct = (unsigned)c.timeout_pct;

@@ -196,7 +196,9 @@ tf__report_add(struct tf__report *r, const struct tf__report_task *t,
     d->lane = 0;
     d->status = t->status;
     d->signal = t->signal;
-    d->flags = t->flags & TF__REPORT_FAILED;
+    d->flags = t->flags & (TF__REPORT_FAILED | TF__REPORT_OOM);
+    d->cpu_us = t->cpu_us;
+    d->peak_bytes = t->peak_bytes;
     r->n++;
     r->analysed = false;
     return 0;
@@ -395,9 +397,13 @@ add_record(void *arg, const struct tf__result_rec *rec)
     t.worker = rec->worker;
     t.status = rec->status;
     t.signal = rec->signal;
+    t.cpu_us = rec->cpu_us;
+    t.peak_bytes = rec->peak_bytes;
     if (rec->status != 0 || rec->signal != 0 ||
-        (rec->flags & (TF__REC_TIMEOUT | TF__REC_LOST)) != 0)
+        (rec->flags & (TF__REC_TIMEOUT | TF__REC_LOST | TF__REC_OOM)) != 0)
         t.flags = TF__REPORT_FAILED;
+    if (rec->flags & TF__REC_OOM)
+        t.flags |= TF__REPORT_OOM;
     return tf__report_add(c->r, &t, rec->host, rec->host_len, rec->cmd,
                           rec->cmd_len, c->err);
 }
@@ -717,6 +723,7 @@ tf__report_analyse(struct tf__report *r, struct tf_error *err)
 {
     struct tf__report_stats *s = &r->stats;
     uint64_t *rt = NULL;
+    uint64_t *peaks = NULL;
     int64_t *lane_end = NULL;
     int64_t idle = -1;
     double sum = 0;
@@ -726,7 +733,7 @@ tf__report_analyse(struct tf__report *r, struct tf_error *err)
 
     memset(s, 0, sizeof(*s));
     for (i = 0; i < r->n; i++)
-        r->t[i].flags &= TF__REPORT_FAILED;
+        r->t[i].flags &= TF__REPORT_FAILED | TF__REPORT_OOM;
     rc = mark_last(r);
     for (i = 0; i < r->n && workers; i++)
         workers = r->t[i].worker >= 0;
@@ -737,12 +744,14 @@ tf__report_analyse(struct tf__report *r, struct tf_error *err)
                      : lanes_greedy(r, r->results ? 0 : TF__REPORT_SLACK_US);
     if (rc == 0) {
         rt = malloc((r->n > 0 ? r->n : 1) * sizeof(*rt));
+        peaks = malloc((r->n > 0 ? r->n : 1) * sizeof(*peaks));
         lane_end = calloc(r->nlanes > 0 ? r->nlanes : 1, sizeof(*lane_end));
-        if (rt == NULL || lane_end == NULL)
+        if (rt == NULL || peaks == NULL || lane_end == NULL)
             rc = TF_ENOMEM;
     }
     if (rc < 0) {
         free(rt);
+        free(peaks);
         free(lane_end);
         return tf__error(err, TF_ENOMEM, "out of memory");
     }
@@ -767,6 +776,17 @@ tf__report_analyse(struct tf__report *r, struct tf_error *err)
         }
         sum += (double)t->runtime_us;
         rt[i] = t->runtime_us;
+        if (t->flags & TF__REPORT_OOM)
+            s->oom++;
+        if (t->peak_bytes > 0) {
+            peaks[s->measured++] = t->peak_bytes;
+            s->cpu_s += (double)t->cpu_us / 1e6;
+        }
+    }
+    if (s->measured > 0) {
+        qsort(peaks, (size_t)s->measured, sizeof(*peaks), u64_cmp);
+        s->peak_median_bytes = peaks[(s->measured * 50 + 99) / 100 - 1];
+        s->peak_max_bytes = peaks[s->measured - 1];
     }
     /* The first worker to run out of tasks. */
     for (i = 0; i < r->nlanes; i++)
@@ -791,6 +811,7 @@ tf__report_analyse(struct tf__report *r, struct tf_error *err)
         s->runs_per_s = (double)s->runs / span_s;
     }
     free(rt);
+    free(peaks);
     free(lane_end);
     r->analysed = true;
     return 0;
@@ -1295,18 +1316,22 @@ timeline(struct out *o, const struct tf__report *r)
     put(o, "</svg>\n");
 }
 
-/* Workers busy over time: the mean of each time column, from the overlap
- * of every task run with the columns it covers (a difference array spreads
- * the columns a run covers whole). */
+/* Workers busy over time (MEM false) or the memory of the tasks running
+ * (MEM: each run counts with its peak memory, in units of UNIT bytes, for
+ * the whole of its run, so the curve is an upper bound): the mean of each
+ * time column, from the overlap of every task run with the columns it
+ * covers (a difference array spreads the columns a run covers whole). */
 static void
-busy_chart(struct out *o, const struct tf__report *r)
+load_chart(struct out *o, const struct tf__report *r, bool mem)
 {
     const struct tf__report_stats *s = &r->stats;
     double span = (double)(s->makespan_us > 0 ? s->makespan_us : 1);
     double cw = span / PLOT_W;
     double area[PLOT_W];
     double full[PLOT_W + 1];
-    double ymax = (double)(s->workers > 0 ? s->workers : 1);
+    double unit = s->peak_max_bytes >= ((uint64_t)1 << 30) ? 1073741824.0
+                                                           : 1048576.0;
+    double ymax = mem ? 1 : (double)(s->workers > 0 ? s->workers : 1);
     double run = 0;
     double step;
     const int top = 10;
@@ -1322,6 +1347,7 @@ busy_chart(struct out *o, const struct tf__report *r)
         const struct tf__report_task *t = &r->t[i];
         double a = (double)(t->start_us - s->start_us);
         double b = a + (double)t->runtime_us;
+        double wt = mem ? (double)t->peak_bytes / unit : 1;
         size_t ca = (size_t)(a / cw);
         size_t cb = (size_t)(b / cw);
 
@@ -1330,13 +1356,13 @@ busy_chart(struct out *o, const struct tf__report *r)
         if (cb >= PLOT_W)
             cb = PLOT_W - 1;
         if (ca == cb) {
-            area[ca] += b - a;
+            area[ca] += (b - a) * wt;
             continue;
         }
-        area[ca] += (double)(ca + 1) * cw - a;
-        area[cb] += b - (double)cb * cw;
-        full[ca + 1] += cw;
-        full[cb] -= cw;
+        area[ca] += ((double)(ca + 1) * cw - a) * wt;
+        area[cb] += (b - (double)cb * cw) * wt;
+        full[ca + 1] += cw * wt;
+        full[cb] -= cw * wt;
     }
     for (c = 0; c < PLOT_W; c++) {
         run += full[c];
@@ -1344,7 +1370,9 @@ busy_chart(struct out *o, const struct tf__report *r)
         if (area[c] > ymax)
             ymax = area[c];
     }
-    svg_open(o, "busy", h, "Busy workers over time");
+    svg_open(o, mem ? "memory" : "busy", h,
+             mem ? "Memory of the running tasks over time"
+                 : "Busy workers over time");
     step = nice_step(ymax, 5);
     if (step < 1)
         step = 1;
@@ -1359,8 +1387,9 @@ busy_chart(struct out *o, const struct tf__report *r)
     }
     putf(o,
          "<text class=\"lbl\" transform=\"translate(%d %d) rotate(-90)\" "
-         "text-anchor=\"middle\">busy workers</text>",
-         PLOT_X - 44, top + ph / 2);
+         "text-anchor=\"middle\">%s</text>",
+         PLOT_X - 44, top + ph / 2,
+         !mem ? "busy workers" : unit > 1048576.0 ? "GiB" : "MiB");
     if (r->n > 0) {
         double prev = -1;
 
@@ -1373,6 +1402,8 @@ busy_chart(struct out *o, const struct tf__report *r)
             prev = y;
         }
         putf(o, "H%dV%dZ\"/>", PLOT_X + PLOT_W, top + ph);
+    }
+    if (r->n > 0 && !mem) {
         putf(o,
              "<line class=\"cap\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" "
              "y2=\"%.1f\"/><text x=\"%d\" y=\"%.1f\" "
@@ -1663,6 +1694,44 @@ dur_num(struct out *o, const char *name, bool none, uint64_t us,
     num_close(o, meaning, html);
 }
 
+/* The number NAME: the bytes N, and its MEANING. */
+static void
+bytes_num(struct out *o, const char *name, uint64_t n, const char *meaning,
+          bool html)
+{
+    char b[16];
+
+    num_open(o, name, html);
+    put(o, tf__fmt_bytes(b, sizeof(b), n));
+    num_close(o, meaning, html);
+}
+
+/* The numbers of a results file that measured what its tasks used. */
+static void
+usage_numbers(struct out *o, const struct tf__report_stats *s, bool html)
+{
+    num_open(o, "CPU time", html);
+    put_dur(o, (uint64_t)(s->cpu_s * 1e6 + 0.5));
+    if (s->total_s > 0)
+        putf(o, " (%.0f%s)", s->cpu_s / s->total_s * 100,
+             html ? "&#8201;%" : "%");
+    num_close(o,
+              "user and system CPU time of the task runs added up (and as "
+              "a share of their durations: above 100% for tasks that use "
+              "several cores)",
+              html);
+    bytes_num(o, "median memory", s->peak_median_bytes,
+              "half of the task runs peaked at most this high", html);
+    bytes_num(o, "max memory", s->peak_max_bytes,
+              "the largest peak resident memory of a task run", html);
+    if (s->oom > 0) {
+        num_open(o, "out of memory", html);
+        putf(o, "%" PRIu64, s->oom);
+        num_close(o, "task runs the kernel's out-of-memory killer ended",
+                  html);
+    }
+}
+
 /* The numbers, as table rows or as text lines. */
 static void
 numbers(struct out *o, const struct tf__report *r, bool html)
@@ -1719,6 +1788,8 @@ numbers(struct out *o, const struct tf__report *r, bool html)
     dur_num(o, "p95 duration", none, s->p95_us,
             "95% of the task runs took at most this long", html);
     dur_num(o, "max duration", none, s->max_us, "the slowest task run", html);
+    if (s->measured > 0)
+        usage_numbers(o, s, html);
     num_open(o, "tasks/s", html);
     if (s->makespan_us > 0)
         putf(o, "%.2f", s->runs_per_s);
@@ -1732,13 +1803,21 @@ static void
 task_list(struct out *o, const struct tf__report *r, const size_t *ix, size_t n,
           bool html)
 {
+    bool usage = r->stats.measured > 0;
+    char b[16];
     size_t i;
 
     if (html)
-        put(o, "<table class=\"tasks\"><tr><th class=\"n\">task</th><th "
-               "class=\"n\">duration</th><th class=\"n\">exit</th><th "
-               "class=\"n\">signal</th><th class=\"n\">started</th><th "
-               "class=\"w\">worker</th><th>command</th></tr>\n");
+        putf(o, "<table class=\"tasks\"><tr><th class=\"n\">task</th><th "
+                "class=\"n\">duration</th><th class=\"n\">exit</th><th "
+                "class=\"n\">signal</th><th class=\"n\">started</th>%s<th "
+                "class=\"w\">worker</th><th>command</th></tr>\n",
+             usage ? "<th class=\"n\">CPU</th><th class=\"n\">memory</th>"
+                   : "");
+    else if (usage)
+        putf(o, "  %10s %12s %5s %6s %10s  %12s %10s  %-8s %s\n", "task",
+             "duration", "exit", "signal", "started", "CPU", "memory",
+             "worker", "command");
     else
         putf(o, "  %10s %12s %5s %6s %10s  %-8s %s\n", "task", "duration",
              "exit", "signal", "started", "worker", "command");
@@ -1746,13 +1825,24 @@ task_list(struct out *o, const struct tf__report *r, const size_t *ix, size_t n,
         const struct tf__report_task *t = &r->t[ix[i]];
         double at = (double)(t->start_us - r->stats.start_us) / 1e6;
 
+        /* Memory not known is "-"; out of memory says so. */
+        if (t->flags & TF__REPORT_OOM)
+            snprintf(b, sizeof(b), "OOM");
+        else if (t->peak_bytes == 0)
+            snprintf(b, sizeof(b), "-");
+        else
+            tf__fmt_bytes(b, sizeof(b), t->peak_bytes);
         if (html) {
             putf(o,
                  "<tr><td class=\"n\">%" PRIu64 "</td><td class=\"n\">%.3f "
                  "s</td><td class=\"n\">%" PRId32
                  "</td><td class=\"n\">%" PRId32
-                 "</td><td class=\"n\">+%.3f s</td><td class=\"w\">",
+                 "</td><td class=\"n\">+%.3f s</td>",
                  t->seq, (double)t->runtime_us / 1e6, t->status, t->signal, at);
+            if (usage)
+                putf(o, "<td class=\"n\">%.3f s</td><td class=\"n\">%s</td>",
+                     (double)t->cpu_us / 1e6, b);
+            put(o, "<td class=\"w\">");
             put_lane(o, r, t->lane, ESC_HTML);
             put(o, "</td><td><code>");
             put_cmd(o, r, t, ESC_HTML);
@@ -1763,6 +1853,8 @@ task_list(struct out *o, const struct tf__report *r, const size_t *ix, size_t n,
             putf(o,
                  "  %10" PRIu64 " %10.3f s %5" PRId32 " %6" PRId32 " %+9.3fs  ",
                  t->seq, (double)t->runtime_us / 1e6, t->status, t->signal, at);
+            if (usage)
+                putf(o, "%10.3f s %10s  ", (double)t->cpu_us / 1e6, b);
             mark = o->b->len;
             put_lane(o, r, t->lane, ESC_TERM);
             if (o->rc == 0 && o->b->len - mark < 8)
@@ -1864,7 +1956,16 @@ tf__report_html(const struct tf__report *r, const struct tf__report_opts *opts,
             "running a task, averaged over each time column; the dashed line "
             "is the number of workers. The gap between them is idle "
             "time.</p>\n");
-    busy_chart(&o, r);
+    load_chart(&o, r, false);
+    if (s->measured > 0) {
+        put(&o, "<h2>Memory</h2>\n<p class=\"note\">The peak memory of the "
+                "tasks running, added up and averaged over each time "
+                "column: each task counts with its peak for the whole of "
+                "its run, so this is at most what they held at once. Set "
+                "<code>--mem-per-task</code> above the largest peak, and "
+                "run as many workers per node as its memory holds.</p>\n");
+        load_chart(&o, r, true);
+    }
     put(&o, "<h2>Task durations</h2>\n<p class=\"note\">How many task runs "
             "took how long; red: failed runs.</p>\n");
     histogram(&o, r);
@@ -1988,6 +2089,12 @@ static const char usage_text[] =
     "  durations            mean, median, 95th percentile (nearest rank) "
     "and max\n"
     "  tasks/s              task runs ended per second of makespan\n"
+    "  CPU time, memory     of a results file whose tasks ran commands: "
+    "their CPU\n"
+    "                       time added up, and the median and largest peak "
+    "memory\n"
+    "                       (with a chart of the memory of the tasks "
+    "running)\n"
     "\n"
     "Workers: a results file names the worker of each task. A joblog does "
     "not,\nso its lanes are rebuilt per host: in start order, each task "

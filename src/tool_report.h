@@ -41,6 +41,7 @@
 /* Values of struct tf__report_task.flags. */
 #define TF__REPORT_FAILED 1u /* nonzero exit, a signal, lost or timed out */
 #define TF__REPORT_LAST 2u   /* the last record of its task number */
+#define TF__REPORT_OOM 4u    /* the out-of-memory killer ended it */
 
 /* One record: a task run. */
 struct tf__report_task {
@@ -54,7 +55,9 @@ struct tf__report_task {
     uint32_t lane;    /* set by tf__report_analyse() */
     int32_t status;   /* exit status */
     int32_t signal;
-    uint32_t flags; /* TF__REPORT_* */
+    uint32_t flags;      /* TF__REPORT_* */
+    uint64_t cpu_us;     /* CPU time, 0: not known (a joblog) */
+    uint64_t peak_bytes; /* peak memory, 0: not known */
 };
 
 /* The numbers of a run, as tf__report_analyse() works them out. */
@@ -77,6 +80,11 @@ struct tf__report_stats {
     uint64_t max_us;   /* and the largest and */
     uint64_t min_us;   /* smallest */
     double runs_per_s; /* runs / makespan; 0 if undefined */
+    uint64_t measured; /* runs whose peak memory is known */
+    double cpu_s;      /* their CPU time added up */
+    uint64_t peak_median_bytes; /* their peak memory: median by nearest */
+    uint64_t peak_max_bytes;    /* rank, and the largest */
+    uint64_t oom;               /* runs the out-of-memory killer ended */
 };
 
 struct tf__report {

@@ -42,7 +42,7 @@ static const char usage_text[] =
 
 #define TSV_HEADER                                                             \
     "id\thash\tstatus\tsignal\tflags\tattempt\tworker\thost\tstart\t"          \
-    "runtime\tstdout_bytes\tstderr_bytes\tcommand\n"
+    "runtime\tstdout_bytes\tstderr_bytes\tcpu\tmax_rss\tcommand\n"
 
 /* Output is gathered and written this many bytes at a time. */
 #define OUT_AT ((size_t)64 * 1024)
@@ -133,7 +133,8 @@ put_flags(char *p, uint32_t flags, bool json)
     } words[] = {{TF__REC_TIMEOUT, "timeout"},
                  {TF__REC_LOST, "lost"},
                  {TF__REC_EMITTED, "written"},
-                 {TF__REC_PIECES, "pieces"}};
+                 {TF__REC_PIECES, "pieces"},
+                 {TF__REC_OOM, "oom"}};
     const char *q = json ? "\"" : "";
     bool first = true;
     size_t i;
@@ -423,6 +424,11 @@ print_one_record(struct printer *pr, const struct tf__result_rec *rec,
         *p++ = '\t';
         p = put_u64(p, rec->err_total);
         *p++ = '\t';
+        p = put_secs(p, rec->cpu_us > INT64_MAX ? INT64_MAX
+                                                : (int64_t)rec->cpu_us);
+        *p++ = '\t';
+        p = put_u64(p, rec->peak_bytes);
+        *p++ = '\t';
         p = put_tsv(p, rec->cmd, rec->cmd_len);
     } else {
         p = put_lit(p, "{\"id\":");
@@ -449,6 +455,11 @@ print_one_record(struct printer *pr, const struct tf__result_rec *rec,
         p = put_u64(p, rec->out_total);
         p = put_lit(p, ",\"stderr_bytes\":");
         p = put_u64(p, rec->err_total);
+        p = put_lit(p, ",\"cpu\":");
+        p = put_secs(p, rec->cpu_us > INT64_MAX ? INT64_MAX
+                                                : (int64_t)rec->cpu_us);
+        p = put_lit(p, ",\"max_rss\":");
+        p = put_u64(p, rec->peak_bytes);
         p = put_json_bytes(p, "command", rec->cmd, rec->cmd_len);
         p = put_json_bytes(p, "stdout", rec->out, rec->out_len);
         p = put_json_bytes(p, "stderr", rec->err, rec->err_len);

@@ -458,3 +458,24 @@ tf_load_u64(const void *p)
 {
     return tf__load_u64(p);
 }
+
+const char *
+tf__fmt_bytes(char *buf, size_t size, uint64_t bytes)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB",
+                                        "PiB", "EiB"};
+    double v = (double)bytes;
+    int u = 0;
+
+    while (v >= 1024 && u < 6) {
+        v /= 1024;
+        u++;
+    }
+    if (u == 0)
+        snprintf(buf, size, "%llu B", (unsigned long long)bytes);
+    else
+        snprintf(buf, size, v < 10 ? "%.2f %s" : v < 100 ? "%.1f %s"
+                                                         : "%.0f %s",
+                 v, units[u]);
+    return buf;
+}

@@ -35,6 +35,10 @@ int tf__write_count(int fd, const void *p, size_t n, size_t *done);
  */
 size_t tf__fmt_u64(char *p, uint64_t v);
 
+/* Writes BYTES for people into BUF (SIZE bytes, 12 are enough): "512 B",
+ * "3.2 KiB", "200 MiB", "1.50 GiB", with three significant digits. */
+const char *tf__fmt_bytes(char *buf, size_t size, uint64_t bytes);
+
 /*
  * Tells the OpenMP, OpenBLAS and MKL runtimes linked into this process, if
  * any, to use the thread counts in OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and

@@ -264,22 +264,24 @@ tf__wire_work_begin(struct tf_buf *buf, uint64_t chunk, uint32_t fn)
 }
 
 int
-tf__wire_work_add(struct tf_buf *buf, uint64_t id, const void *p, size_t n)
+tf__wire_work_add(struct tf_buf *buf, uint64_t id, uint64_t mem, const void *p,
+                  size_t n)
 {
     unsigned char *d;
     int rc;
 
     if (n > TF__WIRE_MAX_PAYLOAD)
         return TF_EINPUT;
-    rc = tf_buf_reserve(buf, 12 + n);
+    rc = tf_buf_reserve(buf, 20 + n);
     if (rc < 0)
         return rc;
     d = buf->data + buf->len;
     tf__store_u64(d, id);
-    tf__store_u32(d + 8, (uint32_t)n);
+    tf__store_u64(d + 8, mem);
+    tf__store_u32(d + 16, (uint32_t)n);
     if (n > 0)
-        memcpy(d + 12, p, n);
-    buf->len += 12 + n;
+        memcpy(d + 20, p, n);
+    buf->len += 20 + n;
     buf->data[buf->len] = '\0';
     return 0;
 }
@@ -305,12 +307,13 @@ tf__wire_work_open(struct tf__work_reader *w, const void *payload, size_t len,
     w->count = tf__wire_get_u32(&w->r);
     w->fn = tf__wire_get_u32(&w->r);
     w->done = 0;
-    if (w->r.bad || w->count > len / 12)
+    if (w->r.bad || w->count > len / 20)
         return tf__error(err, TF_EPROTO, "malformed WORK message");
     check = w->r;
     for (i = 0; i < w->count; i++) {
         size_t n;
 
+        (void)tf__wire_get_u64(&check);
         (void)tf__wire_get_u64(&check);
         (void)tf__wire_get_bytes(&check, &n);
     }
@@ -322,16 +325,20 @@ tf__wire_work_open(struct tf__work_reader *w, const void *payload, size_t len,
 }
 
 int
-tf__wire_work_next(struct tf__work_reader *w, uint64_t *id, const void **p,
-                   size_t *n)
+tf__wire_work_next(struct tf__work_reader *w, uint64_t *id, uint64_t *mem,
+                   const void **p, size_t *n)
 {
     if (w->done >= w->count)
         return 0;
     w->done++;
     *id = tf__wire_get_u64(&w->r);
+    *mem = tf__wire_get_u64(&w->r);
     *p = tf__wire_get_bytes(&w->r, n);
     return 1;
 }
+
+/* The bytes of a result with no output. */
+#define RESULT_MIN 56
 
 int
 tf__wire_results_begin(struct tf_buf *buf)
@@ -357,7 +364,7 @@ tf__wire_results_add(struct tf_buf *buf, const struct tf__wire_result *res)
     if (res->out_len > TF__WIRE_MAX_PAYLOAD ||
         res->err_len > TF__WIRE_MAX_PAYLOAD)
         return TF_EINPUT;
-    rc = tf_buf_reserve(buf, 48 + res->out_len + res->err_len);
+    rc = tf_buf_reserve(buf, RESULT_MIN + res->out_len + res->err_len);
     if (rc < 0)
         return rc;
     d = buf->data + buf->len;
@@ -366,8 +373,10 @@ tf__wire_results_add(struct tf_buf *buf, const struct tf__wire_result *res)
     tf__store_u32(d + 12, (uint32_t)res->signal);
     tf__store_u64(d + 16, (uint64_t)res->start_us);
     tf__store_u64(d + 24, res->runtime_us);
-    tf__store_u32(d + 32, (uint32_t)res->out_len);
-    d += 36;
+    tf__store_u64(d + 32, res->cpu_us);
+    tf__store_u64(d + 40, res->peak_bytes);
+    tf__store_u32(d + 48, (uint32_t)res->out_len);
+    d += 52;
     if (res->out_len > 0)
         memcpy(d, res->out, res->out_len);
     d += res->out_len;
@@ -375,7 +384,7 @@ tf__wire_results_add(struct tf_buf *buf, const struct tf__wire_result *res)
     d += 4;
     if (res->err_len > 0)
         memcpy(d, res->err, res->err_len);
-    buf->len += 40 + res->out_len + res->err_len;
+    buf->len += RESULT_MIN + res->out_len + res->err_len;
     buf->data[buf->len] = '\0';
     return 0;
 }
@@ -400,6 +409,8 @@ get_result(struct tf__wire_reader *r, struct tf__wire_result *res)
     res->signal = (int32_t)tf__wire_get_u32(r);
     res->start_us = (int64_t)tf__wire_get_u64(r);
     res->runtime_us = tf__wire_get_u64(r);
+    res->cpu_us = tf__wire_get_u64(r);
+    res->peak_bytes = tf__wire_get_u64(r);
     res->out = tf__wire_get_bytes(r, &res->out_len);
     res->err = tf__wire_get_bytes(r, &res->err_len);
 }
@@ -417,7 +428,7 @@ tf__wire_results_open(struct tf__results_reader *rr, const void *payload,
     rr->busy_us = tf__wire_get_u64(&rr->r);
     rr->count = tf__wire_get_u32(&rr->r);
     rr->done = 0;
-    if (rr->r.bad || rr->count > len / 40 || rr->chunks_done > 2)
+    if (rr->r.bad || rr->count > len / RESULT_MIN || rr->chunks_done > 2)
         return tf__error(err, TF_EPROTO, "malformed RESULTS message");
     check = rr->r;
     for (i = 0; i < rr->count && !check.bad; i++)

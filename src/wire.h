@@ -15,7 +15,7 @@
  * received before it reads, so a short or corrupted frame is an error.
  */
 #define TF__WIRE_MAGIC 0x4d524654u /* "TFRM" read as a little-endian u32 */
-#define TF__WIRE_VERSION 1
+#define TF__WIRE_VERSION 2
 #define TF__WIRE_HDR 12
 #define TF__WIRE_MAX_PAYLOAD ((size_t)1 << 30)
 
@@ -108,13 +108,19 @@ int tf__wire_get_error(const void *payload, size_t len, int *code,
 
 /*
  * WORK payload: u64 chunk number, u32 count, u32 task function (its index
- * in the table every rank registered), then count times { u64 task id,
- * bytes payload }. tf__wire_work_begin() writes the fixed part with a
- * placeholder count.
+ * in the table every rank registered), then count times { u64 task id, u64
+ * memory the task needs in bytes (0: not said; with TF__MEM_ESTIMATED, an
+ * estimate), bytes payload }. tf__wire_work_begin() writes the fixed part
+ * with a placeholder count.
  */
+#define TF__MEM_ESTIMATED ((uint64_t)1 << 63)
+/* In the task function field: measure the CPU time of tasks that run in
+ * the worker (it costs two system calls a task, as much as a short task
+ * itself; tasks that run processes are measured by wait4 anyway). */
+#define TF__WORK_MEASURE 0x80000000u
 int tf__wire_work_begin(struct tf_buf *buf, uint64_t chunk, uint32_t fn);
-int tf__wire_work_add(struct tf_buf *buf, uint64_t id, const void *p,
-                      size_t n);
+int tf__wire_work_add(struct tf_buf *buf, uint64_t id, uint64_t mem,
+                      const void *p, size_t n);
 /* Patches the count and the frame length. */
 int tf__wire_work_end(struct tf_buf *buf, uint32_t count,
                       struct tf_error *err);
@@ -131,22 +137,28 @@ int tf__wire_work_open(struct tf__work_reader *w, const void *payload,
                        size_t len, struct tf_error *err);
 /* Returns 1 with the next task, 0 after the last. */
 int tf__wire_work_next(struct tf__work_reader *w, uint64_t *id,
-                       const void **p, size_t *n);
+                       uint64_t *mem, const void **p, size_t *n);
 
 /*
  * RESULTS payload: u32 chunks completed by this message (0 or more), u64
  * busy microseconds, u32 count, then count times { u64 id, u32 status,
- * u32 signal, u64 start (wall us), u64 runtime us, bytes out, bytes err }.
- * The signal field's bit TF__SIG_TIMED_OUT says that the task passed its
- * time limit; the bits below it are the signal.
+ * u32 signal, u64 start (wall us), u64 runtime us, u64 CPU us, u64 peak
+ * memory bytes, bytes out, bytes err }. The signal field's bit
+ * TF__SIG_TIMED_OUT says that the task passed its time limit, TF__SIG_OOM
+ * that the out-of-memory killer ended it; the bits below them are the
+ * signal.
  */
 #define TF__SIG_TIMED_OUT 0x10000
+#define TF__SIG_OOM 0x20000
+#define TF__SIG_MASK 0xffff
 struct tf__wire_result {
     uint64_t id;
     int32_t status;
     int32_t signal;
     int64_t start_us;
     uint64_t runtime_us;
+    uint64_t cpu_us;     /* user + system CPU time */
+    uint64_t peak_bytes; /* peak resident memory, 0: not known */
     const void *out;
     size_t out_len;
     const void *err;

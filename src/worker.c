@@ -4,12 +4,16 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "affinity.h"
+#include "cgroup.h"
 #include "error.h"
 #include "schedule.h"
 #include "util.h"
@@ -47,6 +51,13 @@ struct worker {
     struct tf_buf frame;  /* owned */
     struct tf_buf outf;   /* owned: an OUTPUT frame */
     uint64_t task_id;     /* the task running */
+    bool usage_set;       /* the task said what it used */
+    uint64_t cpu_us;      /* ... its CPU time */
+    uint64_t peak_bytes;  /* ... its peak memory, 0: not known */
+    unsigned usage_flags; /* ... TF_USAGE_* */
+    uint64_t oom_base;    /* tf__oom_kills() as its processes started, or
+                             UINT64_MAX */
+    bool reserved;        /* it holds a reservation of memory */
     bool stop;
 };
 
@@ -94,8 +105,129 @@ tf_result_set_pgid(struct tf_result *res, int pgid)
 {
     struct worker *wk = res->engine;
 
-    if (wk != NULL && wk->t->task_pgid != NULL)
+    if (wk == NULL)
+        return;
+    if (wk->t->task_pgid != NULL)
         *wk->t->task_pgid = pgid;
+    /* The count to compare with should the task die of SIGKILL. */
+    if (pgid != 0)
+        wk->oom_base = tf__oom_kills();
+}
+
+void
+tf_result_set_usage(struct tf_result *res, uint64_t cpu_us,
+                    uint64_t peak_bytes, unsigned flags)
+{
+    struct worker *wk = res->engine;
+
+    if (wk == NULL)
+        return;
+    wk->usage_set = true;
+    wk->cpu_us = cpu_us;
+    wk->peak_bytes = peak_bytes;
+    wk->usage_flags = flags;
+}
+
+/* Whether task R, which started processes, was ended by the kernel's
+ * out-of-memory killer: SIGKILL (or a shell's 137) while the count of
+ * such kills rose, and not by its time limit. */
+static bool
+killed_for_memory(const struct worker *wk, const struct tf_result *r)
+{
+    uint64_t now;
+
+    if (wk->oom_base == UINT64_MAX || r->timed_out ||
+        (r->signal != SIGKILL && r->status != 128 + SIGKILL))
+        return false;
+    now = tf__oom_kills();
+    return now != UINT64_MAX && now > wk->oom_base;
+}
+
+/*
+ * Waits until the node has the NEED bytes task ID needs (--mem-per-task,
+ * or, with TF__MEM_ESTIMATED, what --history estimates) and reserves them.
+ * Returns 0 to run it, 1 when it can never have them (R then holds its
+ * failure), or a negative code. An estimate larger than all there is
+ * holds nothing back: the task runs as it would without.
+ */
+static int
+wait_for_memory(struct worker *wk, uint64_t id, uint64_t need,
+                struct tf_result *r)
+{
+    uint64_t nap_us = 10000;
+    uint64_t told_us = 0;
+    uint64_t avail, total;
+    char b1[16], b2[16];
+    struct timespec nap;
+    int got;
+
+    bool estimated = (need & TF__MEM_ESTIMATED) != 0;
+
+    need &= ~TF__MEM_ESTIMATED;
+    for (;;) {
+        got = tf__mem_reserve(need, &avail, &total);
+        if (got == 1 || (got < 0 && avail >= need)) {
+            wk->reserved = got == 1;
+            if (told_us != 0)
+                tf__log(TF_LOG_INFO, "task %llu: %s available, starting it",
+                        (unsigned long long)id,
+                        tf__fmt_bytes(b1, sizeof(b1), avail));
+            return 0;
+        }
+        if (need > total && estimated) {
+            tf__log(TF_LOG_INFO,
+                    "task %llu: its peak in --history, %s, is more than the "
+                    "%s of %s: started without waiting",
+                    (unsigned long long)id,
+                    tf__fmt_bytes(b1, sizeof(b1), need),
+                    tf__fmt_bytes(b2, sizeof(b2), total), wk->host);
+            return 0;
+        }
+        if (need > total) {
+            /* It fails with a message on its stderr, where its output
+             * goes, rather than wait for ever. */
+            r->status = 1;
+            tf__fmt_bytes(b1, sizeof(b1), need);
+            tf__fmt_bytes(b2, sizeof(b2), total);
+            return tf_buf_printf(&r->err,
+                                 "taskfarm: the task needs %s of memory, "
+                                 "more than the %s of %s: not run\n",
+                                 b1, b2, wk->host) < 0
+                       ? TF_ENOMEM
+                       : 1;
+        }
+        /* Said at once, then once a minute while it lasts. */
+        if (told_us == 0 || tf__now_us() - told_us >= 60000000u) {
+            tf__log(TF_LOG_INFO,
+                    "waits for memory: task %llu needs %s, %s has %s "
+                    "free for it",
+                    (unsigned long long)id,
+                    tf__fmt_bytes(b1, sizeof(b1), need), wk->host,
+                    tf__fmt_bytes(b2, sizeof(b2), avail));
+            told_us = tf__now_us();
+        }
+        nap.tv_sec = (time_t)(nap_us / 1000000u);
+        nap.tv_nsec = (long)(nap_us % 1000000u) * 1000;
+        nanosleep(&nap, NULL);
+        if (nap_us < 1000000)
+            nap_us *= 2;
+    }
+}
+
+/* CPU time, user and system, of the worker so far: of its process, with
+ * the threads a task starts (OpenMP), where the worker is one; of its
+ * thread where workers are threads of one process. */
+static uint64_t
+worker_cpu_us(const struct worker *wk)
+{
+    struct rusage ru;
+
+    if (getrusage(wk->t->ops == &tf__transport_loop ? RUSAGE_THREAD
+                                                    : RUSAGE_SELF,
+                  &ru) < 0)
+        return 0;
+    return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u +
+           (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 }
 
 static int
@@ -443,6 +575,9 @@ worker_run_chunk(struct worker *wk, struct tf_result *r, struct tf_error *err)
     size_t n;
     int64_t wall0;
     uint64_t mono0;
+    uint64_t cpu0 = 0;
+    uint64_t mem;
+    bool measure;
     uint64_t t1;
     int i;
     int rc;
@@ -452,6 +587,8 @@ worker_run_chunk(struct worker *wk, struct tf_result *r, struct tf_error *err)
     wk->nqueue--;
     rc = tf__wire_work_open(&wr, chunk.data + TF__WIRE_HDR,
                             chunk.len - TF__WIRE_HDR, err);
+    measure = (wr.fn & TF__WORK_MEASURE) != 0;
+    wr.fn &= ~TF__WORK_MEASURE;
     if (rc == 0 && wr.fn >= (uint32_t)wk->cfg->nfns)
         rc = tf__error(err, TF_EPROTO, "work for task function %u of %d",
                        (unsigned)wr.fn, wk->cfg->nfns);
@@ -473,7 +610,8 @@ worker_run_chunk(struct worker *wk, struct tf_result *r, struct tf_error *err)
      * and wall-clock starts are derived from the chunk's first reading. */
     wall0 = tf__wall_us();
     t1 = mono0 = tf__now_us();
-    while (rc == 0 && tf__wire_work_next(&wr, &task.id, &p, &n) == 1) {
+    while (rc == 0 &&
+           tf__wire_work_next(&wr, &task.id, &mem, &p, &n) == 1) {
         struct tf__wire_result wres;
         uint64_t t0 = t1;
 
@@ -487,9 +625,43 @@ worker_run_chunk(struct worker *wk, struct tf_result *r, struct tf_error *err)
         r->timed_out = 0;
         r->engine = wk;
         wk->task_id = task.id;
+        wk->usage_set = false;
+        wk->oom_base = UINT64_MAX;
+        if (mem != 0) {
+            rc = wait_for_memory(wk, task.id, mem, r);
+            /* The wait is not the task's time. */
+            t0 = tf__now_us();
+            wall0 = tf__wall_us() - (int64_t)(t0 - mono0);
+        }
         wres.start_us = wall0 + (int64_t)(t0 - mono0);
-        rc = fn->fn(fn->arg, &task, r);
+        if (measure)
+            cpu0 = worker_cpu_us(wk);
+        if (rc == 0)
+            rc = fn->fn(fn->arg, &task, r);
+        else if (rc == 1)
+            rc = 0; /* failed without running */
         t1 = tf__now_us();
+        if (wk->reserved) {
+            tf__mem_release();
+            wk->reserved = false;
+        }
+        /* A task in the worker used what the worker did meanwhile; one
+         * that ran processes says what they used. */
+        if (!wk->usage_set) {
+            wk->cpu_us = measure ? worker_cpu_us(wk) - cpu0 : 0;
+            wk->peak_bytes = 0;
+            wk->usage_flags = 0;
+        }
+        if (rc == 0 && killed_for_memory(wk, r)) {
+            char b[16];
+
+            wk->usage_flags |= TF_USAGE_OOM;
+            tf__log(TF_LOG_WARN,
+                    "task %llu was killed by the kernel for lack of memory "
+                    "(peak %s)",
+                    (unsigned long long)task.id,
+                    tf__fmt_bytes(b, sizeof(b), wk->peak_bytes));
+        }
         /* A large output left whole goes as parts too, so that no
          * message has to carry it. */
         if (rc == 0 && r->out.len + r->err.len > TF__WIRE_OUTPUT_MAX)
@@ -514,6 +686,10 @@ worker_run_chunk(struct worker *wk, struct tf_result *r, struct tf_error *err)
         wres.status = r->status;
         wres.signal = r->signal | (r->timed_out ? TF__SIG_TIMED_OUT : 0);
         wres.runtime_us = t1 - t0;
+        wres.cpu_us = wk->cpu_us;
+        wres.peak_bytes = wk->peak_bytes;
+        if (wk->usage_flags & TF_USAGE_OOM)
+            wres.signal |= TF__SIG_OOM;
         wres.out = r->out.data;
         wres.out_len = r->out.len;
         wres.err = r->err.data;

@@ -156,10 +156,12 @@ cat > "$W/probe.html" << 'EOF'
 <script>
 (function () {
   var out = [];
-  ["timeline", "busy", "histogram"].forEach(function (id) {
+  ["timeline", "busy", "histogram", "memory"].forEach(function (id) {
     var e = document.getElementById(id);
     if (!e || e.tagName.toLowerCase() !== "svg") {
-      console.error("probe: no svg#" + id);
+      /* Only a results file's page has the memory chart. */
+      if (id !== "memory")
+        console.error("probe: no svg#" + id);
       out.push(id + "=missing");
       return;
     }
@@ -175,8 +177,9 @@ cat > "$W/probe.html" << 'EOF'
 })();
 </script>
 EOF
-# probe-ok.sh DOM LOG N - the probe's line in DOM shows the three charts at
-# least 100x50 pixels with shapes in them (N at least in the timeline), and
+# probe-ok.sh DOM LOG N [memory] - the probe's line in DOM shows the three
+# charts (four with the memory chart of a results file) at least 100x50
+# pixels with shapes in them (N at least in the timeline), and
 # Chromium's LOG has no console message (the page itself has no script, so
 # any is the browser's complaint about it, such as a bad SVG attribute).
 cat > "$W/probe-ok.sh" << 'EOF'
@@ -185,7 +188,7 @@ line=$(grep -o '<pre id="probe">PROBE[^<]*END' "$dom") || {
     echo "no probe line in $dom"
     exit 1
 }
-for id in timeline busy histogram; do
+for id in timeline busy histogram $4; do
     v=$(printf '%s\n' "$line" |
         sed -n "s/.* $id=\([0-9]*\)x\([0-9]*\):\([0-9]*\).*/\1 \2 \3/p")
     # shellcheck disable=SC2086 # split into width, height, shapes
@@ -223,7 +226,7 @@ dump probe-j
 check "sh $W/probe-ok.sh $W/probe-j.dom $W/probe-j.log 41"
 with_probe "$W/r.tfr.html" "$W/probe-r.html"
 dump probe-r
-check "sh $W/probe-ok.sh $W/probe-r.dom $W/probe-r.log 41"
+check "sh $W/probe-ok.sh $W/probe-r.dom $W/probe-r.log 41 memory"
 # The big run: shaded columns.
 with_probe "$W/big.log.html" "$W/probe-big.html"
 dump probe-big

@@ -22,19 +22,20 @@
  * the records follow one another from the end of the 16-byte file header;
  * each starts with "TFR" and the byte of its version and takes a 12-byte
  * head, the fixed part of its version (56 bytes for version 1, 80 for
- * version 2), four u32-counted strings (host, command, stdout, stderr) and
- * a 4-byte CRC; and with the ignored tail they account for every byte of
- * the file. tf__results_read() must pass the same records of kind
- * TF__REC_TASK, in the same order. A reader opened on the file finds each
- * record again at its offset, and the output of a task (the pieces right
+ * version 2, 96 for version 3), four u32-counted strings (host, command,
+ * stdout, stderr) and a 4-byte CRC; and with the ignored tail they account
+ * for every byte of the file. tf__results_read() must pass the same
+ * records of kind TF__REC_TASK, in the same order. A reader opened on the
+ * file finds each record again at its offset, and the output of a task (the pieces right
  * before its record, then the record) comes out part by part as the input
  * holds it. Last, a run that opens the file to append keeps every record,
- * drops only the tail, and leaves the file of format version 2.
+ * drops only the tail, and leaves the file of format version 3.
  */
 #define FILE_HDR 16
 #define REC_HDR 12
 #define FIXED_V1 56
 #define FIXED_V2 80
+#define FIXED_V3 96
 #define REC_MIN (REC_HDR + FIXED_V1 + 4 * 4 + 4)
 
 /* Return this from the callback to stop the scan. */
@@ -99,6 +100,7 @@ on_scan(void *arg, const struct tf__result_rec *rec, uint64_t off, uint64_t len)
     struct seen *s = arg;
     struct seen_rec *e;
     size_t at;
+    size_t fixed;
     bool v2;
 
     FUZZ_CHECK(rec != NULL);
@@ -107,9 +109,14 @@ on_scan(void *arg, const struct tf__result_rec *rec, uint64_t off, uint64_t len)
     FUZZ_CHECK(off == (s->records == 0 ? FILE_HDR : s->end));
     FUZZ_CHECK(len >= REC_MIN && off + len <= s->size);
     FUZZ_CHECK(memcmp(s->data + off, "TFR", 3) == 0);
-    FUZZ_CHECK(s->data[off + 3] == 0x1e || s->data[off + 3] == 0x1f);
-    v2 = s->data[off + 3] == 0x1f;
-    FUZZ_CHECK(len == REC_HDR + (v2 ? FIXED_V2 : FIXED_V1) + 4 * 4 +
+    FUZZ_CHECK(s->data[off + 3] >= 0x1e && s->data[off + 3] <= 0x20);
+    v2 = s->data[off + 3] >= 0x1f;
+    fixed = s->data[off + 3] == 0x1e   ? FIXED_V1
+            : s->data[off + 3] == 0x1f ? FIXED_V2
+                                       : FIXED_V3;
+    /* Older records have no CPU time or peak memory. */
+    FUZZ_CHECK(fixed == FIXED_V3 || (rec->cpu_us == 0 && rec->peak_bytes == 0));
+    FUZZ_CHECK(len == REC_HDR + fixed + 4 * 4 +
                           rec->host_len + rec->cmd_len + rec->out_len +
                           rec->err_len + 4);
     FUZZ_CHECK(rec->kind <= TF__REC_MARK);
@@ -117,7 +124,7 @@ on_scan(void *arg, const struct tf__result_rec *rec, uint64_t off, uint64_t len)
     FUZZ_CHECK(rec->out_total >= rec->out_len);
     FUZZ_CHECK(rec->err_total >= rec->err_len);
     /* The strings are the input's bytes where the layout puts them. */
-    at = (size_t)off + REC_HDR + (v2 ? FIXED_V2 : FIXED_V1);
+    at = (size_t)off + REC_HDR + fixed;
     check_string(s, &at, rec->host, rec->host_len);
     check_string(s, &at, rec->cmd, rec->cmd_len);
     e = &s->recs[s->records++];
@@ -278,7 +285,7 @@ check_append(const char *path, const struct seen *all, uint64_t tail)
     FUZZ_CHECK(pread(fd, h, sizeof(h), 0) == (ssize_t)sizeof(h));
     close(fd);
     /* (The reserved u32 after the version is not checked by readers.) */
-    FUZZ_CHECK(memcmp(h, "TFRESULT\2\0\0\0", 12) == 0);
+    FUZZ_CHECK(memcmp(h, "TFRESULT\3\0\0\0", 12) == 0);
     if (all->size < FILE_HDR) {
         FUZZ_CHECK(st.st_size == FILE_HDR);
         return;

@@ -98,6 +98,7 @@ decode_work(const void *p, size_t n)
     uint32_t count = 0;
     const void *task;
     uint64_t id;
+    uint64_t mem;
     size_t len;
 
     if (tf__wire_work_open(&w, p, n, &err) < 0) {
@@ -106,14 +107,14 @@ decode_work(const void *p, size_t n)
     }
     tf_buf_init(&buf, 0);
     FUZZ_CHECK(tf__wire_work_begin(&buf, w.chunk, w.fn) == 0);
-    while (tf__wire_work_next(&w, &id, &task, &len) == 1) {
+    while (tf__wire_work_next(&w, &id, &mem, &task, &len) == 1) {
         check_inside(task, len, p, n);
-        FUZZ_CHECK(tf__wire_work_add(&buf, id, task, len) == 0);
+        FUZZ_CHECK(tf__wire_work_add(&buf, id, mem, task, len) == 0);
         count++;
     }
     /* open checked every task, so reading them never overruns. */
     FUZZ_CHECK(!w.r.bad && count == w.count);
-    FUZZ_CHECK(tf__wire_work_next(&w, &id, &task, &len) == 0);
+    FUZZ_CHECK(tf__wire_work_next(&w, &id, &mem, &task, &len) == 0);
     FUZZ_CHECK(tf__wire_work_end(&buf, count, NULL) == 0);
     check_frame(&buf, TF__MSG_WORK, p, n);
     tf_buf_cleanup(&buf);

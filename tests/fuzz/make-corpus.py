@@ -58,7 +58,7 @@ SUBMIT = 10
 
 
 def frame(msg_type, payload):
-    return struct.pack("<IBBBBI", MAGIC, 1, msg_type, 0, 0, len(payload)) + payload
+    return struct.pack("<IBBBBI", MAGIC, 2, msg_type, 0, 0, len(payload)) + payload
 
 
 def wbytes(b):
@@ -72,14 +72,15 @@ def hello(pid, cpus, host):
 def work(chunk, fn, tasks):
     p = struct.pack("<QII", chunk, len(tasks), fn)
     for task_id, data in tasks:
-        p += struct.pack("<Q", task_id) + wbytes(data)
+        p += struct.pack("<QQ", task_id, (task_id * 100) << 20) + wbytes(data)
     return p
 
 
 def results(chunks_done, busy_us, res):
     p = struct.pack("<IQI", chunks_done, busy_us, len(res))
-    for task_id, status, sig, start, runtime, out, err in res:
-        p += struct.pack("<QiiqQ", task_id, status, sig, start, runtime)
+    for task_id, status, sig, start, runtime, cpu, peak, out, err in res:
+        p += struct.pack("<QiiqQQQ", task_id, status, sig, start, runtime,
+                         cpu, peak)
         p += wbytes(out) + wbytes(err)
     return p
 
@@ -96,8 +97,11 @@ def error(code, msg):
 
 
 W = work(7, 0, [(1, b"echo a"), (2, b""), (3, b"\x00\xff")])
-R = results(1, 1234, [(1, 0, 0, 1700000000000000, 5, b"a\n", b""),
-                      (3, 127, 0, 1700000000000001, 9, b"", b"sh: x: not found\n")])
+R = results(1, 1234, [(1, 0, 0, 1700000000000000, 5, 4, 1 << 20, b"a\n", b""),
+                      (3, 127, 0, 1700000000000001, 9, 0, 0, b"",
+                       b"sh: x: not found\n"),
+                      (4, 137, 9 | 0x20000, 1700000000000002, 90, 80,
+                       300 << 20, b"", b"")])
 write("wire", "hello", frame(HELLO, hello(4242, 2, b"node01")))
 write("wire", "work", frame(WORK, W))
 write("wire", "results", frame(RESULTS, R))
@@ -114,11 +118,12 @@ write("wire", "payload-results", R)
 # --------------------------------------------------------------- results
 # The results file of src/results.h: a 16-byte header ("TFRESULT", u32
 # format version, u32 0), then records of magic "TFR" and a version byte
-# (0x1e: version 1, 0x1f: version 2), u32 body length, u32 header check
+# (0x1e: version 1, 0x1f: version 2, 0x20: version 3), u32 body length, u32 header check
 # (CRC-32C of the record's u64 offset and its first 8 bytes), body, u32
 # CRC-32C of the body. A version 1 body has a 56-byte fixed part with a
 # reserved u32 at 36; version 2 makes that u32 the kind (0 task, 1 piece of
-# output, 2 mark) and adds u64 out_end, out_total and err_total.
+# output, 2 mark) and adds u64 out_end, out_total and err_total; version 3
+# adds u64 cpu_us and peak_bytes.
 def crc32c(data, crc=0):
     crc ^= 0xFFFFFFFF
     for b in data:
@@ -142,16 +147,18 @@ RES_HDR = res_hdr(1)
 
 def record(off, task_id, status=0, sig=0, flags=0, attempt=1, worker=0,
            host=b"node01", cmd=b"echo a", out=b"a\n", err=b"", version=1,
-           kind=TASK, out_end=0, out_total=0, err_total=0):
+           kind=TASK, out_end=0, out_total=0, err_total=0, cpu_us=0,
+           peak_bytes=0):
     body = struct.pack("<QQiiIIiIqQ", task_id, 0x9E3779B97F4A7C15, status,
                        sig, flags, attempt, worker,
-                       kind if version == 2 else 0, 1700000000000000, 1500)
-    if version == 2:
+                       kind if version >= 2 else 0, 1700000000000000, 1500)
+    if version >= 2:
         body += struct.pack("<QQQ", out_end, out_total, err_total)
+    if version >= 3:
+        body += struct.pack("<QQ", cpu_us, peak_bytes)
     for field in (host, cmd, out, err):
         body += wbytes(field)
-    head = (b"TFR\x1f" if version == 2 else b"TFR\x1e") + \
-        struct.pack("<I", len(body))
+    head = b"TFR" + bytes([0x1d + version]) + struct.pack("<I", len(body))
     check = crc32c(struct.pack("<Q", off) + head)
     return head + struct.pack("<I", check) + body + struct.pack("<I", crc32c(body))
 
@@ -178,9 +185,10 @@ write("results", "retry-timeout", results_file([
 bad = bytearray(TWO)
 bad[16 + 20] ^= 0xFF
 write("results", "corrupt-middle", bytes(bad))
-# The header of the current version, and of one after it.
+# The header of an older version, of the current one, and of one after it.
 write("results", "version-2", res_hdr(2))
 write("results", "version-3", res_hdr(3))
+write("results", "version-4", res_hdr(4))
 
 # Version 2: the same two tasks; a run writing to --output (a mark of the
 # file at its start), a task in pieces and marks of output written; a file
@@ -214,6 +222,19 @@ ORPHAN = results_file([dict(task_id=1, **V2),
                             **V2)], version=2)
 write("results", "v2-torn-pieces", ORPHAN + record(
     len(ORPHAN), 7, kind=PIECE, cmd=b"", out=b"z" * 64, **V2)[:70])
+
+# Version 3: CPU time and peak memory, a task the out-of-memory killer
+# ended, after records of versions 1 and 2 a later run appended to.
+OOM = 16
+V3 = dict(version=3)
+write("results", "v3-usage", results_file([
+    dict(task_id=1), dict(task_id=2, **V2),
+    dict(task_id=3, cpu_us=2500000, peak_bytes=200 << 20, **V3),
+    dict(task_id=4, status=137, sig=9, flags=OOM, cpu_us=80000,
+         peak_bytes=300 << 20, **V3),
+    dict(task_id=5, kind=PIECE, cmd=b"", out=b"p" * 40, **V3),
+    dict(task_id=5, flags=PIECES, out=b"q\n", out_total=42,
+         cpu_us=(1 << 64) - 1, peak_bytes=0, **V3)], version=3))
 
 # ------------------------------------------------------------------ html
 # A page as a server sends it (fuzz_html.c): any bytes.

@@ -138,6 +138,74 @@ test_results_file(void **state)
     unlink(path);
 }
 
+/* Adds a task record of task ID with text CMD and PEAK bytes to R. */
+static void
+add_peak(struct tf__results *r, uint64_t id, const char *cmd, uint64_t peak)
+{
+    struct tf__result_rec rec;
+    struct tf_error err;
+
+    memset(&rec, 0, sizeof(rec));
+    rec.id = id;
+    rec.cmd = cmd;
+    rec.cmd_len = strlen(cmd);
+    rec.hash = tf__task_hash(cmd, rec.cmd_len);
+    rec.runtime_us = 1000;
+    rec.peak_bytes = peak;
+    rec.attempt = 1;
+    assert_int_equal(tf__results_add(r, &rec, &err), 0);
+}
+
+static void
+test_results_file_estimates_memory_as_it_estimates_time(void **state)
+{
+    struct tf__results *r = NULL;
+    struct tf__history *h = NULL;
+    struct tf_error err;
+    char path[40];
+
+    (void)state;
+    tf_test_temp_path(path, "history");
+    assert_int_equal(tf__results_open(path, 0, &r, &err), 0);
+    add_peak(r, 1, "small", 100 << 20);
+    add_peak(r, 2, "big", (uint64_t)3 << 30);
+    add_peak(r, 3, "in-process", 0); /* not measured */
+    add_peak(r, 2, "big", (uint64_t)2 << 30); /* run again: the last */
+    assert_int_equal(tf__results_close(r, &err), 0);
+    assert_int_equal(tf__history_load(path, &h, &err), 0);
+    /* By text, whatever the task number now is, the last record's. */
+    assert_true(tf__history_mem(h, 9, "big", 3) == (uint64_t)2 << 30);
+    assert_true(tf__history_mem(h, 9, "small", 5) == 100 << 20);
+    /* By number when the text is new. */
+    assert_true(tf__history_mem(h, 1, "changed", 7) == 100 << 20);
+    /* Unknown, or known without a peak: the mean of the peaks recorded
+     * (the records with none do not count). */
+    assert_true(tf__history_mem(h, 50, "new", 3) ==
+                ((uint64_t)(100 << 20) + ((uint64_t)3 << 30) +
+                 ((uint64_t)2 << 30)) / 3);
+    assert_true(tf__history_mem(h, 3, "in-process", 10) ==
+                tf__history_mem(h, 50, "new", 3));
+    tf__history_free(h);
+    unlink(path);
+    assert_int_equal(tf__history_mem(NULL, 1, "x", 1), 0);
+}
+
+static void
+test_joblog_estimates_no_memory(void **state)
+{
+    struct tf__history *h = NULL;
+    struct tf_error err;
+    char path[40];
+
+    (void)state;
+    temp_file(path, HEADER "1\th\t1700000000.000\t2.500\t0\t0\t0\t0\tx\n");
+    assert_int_equal(tf__history_load(path, &h, &err), 0);
+    assert_int_equal(tf__history_mem(h, 1, "x", 1), 0);
+    assert_int_equal(tf__history_mem(h, 2, "y", 1), 0);
+    tf__history_free(h);
+    unlink(path);
+}
+
 int
 main(void)
 {
@@ -146,6 +214,9 @@ main(void)
         cmocka_unit_test(test_joblog_torn_and_bad),
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_results_file),
+        cmocka_unit_test(
+            test_results_file_estimates_memory_as_it_estimates_time),
+        cmocka_unit_test(test_joblog_estimates_no_memory),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

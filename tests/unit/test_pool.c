@@ -83,6 +83,41 @@ square(void *arg, const struct tf_task *task, struct tf_result *res)
     return put_i64(res, x * x);
 }
 
+/* "usage": says that task x used x ms + 1 us of CPU and x MiB, and, for
+ * x % 3 == 2, was ended by the out-of-memory killer (status 137). */
+static int
+usage(void *arg, const struct tf_task *task, struct tf_result *res)
+{
+    int64_t x;
+
+    (void)arg;
+    if (get_i64(task, res, &x) != 0)
+        return 0;
+    if (x % 3 == 2)
+        res->status = 137;
+    tf_result_set_usage(res, (uint64_t)x * 1000 + 1, (uint64_t)x << 20,
+                        x % 3 == 2 ? TF_USAGE_OOM : 0);
+    return put_i64(res, x);
+}
+
+/* "busy": burns x ms of its thread's CPU time, and says nothing of it. */
+static int
+busy(void *arg, const struct tf_task *task, struct tf_result *res)
+{
+    struct timespec t0, t;
+    int64_t x;
+
+    (void)arg;
+    if (get_i64(task, res, &x) != 0)
+        return 0;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+    do
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) <
+           x * 1000000L);
+    return put_i64(res, x);
+}
+
 /* "square_shuffled": as square, after a pause that depends on x, so that
  * tasks finish out of order on several workers. */
 static int
@@ -469,7 +504,9 @@ register_all(void **state)
         tf_register("worker_fails", worker_fails, NULL) != 0 ||
         tf_register("tree", tree, &tree_nodes) != 0 ||
         tf_register("graph", graph, NULL) != 0 ||
-        tf_register("die_once", die_once, NULL) != 0)
+        tf_register("die_once", die_once, NULL) != 0 ||
+        tf_register("usage", usage, NULL) != 0 ||
+        tf_register("busy", busy, NULL) != 0)
         return -1;
     return 0;
 }
@@ -1041,6 +1078,115 @@ test_records_of_every_task_go_to_the_joblog_and_results_file(void **state)
     tf_buf_cleanup(&log);
     unlink(joblog);
     unlink(results);
+}
+
+/* What the results file says each task used, in file order. */
+struct used {
+    size_t n;
+    uint64_t cpu_us[16];
+    uint64_t peak[16];
+    uint32_t flags[16];
+    int status[16];
+};
+
+static int
+store_used(void *arg, const struct tf__result_rec *rec)
+{
+    struct used *u = arg;
+
+    if (u->n == 16)
+        return 0;
+    u->cpu_us[u->n] = rec->cpu_us;
+    u->peak[u->n] = rec->peak_bytes;
+    u->flags[u->n] = rec->flags;
+    u->status[u->n] = rec->status;
+    u->n++;
+    return 0;
+}
+
+static void
+test_records_hold_what_each_task_used(void **state)
+{
+    struct tf_config cfg = loop_cfg(2);
+    struct tf_records r;
+    struct tf_pool *pool;
+    struct tf_error err;
+    struct used u;
+    int64_t in[6] = {0, 1, 2, 3, 4, 5}, out[6];
+    int64_t ms[2] = {30, 30};
+    char results[40];
+    size_t i;
+
+    (void)state;
+    tf_test_temp_path(results, "used_res");
+    pool = open_pool(&cfg);
+    memset(&r, 0, sizeof(r));
+    r.results = results;
+    r.label = label_x;
+    tf_error_init(&err);
+    assert_int_equal(tf_pool_records(pool, &r, &err), 0);
+    assert_int_equal(tf_map(pool, "usage", in, sizeof(in[0]), out,
+                            sizeof(out[0]), 6, &err),
+                     TF_ETASK);
+    assert_int_equal(tf_map(pool, "busy", ms, sizeof(ms[0]), out,
+                            sizeof(out[0]), 2, &err),
+                     0);
+    close_pool(pool);
+    memset(&u, 0, sizeof(u));
+    assert_int_equal(tf__results_read(results, store_used, &u, NULL, &err),
+                     0);
+    assert_int_equal(u.n, 8);
+    /* What the task said, through the wire and the record; the killer's
+     * flag. Records follow completion order: find each by its CPU time. */
+    for (i = 0; i < 6; i++) {
+        size_t k;
+
+        for (k = 0; k < 6 && u.cpu_us[k] != (uint64_t)in[i] * 1000 + 1; k++)
+            ;
+        assert_true(k < 6);
+        assert_true(u.peak[k] == (uint64_t)in[i] << 20);
+        assert_int_equal((u.flags[k] & TF__REC_OOM) != 0, in[i] % 3 == 2);
+        assert_int_equal(u.status[k], in[i] % 3 == 2 ? 137 : 0);
+    }
+    /* A task that says nothing: the CPU time its worker used, at least
+     * what it burnt, and no peak memory. */
+    for (i = 6; i < 8; i++) {
+        assert_true(u.cpu_us[i] >= 30000);
+        assert_true(u.peak[i] == 0);
+        assert_int_equal(u.flags[i] & TF__REC_OOM, 0);
+    }
+    unlink(results);
+}
+
+static void
+test_task_needing_more_memory_than_there_is_fails_without_waiting(
+    void **state)
+{
+    struct tf_config cfg = loop_cfg(2);
+    struct tf_pool *pool;
+    struct tf_error err;
+    int64_t in[4] = {1, 2, 3, 4}, out[4];
+
+    (void)state;
+    /* Far more than any machine: each fails at once, not run. */
+    cfg.mem_per_task = (uint64_t)1 << 62;
+    pool = open_pool(&cfg);
+    tf_error_init(&err);
+    atomic_store(&square_calls, 0);
+    assert_int_equal(tf_map(pool, "square", in, sizeof(in[0]), out,
+                            sizeof(out[0]), 4, &err),
+                     TF_ETASK);
+    assert_non_null(strstr(err.msg, "memory"));
+    assert_int_equal(atomic_load(&square_calls), 0);
+    close_pool(pool);
+    /* A need the machine has runs as usual. */
+    cfg.mem_per_task = 1;
+    pool = open_pool(&cfg);
+    assert_int_equal(tf_map(pool, "square", in, sizeof(in[0]), out,
+                            sizeof(out[0]), 4, &err),
+                     0);
+    assert_true(out[3] == 16);
+    close_pool(pool);
 }
 
 static void
@@ -3157,6 +3303,9 @@ main(void)
         cmocka_unit_test(
             test_records_of_every_task_go_to_the_joblog_and_results_file),
         cmocka_unit_test(test_records_by_hand_are_the_programs_alone),
+        cmocka_unit_test(test_records_hold_what_each_task_used),
+        cmocka_unit_test(
+            test_task_needing_more_memory_than_there_is_fails_without_waiting),
         cmocka_unit_test(
             test_records_name_text_tasks_by_their_text_and_binary_ones_by_size),
         cmocka_unit_test(test_tasks_know_their_node_and_local_worker),

@@ -482,6 +482,79 @@ test_results_file_lanes_are_its_workers(void **state)
     unlink(path);
 }
 
+/* ------------------------------------------------- CPU time and memory */
+
+static void
+test_results_file_gives_cpu_time_memory_and_out_of_memory(void **state)
+{
+    static const uint64_t peak[] = {100u << 20, (uint64_t)3 << 30, 0,
+                                    200u << 20, 300u << 20};
+    struct tf__report_opts opts = {NULL, 10, 50};
+    struct tf__results *res;
+    struct tf__result_rec rec;
+    struct tf__report *r;
+    struct tf_error err;
+    struct tf_buf b;
+    char path[40];
+    size_t i;
+
+    (void)state;
+    temp_path(path);
+    tf_error_init(&err);
+    assert_int_equal(tf__results_open(path, 0, &res, &err), 0);
+    for (i = 0; i < 5; i++) {
+        memset(&rec, 0, sizeof(rec));
+        rec.id = i + 1;
+        rec.attempt = 1;
+        rec.worker = (int32_t)(i % 2);
+        rec.start_us = 1700000000000000 + (int64_t)i * 1000000;
+        rec.runtime_us = 2000000;
+        rec.cpu_us = peak[i] > 0 ? 1500000 : 0;
+        rec.peak_bytes = peak[i];
+        rec.host = "n1";
+        rec.host_len = 2;
+        rec.cmd = "work";
+        rec.cmd_len = 4;
+        if (i == 4) { /* the killer's */
+            rec.status = 137;
+            rec.flags = TF__REC_OOM;
+        }
+        assert_int_equal(tf__results_add(res, &rec, &err), 0);
+    }
+    assert_int_equal(tf__results_close(res, &err), 0);
+    assert_int_equal(tf__report_load(path, &r, &err), 0);
+    assert_int_equal(tf__report_analyse(r, &err), 0);
+    /* The run of no peak (an in-process task) does not count. */
+    assert_int_equal(r->stats.measured, 4);
+    assert_true(r->stats.cpu_s > 5.99 && r->stats.cpu_s < 6.01);
+    assert_true(r->stats.peak_median_bytes == 200u << 20);
+    assert_true(r->stats.peak_max_bytes == (uint64_t)3 << 30);
+    assert_int_equal(r->stats.oom, 1);
+    assert_true(task(r, 5)->flags & TF__REPORT_OOM);
+    assert_true(task(r, 5)->flags & TF__REPORT_FAILED);
+    assert_false(task(r, 4)->flags & TF__REPORT_OOM);
+    tf_buf_init(&b, 0);
+    assert_int_equal(tf__report_txt(r, &opts, &b), 0);
+    assert_non_null(
+        strstr((char *)b.data, "\nCPU time          6.000 s (60%)\n"));
+    assert_non_null(strstr((char *)b.data, "\nmedian memory     200 MiB\n"));
+    assert_non_null(strstr((char *)b.data, "\nmax memory        3.00 GiB\n"));
+    assert_non_null(strstr((char *)b.data, "\nout of memory     1\n"));
+    assert_non_null(strstr((char *)b.data, " CPU     memory  worker "));
+    assert_non_null(strstr((char *)b.data, "    1.500 s   3.00 GiB  "));
+    assert_non_null(strstr((char *)b.data, "    0.000 s          -  "));
+    assert_non_null(strstr((char *)b.data, "    1.500 s        OOM  "));
+    tf_buf_reset(&b);
+    assert_int_equal(tf__report_html(r, &opts, &b), 0);
+    assert_int_equal(count_of((char *)b.data, "<svg id=\"memory\""), 1);
+    /* Above 1 GiB the chart counts in GiB. */
+    assert_non_null(strstr((char *)b.data, ">GiB</text>"));
+    assert_non_null(strstr((char *)b.data, "<th class=\"n\">memory</th>"));
+    tf_buf_cleanup(&b);
+    tf__report_free(r);
+    unlink(path);
+}
+
 /* ------------------------------------------------------------- numbers */
 
 static void
@@ -1023,6 +1096,8 @@ main(void)
         cmocka_unit_test(test_lanes_are_rebuilt_per_host),
         cmocka_unit_test(test_joblog_lane_is_free_within_the_rounding_slack),
         cmocka_unit_test(test_results_file_lanes_are_its_workers),
+        cmocka_unit_test(
+            test_results_file_gives_cpu_time_memory_and_out_of_memory),
         cmocka_unit_test(test_numbers_of_a_small_run_are_exact),
         cmocka_unit_test(
             test_tail_starts_when_the_first_worker_ran_out_of_tasks),

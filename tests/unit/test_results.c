@@ -60,6 +60,10 @@ gen(int i, struct gen *g)
                       : i == 4 ? INT64_MAX
                                : 1700000000000000 + i;
     g->rec.runtime_us = i == 5 ? UINT64_MAX : (uint64_t)i * 1000;
+    g->rec.cpu_us = i == 6 ? UINT64_MAX : (uint64_t)i * 999 + 1;
+    g->rec.peak_bytes = i == 7 ? UINT64_MAX : (uint64_t)i << 20;
+    if (i % 11 == 10)
+        g->rec.flags |= TF__REC_OOM;
     if (i % 3 != 0)
         snprintf(g->host, sizeof(g->host), "node%d", i);
     g->rec.host = g->host;
@@ -104,19 +108,20 @@ gen_free(struct gen *g)
     free(g->out);
 }
 
-/* The layout of a record: head, fixed part of the body (version 1 and 2),
- * the four string lengths, CRC. */
+/* The layout of a record: head, fixed part of the body (versions 1, 2
+ * and 3), the four string lengths, CRC. */
 #define REC_HDR 12
 #define FIXED_V1 56
 #define FIXED_V2 80
+#define FIXED_V3 96
 #define REC_CRC 4
-#define BODY_MIN_V2 (FIXED_V2 + 4 * 4)
+#define BODY_MIN_V3 (FIXED_V3 + 4 * 4)
 
-/* Bytes a version 2 record with strings of N bytes in all takes. */
+/* Bytes a version 3 record with strings of N bytes in all takes. */
 static uint64_t
 rec_bytes(size_t n)
 {
-    return REC_HDR + BODY_MIN_V2 + n + REC_CRC;
+    return REC_HDR + BODY_MIN_V3 + n + REC_CRC;
 }
 
 /* Bytes record number I takes in the file. */
@@ -141,10 +146,13 @@ total_of(uint64_t total, size_t n)
     return total > n ? total : (uint64_t)n;
 }
 
-/* Checks A, as read back, is B, as written (without pieces). */
+/* Checks A, as read back, is B, as written (without pieces) in the
+ * current format. */
 static void
 assert_rec_equal(const struct tf__result_rec *a, const struct tf__result_rec *b)
 {
+    assert_true(a->cpu_us == b->cpu_us);
+    assert_true(a->peak_bytes == b->peak_bytes);
     assert_int_equal(a->kind, b->kind);
     assert_true(a->id == b->id);
     assert_true(a->hash == b->hash);
@@ -192,11 +200,13 @@ add_gen(const char *path, const int *want, size_t n)
     assert_int_equal(tf__results_close(r, &err), 0);
 }
 
-/* A reader callback that checks each record is the next of WANT. */
+/* A reader callback that checks each record is the next of WANT, written
+ * in the format versions VERSIONS says (NULL: the current one). */
 struct check {
     const int *want;
     size_t nwant;
     size_t seen;
+    const int *versions;
 };
 
 static int
@@ -208,18 +218,23 @@ check_rec(void *arg, const struct tf__result_rec *rec)
     if (c->seen >= c->nwant)
         fail_msg("more records than the %zu expected", c->nwant);
     gen(c->want[c->seen], &g);
+    /* Older formats have no CPU time or peak memory: they read as 0. */
+    if (c->versions != NULL && c->versions[c->seen] < 3)
+        g.rec.cpu_us = g.rec.peak_bytes = 0;
     assert_rec_equal(rec, &g.rec);
     gen_free(&g);
     c->seen++;
     return 0;
 }
 
-/* Reads PATH and checks it holds exactly records WANT[0..N) and TAIL
- * ignored bytes. */
+/* Reads PATH and checks it holds exactly records WANT[0..N), of format
+ * versions VERSIONS[0..N) (NULL: the current one), and TAIL ignored
+ * bytes. */
 static void
-read_is(const char *path, const int *want, size_t n, uint64_t tail)
+read_is_of(const char *path, const int *want, const int *versions, size_t n,
+           uint64_t tail)
 {
-    struct check c = {want, n, 0};
+    struct check c = {want, n, 0, versions};
     struct tf_error err;
     uint64_t got_tail = UINT64_MAX;
     int rc;
@@ -232,6 +247,12 @@ read_is(const char *path, const int *want, size_t n, uint64_t tail)
     if (got_tail != tail)
         fail_msg("%s: tail of %" PRIu64 " bytes, expected %" PRIu64, path,
                  got_tail, tail);
+}
+
+static void
+read_is(const char *path, const int *want, size_t n, uint64_t tail)
+{
+    read_is_of(path, want, NULL, n, tail);
 }
 
 static int
@@ -328,7 +349,7 @@ test_crc32c_is_castagnoli_and_continues_across_pieces(void **state)
 static void
 test_file_has_the_documented_header_and_record_layout(void **state)
 {
-    static const unsigned char header[16] = "TFRESULT\2\0\0\0\0\0\0\0";
+    static const unsigned char header[16] = "TFRESULT\3\0\0\0\0\0\0\0";
     struct tf__result_rec rec;
     struct tf__results *r;
     struct tf_error err;
@@ -346,12 +367,14 @@ test_file_has_the_documented_header_and_record_layout(void **state)
     rec.hash = tf__task_hash("ls", 2);
     rec.status = -1;
     rec.signal = 15;
-    rec.flags = TF__REC_TIMEOUT | TF__REC_LOST | TF__REC_EMITTED;
+    rec.flags = TF__REC_TIMEOUT | TF__REC_LOST | TF__REC_EMITTED | TF__REC_OOM;
     rec.attempt = 2;
     rec.worker = 7;
     rec.start_us = -5;
     rec.runtime_us = 0xa0b0c0d0e0f00010u;
     rec.out_end = 0x1112131415161718u;
+    rec.cpu_us = 0x2122232425262728u;
+    rec.peak_bytes = 0x3132333435363738u;
     rec.err_total = 9; /* more than its 0 bytes: kept */
     rec.host = "h1";
     rec.host_len = 2;
@@ -368,11 +391,11 @@ test_file_has_the_documented_header_and_record_layout(void **state)
 
     tf_buf_init(&f, 0);
     tf_test_slurp(path, &f);
-    n = 80 + 4 + 2 + 4 + 2 + 4 + 2 + 4;
+    n = 96 + 4 + 2 + 4 + 2 + 4 + 2 + 4;
     assert_int_equal(f.len, 16 + 12 + n + 4);
     assert_memory_equal(f.data, header, 16);
     p = f.data + 16;
-    assert_memory_equal(p, "TFR\x1f", 4);
+    assert_memory_equal(p, "TFR\x20", 4);
     assert_int_equal(le32(p + 4), n);
     memcpy(check, "\x10\0\0\0\0\0\0\0", 8); /* the offset, 16 */
     memcpy(check + 8, p, 8);
@@ -382,7 +405,7 @@ test_file_has_the_documented_header_and_record_layout(void **state)
     assert_true(le64(b + 8) == rec.hash);
     assert_int_equal(le32(b + 16), 0xffffffffu);
     assert_int_equal(le32(b + 20), 15);
-    assert_int_equal(le32(b + 24), 7);
+    assert_int_equal(le32(b + 24), 23);
     assert_int_equal(le32(b + 28), 2);
     assert_int_equal(le32(b + 32), 7);
     assert_int_equal(le32(b + 36), TF__REC_TASK); /* the kind */
@@ -392,7 +415,9 @@ test_file_has_the_documented_header_and_record_layout(void **state)
     /* Totals: at least the bytes the record holds. */
     assert_true(le64(b + 64) == 2);
     assert_true(le64(b + 72) == 9);
-    assert_memory_equal(b + 80, "\2\0\0\0h1\2\0\0\0ls\2\0\0\0x\n\0\0\0\0", 22);
+    assert_true(le64(b + 80) == rec.cpu_us);
+    assert_true(le64(b + 88) == rec.peak_bytes);
+    assert_memory_equal(b + 96, "\2\0\0\0h1\2\0\0\0ls\2\0\0\0x\n\0\0\0\0", 22);
     assert_int_equal(le32(b + n), tf__crc32c(0, b, n));
     tf_buf_cleanup(&f);
     unlink(path);
@@ -705,7 +730,7 @@ test_record_inside_a_task_output_is_not_taken_for_a_record(void **state)
     tf_test_slurp(path, &f);
     start = 16 + gen_bytes(5);
     /* Its stdout follows the fixed part, the host, and the command. */
-    inner_at = start + REC_HDR + FIXED_V2 + 4 + 0 + 4 + 5 + 4;
+    inner_at = start + REC_HDR + FIXED_V3 + 4 + 0 + 4 + 5 + 4;
     assert_true(f.len == inner_at + inner.len + 4 + REC_CRC);
     assert_memory_equal(f.data + inner_at, inner.data, inner.len);
     for (cut = (size_t)inner_at + 16; cut < f.len; cut++) {
@@ -722,9 +747,10 @@ test_record_inside_a_task_output_is_not_taken_for_a_record(void **state)
     unlink(cut_path);
 }
 
-/* The last byte of the magic of a record of version 1 and of version 2. */
+/* The last byte of the magic of a record of versions 1, 2 and 3. */
 #define MAGIC_V1 0x1e
 #define MAGIC_V2 0x1f
+#define MAGIC_V3 0x20
 
 /* Appends to F a record at offset F->len with the magic "TFR" VERSION_BYTE,
  * the N body bytes at BODY and right header check and CRC, whatever the
@@ -789,13 +815,13 @@ test_record_with_right_checksums_but_a_bad_body_is_not_read(void **state)
         else if (which == 2)
             body.data[n - 2 - 4] += 1; /* stderr ("e\0") overruns */
         else if (which == 3)
-            body.data[FIXED_V2 + 3] = 0x80; /* the host overruns */
+            body.data[FIXED_V3 + 3] = 0x80; /* the host overruns */
         else if (which == 4)
-            len = FIXED_V2 + 15; /* too short for four lengths */
+            len = FIXED_V3 + 15; /* too short for four lengths */
         else if (which == 5)
             body.data[36] = 3; /* a kind after TF__REC_MARK */
         f.len = (size_t)first_end;
-        put_record(&f, MAGIC_V2, body.data, len);
+        put_record(&f, MAGIC_V3, body.data, len);
         tf_test_write_file(path, f.data, f.len);
         if (which == 0)
             read_is(path, recs, 2, 0); /* as written: read */
@@ -811,7 +837,7 @@ static void
 test_not_a_results_file_is_einput(void **state)
 {
     static const char text[] = "echo hello\necho world, a task file\n";
-    unsigned char v3[16] = "TFRESULT\3\0\0\0\0\0\0\0";
+    unsigned char v4[16] = "TFRESULT\4\0\0\0\0\0\0\0";
     unsigned char v0[16] = "TFRESULT\0\0\0\0\0\0\0\0";
     struct tf__results *r;
     struct tf_error err;
@@ -840,13 +866,13 @@ test_not_a_results_file_is_einput(void **state)
                      TF_EINPUT);
     assert_non_null(strstr(err.msg, "not a taskfarm results file"));
     /* A later version of the format, and none. */
-    tf_test_write_file(path, v3, sizeof(v3));
+    tf_test_write_file(path, v4, sizeof(v4));
     assert_int_equal(tf__results_read(path, count_rec, &calls, NULL, &err),
                      TF_EINPUT);
-    assert_non_null(strstr(err.msg, "version 3"));
-    assert_non_null(strstr(err.msg, "versions 1 to 2"));
+    assert_non_null(strstr(err.msg, "version 4"));
+    assert_non_null(strstr(err.msg, "versions 1 to 3"));
     assert_int_equal(tf__results_open(path, 0, &r, &err), TF_EINPUT);
-    assert_non_null(strstr(err.msg, "version 3"));
+    assert_non_null(strstr(err.msg, "version 4"));
     tf_test_write_file(path, v0, sizeof(v0));
     assert_int_equal(tf__results_read(path, count_rec, &calls, NULL, &err),
                      TF_EINPUT);
@@ -970,7 +996,9 @@ test_damaged_files_never_yield_a_wrong_record(void **state)
             for (k = 0; k < sizeof(junk); k++)
                 junk[k] = (unsigned char)next_rand(&seed);
             memcpy(junk, "TFR", 3);
-            junk[3] = iter % 2 == 0 ? MAGIC_V2 : MAGIC_V1;
+            junk[3] = iter % 3 == 0   ? MAGIC_V3
+                      : iter % 3 == 1 ? MAGIC_V2
+                                      : MAGIC_V1;
             m.len = at;
             assert_int_equal(tf_buf_append(&m, junk, sizeof(junk)), 0);
             assert_int_equal(tf_buf_append(&m, f.data + at, f.len - at), 0);
@@ -1093,7 +1121,7 @@ test_record_over_the_size_limit_is_einput_and_writes_nothing(void **state)
     assert_int_equal(tf__results_add(r, &rec, &err), TF_EINPUT);
     assert_non_null(strstr(err.msg, "task 5"));
     /* A body one byte over the limit. */
-    rec.out_len = TF__RESULTS_MAX_BODY - BODY_MIN_V2;
+    rec.out_len = TF__RESULTS_MAX_BODY - BODY_MIN_V3;
     rec.err_len = 1;
     rec.err = "";
     assert_int_equal(tf__results_add(r, &rec, &err), TF_EINPUT);
@@ -1239,11 +1267,12 @@ test_close_of_null_is_a_no_op(void **state)
 
 /* Appends to B the body of REC laid out by hand as format VERSION says: 1,
  * the 56-byte fixed part with 0 where version 2 has the kind; 2, the
- * 80-byte one. */
+ * 80-byte one; 3, the 96-byte one. */
 static void
 put_body(struct tf_buf *b, const struct tf__result_rec *rec, int version)
 {
-    unsigned char fixed[FIXED_V2];
+    static const size_t fixed_len[4] = {0, FIXED_V1, FIXED_V2, FIXED_V3};
+    unsigned char fixed[FIXED_V3];
     unsigned char len[4];
     const void *s[4];
     size_t n[4];
@@ -1257,17 +1286,20 @@ put_body(struct tf_buf *b, const struct tf__result_rec *rec, int version)
     tf__store_u32(fixed + 24, rec->flags);
     tf__store_u32(fixed + 28, rec->attempt);
     tf__store_u32(fixed + 32, (uint32_t)rec->worker);
-    if (version == 2)
+    if (version >= 2)
         tf__store_u32(fixed + 36, rec->kind);
     tf__store_u64(fixed + 40, (uint64_t)rec->start_us);
     tf__store_u64(fixed + 48, rec->runtime_us);
-    if (version == 2) {
+    if (version >= 2) {
         tf__store_u64(fixed + 56, rec->out_end);
         tf__store_u64(fixed + 64, rec->out_total);
         tf__store_u64(fixed + 72, rec->err_total);
     }
-    assert_int_equal(
-        tf_buf_append(b, fixed, version == 2 ? FIXED_V2 : FIXED_V1), 0);
+    if (version >= 3) {
+        tf__store_u64(fixed + 80, rec->cpu_us);
+        tf__store_u64(fixed + 88, rec->peak_bytes);
+    }
+    assert_int_equal(tf_buf_append(b, fixed, fixed_len[version]), 0);
     s[0] = rec->host;
     n[0] = rec->host_len;
     s[1] = rec->cmd;
@@ -1292,7 +1324,8 @@ put_rec(struct tf_buf *f, const struct tf__result_rec *rec, int version)
 
     tf_buf_init(&body, 0);
     put_body(&body, rec, version);
-    put_record(f, version == 2 ? MAGIC_V2 : MAGIC_V1, body.data, body.len);
+    put_record(f, (unsigned char)(MAGIC_V1 + version - 1), body.data,
+               body.len);
     tf_buf_cleanup(&body);
 }
 
@@ -1322,11 +1355,17 @@ put_gen(struct tf_buf *f, const int *want, size_t n, int version)
     }
 }
 
-/* Bytes a version 1 record of the tests takes. */
+/* Bytes a version 1 and a version 2 record of the tests take. */
 static uint64_t
 gen_bytes_v1(int i)
 {
-    return gen_bytes(i) - (FIXED_V2 - FIXED_V1);
+    return gen_bytes(i) - (FIXED_V3 - FIXED_V1);
+}
+
+static uint64_t
+gen_bytes_v2(int i)
+{
+    return gen_bytes(i) - (FIXED_V3 - FIXED_V2);
 }
 
 /* What a reader passed on, copied. */
@@ -1422,6 +1461,7 @@ static void
 test_version_1_file_reads_back_every_field_as_task_records(void **state)
 {
     static const int want[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 50};
+    static const int ones[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
     size_t n = sizeof(want) / sizeof(want[0]);
     struct tf_buf f;
     struct got g;
@@ -1435,8 +1475,9 @@ test_version_1_file_reads_back_every_field_as_task_records(void **state)
     put_file_header(&f, 1);
     put_gen(&f, want, n, 1);
     tf_test_write_file(path, f.data, f.len);
-    /* Every field, kind TASK, totals equal to the lengths (check_rec). */
-    read_is(path, want, n, 0);
+    /* Every field, kind TASK, totals equal to the lengths, no CPU time or
+     * peak memory (check_rec). */
+    read_is_of(path, want, ones, n, 0);
     /* Each takes the bytes of version 1, one after the other. */
     scan_all(path, &g);
     assert_int_equal(g.n, n);
@@ -1452,16 +1493,18 @@ test_version_1_file_reads_back_every_field_as_task_records(void **state)
 }
 
 static void
-test_version_1_file_opened_for_appending_becomes_version_2(void **state)
+test_older_file_opened_for_appending_becomes_version_3(void **state)
 {
     static const int old[] = {1, 2, 3};
     static const int added[] = {7, 11};
     static const int all[] = {1, 2, 3, 7, 11};
+    int versions[5];
     struct tf_buf f;
     struct tf_buf v1;
     struct tf_buf torn;
     struct got g;
     char path[40];
+    int version;
     size_t i;
 
     (void)state;
@@ -1469,36 +1512,44 @@ test_version_1_file_opened_for_appending_becomes_version_2(void **state)
     tf_buf_init(&f, 0);
     tf_buf_init(&v1, 0);
     tf_buf_init(&torn, 0);
-    put_file_header(&v1, 1);
-    put_gen(&v1, old, 3, 1);
-    /* And the start of a fourth, cut short. */
-    assert_int_equal(tf_buf_append(&torn, v1.data, v1.len), 0);
-    put_gen(&torn, added, 1, 1);
-    torn.len -= 7;
+    for (version = 1; version <= 2; version++) {
+        for (i = 0; i < 5; i++)
+            versions[i] = i < 3 ? version : 3;
+        put_file_header(&v1, version);
+        put_gen(&v1, old, 3, version);
+        /* And the start of a fourth, cut short. */
+        tf_buf_reset(&torn);
+        assert_int_equal(tf_buf_append(&torn, v1.data, v1.len), 0);
+        put_gen(&torn, added, 1, version);
+        torn.len -= 7;
 
-    /* Opened and closed with nothing added: only the version changes. */
-    tf_test_write_file(path, v1.data, v1.len);
-    add_gen(path, NULL, 0);
-    tf_test_slurp(path, &f);
-    assert_int_equal(f.len, v1.len);
-    assert_memory_equal(f.data, "TFRESULT\2\0\0\0\0\0\0\0", 16);
-    assert_memory_equal(f.data + 16, v1.data + 16, v1.len - 16);
-    read_is(path, old, 3, 0);
+        /* Opened and closed with nothing added: only the version
+         * changes. */
+        tf_test_write_file(path, v1.data, v1.len);
+        add_gen(path, NULL, 0);
+        tf_test_slurp(path, &f);
+        assert_int_equal(f.len, v1.len);
+        assert_memory_equal(f.data, "TFRESULT\3\0\0\0\0\0\0\0", 16);
+        assert_memory_equal(f.data + 16, v1.data + 16, v1.len - 16);
+        read_is_of(path, old, versions, 3, 0);
 
-    /* Torn, with records added: the tail goes, the old records stay as
-     * they were, and the new ones are of version 2. */
-    tf_test_write_file(path, torn.data, torn.len);
-    add_gen(path, added, 2);
-    tf_test_slurp(path, &f);
-    assert_true(f.len == v1.len + gen_bytes(added[0]) + gen_bytes(added[1]));
-    assert_memory_equal(f.data, "TFRESULT\2\0\0\0\0\0\0\0", 16);
-    assert_memory_equal(f.data + 16, v1.data + 16, v1.len - 16);
-    scan_all(path, &g);
-    assert_int_equal(g.n, 5);
-    for (i = 0; i < 5; i++)
-        assert_int_equal(f.data[g.r[i].off + 3], i < 3 ? MAGIC_V1 : MAGIC_V2);
-    assert_true(g.r[3].off == v1.len);
-    read_is(path, all, 5, 0);
+        /* Torn, with records added: the tail goes, the old records stay
+         * as they were, and the new ones are of version 3. */
+        tf_test_write_file(path, torn.data, torn.len);
+        add_gen(path, added, 2);
+        tf_test_slurp(path, &f);
+        assert_true(f.len ==
+                    v1.len + gen_bytes(added[0]) + gen_bytes(added[1]));
+        assert_memory_equal(f.data, "TFRESULT\3\0\0\0\0\0\0\0", 16);
+        assert_memory_equal(f.data + 16, v1.data + 16, v1.len - 16);
+        scan_all(path, &g);
+        assert_int_equal(g.n, 5);
+        for (i = 0; i < 5; i++)
+            assert_int_equal(f.data[g.r[i].off + 3],
+                             MAGIC_V1 + versions[i] - 1);
+        assert_true(g.r[3].off == v1.len);
+        read_is_of(path, all, versions, 5, 0);
+    }
     tf_buf_cleanup(&f);
     tf_buf_cleanup(&v1);
     tf_buf_cleanup(&torn);
@@ -1506,9 +1557,10 @@ test_version_1_file_opened_for_appending_becomes_version_2(void **state)
 }
 
 static void
-test_file_mixing_version_1_and_2_records_reads_all(void **state)
+test_file_mixing_versions_1_2_and_3_records_reads_all(void **state)
 {
     static const int want[] = {1, 2, 3, 4, 5, 6, 50, 7};
+    static const int versions[] = {3, 1, 2, 3, 1, 2, 3, 1};
     size_t n = sizeof(want) / sizeof(want[0]);
     struct tf_buf f;
     struct got g;
@@ -1520,24 +1572,72 @@ test_file_mixing_version_1_and_2_records_reads_all(void **state)
     temp_path(path);
     tf_buf_init(&f, 0);
     /* Whatever the header says, each record is read as its magic says. */
-    for (version = 1; version <= 2; version++) {
+    for (version = 1; version <= 3; version++) {
         uint64_t off = 16;
 
         put_file_header(&f, version);
         for (i = 0; i < n; i++)
-            put_gen(&f, want + i, 1, i % 3 == 1 ? 1 : 2);
+            put_gen(&f, want + i, 1, versions[i]);
         tf_test_write_file(path, f.data, f.len);
-        read_is(path, want, n, 0);
+        read_is_of(path, want, versions, n, 0);
         scan_all(path, &g);
         assert_int_equal(g.n, n);
         for (i = 0; i < n; i++) {
+            uint64_t len = versions[i] == 1   ? gen_bytes_v1(want[i])
+                           : versions[i] == 2 ? gen_bytes_v2(want[i])
+                                              : gen_bytes(want[i]);
+
             assert_true(g.r[i].off == off);
-            assert_true(g.r[i].len == (i % 3 == 1 ? gen_bytes_v1(want[i])
-                                                  : gen_bytes(want[i])));
+            assert_true(g.r[i].len == len);
             off += g.r[i].len;
         }
         assert_true(off == f.len);
     }
+    tf_buf_cleanup(&f);
+    unlink(path);
+}
+
+static void
+test_version_2_body_under_a_version_3_magic_is_not_a_record(void **state)
+{
+    static const int one[] = {1};
+    static const int two[] = {1, 2};
+    static const int v2[] = {3, 2};
+    struct tf_buf f;
+    struct tf_buf body;
+    char path[40];
+    uint64_t bad_at;
+    struct gen g;
+
+    (void)state;
+    temp_path(path);
+    tf_buf_init(&f, 0);
+    tf_buf_init(&body, 0);
+    put_file_header(&f, 3);
+    put_gen(&f, one, 1, 3);
+    bad_at = f.len;
+    gen(2, &g);
+    put_body(&body, &g.rec, 2);
+    /* Its own magic: a record. */
+    put_record(&f, MAGIC_V2, body.data, body.len);
+    tf_test_write_file(path, f.data, f.len);
+    read_is_of(path, two, v2, 2, 0);
+    /* Under the magic of version 3 the fixed part is 16 bytes short: the
+     * strings do not fill the body as they must. */
+    f.len = (size_t)bad_at;
+    put_record(&f, MAGIC_V3, body.data, body.len);
+    tf_test_write_file(path, f.data, f.len);
+    read_is(path, one, 1, f.len - bad_at);
+    /* And a body of version 3 under the magic of version 2 is not one
+     * either. */
+    f.len = (size_t)bad_at;
+    tf_buf_reset(&body);
+    put_body(&body, &g.rec, 3);
+    put_record(&f, MAGIC_V2, body.data, body.len);
+    tf_test_write_file(path, f.data, f.len);
+    read_is(path, one, 1, f.len - bad_at);
+    gen_free(&g);
+    tf_buf_cleanup(&body);
     tf_buf_cleanup(&f);
     unlink(path);
 }
@@ -1561,18 +1661,18 @@ test_record_of_an_unknown_kind_is_not_a_record(void **state)
     (void)state;
     temp_path(path);
     tf_buf_init(&f, 0);
-    put_file_header(&f, 2);
-    put_gen(&f, one, 1, 2);
+    put_file_header(&f, 3);
+    put_gen(&f, one, 1, 3);
     bad_at = f.len;
     gen(2, &g);
     rec = g.rec;
     rec.kind = TF__REC_MARK + 1;
-    put_rec(&f, &rec, 2);
+    put_rec(&f, &rec, 3);
     /* Last in the file: a torn tail. */
     tf_test_write_file(path, f.data, f.len);
     read_is(path, one, 1, f.len - bad_at);
     /* With a valid record after it: corrupt. */
-    put_gen(&f, two + 1, 1, 2);
+    put_gen(&f, two + 1, 1, 3);
     tf_test_write_file(path, f.data, f.len);
     tf_error_init(&err);
     assert_int_equal(tf__results_scan(path, NULL, NULL, &tail, &err),
@@ -1585,13 +1685,13 @@ test_record_of_an_unknown_kind_is_not_a_record(void **state)
     /* The same bytes with kind TASK are a record. */
     rec.kind = TF__REC_TASK;
     f.len = (size_t)bad_at;
-    put_rec(&f, &rec, 2);
+    put_rec(&f, &rec, 3);
     tf_test_write_file(path, f.data, f.len);
     read_is(path, two, 2, 0);
     /* Appending after the torn one drops it. */
     f.len = (size_t)bad_at;
     rec.kind = TF__REC_MARK + 1;
-    put_rec(&f, &rec, 2);
+    put_rec(&f, &rec, 3);
     tf_test_write_file(path, f.data, f.len);
     tf_error_init(&err);
     assert_int_equal(tf__results_open(path, 0, &r, &err), 0);
@@ -2173,9 +2273,12 @@ write_cli_file(const char *path)
     tf_error_init(&err);
     assert_int_equal(tf__results_open(path, 0, &r, &err), 0);
     rec = cli_rec(3, 1, "echo c", "c\n", "");
+    rec.flags = TF__REC_OOM;
     assert_int_equal(tf__results_add(r, &rec, &err), 0);
     rec = cli_rec(1, 1, "printf 'a\\tb'\t\n", "a\tb", "");
     rec.worker = 1;
+    rec.cpu_us = 2500400;
+    rec.peak_bytes = 209715200;
     assert_int_equal(tf__results_add(r, &rec, &err), 0);
     rec = cli_rec(2, 1, "sleep 9", "", "partial\n");
     rec.status = 137;
@@ -2210,7 +2313,7 @@ hex_hash(const char *s, char *b)
 
 #define TSV_HEAD                                                               \
     "id\thash\tstatus\tsignal\tflags\tattempt\tworker\thost\tstart\t"          \
-    "runtime\tstdout_bytes\tstderr_bytes\tcommand\n"
+    "runtime\tstdout_bytes\tstderr_bytes\tcpu\tmax_rss\tcommand\n"
 
 static void
 test_results_main_prints_last_record_of_each_task_in_task_order(void **state)
@@ -2233,13 +2336,13 @@ test_results_main_prints_last_record_of_each_task_in_task_order(void **state)
         tf_buf_printf(
             &want,
             TSV_HEAD "1\t%s\t0\t0\t-\t1\t1\tn1\t1700000000.123\t1.235\t3\t0\t"
-                     "printf 'a\\\\tb'\\t\\n\n"
+                     "2.500\t209715200\tprintf 'a\\\\tb'\\t\\n\n"
                      "2\t%s\t-1\t0\ttimeout,lost\t2\t0\tn1\t1700000000.123\t"
-                     "0.000\t5\t0\tsleep 9\n"
-                     "3\t%s\t0\t0\t-\t1\t0\tn1\t1700000000.123\t1.235\t2\t0\t"
-                     "echo c\n"
+                     "0.000\t5\t0\t0.000\t0\tsleep 9\n"
+                     "3\t%s\t0\t0\toom\t1\t0\tn1\t1700000000.123\t1.235\t2\t"
+                     "0\t0.000\t0\techo c\n"
                      "4\t%s\t0\t0\t-\t1\t-1\t\t1700000000.123\t1.235\t4\t3\t"
-                     "bin\n",
+                     "0.000\t0\tbin\n",
             hex_hash("printf 'a\\tb'\t\n", h[0]), hex_hash("sleep 9", h[1]),
             hex_hash("echo c", h[2]), hex_hash("bin", h[3])),
         0);
@@ -2290,7 +2393,7 @@ test_results_main_all_prints_every_record_in_file_order(void **state)
     /* Both records of task 2: the lost attempt and the retry. */
     assert_non_null(strstr((const char *)out.data,
                            "\t137\t9\tlost\t1\t2\tn1\t1700000000.123\t1.235\t"
-                           "0\t8\tsleep 9\n"));
+                           "0\t8\t0.000\t0\tsleep 9\n"));
     assert_non_null(strstr((const char *)out.data, "\ttimeout,lost\t2\t"));
     tf_buf_cleanup(&out);
     tf_buf_cleanup(&err);
@@ -2322,22 +2425,26 @@ test_results_main_jsonl_has_every_field_and_bytes_as_base64(void **state)
             "{\"id\":1,\"hash\":\"%s\",\"status\":0,\"signal\":0,\"flags\":[],"
             "\"attempt\":1,\"worker\":1,\"host\":\"n1\",\"start\":"
             "1700000000.123,\"runtime\":1.235,\"stdout_bytes\":3,"
-            "\"stderr_bytes\":0,\"command\":\"printf 'a\\\\tb'\\t\\n\","
+            "\"stderr_bytes\":0,\"cpu\":2.500,\"max_rss\":209715200,"
+            "\"command\":\"printf 'a\\\\tb'\\t\\n\","
             "\"stdout\":\"a\\tb\",\"stderr\":\"\"}\n"
             "{\"id\":2,\"hash\":\"%s\",\"status\":-1,\"signal\":0,\"flags\":"
             "[\"timeout\",\"lost\"],\"attempt\":2,\"worker\":0,\"host\":"
             "\"n1\",\"start\":1700000000.123,\"runtime\":0.000,"
-            "\"stdout_bytes\":5,\"stderr_bytes\":0,\"command\":\"sleep 9\","
+            "\"stdout_bytes\":5,\"stderr_bytes\":0,\"cpu\":0.000,"
+            "\"max_rss\":0,\"command\":\"sleep 9\","
             "\"stdout\":\"done\\n\",\"stderr\":\"\"}\n"
-            "{\"id\":3,\"hash\":\"%s\",\"status\":0,\"signal\":0,\"flags\":[],"
-            "\"attempt\":1,\"worker\":0,\"host\":\"n1\",\"start\":"
+            "{\"id\":3,\"hash\":\"%s\",\"status\":0,\"signal\":0,\"flags\":"
+            "[\"oom\"],\"attempt\":1,\"worker\":0,\"host\":\"n1\",\"start\":"
             "1700000000.123,\"runtime\":1.235,\"stdout_bytes\":2,"
-            "\"stderr_bytes\":0,\"command\":\"echo c\",\"stdout\":\"c\\n\","
+            "\"stderr_bytes\":0,\"cpu\":0.000,\"max_rss\":0,"
+            "\"command\":\"echo c\",\"stdout\":\"c\\n\","
             "\"stderr\":\"\"}\n"
             "{\"id\":4,\"hash\":\"%s\",\"status\":0,\"signal\":0,\"flags\":[],"
             "\"attempt\":1,\"worker\":-1,\"host\":\"\",\"start\":"
             "1700000000.123,\"runtime\":1.235,\"stdout_bytes\":4,"
-            "\"stderr_bytes\":3,\"command\":\"bin\",\"stdout_b64\":"
+            "\"stderr_bytes\":3,\"cpu\":0.000,\"max_rss\":0,"
+            "\"command\":\"bin\",\"stdout_b64\":"
             "\"bwD/Cg==\",\"stderr\":\"e\\u0000r\"}\n",
             hex_hash("printf 'a\\tb'\t\n", h[0]), hex_hash("sleep 9", h[1]),
             hex_hash("echo c", h[2]), hex_hash("bin", h[3])),
@@ -2686,7 +2793,7 @@ test_results_main_task_writes_its_pieces_then_its_record(void **state)
     tf_buf_reset(&want);
     assert_int_equal(tf_buf_printf(&want,
                                    "\tpieces\t2\t3\tn1\t1700000000.123\t"
-                                   "1.235\t%zu\t8\ttask\n3\t",
+                                   "1.235\t%zu\t8\t0.000\t0\ttask\n3\t",
                                    2 * piece + sizeof(tail)),
                      0);
     if (strstr((const char *)out.data, (const char *)want.data) == NULL)
@@ -2719,11 +2826,11 @@ test_results_main_lists_totals_and_whole_output_of_tasks_in_pieces(void **state)
     assert_int_equal(
         tf_buf_printf(&want,
                       TSV_HEAD "7\t%s\t0\t0\twritten,pieces\t2\t3\tn1\t"
-                               "1700000000.123\t1.235\t24\t12\ttask\n"
+                               "1700000000.123\t1.235\t24\t12\t0.000\t0\ttask\n"
                                "8\t%s\t0\t0\t-\t2\t3\tn1\t1700000000.123\t"
-                               "1.235\t6\t0\ttask\n"
+                               "1.235\t6\t0\t0.000\t0\ttask\n"
                                "9\t%s\t0\t0\tpieces\t2\t3\tn1\t1700000000.123\t"
-                               "1.235\t1\t0\ttask\n",
+                               "1.235\t1\t0\t0.000\t0\ttask\n",
                       h, h, h),
         0);
     assert_int_equal(
@@ -2745,18 +2852,21 @@ test_results_main_lists_totals_and_whole_output_of_tasks_in_pieces(void **state)
             "{\"id\":7,\"hash\":\"%s\",\"status\":0,\"signal\":0,\"flags\":"
             "[\"written\",\"pieces\"],\"attempt\":2,\"worker\":3,\"host\":"
             "\"n1\",\"start\":1700000000.123,\"runtime\":1.235,"
-            "\"stdout_bytes\":24,\"stderr_bytes\":12,\"command\":\"task\","
+            "\"stdout_bytes\":24,\"stderr_bytes\":12,\"cpu\":0.000,"
+            "\"max_rss\":0,\"command\":\"task\","
             "\"stdout\":\"first piece\\nsecond\\ntail\\n\",\"stderr\":"
             "\"warn\\u0000ing\\ne2E\"}\n"
             "{\"id\":8,\"hash\":\"%s\",\"status\":0,\"signal\":0,\"flags\":"
             "[],\"attempt\":2,\"worker\":3,\"host\":\"n1\",\"start\":"
             "1700000000.123,\"runtime\":1.235,\"stdout_bytes\":6,"
-            "\"stderr_bytes\":0,\"command\":\"task\",\"stdout\":"
+            "\"stderr_bytes\":0,\"cpu\":0.000,\"max_rss\":0,"
+            "\"command\":\"task\",\"stdout\":"
             "\"eight\\n\",\"stderr\":\"\"}\n"
             "{\"id\":9,\"hash\":\"%s\",\"status\":0,\"signal\":0,\"flags\":"
             "[\"pieces\"],\"attempt\":2,\"worker\":3,\"host\":\"n1\","
             "\"start\":1700000000.123,\"runtime\":1.235,\"stdout_bytes\":1,"
-            "\"stderr_bytes\":0,\"command\":\"task\",\"stdout\":\"n\","
+            "\"stderr_bytes\":0,\"cpu\":0.000,\"max_rss\":0,"
+            "\"command\":\"task\",\"stdout\":\"n\","
             "\"stderr\":\"\"}\n",
             h, h, h),
         0);
@@ -2854,12 +2964,13 @@ test_results_main_reads_a_version_1_file(void **state)
     assert_int_equal(tf_buf_printf(&want,
                                    TSV_HEAD
                                    "1\t%s\t0\t0\ttimeout\t1\t0\tn1\t"
-                                   "1700000000.123\t1.235\t2\t0\techo a\n",
+                                   "1700000000.123\t1.235\t2\t0\t0.000\t0\t"
+                                   "echo a\n",
                                    hex_hash("echo a", h)),
                      0);
     assert_int_equal(tf_buf_printf(&want,
                                    "2\t%s\t0\t0\t-\t1\t0\tn1\t1700000000.123\t"
-                                   "1.235\t3\t1\techo b\n",
+                                   "1.235\t3\t1\t0.000\t0\techo b\n",
                                    hex_hash("echo b", h)),
                      0);
     assert_int_equal(
@@ -2920,8 +3031,10 @@ main(void)
         cmocka_unit_test(
             test_version_1_file_reads_back_every_field_as_task_records),
         cmocka_unit_test(
-            test_version_1_file_opened_for_appending_becomes_version_2),
-        cmocka_unit_test(test_file_mixing_version_1_and_2_records_reads_all),
+            test_older_file_opened_for_appending_becomes_version_3),
+        cmocka_unit_test(test_file_mixing_versions_1_2_and_3_records_reads_all),
+        cmocka_unit_test(
+            test_version_2_body_under_a_version_3_magic_is_not_a_record),
         cmocka_unit_test(test_record_of_an_unknown_kind_is_not_a_record),
         cmocka_unit_test(test_pieces_add_up_to_the_totals_of_their_task_record),
         cmocka_unit_test(

@@ -296,6 +296,23 @@ test_parse_i64_span_rejects_empty_blanks_text_and_overflow(void **state)
     assert_int_equal(v, 42); /* never written on failure */
 }
 
+static void
+test_bytes_for_people_keep_three_digits_and_binary_units(void **state)
+{
+    char b[16];
+
+    (void)state;
+    assert_string_equal(tf__fmt_bytes(b, sizeof(b), 0), "0 B");
+    assert_string_equal(tf__fmt_bytes(b, sizeof(b), 1023), "1023 B");
+    assert_string_equal(tf__fmt_bytes(b, sizeof(b), 1024), "1.00 KiB");
+    assert_string_equal(tf__fmt_bytes(b, sizeof(b), 4161536), "3.97 MiB");
+    assert_string_equal(tf__fmt_bytes(b, sizeof(b), 209715200), "200 MiB");
+    assert_string_equal(tf__fmt_bytes(b, sizeof(b), 52428800), "50.0 MiB");
+    assert_string_equal(tf__fmt_bytes(b, sizeof(b), (uint64_t)3 << 30),
+                        "3.00 GiB");
+    assert_string_equal(tf__fmt_bytes(b, sizeof(b), UINT64_MAX), "16.0 EiB");
+}
+
 int
 main(void)
 {
@@ -310,6 +327,8 @@ main(void)
         cmocka_unit_test(test_whole_numbers_take_exponents_and_si_suffixes),
         cmocka_unit_test(test_sizes_take_binary_suffixes_and_a_b),
         cmocka_unit_test(test_durations_take_units_and_decimals),
+        cmocka_unit_test(
+            test_bytes_for_people_keep_three_digits_and_binary_units),
         cmocka_unit_test(
             test_numbers_refuse_signs_blanks_fractions_overflow_and_range),
         cmocka_unit_test(test_option_check_reads_its_table_entry),

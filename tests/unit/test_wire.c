@@ -84,6 +84,9 @@ struct task_spec {
     size_t n;
 };
 
+/* The memory need the tests give task ID: every bit of it varies. */
+#define MEM_OF(id) ((uint64_t)(id) ^ 0xa5a5a5a5a5a5a5a5u)
+
 static void
 build_work(struct tf_buf *buf, uint64_t chunk, const struct task_spec *t,
            uint32_t count)
@@ -93,7 +96,9 @@ build_work(struct tf_buf *buf, uint64_t chunk, const struct task_spec *t,
 
     assert_int_equal(tf__wire_work_begin(buf, chunk, 3), 0);
     for (i = 0; i < count; i++)
-        assert_int_equal(tf__wire_work_add(buf, t[i].id, t[i].p, t[i].n), 0);
+        assert_int_equal(
+            tf__wire_work_add(buf, t[i].id, MEM_OF(t[i].id), t[i].p, t[i].n),
+            0);
     assert_int_equal(tf__wire_work_end(buf, count, &err), 0);
     frame_is(buf, TF__MSG_WORK);
 }
@@ -108,6 +113,7 @@ work_holds(const void *p, size_t len, uint64_t chunk, const struct task_spec *t,
     struct tf_error err;
     const void *data;
     uint64_t id;
+    uint64_t mem;
     size_t n;
     uint32_t i;
 
@@ -116,14 +122,15 @@ work_holds(const void *p, size_t len, uint64_t chunk, const struct task_spec *t,
     assert_int_equal(w.count, count);
     assert_int_equal(w.fn, 3); /* what build_work() wrote */
     for (i = 0; i < count; i++) {
-        assert_int_equal(tf__wire_work_next(&w, &id, &data, &n), 1);
+        assert_int_equal(tf__wire_work_next(&w, &id, &mem, &data, &n), 1);
         assert_int_equal(id, t[i].id);
+        assert_int_equal(mem, MEM_OF(t[i].id));
         assert_int_equal(n, t[i].n);
         if (n > 0)
             assert_memory_equal(data, t[i].p, n);
     }
-    assert_int_equal(tf__wire_work_next(&w, &id, &data, &n), 0);
-    assert_int_equal(tf__wire_work_next(&w, &id, &data, &n), 0);
+    assert_int_equal(tf__wire_work_next(&w, &id, &mem, &data, &n), 0);
+    assert_int_equal(tf__wire_work_next(&w, &id, &mem, &data, &n), 0);
     free(copy);
 }
 
@@ -163,6 +170,8 @@ results_hold(const void *p, size_t len, uint32_t chunks_done, uint64_t busy_us,
         assert_int_equal(got.signal, want[i].signal);
         assert_true(got.start_us == want[i].start_us);
         assert_int_equal(got.runtime_us, want[i].runtime_us);
+        assert_int_equal(got.cpu_us, want[i].cpu_us);
+        assert_int_equal(got.peak_bytes, want[i].peak_bytes);
         assert_int_equal(got.out_len, want[i].out_len);
         assert_int_equal(got.err_len, want[i].err_len);
         if (got.out_len > 0)
@@ -196,10 +205,10 @@ static void
 sample_results(struct tf_buf *buf)
 {
     static const struct tf__wire_result r[] = {
-        {1, 0, 0, 1700000000000000, 12, "out\n", 4, "", 0},
-        {2, -1, 9, -5, 0, "", 0, "err", 3},
-        {UINT64_MAX, 127, 0, 0, UINT64_MAX, binary, sizeof(binary), binary,
-         sizeof(binary)},
+        {1, 0, 0, 1700000000000000, 12, 11, 4096, "out\n", 4, "", 0},
+        {2, -1, 9, -5, 0, 0, 0, "", 0, "err", 3},
+        {UINT64_MAX, 127, 0, 0, UINT64_MAX, UINT64_MAX, UINT64_MAX, binary,
+         sizeof(binary), binary, sizeof(binary)},
     };
 
     build_results(buf, 1, 777, r, 3);
@@ -468,7 +477,7 @@ test_work_round_trips_one_task(void **state)
     (void)state;
     tf_buf_init(&buf, 0);
     build_work(&buf, 5, t, 1);
-    assert_int_equal(buf.len, TF__WIRE_HDR + 16 + 12 + 16);
+    assert_int_equal(buf.len, TF__WIRE_HDR + 16 + 20 + 16);
     work_holds(buf.data + TF__WIRE_HDR, buf.len - TF__WIRE_HDR, 5, t, 1);
     tf_buf_cleanup(&buf);
 }
@@ -610,7 +619,8 @@ test_work_open_rejects_task_length_past_the_end(void **state)
     struct tf_buf buf;
     const unsigned char *payload;
     size_t len;
-    size_t first_len_at = 16 + 8; /* after chunk, count, fn, the first id */
+    size_t first_len_at = 16 + 16; /* after chunk, count, fn, the first id
+                                      and its memory */
     size_t last_len_at;
 
     (void)state;
@@ -670,12 +680,15 @@ static void
 test_results_round_trip_outputs_and_extreme_values(void **state)
 {
     static const struct tf__wire_result r[] = {
-        {1, 0, 0, 1700000000123456, 1234567, "hello\n", 6, "", 0},
-        {2, -1, 0, 0, 0, "", 0, "warning: x\n", 11},
-        {3, INT32_MIN, INT32_MAX, INT64_MIN, UINT64_MAX, binary, sizeof(binary),
-         binary + 1, sizeof(binary) - 1},
-        {UINT64_MAX, 128 + 9, 9, INT64_MAX, 1, "o", 1, "e", 1},
-        {(uint64_t)1 << 63, -127, -1, -1, 42, "", 0, "", 0},
+        {1, 0, 0, 1700000000123456, 1234567, 1000000, 209715200, "hello\n", 6,
+         "", 0},
+        {2, -1, 0, 0, 0, 0, 0, "", 0, "warning: x\n", 11},
+        {3, INT32_MIN, INT32_MAX, INT64_MIN, UINT64_MAX, UINT64_MAX, 1, binary,
+         sizeof(binary), binary + 1, sizeof(binary) - 1},
+        {UINT64_MAX, 128 + 9, 9 | TF__SIG_OOM, INT64_MAX, 1, 2, 3, "o", 1, "e",
+         1},
+        {(uint64_t)1 << 63, -127, -1, -1, 42, 0, (uint64_t)1 << 63, "", 0, "",
+         0},
     };
     struct tf_buf buf;
 
@@ -691,7 +704,7 @@ static void
 test_results_round_trip_none_and_partial_message(void **state)
 {
     static const struct tf__wire_result r[] = {
-        {10, 0, 0, 5, 6, "x\n", 2, "", 0},
+        {10, 0, 0, 5, 6, 7, 8, "x\n", 2, "", 0},
     };
     struct tf_buf buf;
 
@@ -724,6 +737,8 @@ test_results_round_trip_many_results(void **state)
         r[i].signal = (int32_t)(i % 5);
         r[i].start_us = (int64_t)i * 1000 - 250000;
         r[i].runtime_us = (uint64_t)i * i;
+        r[i].cpu_us = (uint64_t)i * 3;
+        r[i].peak_bytes = (uint64_t)i << 20;
         r[i].out = text[i];
         r[i].out_len = (size_t)n;
         r[i].err = text[i];
@@ -815,7 +830,7 @@ test_results_open_rejects_byte_lengths_past_the_end(void **state)
     struct tf_buf buf;
     const unsigned char *payload;
     size_t len;
-    size_t out_len_at = 16 + 32;            /* first result's out length */
+    size_t out_len_at = 16 + 48;            /* first result's out length */
     size_t err_len_at = out_len_at + 4 + 4; /* after "out\n" */
     size_t last_err_len_at;
 
@@ -1194,7 +1209,7 @@ test_header_of_begin_end_is_what_the_format_says(void **state)
     assert_int_equal(tf__wire_end(&buf, &err), 0);
     assert_int_equal(buf.len, 12 + 4 + 8 + 4 + 2);
     assert_memory_equal(buf.data,
-                        "TFRM\x01\x04\x00\x00\x12\x00\x00\x00"
+                        "TFRM\x02\x04\x00\x00\x12\x00\x00\x00"
                         "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c"
                         "\x02\x00\x00\x00xy",
                         buf.len);
