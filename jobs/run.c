@@ -109,13 +109,16 @@ run_init(void **state, const struct tf_opts *opts, struct tf_error *err)
     return 0;
 }
 
+/* The variables set_env() sets for every task of a worker, TASKFARM_ and
+ * these names (and TASKFARM_TASK_ID), the last the host's. */
+static const char *const run_vars[RUN_NVARS] = {
+    "WORKER",       "NWORKERS",       "NODE", "NNODES",
+    "LOCAL_WORKER", "LOCAL_NWORKERS", "HOST"};
+
 /* Whether the variable "NAME=VALUE" at E is one that set_env() sets. */
 static bool
 ours(const char *e)
 {
-    static const char *const names[] = {
-        "TASK_ID", "WORKER",       "NWORKERS",       "NODE",
-        "NNODES",  "LOCAL_WORKER", "LOCAL_NWORKERS", "HOST", NULL};
     size_t len;
     size_t i;
 
@@ -123,8 +126,10 @@ ours(const char *e)
         return false;
     e += 9;
     len = strcspn(e, "=");
-    for (i = 0; names[i] != NULL; i++)
-        if (strlen(names[i]) == len && strncmp(e, names[i], len) == 0)
+    if (len == 7 && strncmp(e, "TASK_ID", 7) == 0)
+        return true;
+    for (i = 0; i < RUN_NVARS; i++)
+        if (strlen(run_vars[i]) == len && strncmp(e, run_vars[i], len) == 0)
             return true;
     return false;
 }
@@ -157,9 +162,6 @@ set_env(struct run_state *st, const struct tf_task *task)
     char *p;
 
     if (st->env_worker != task->worker) {
-        const char *const names[RUN_NVARS] = {
-            "WORKER", "NWORKERS",     "NODE",          "NNODES",
-            "LOCAL_WORKER", "LOCAL_NWORKERS", "HOST"};
         const int values[RUN_NVARS - 1] = {
             task->worker, task->nworkers,     task->node,
             task->nnodes, task->local_worker, task->local_nworkers};
@@ -171,10 +173,10 @@ set_env(struct run_state *st, const struct tf_task *task)
         for (i = 0; i < RUN_NVARS; i++) {
             free(st->vars[i]);
             if (i < RUN_NVARS - 1)
-                len = asprintf(&st->vars[i], "TASKFARM_%s=%d", names[i],
+                len = asprintf(&st->vars[i], "TASKFARM_%s=%d", run_vars[i],
                                values[i]);
             else
-                len = asprintf(&st->vars[i], "TASKFARM_%s=%s", names[i],
+                len = asprintf(&st->vars[i], "TASKFARM_%s=%s", run_vars[i],
                                task->host);
             if (len < 0) {
                 st->vars[i] = NULL;

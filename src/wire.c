@@ -263,25 +263,30 @@ tf__wire_work_begin(struct tf_buf *buf, uint64_t chunk, uint32_t fn)
     return rc;
 }
 
+/* A task's length with this bit: its memory need follows (else it is 0). */
+#define WORK_MEM 0x80000000u
+
 int
 tf__wire_work_add(struct tf_buf *buf, uint64_t id, uint64_t mem, const void *p,
                   size_t n)
 {
+    size_t head = mem != 0 ? 20 : 12;
     unsigned char *d;
     int rc;
 
     if (n > TF__WIRE_MAX_PAYLOAD)
         return TF_EINPUT;
-    rc = tf_buf_reserve(buf, 20 + n);
+    rc = tf_buf_reserve(buf, head + n);
     if (rc < 0)
         return rc;
     d = buf->data + buf->len;
     tf__store_u64(d, id);
-    tf__store_u64(d + 8, mem);
-    tf__store_u32(d + 16, (uint32_t)n);
+    tf__store_u32(d + 8, (uint32_t)n | (mem != 0 ? WORK_MEM : 0));
+    if (mem != 0)
+        tf__store_u64(d + 12, mem);
     if (n > 0)
-        memcpy(d + 20, p, n);
-    buf->len += 20 + n;
+        memcpy(d + head, p, n);
+    buf->len += head + n;
     buf->data[buf->len] = '\0';
     return 0;
 }
@@ -293,6 +298,31 @@ tf__wire_work_end(struct tf_buf *buf, uint32_t count, struct tf_error *err)
         return tf__error(err, TF_EPROTO, "WORK frame without its header");
     tf__store_u32(buf->data + TF__WIRE_HDR + 8, count);
     return tf__wire_end(buf, err);
+}
+
+/* Reads a task of a WORK payload; returns its bytes (in the payload). */
+static const void *
+get_task(struct tf__wire_reader *r, uint64_t *id, uint64_t *mem, size_t *n)
+{
+    const unsigned char *p;
+    uint32_t len;
+
+    *id = tf__wire_get_u64(r);
+    len = tf__wire_get_u32(r);
+    *mem = (len & WORK_MEM) != 0 ? tf__wire_get_u64(r) : 0;
+    /* One encoding of each task: a need of 0 is left out. */
+    if ((len & WORK_MEM) != 0 && *mem == 0)
+        r->bad = 1;
+    len &= ~WORK_MEM;
+    if (r->bad || (size_t)(r->end - r->p) < len) {
+        r->bad = 1;
+        *n = 0;
+        return "";
+    }
+    p = r->p;
+    r->p += len;
+    *n = len;
+    return p;
 }
 
 int
@@ -307,15 +337,14 @@ tf__wire_work_open(struct tf__work_reader *w, const void *payload, size_t len,
     w->count = tf__wire_get_u32(&w->r);
     w->fn = tf__wire_get_u32(&w->r);
     w->done = 0;
-    if (w->r.bad || w->count > len / 20)
+    if (w->r.bad || w->count > len / 12)
         return tf__error(err, TF_EPROTO, "malformed WORK message");
     check = w->r;
     for (i = 0; i < w->count; i++) {
+        uint64_t id, mem;
         size_t n;
 
-        (void)tf__wire_get_u64(&check);
-        (void)tf__wire_get_u64(&check);
-        (void)tf__wire_get_bytes(&check, &n);
+        (void)get_task(&check, &id, &mem, &n);
     }
     if (check.bad || check.p != check.end)
         return tf__error(err, TF_EPROTO,
@@ -331,14 +360,12 @@ tf__wire_work_next(struct tf__work_reader *w, uint64_t *id, uint64_t *mem,
     if (w->done >= w->count)
         return 0;
     w->done++;
-    *id = tf__wire_get_u64(&w->r);
-    *mem = tf__wire_get_u64(&w->r);
-    *p = tf__wire_get_bytes(&w->r, n);
+    *p = get_task(&w->r, id, mem, n);
     return 1;
 }
 
-/* The bytes of a result with no output. */
-#define RESULT_MIN 56
+/* The bytes of a result with no output and no usage (TF__SIG_USAGE). */
+#define RESULT_MIN 40
 
 int
 tf__wire_results_begin(struct tf_buf *buf)
@@ -358,25 +385,33 @@ tf__wire_results_begin(struct tf_buf *buf)
 int
 tf__wire_results_add(struct tf_buf *buf, const struct tf__wire_result *res)
 {
+    bool usage = res->cpu_us != 0 || res->peak_bytes != 0;
+    size_t size = RESULT_MIN + (usage ? 16 : 0);
     unsigned char *d;
     int rc;
 
     if (res->out_len > TF__WIRE_MAX_PAYLOAD ||
-        res->err_len > TF__WIRE_MAX_PAYLOAD)
+        res->err_len > TF__WIRE_MAX_PAYLOAD ||
+        (res->signal & TF__SIG_USAGE) != 0)
         return TF_EINPUT;
-    rc = tf_buf_reserve(buf, RESULT_MIN + res->out_len + res->err_len);
+    rc = tf_buf_reserve(buf, size + res->out_len + res->err_len);
     if (rc < 0)
         return rc;
     d = buf->data + buf->len;
     tf__store_u64(d, res->id);
     tf__store_u32(d + 8, (uint32_t)res->status);
-    tf__store_u32(d + 12, (uint32_t)res->signal);
+    tf__store_u32(d + 12, (uint32_t)res->signal |
+                              (usage ? TF__SIG_USAGE : 0));
     tf__store_u64(d + 16, (uint64_t)res->start_us);
     tf__store_u64(d + 24, res->runtime_us);
-    tf__store_u64(d + 32, res->cpu_us);
-    tf__store_u64(d + 40, res->peak_bytes);
-    tf__store_u32(d + 48, (uint32_t)res->out_len);
-    d += 52;
+    d += 32;
+    if (usage) {
+        tf__store_u64(d, res->cpu_us);
+        tf__store_u64(d + 8, res->peak_bytes);
+        d += 16;
+    }
+    tf__store_u32(d, (uint32_t)res->out_len);
+    d += 4;
     if (res->out_len > 0)
         memcpy(d, res->out, res->out_len);
     d += res->out_len;
@@ -384,7 +419,7 @@ tf__wire_results_add(struct tf_buf *buf, const struct tf__wire_result *res)
     d += 4;
     if (res->err_len > 0)
         memcpy(d, res->err, res->err_len);
-    buf->len += RESULT_MIN + res->out_len + res->err_len;
+    buf->len += size + res->out_len + res->err_len;
     buf->data[buf->len] = '\0';
     return 0;
 }
@@ -409,8 +444,16 @@ get_result(struct tf__wire_reader *r, struct tf__wire_result *res)
     res->signal = (int32_t)tf__wire_get_u32(r);
     res->start_us = (int64_t)tf__wire_get_u64(r);
     res->runtime_us = tf__wire_get_u64(r);
-    res->cpu_us = tf__wire_get_u64(r);
-    res->peak_bytes = tf__wire_get_u64(r);
+    res->cpu_us = 0;
+    res->peak_bytes = 0;
+    if ((res->signal & TF__SIG_USAGE) != 0) {
+        res->signal &= ~TF__SIG_USAGE;
+        res->cpu_us = tf__wire_get_u64(r);
+        res->peak_bytes = tf__wire_get_u64(r);
+        /* One encoding of each result: no measurement is left out. */
+        if (res->cpu_us == 0 && res->peak_bytes == 0)
+            r->bad = 1;
+    }
     res->out = tf__wire_get_bytes(r, &res->out_len);
     res->err = tf__wire_get_bytes(r, &res->err_len);
 }

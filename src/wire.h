@@ -108,10 +108,11 @@ int tf__wire_get_error(const void *payload, size_t len, int *code,
 
 /*
  * WORK payload: u64 chunk number, u32 count, u32 task function (its index
- * in the table every rank registered), then count times { u64 task id, u64
- * memory the task needs in bytes (0: not said; with TF__MEM_ESTIMATED, an
- * estimate), bytes payload }. tf__wire_work_begin() writes the fixed part
- * with a placeholder count.
+ * in the table every rank registered), then count times { u64 task id,
+ * u32 payload length, [u64 memory the task needs in bytes, with
+ * TF__MEM_ESTIMATED an estimate, when the length's top bit is set; else 0:
+ * not said], the payload }.
+ * tf__wire_work_begin() writes the fixed part with a placeholder count.
  */
 #define TF__MEM_ESTIMATED ((uint64_t)1 << 63)
 /* In the task function field: measure the CPU time of tasks that run in
@@ -142,14 +143,16 @@ int tf__wire_work_next(struct tf__work_reader *w, uint64_t *id,
 /*
  * RESULTS payload: u32 chunks completed by this message (0 or more), u64
  * busy microseconds, u32 count, then count times { u64 id, u32 status,
- * u32 signal, u64 start (wall us), u64 runtime us, u64 CPU us, u64 peak
- * memory bytes, bytes out, bytes err }. The signal field's bit
- * TF__SIG_TIMED_OUT says that the task passed its time limit, TF__SIG_OOM
- * that the out-of-memory killer ended it; the bits below them are the
- * signal.
+ * u32 signal, u64 start (wall us), u64 runtime us, [u64 CPU us, u64 peak
+ * memory bytes, when the signal field has TF__SIG_USAGE; else both 0],
+ * bytes out, bytes err }. The signal field's bit TF__SIG_TIMED_OUT says
+ * that the task passed its time limit, TF__SIG_OOM that the out-of-memory
+ * killer ended it; the bits below them are the signal. Measurements cost
+ * their bytes only when there are some.
  */
 #define TF__SIG_TIMED_OUT 0x10000
 #define TF__SIG_OOM 0x20000
+#define TF__SIG_USAGE 0x40000 /* on the wire only: CPU and peak follow */
 #define TF__SIG_MASK 0xffff
 struct tf__wire_result {
     uint64_t id;

@@ -55,8 +55,9 @@ struct worker {
     uint64_t cpu_us;      /* ... its CPU time */
     uint64_t peak_bytes;  /* ... its peak memory, 0: not known */
     unsigned usage_flags; /* ... TF_USAGE_* */
-    uint64_t oom_base;    /* tf__oom_kills() as its processes started, or
-                             UINT64_MAX */
+    bool procs;           /* ... it started processes */
+    uint64_t oom_base;    /* tf__oom_kills() when last read, or UINT64_MAX */
+    uint64_t oom_read_us; /* ... when it was read */
     bool reserved;        /* it holds a reservation of memory */
     bool stop;
 };
@@ -109,9 +110,18 @@ tf_result_set_pgid(struct tf_result *res, int pgid)
         return;
     if (wk->t->task_pgid != NULL)
         *wk->t->task_pgid = pgid;
-    /* The count to compare with should the task die of SIGKILL. */
-    if (pgid != 0)
-        wk->oom_base = tf__oom_kills();
+    /* The count to compare with should the task die of SIGKILL: read
+     * again when a second old (a read costs some microseconds, as much as
+     * a small task's other bookkeeping). */
+    if (pgid != 0) {
+        uint64_t now = tf__now_us();
+
+        wk->procs = true;
+        if (wk->oom_base == UINT64_MAX || now - wk->oom_read_us >= 1000000u) {
+            wk->oom_base = tf__oom_kills();
+            wk->oom_read_us = now;
+        }
+    }
 }
 
 void
@@ -132,15 +142,18 @@ tf_result_set_usage(struct tf_result *res, uint64_t cpu_us,
  * out-of-memory killer: SIGKILL (or a shell's 137) while the count of
  * such kills rose, and not by its time limit. */
 static bool
-killed_for_memory(const struct worker *wk, const struct tf_result *r)
+killed_for_memory(struct worker *wk, const struct tf_result *r)
 {
+    uint64_t base = wk->oom_base;
     uint64_t now;
 
-    if (wk->oom_base == UINT64_MAX || r->timed_out ||
+    if (!wk->procs || base == UINT64_MAX || r->timed_out ||
         (r->signal != SIGKILL && r->status != 128 + SIGKILL))
         return false;
     now = tf__oom_kills();
-    return now != UINT64_MAX && now > wk->oom_base;
+    wk->oom_base = now;
+    wk->oom_read_us = tf__now_us();
+    return now != UINT64_MAX && now > base;
 }
 
 /*
@@ -626,7 +639,7 @@ worker_run_chunk(struct worker *wk, struct tf_result *r, struct tf_error *err)
         r->engine = wk;
         wk->task_id = task.id;
         wk->usage_set = false;
-        wk->oom_base = UINT64_MAX;
+        wk->procs = false;
         if (mem != 0) {
             rc = wait_for_memory(wk, task.id, mem, r);
             /* The wait is not the task's time. */
@@ -686,8 +699,9 @@ worker_run_chunk(struct worker *wk, struct tf_result *r, struct tf_error *err)
         wres.status = r->status;
         wres.signal = r->signal | (r->timed_out ? TF__SIG_TIMED_OUT : 0);
         wres.runtime_us = t1 - t0;
-        wres.cpu_us = wk->cpu_us;
-        wres.peak_bytes = wk->peak_bytes;
+        /* Measurements go to the master when a results file keeps them. */
+        wres.cpu_us = measure ? wk->cpu_us : 0;
+        wres.peak_bytes = measure ? wk->peak_bytes : 0;
         if (wk->usage_flags & TF_USAGE_OOM)
             wres.signal |= TF__SIG_OOM;
         wres.out = r->out.data;
@@ -774,6 +788,7 @@ tf__worker_main(struct tf__transport *t, void *arg)
     int i;
 
     memset(&wk, 0, sizeof(wk));
+    wk.oom_base = UINT64_MAX;
     wk.cfg = cfg;
     wk.t = t;
     wk.queue = queue;

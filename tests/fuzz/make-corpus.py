@@ -70,17 +70,27 @@ def hello(pid, cpus, host):
 
 
 def work(chunk, fn, tasks):
+    # Odd tasks say a memory need (the length's top bit), even ones none.
     p = struct.pack("<QII", chunk, len(tasks), fn)
     for task_id, data in tasks:
-        p += struct.pack("<QQ", task_id, (task_id * 100) << 20) + wbytes(data)
+        if task_id % 2:
+            p += struct.pack("<QIQ", task_id, len(data) | 0x80000000,
+                             (task_id * 100) << 20) + data
+        else:
+            p += struct.pack("<Q", task_id) + wbytes(data)
     return p
 
 
 def results(chunks_done, busy_us, res):
     p = struct.pack("<IQI", chunks_done, busy_us, len(res))
+    # CPU time and peak memory follow only when one is not 0 (signal bit
+    # 0x40000).
     for task_id, status, sig, start, runtime, cpu, peak, out, err in res:
-        p += struct.pack("<QiiqQQQ", task_id, status, sig, start, runtime,
-                         cpu, peak)
+        if cpu or peak:
+            p += struct.pack("<QiiqQQQ", task_id, status, sig | 0x40000,
+                             start, runtime, cpu, peak)
+        else:
+            p += struct.pack("<QiiqQ", task_id, status, sig, start, runtime)
         p += wbytes(out) + wbytes(err)
     return p
 

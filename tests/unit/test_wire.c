@@ -84,8 +84,10 @@ struct task_spec {
     size_t n;
 };
 
-/* The memory need the tests give task ID: every bit of it varies. */
-#define MEM_OF(id) ((uint64_t)(id) ^ 0xa5a5a5a5a5a5a5a5u)
+/* The memory need the tests give task ID: every bit of it varies; none for
+ * even ids (the need is then left out of the message). */
+#define MEM_OF(id)                                                           \
+    ((id) % 2 == 0 ? 0 : (uint64_t)(id) ^ 0xa5a5a5a5a5a5a5a5u)
 
 static void
 build_work(struct tf_buf *buf, uint64_t chunk, const struct task_spec *t,
@@ -619,8 +621,8 @@ test_work_open_rejects_task_length_past_the_end(void **state)
     struct tf_buf buf;
     const unsigned char *payload;
     size_t len;
-    size_t first_len_at = 16 + 16; /* after chunk, count, fn, the first id
-                                      and its memory */
+    size_t first_len_at = 16 + 8; /* after chunk, count, fn and the first
+                                     id; its memory need follows */
     size_t last_len_at;
 
     (void)state;
@@ -629,7 +631,7 @@ test_work_open_rejects_task_length_past_the_end(void **state)
     payload = buf.data + TF__WIRE_HDR;
     len = buf.len - TF__WIRE_HDR;
     last_len_at = len - 39 - 4;
-    assert_int_equal(get_le32(payload + first_len_at), 5);
+    assert_int_equal(get_le32(payload + first_len_at), 5 | 0x80000000u);
     assert_int_equal(get_le32(payload + last_len_at), 39);
     assert_int_equal(work_open_patched(payload, len, last_len_at, 40),
                      TF_EPROTO);
@@ -683,12 +685,13 @@ test_results_round_trip_outputs_and_extreme_values(void **state)
         {1, 0, 0, 1700000000123456, 1234567, 1000000, 209715200, "hello\n", 6,
          "", 0},
         {2, -1, 0, 0, 0, 0, 0, "", 0, "warning: x\n", 11},
-        {3, INT32_MIN, INT32_MAX, INT64_MIN, UINT64_MAX, UINT64_MAX, 1, binary,
+        {3, INT32_MIN, INT32_MAX & ~TF__SIG_USAGE, INT64_MIN, UINT64_MAX,
+         UINT64_MAX, 1, binary,
          sizeof(binary), binary + 1, sizeof(binary) - 1},
         {UINT64_MAX, 128 + 9, 9 | TF__SIG_OOM, INT64_MAX, 1, 2, 3, "o", 1, "e",
          1},
-        {(uint64_t)1 << 63, -127, -1, -1, 42, 0, (uint64_t)1 << 63, "", 0, "",
-         0},
+        {(uint64_t)1 << 63, -127, ~TF__SIG_USAGE, -1, 42, 0, (uint64_t)1 << 63,
+         "", 0, "", 0},
     };
     struct tf_buf buf;
 
@@ -698,6 +701,32 @@ test_results_round_trip_outputs_and_extreme_values(void **state)
     results_hold(buf.data + TF__WIRE_HDR, buf.len - TF__WIRE_HDR, 2, UINT64_MAX,
                  r, 5);
     tf_buf_cleanup(&buf);
+}
+
+/* A result without measurements leaves their 16 bytes out; the wire's own
+ * bit in the signal field cannot be sent. */
+static void
+test_results_leave_out_usage_when_none(void **state)
+{
+    struct tf__wire_result r[] = {
+        {7, 0, 0, 1, 2, 0, 0, "x", 1, "", 0},
+        {8, 0, 0, 1, 2, 0, 5, "x", 1, "", 0},
+    };
+    struct tf_buf a;
+    struct tf_buf b;
+
+    (void)state;
+    tf_buf_init(&a, 0);
+    tf_buf_init(&b, 0);
+    build_results(&a, 0, 0, r, 1);
+    build_results(&b, 0, 0, r + 1, 1);
+    assert_int_equal(b.len - a.len, 16);
+    results_hold(a.data + TF__WIRE_HDR, a.len - TF__WIRE_HDR, 0, 0, r, 1);
+    results_hold(b.data + TF__WIRE_HDR, b.len - TF__WIRE_HDR, 0, 0, r + 1, 1);
+    r[0].signal = TF__SIG_USAGE;
+    assert_int_equal(tf__wire_results_add(&a, &r[0]), TF_EINPUT);
+    tf_buf_cleanup(&a);
+    tf_buf_cleanup(&b);
 }
 
 static void
@@ -1693,6 +1722,7 @@ main(void)
         cmocka_unit_test(test_work_open_rejects_task_length_past_the_end),
         cmocka_unit_test(test_work_open_rejects_trailing_garbage),
         cmocka_unit_test(test_results_round_trip_outputs_and_extreme_values),
+        cmocka_unit_test(test_results_leave_out_usage_when_none),
         cmocka_unit_test(test_results_round_trip_none_and_partial_message),
         cmocka_unit_test(test_results_round_trip_many_results),
         cmocka_unit_test(test_results_open_rejects_every_truncation),
