@@ -158,13 +158,12 @@ tf__wire_get_u64(struct tf__wire_reader *r)
     return v;
 }
 
-const void *
-tf__wire_get_bytes(struct tf__wire_reader *r, size_t *n)
+/* Takes the next LEN bytes of R: returns where they are, LEN in *N. */
+static const void *
+get_raw(struct tf__wire_reader *r, uint32_t len, size_t *n)
 {
     const unsigned char *p;
-    uint32_t len;
 
-    len = tf__wire_get_u32(r);
     if (r->bad || (size_t)(r->end - r->p) < len) {
         r->bad = 1;
         *n = 0;
@@ -174,6 +173,14 @@ tf__wire_get_bytes(struct tf__wire_reader *r, size_t *n)
     r->p += len;
     *n = len;
     return p;
+}
+
+const void *
+tf__wire_get_bytes(struct tf__wire_reader *r, size_t *n)
+{
+    uint32_t len = tf__wire_get_u32(r);
+
+    return get_raw(r, len, n);
 }
 
 int
@@ -304,7 +311,6 @@ tf__wire_work_end(struct tf_buf *buf, uint32_t count, struct tf_error *err)
 static const void *
 get_task(struct tf__wire_reader *r, uint64_t *id, uint64_t *mem, size_t *n)
 {
-    const unsigned char *p;
     uint32_t len;
 
     *id = tf__wire_get_u64(r);
@@ -313,16 +319,7 @@ get_task(struct tf__wire_reader *r, uint64_t *id, uint64_t *mem, size_t *n)
     /* One encoding of each task: a need of 0 is left out. */
     if ((len & WORK_MEM) != 0 && *mem == 0)
         r->bad = 1;
-    len &= ~WORK_MEM;
-    if (r->bad || (size_t)(r->end - r->p) < len) {
-        r->bad = 1;
-        *n = 0;
-        return "";
-    }
-    p = r->p;
-    r->p += len;
-    *n = len;
-    return p;
+    return get_raw(r, len & ~WORK_MEM, n);
 }
 
 int
