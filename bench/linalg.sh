@@ -15,6 +15,15 @@
 #                   time. Where the 2 CPUs share one core's floating-point
 #                   units (SMT siblings, or vCPUs placed so by the host) this
 #                   is well under 2 x kernel, and it is the real ceiling
+#   2 cold procs    bench/gemm_floor.c: A and B in a shared memory file, 2
+#                   forked processes each multiplying half the rows with one
+#                   cblas_dgemm, timed from the first fork: a farm of 2
+#                   processes with nothing of the farm. A process's first
+#                   pass over large memory is slower than its second, and
+#                   the kernel above times its second call (after an untimed
+#                   one); a farm's workers meet the data once, so this is
+#                   the ceiling of any farm of processes (Pool, mpi4py,
+#                   taskfarm) where 2 x kernel is out of reach
 #   numpy Pool      multiprocessing.Pool(2), B given to each worker once by
 #                   its initializer, imap_unordered over row blocks of A
 #                   sized as taskfarm's (1024 rows shrinking to 64 at n =
@@ -31,7 +40,7 @@
 # House rule: every comparison alternates taskfarm and the peer, A B A B,
 # ROUNDS pairs (default 3), and the result is the MEDIAN of the pairwise
 # ratios GFLOP/s(taskfarm) / GFLOP/s(peer). Target: >= 0.85 of 2 x kernel
-# (and of 2 kernels).
+# (and of 2 kernels, and of 2 cold procs).
 #
 # Every run is checked, so a broken run cannot look fast: exit status 0 and
 # its rate line; one untimed pre-flight run of each taskfarm transport with
@@ -42,7 +51,7 @@
 #      N (default 4096), ROUNDS (default 3), PYTHON (default /usr/bin/python3:
 #      Debian's numpy and mpi4py, not a pyenv python3 first in PATH),
 #      PAIRS (the comparisons, default "fork:kernel mpi:kernel fork:kernel2
-#      mpi:kernel2 fork:pool mpi:mpi4py").
+#      mpi:kernel2 fork:floor mpi:floor fork:pool mpi:mpi4py").
 # numpy and mpi4py come from Debian: apt-get install python3-numpy
 # python3-mpi4py (scripts/install-deps.sh --test). A missing peer is
 # skipped with the reason.
@@ -62,6 +71,7 @@ PY=${PYTHON:-/usr/bin/python3}
 c_fork()   { "$TF" -j 2 linalg gemm --n "$N" "$@" </dev/null; }
 c_mpi()    { mpirun -np 3 "$TF" linalg gemm --n "$N" "$@" </dev/null; }
 c_kernel() { "$TF" -j 1 linalg gemm --n "$N" --kernel-only </dev/null; }
+c_floor()  { OPENBLAS_NUM_THREADS=1 "$tmp/gemm_floor" "$N" </dev/null; }
 c_kernel2() {
     local pid rc=0
     "$TF" -j 1 linalg gemm --n "$N" --kernel-only </dev/null >"$tmp/k2a" &
@@ -79,10 +89,10 @@ c_mpi4py() {
 }
 
 declare -A LABEL=([fork]="taskfarm fork" [mpi]="taskfarm mpi"
-    [kernel]="2 x kernel" [kernel2]="2 kernels" [pool]="numpy Pool(2)" [mpi4py]="numpy mpi4py")
+    [kernel]="2 x kernel" [kernel2]="2 kernels" [floor]="2 cold procs" [pool]="numpy Pool(2)" [mpi4py]="numpy mpi4py")
 # Which taskfarm transport meets which peer, and the target of the ratio.
-read -r -a PAIRS <<<"${PAIRS:-fork:kernel mpi:kernel fork:kernel2 mpi:kernel2 fork:pool mpi:mpi4py}"
-declare -A TARGET=([kernel]=">=0.85" [kernel2]=">=0.85" [pool]="-" [mpi4py]="-")
+read -r -a PAIRS <<<"${PAIRS:-fork:kernel mpi:kernel fork:kernel2 mpi:kernel2 fork:floor mpi:floor fork:pool mpi:mpi4py}"
+declare -A TARGET=([kernel]=">=0.85" [kernel2]=">=0.85" [floor]=">=0.85" [pool]="-" [mpi4py]="-")
 
 # ---- the Python peers ----------------------------------------------------------
 
@@ -171,6 +181,11 @@ export PYTHONPATH="$tmp${PYTHONPATH:+:$PYTHONPATH}"
 transports=(fork)
 peers=(kernel kernel2)
 skipped=()
+if ! "${CC:-gcc}" -O2 -o "$tmp/gemm_floor" "$here/gemm_floor.c" -lopenblas 2>"$tmp/cc.err"; then
+    skipped+=("2 cold procs: skipped: $here/gemm_floor.c did not compile: $(head -n 1 "$tmp/cc.err")")
+else
+    peers+=(floor)
+fi
 if command -v mpirun >/dev/null 2>&1; then
     transports+=(mpi)
 else
