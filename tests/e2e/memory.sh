@@ -150,10 +150,11 @@ fi
 for i in 1 2 3; do
     echo "python3 -c \"import time; a = b'x' * (200 << 20); time.sleep(1)\" # $i"
 done > "$W/wait.txt"
-# no_overlap FILE - no two tasks of FILE ran at the same time.
+# no_overlap FILE - no two tasks of FILE ran at the same time. (Times in
+# whole milliseconds: awk's print would round a sum to 6 digits.)
 no_overlap()
 {
-    printf '%s' "$TFQ results $1 | awk -F '\t' 'NR > 1 { print \$9, \$9 + \$10 }' | sort -n | awk 'NR > 1 && \$1 < end { exit 1 } { end = \$2 }'"
+    printf '%s' "$TFQ results $1 | awk -F '\t' 'NR > 1 { printf \"%.0f %.0f\\n\", \$9 * 1000, (\$9 + \$10) * 1000 }' | sort -n | awk 'NR > 1 && \$1 < end { exit 1 } { end = \$2 }'"
 }
 run_cmd 1 "$W/incg $TFQ -j 2 --results $W/nowait.tfr run $W/wait.txt > /dev/null 2> $W/nowait.err"
 check "$TFQ results $W/nowait.tfr | grep -q 'oom'"
