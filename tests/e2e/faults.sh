@@ -156,11 +156,16 @@ run_cmd 0 "$TFQ -j 2 --resume --results $W/sig.res run $T >> $W/sig.out 2> $W/si
 check "test \"\$(cat $W/sig.out)\" = \"\$(seq 1 10 | sed 's/^/task /')\""
 check "test \"\$($TFQ results --all $W/sig.res | tail -n +2 | wc -l)\" = 10"
 # SIGINT to every process of the run, as Ctrl-C sends it: exit 130.
-for i in $(seq 1 4); do echo "sleep 5"; done > "$W/int.txt"
+# The signal goes once both first tasks run (a slow start, as under a
+# sanitizer, must not let it reach a master that has not set its handlers).
+for i in $(seq 1 4); do echo "touch $W/int.started.$i; sleep 5"; done > "$W/int.txt"
 (
     setsid "$TF" -j 2 run "$W/int.txt" > /dev/null 2> "$W/int.err" &
     pid=$!
-    sleep 0.3
+    for _ in $(seq 300); do
+        test "$(ls "$W" | grep -c '^int\.started\.')" -ge 2 && break
+        sleep 0.1
+    done
     kill -INT -- "-$pid"
     wait "$pid"
     echo $? > "$W/int.rc"
@@ -168,11 +173,14 @@ for i in $(seq 1 4); do echo "sleep 5"; done > "$W/int.txt"
 check "test \"\$(cat $W/int.rc)\" = 130 && grep -q 'stopped by Interrupt' $W/int.err"
 # A second signal ends the master at once, while its workers still wait
 # for tasks that ignore SIGTERM.
-for i in 1 2; do echo "trap '' TERM; sleep 20"; done > "$W/stubborn.txt"
+for i in 1 2; do echo "trap '' TERM; touch $W/stubborn.started.$i; sleep 20"; done > "$W/stubborn.txt"
 (
     "$TF" -j 2 run "$W/stubborn.txt" > /dev/null 2>&1 &
     pid=$!
-    sleep 0.3
+    for _ in $(seq 300); do
+        test -e "$W/stubborn.started.1" && test -e "$W/stubborn.started.2" && break
+        sleep 0.1
+    done
     kill -TERM "$pid"
     sleep 0.2
     kill -TERM "$pid"
