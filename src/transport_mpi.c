@@ -1,47 +1,71 @@
 /* transport_mpi.c - ranks of MPI_COMM_WORLD; the only file that includes mpi.h */
 #include "transport.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <mpi.h>
 
 #include "error.h"
+#include "stream.h"
 #include "util.h"
 #include "wire.h"
 
-#define TAG_FRAME 7
+/*
+ * MPI starts the ranks and tells each where it is; the frames between the
+ * master and a worker then go over a socket of their own (a Unix socket on
+ * the master's node, TCP elsewhere), read and written as the fork
+ * transport does. A worker that dies closes its socket, and one that goes
+ * silent (its node lost, its network down) fails TCP's keepalive probes
+ * within the time TASKFARM_LOST_AFTER sets: either way the master learns
+ * it as the end of a stream, which MPI point-to-point cannot tell it (a
+ * dead peer hangs or aborts the job). Large shared data still goes by MPI:
+ * a broadcast into one shared memory window per node, while no worker is
+ * lost.
+ */
+
 /* Shared data from this size on goes by broadcast into one shared memory
  * window per node; smaller data goes to each worker as a frame. */
 #define WINDOW_MIN ((size_t)1 << 20)
 /* The steps of a TF__MSG_WINDOW message. */
 #define STEP_MAKE 1 /* to the master's node: make a window with the master */
 #define STEP_FILL 2 /* to all: the frame is in the window (or on its way) */
-/* Naps start at MIN_NAP_NS and double up to MAX_NAP_NS, or, after a long
- * wait, up to a fiftieth of the time waited so far (at most LONG_NAP_NS):
- * a message that ends a wait of T is seen at most T/50 late, 2% of what was
- * spent waiting anyway, and an idle rank wakes 50 times a second at most. */
-#define MIN_NAP_NS 50000L
-#define MAX_NAP_NS 2000000L
-#define LONG_NAP_NS 20000000L
-#define NAP_SHARE 50
+#define STEP_END 3  /* to all, last: the length is the number of workers
+                       lost; with none, every rank leaves MPI properly */
+/* A lost peer is noticed within this many seconds by default. */
+#define LOST_AFTER_S 10
+/* How long a worker whose master went away waits before it exits. */
+#define VANISHED_GRACE_S 2
+/* How long the workers have to connect to the master. */
+#define CONNECT_S 60
+/* The greeting each end of a new connection sends: magic, the worker's
+ * rank and the run's cookie, all big-endian. */
+#define GREET_MAGIC 0x54464331u /* "TFC1" */
+#define GREET_LEN 16
+/* The master's addresses passed to the workers at most. */
+#define MAX_ADDRS 16
 
-struct pending {
-    MPI_Request req;
-    struct tf_buf buf; /* owned until the send completes */
-    struct tf__frame_ref *ref; /* or a reference to the frame sent */
+/* Where the workers find the master; broadcast from rank 0. */
+struct rendezvous {
+    uint64_t cookie;
+    uint32_t port; /* TCP, host order */
+    uint32_t naddrs;
+    uint32_t addrs[MAX_ADDRS]; /* IPv4, network order */
 };
-
-static void
-pending_free(struct pending *p)
-{
-    tf_buf_cleanup(&p->buf);
-    tf__frame_ref_put(p->ref);
-    p->ref = NULL;
-}
 
 /* A frame of shared data in memory of the node's, which every rank of the
  * node maps: the window holds it in the node's first rank. */
@@ -66,9 +90,13 @@ struct mpi_impl {
     struct window next, cur, old;
     MPI_Request bcast; /* master: the broadcast of cur, or MPI_REQUEST_NULL */
     bool we_initialised;
-    struct pending *pend; /* owned */
-    size_t npend;
-    size_t cap;
+    /* The sockets: on the master peers 1..nworkers, on a worker peer 0. */
+    struct tf__streams s;
+    bool *gone;     /* master: [1..nworkers], reported lost or ended */
+    int nlost;      /* master: workers lost; worker: what END said */
+    bool ended;     /* worker: END came (or the master is gone) */
+    bool vanished;  /* worker: the master went without an END */
+    int lost_after; /* seconds */
 };
 
 static int
@@ -85,64 +113,388 @@ mpi_check(int mpirc, const char *what, struct tf_error *err)
     return tf__error(err, TF_ETRANSPORT, "%s: %s", what, text);
 }
 
-/* Sleeps for *NS and doubles it up to a cap that grows with WAITED_US, the
- * time this wait has lasted so far. */
-static void
-nap(long *ns, uint64_t waited_us)
+/* The seconds of silence after which a peer counts as lost. */
+static int
+lost_after_s(void)
 {
-    struct timespec ts;
-    long cap = MAX_NAP_NS;
+    const char *v = getenv("TASKFARM_LOST_AFTER");
+    char *end;
+    long n;
 
-    if (*ns == 0) {
-        /* First miss: look again at once. Then nap from 50 us: a shorter
-         * sleep costs as much (timer slack and the wake-up itself), and
-         * every wake-up costs a context switch. */
-        *ns = MIN_NAP_NS;
-        return;
-    }
-    ts.tv_sec = 0;
-    ts.tv_nsec = *ns;
-    nanosleep(&ts, NULL);
-    if ((long)(waited_us * 1000 / NAP_SHARE) > cap)
-        cap = (long)(waited_us * 1000 / NAP_SHARE);
-    if (cap > LONG_NAP_NS)
-        cap = LONG_NAP_NS;
-    *ns = *ns * 2 > cap ? cap : *ns * 2;
+    if (v == NULL || *v == '\0')
+        return LOST_AFTER_S;
+    errno = 0;
+    n = strtol(v, &end, 10);
+    if (errno != 0 || *end != '\0' || n < 2 || n > 86400)
+        return LOST_AFTER_S;
+    return (int)n;
 }
 
-/* Completes whatever sends have finished and frees their buffers. */
-static int
-reap_sends(struct mpi_impl *im, struct tf_error *err)
+/*
+ * Tunes a TCP socket: no delay for small frames, and keepalive probes
+ * with a limit on unacknowledged data such that a peer that goes silent
+ * fails the socket after about LOST seconds.
+ */
+static void
+tune_tcp(int fd, int lost)
 {
-    size_t i = 0;
+    int one = 1;
+    int idle = lost / 3 > 0 ? lost / 3 : 1;
+    int intvl = lost / 8 > 0 ? lost / 8 : 1;
+    int cnt = (lost - idle) / intvl > 0 ? (lost - idle) / intvl : 1;
+    unsigned int user = (unsigned int)lost * 1000u;
 
-    if (im->bcast != MPI_REQUEST_NULL) {
-        int done = 0;
-        int rc = mpi_check(MPI_Test(&im->bcast, &done, MPI_STATUS_IGNORE),
-                           "MPI_Test", err);
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user, sizeof(user));
+}
 
-        if (rc < 0)
-            return rc;
-    }
-    while (i < im->npend) {
-        int done = 0;
-        int rc;
+/* The abstract Unix socket of the run whose cookie is COOKIE, in SA; the
+ * length of the address. */
+static socklen_t
+unix_name(struct sockaddr_un *sa, uint64_t cookie)
+{
+    int n;
 
-        rc = mpi_check(MPI_Test(&im->pend[i].req, &done, MPI_STATUS_IGNORE),
-                       "MPI_Test", err);
-        if (rc < 0)
-            return rc;
-        if (done) {
-            pending_free(&im->pend[i]);
-            im->pend[i] = im->pend[im->npend - 1];
-            im->npend--;
-        } else {
-            i++;
+    memset(sa, 0, sizeof(*sa));
+    sa->sun_family = AF_UNIX;
+    n = snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1,
+                 "taskfarm-%016llx", (unsigned long long)cookie);
+    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+                       (size_t)n);
+}
+
+static void
+put_be32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+static uint32_t
+get_be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+           (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+static void
+greeting(unsigned char *g, int rank, uint64_t cookie)
+{
+    put_be32(g, GREET_MAGIC);
+    put_be32(g + 4, (uint32_t)rank);
+    put_be32(g + 8, (uint32_t)(cookie >> 32));
+    put_be32(g + 12, (uint32_t)cookie);
+}
+
+/* Reads or writes (WRITE) exactly GREET_LEN bytes at G on FD within
+ * TIMEOUT_MS. Returns 0 or -1. */
+static int
+greet_io(int fd, unsigned char *g, bool write, int timeout_ms)
+{
+    uint64_t until = tf__now_us() + (uint64_t)timeout_ms * 1000u;
+    size_t done = 0;
+
+    while (done < GREET_LEN) {
+        struct pollfd pfd = {.fd = fd, .events = write ? POLLOUT : POLLIN};
+        uint64_t now = tf__now_us();
+        ssize_t n;
+
+        if (now >= until ||
+            poll(&pfd, 1, (int)((until - now) / 1000u) + 1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
         }
+        if (pfd.revents == 0)
+            continue;
+        n = write ? send(fd, g + done, GREET_LEN - done,
+                         MSG_NOSIGNAL | MSG_DONTWAIT)
+                  : recv(fd, g + done, GREET_LEN - done, MSG_DONTWAIT);
+        if (n == 0)
+            return -1;
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+                continue;
+            return -1;
+        }
+        done += (size_t)n;
     }
     return 0;
 }
 
+/*
+ * Worker: connects to the master at SA (LEN bytes), greets it as RANK and
+ * waits for the greeting back. Returns the socket, or -1 with errno set.
+ */
+static int
+try_connect(const struct sockaddr *sa, socklen_t len, int rank,
+            uint64_t cookie, int lost)
+{
+    unsigned char mine[GREET_LEN];
+    unsigned char back[GREET_LEN];
+    struct pollfd pfd;
+    socklen_t elen = sizeof(int);
+    int e = 0;
+    int fd;
+
+    fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -1;
+    if (connect(fd, sa, len) < 0) {
+        if (errno != EINPROGRESS)
+            goto fail;
+        pfd.fd = fd;
+        pfd.events = POLLOUT;
+        if (poll(&pfd, 1, 3000) <= 0) {
+            errno = ETIMEDOUT;
+            goto fail;
+        }
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) < 0)
+            goto fail;
+        if (e != 0) {
+            errno = e;
+            goto fail;
+        }
+    }
+    greeting(mine, rank, cookie);
+    if (greet_io(fd, mine, true, 3000) < 0 ||
+        greet_io(fd, back, false, 10000) < 0 ||
+        memcmp(mine, back, GREET_LEN) != 0) {
+        errno = ECONNREFUSED;
+        goto fail;
+    }
+    if (sa->sa_family == AF_INET)
+        tune_tcp(fd, lost);
+    return fd;
+fail:
+    e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+}
+
+/*
+ * Worker: connects to the master: over its node's Unix socket when it
+ * shares the master's node, else to each of its addresses in turn, until
+ * one answers or CONNECT_S seconds have passed.
+ */
+static int
+connect_master(struct tf__transport *t, struct mpi_impl *im,
+               const struct rendezvous *rv, struct tf_error *err)
+{
+    uint64_t until = tf__now_us() + (uint64_t)CONNECT_S * 1000000u;
+    char where[INET_ADDRSTRLEN + 8] = "";
+    int e = 0;
+
+    for (;;) {
+        struct timespec nap = {0, 100000000L};
+        uint32_t i;
+        int fd = -1;
+
+        if (im->master_node) {
+            struct sockaddr_un un;
+            socklen_t len = unix_name(&un, rv->cookie);
+
+            fd = try_connect((struct sockaddr *)&un, len, t->rank,
+                             rv->cookie, im->lost_after);
+            if (fd < 0) {
+                e = errno;
+                snprintf(where, sizeof(where), "its node");
+            }
+        }
+        for (i = 0; fd < 0 && i < rv->naddrs; i++) {
+            struct sockaddr_in in;
+
+            memset(&in, 0, sizeof(in));
+            in.sin_family = AF_INET;
+            in.sin_port = htons((uint16_t)rv->port);
+            in.sin_addr.s_addr = rv->addrs[i];
+            fd = try_connect((struct sockaddr *)&in, sizeof(in), t->rank,
+                             rv->cookie, im->lost_after);
+            if (fd < 0) {
+                e = errno;
+                inet_ntop(AF_INET, &in.sin_addr, where, sizeof(where));
+            }
+        }
+        if (fd >= 0) {
+            im->s.peers[0].fd = fd;
+            return 0;
+        }
+        if (tf__now_us() >= until)
+            break;
+        nanosleep(&nap, NULL);
+    }
+    if (rv->naddrs == 0 && !im->master_node)
+        return tf__error(err, TF_ETRANSPORT,
+                         "the master's node has no IPv4 address to reach "
+                         "it by");
+    return tf__error_errno(err, TF_ETRANSPORT, e,
+                           "cannot reach the master (last tried: %s)", where);
+}
+
+/* Master: the IPv4 addresses of its interfaces that are up, loopback
+ * last, into RV. */
+static void
+own_addrs(struct rendezvous *rv)
+{
+    struct ifaddrs *ifs = NULL;
+    struct ifaddrs *a;
+    int pass;
+
+    rv->naddrs = 0;
+    if (getifaddrs(&ifs) < 0)
+        return;
+    for (pass = 0; pass < 2; pass++) {
+        for (a = ifs; a != NULL && rv->naddrs < MAX_ADDRS; a = a->ifa_next) {
+            bool lo;
+
+            if (a->ifa_addr == NULL || a->ifa_addr->sa_family != AF_INET ||
+                !(a->ifa_flags & IFF_UP))
+                continue;
+            lo = (a->ifa_flags & IFF_LOOPBACK) != 0;
+            if (lo != (pass == 1))
+                continue;
+            rv->addrs[rv->naddrs++] =
+                ((struct sockaddr_in *)(void *)a->ifa_addr)->sin_addr.s_addr;
+        }
+    }
+    freeifaddrs(ifs);
+}
+
+/* Master: opens the sockets the workers connect to, a TCP one in LFD[0]
+ * (its port in RV) and the node's Unix one in LFD[1]. */
+static int
+listen_workers(struct rendezvous *rv, int lfd[2], struct tf_error *err)
+{
+    struct sockaddr_in in;
+    struct sockaddr_un un;
+    socklen_t len = sizeof(in);
+    socklen_t ulen;
+
+    if (getrandom(&rv->cookie, sizeof(rv->cookie), 0) !=
+        (ssize_t)sizeof(rv->cookie))
+        rv->cookie = (uint64_t)getpid() << 32 ^ tf__now_us();
+    lfd[0] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    lfd[1] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (lfd[0] < 0 || lfd[1] < 0)
+        return tf__error_errno(err, TF_ESYS, errno, "socket");
+    memset(&in, 0, sizeof(in));
+    in.sin_family = AF_INET;
+    in.sin_addr.s_addr = htonl(INADDR_ANY);
+    ulen = unix_name(&un, rv->cookie);
+    if (bind(lfd[0], (struct sockaddr *)&in, sizeof(in)) < 0 ||
+        listen(lfd[0], SOMAXCONN) < 0 ||
+        getsockname(lfd[0], (struct sockaddr *)&in, &len) < 0)
+        return tf__error_errno(err, TF_ESYS, errno,
+                               "cannot listen for the workers");
+    if (bind(lfd[1], (struct sockaddr *)&un, ulen) < 0 ||
+        listen(lfd[1], SOMAXCONN) < 0)
+        return tf__error_errno(err, TF_ESYS, errno,
+                               "cannot listen for the workers of this node");
+    rv->port = ntohs(in.sin_port);
+    own_addrs(rv);
+    return 0;
+}
+
+/* Master: takes a connection from listening socket LFD; keeps it as its
+ * worker's when it greets as one not yet connected. */
+static void
+take_worker(struct tf__transport *t, struct mpi_impl *im, int lfd,
+            const struct rendezvous *rv, int *connected)
+{
+    unsigned char g[GREET_LEN];
+    unsigned char want[GREET_LEN];
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof(sa);
+    uint32_t rank;
+    int fd;
+
+    fd = accept4(lfd, (struct sockaddr *)&sa, &len,
+                 SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0)
+        return;
+    if (greet_io(fd, g, false, 3000) < 0)
+        goto drop;
+    rank = get_be32(g + 4);
+    greeting(want, (int)rank, rv->cookie);
+    if (rank < 1 || rank > (uint32_t)t->nworkers ||
+        memcmp(g, want, GREET_LEN) != 0 || im->s.peers[rank].fd >= 0 ||
+        greet_io(fd, g, true, 3000) < 0)
+        goto drop;
+    if (sa.ss_family == AF_INET)
+        tune_tcp(fd, im->lost_after);
+    im->s.peers[rank].fd = fd;
+    (*connected)++;
+    return;
+drop:
+    close(fd);
+}
+
+/* Master: waits until every worker has connected, or CONNECT_S seconds;
+ * one that has not by then counts as lost. */
+static void
+accept_workers(struct tf__transport *t, struct mpi_impl *im,
+               const struct rendezvous *rv, const int lfd[2])
+{
+    uint64_t until = tf__now_us() + (uint64_t)CONNECT_S * 1000000u;
+    int connected = 0;
+
+    while (connected < t->nworkers && tf__now_us() < until) {
+        struct pollfd pfd[2] = {{.fd = lfd[0], .events = POLLIN},
+                                {.fd = lfd[1], .events = POLLIN}};
+        int k;
+
+        if (poll(pfd, 2, 100) <= 0)
+            continue;
+        for (k = 0; k < 2; k++)
+            if (pfd[k].revents & POLLIN)
+                take_worker(t, im, lfd[k], rv, &connected);
+    }
+}
+
+/*
+ * Connects the master and the workers: the master listens and broadcasts
+ * where; each worker connects and greets; the master keeps each worker's
+ * socket as its peer. Collective over IM's communicator.
+ */
+static int
+connect_ranks(struct tf__transport *t, struct mpi_impl *im,
+              struct tf_error *err)
+{
+    struct rendezvous rv;
+    int lfd[2] = {-1, -1};
+    int ok = 1;
+    int rc = 0;
+
+    memset(&rv, 0, sizeof(rv));
+    if (t->rank == 0) {
+        rc = listen_workers(&rv, lfd, err);
+        ok = rc == 0;
+    }
+    /* Every rank learns whether the master could listen, and where. */
+    if (mpi_check(MPI_Bcast(&ok, 1, MPI_INT, 0, im->comm), "MPI_Bcast",
+                  err) < 0 ||
+        mpi_check(MPI_Bcast(&rv, (int)sizeof(rv), MPI_BYTE, 0, im->comm),
+                  "MPI_Bcast", err) < 0)
+        rc = TF_ETRANSPORT;
+    else if (!ok && t->rank != 0)
+        rc = tf__error(err, TF_ETRANSPORT, "the master cannot listen");
+    if (rc == 0 && t->rank == 0)
+        accept_workers(t, im, &rv, lfd);
+    else if (rc == 0)
+        rc = connect_master(t, im, &rv, err);
+    if (lfd[0] >= 0)
+        close(lfd[0]);
+    if (lfd[1] >= 0)
+        close(lfd[1]);
+    return rc;
+}
 
 /* Frees W, collectively over the ranks of its node. */
 static void
@@ -216,30 +568,125 @@ windows_free(struct mpi_impl *im)
     window_free(&im->cur);
 }
 
+/* Master: whether large shared data may still go by MPI: only while no
+ * worker is lost, as a collective with a dead rank never ends. */
+static bool
+windows_ok(const struct mpi_impl *im)
+{
+    return im->nlost == 0;
+}
+
+/* Sends the END step to every worker still there, waiting up to a few
+ * seconds for it to leave. */
+static void
+send_end(struct tf__transport *t, struct mpi_impl *im)
+{
+    uint64_t until = tf__now_us() + 5000000u;
+    struct tf_buf f;
+    int i;
+
+    tf_buf_init(&f, 0);
+    for (i = 1; i <= t->nworkers; i++) {
+        struct tf__stream_out *o;
+
+        if (im->s.peers[i].fd < 0 || tf__wire_begin(&f, TF__MSG_WINDOW) < 0 ||
+            tf__wire_put_u32(&f, STEP_END) < 0 ||
+            tf__wire_put_u64(&f, (uint64_t)im->nlost) < 0 ||
+            tf__wire_end(&f, NULL) < 0)
+            continue;
+        o = tf__stream_out_take(&f);
+        if (o != NULL)
+            tf__stream_queue(&im->s.peers[i], o);
+    }
+    tf_buf_cleanup(&f);
+    for (;;) {
+        bool left = false;
+
+        for (i = 1; i <= t->nworkers; i++)
+            left = left || im->s.peers[i].out_head != NULL;
+        if (!left || tf__now_us() >= until)
+            break;
+        {
+            struct tf_buf ignored;
+            struct tf_error e;
+            int peer = 0;
+
+            tf_buf_init(&ignored, 0);
+            if (tf__streams_recv(&im->s, 1, t->nworkers, &peer, &ignored, 10,
+                                 &e) < 0)
+                left = false;
+            tf_buf_cleanup(&ignored);
+            if (!left)
+                break;
+        }
+    }
+}
+
+/* Worker: waits for the master's END (or its end), reading past anything
+ * else. */
+static void
+wait_end(struct mpi_impl *im)
+{
+    struct tf_buf f;
+
+    tf_buf_init(&f, 0);
+    while (!im->ended) {
+        struct tf_error e;
+        int peer = 0;
+        int rc = tf__streams_recv(&im->s, 0, 0, &peer, &f, -1, &e);
+
+        if (rc == 1 && f.len >= TF__WIRE_HDR + 12 &&
+            f.data[5] == TF__MSG_WINDOW) {
+            struct tf__wire_reader r;
+
+            tf__wire_reader_init(&r, f.data + TF__WIRE_HDR,
+                                 f.len - TF__WIRE_HDR);
+            if (tf__wire_get_u32(&r) == STEP_END) {
+                im->nlost = tf__wire_get_u64(&r) > 0;
+                im->ended = true;
+            }
+        } else if (rc != 1 && rc != 0) {
+            im->nlost = 1; /* the master is gone: so is the job */
+            im->ended = true;
+            im->vanished = true;
+        }
+    }
+    tf_buf_cleanup(&f);
+}
+
+static void
+impl_free(struct mpi_impl *im)
+{
+    tf__streams_cleanup(&im->s);
+    free(im->gone);
+    free(im->mates);
+    free(im);
+}
+
 static void
 mpi_close(struct tf__transport *t)
 {
     struct mpi_impl *im = t->impl;
     int finalized = 0;
-    size_t i;
 
     if (im == NULL)
         return;
-    for (i = 0; i < im->npend; i++) {
-        long ns = 0;
-        int done = 0;
+    if (t->rank == 0 && im->s.peers != NULL)
+        send_end(t, im);
+    else if (im->s.peers != NULL && im->s.peers[0].fd >= 0)
+        wait_end(im);
+    if (t->rank != 0 && im->vanished) {
+        /* The master failed or was killed: give the launcher a moment to
+         * see its exit status, which is the job's, and end this rank
+         * itself, before a worker's own exit could be taken for it. */
+        struct timespec grace = {VANISHED_GRACE_S, 0};
 
-        while (!done && MPI_Test(&im->pend[i].req, &done,
-                                 MPI_STATUS_IGNORE) == MPI_SUCCESS) {
-            if (!done)
-                nap(&ns, 0);
-        }
-        pending_free(&im->pend[i]);
+        nanosleep(&grace, NULL);
     }
-    free(im->pend);
-    free(im->mates);
     MPI_Finalized(&finalized);
-    if (!finalized) {
+    /* With a rank lost, freeing windows and MPI_Finalize would wait for it
+     * for ever: leave them to the end of the process. */
+    if (!finalized && im->nlost == 0) {
         windows_free(im);
         if (im->leaders != MPI_COMM_NULL)
             MPI_Comm_free(&im->leaders);
@@ -250,7 +697,7 @@ mpi_close(struct tf__transport *t)
         if (im->we_initialised)
             MPI_Finalize();
     }
-    free(im);
+    impl_free(im);
     t->impl = NULL;
 }
 
@@ -404,11 +851,12 @@ mpi_open(struct tf__transport *t, int nworkers, tf__worker_fn fn, void *arg,
     im->cur.win = MPI_WIN_NULL;
     im->old.win = MPI_WIN_NULL;
     im->bcast = MPI_REQUEST_NULL;
+    im->lost_after = lost_after_s();
     t->impl = im;
     MPI_Initialized(&initialised);
     if (!initialised) {
-        /* Ranks nap between probes (see nap()); Open MPI's own yield on
-         * every probe of an oversubscribed node only adds system calls. */
+        /* The ranks talk over sockets; what MPI does after the start
+         * (shared data) needs no yielding on an oversubscribed node. */
         setenv("OMPI_MCA_mpi_yield_when_idle", "0", 0);
         if (MPI_Init(NULL, NULL) != MPI_SUCCESS) {
             mpi_close(t);
@@ -444,6 +892,16 @@ mpi_open(struct tf__transport *t, int nworkers, tf__worker_fn fn, void *arg,
     t->rank = rank;
     t->nworkers = size - 1;
     rc = node_place(t, im, rank, size, err);
+    if (rc == 0 && (tf__streams_init(&im->s, rank == 0 ? size - 1 : 0) < 0 ||
+                    (rank == 0 && (im->gone = calloc((size_t)size,
+                                                     sizeof(bool))) == NULL)))
+        rc = tf__error(err, TF_ENOMEM, "out of memory");
+    if (rc == 0) {
+        rc = connect_ranks(t, im, err);
+        /* A rank that is not connected leaves MPI without the others. */
+        if (rc < 0)
+            im->nlost = 1;
+    }
     if (rc < 0) {
         mpi_close(t);
         return rc;
@@ -455,82 +913,51 @@ mpi_open(struct tf__transport *t, int nworkers, tf__worker_fn fn, void *arg,
     return 0;
 }
 
-/* Starts sending FRAME (taking its memory) or REF's frame to PEER. */
-static int
-start_send(struct tf__transport *t, int peer, struct tf_buf *frame,
-           struct tf__frame_ref *ref, struct tf_error *err)
-{
-    struct mpi_impl *im = t->impl;
-    const struct tf_buf *f = ref != NULL ? &ref->buf : frame;
-    struct pending *p;
-    int rc;
-
-    if (f->len > (size_t)INT32_MAX)
-        return tf__error(err, TF_EINPUT, "message too large for MPI");
-    if (t->rank != 0)
-        peer = 0;
-    rc = reap_sends(im, err);
-    if (rc < 0)
-        return rc;
-    if (im->npend == im->cap) {
-        size_t cap = im->cap ? im->cap * 2 : 8;
-        struct pending *np = realloc(im->pend, cap * sizeof(*np));
-
-        if (np == NULL)
-            return tf__error(err, TF_ENOMEM, "out of memory");
-        im->pend = np;
-        im->cap = cap;
-    }
-    p = &im->pend[im->npend];
-    p->ref = ref;
-    if (ref != NULL) {
-        ref->refs++;
-        tf_buf_init(&p->buf, 0);
-    } else {
-        p->buf = *frame; /* the send keeps the frame's memory until done */
-        tf_buf_init(frame, frame->max);
-    }
-    f = ref != NULL ? &ref->buf : &p->buf;
-    rc = mpi_check(MPI_Isend(f->data, (int)f->len, MPI_BYTE, peer,
-                             TAG_FRAME, im->comm, &p->req),
-                   "MPI_Isend", err);
-    if (rc < 0) {
-        pending_free(p);
-        return rc;
-    }
-    im->npend++;
-    /* A worker has one message in flight at a time: finish it here so its
-     * memory is not held while a task runs. */
-    if (t->rank != 0) {
-        long ns = 0;
-
-        while (im->npend > 0) {
-            rc = reap_sends(im, err);
-            if (rc < 0)
-                return rc;
-            /* A large message moves in fragments as both sides make
-             * progress: keep the naps short while it does. */
-            if (ns > 20000)
-                ns = 20000;
-            if (im->npend > 0)
-                nap(&ns, 0);
-        }
-    }
-    return 0;
-}
-
 static int
 mpi_send(struct tf__transport *t, int peer, struct tf_buf *frame,
          struct tf_error *err)
 {
-    return start_send(t, peer, frame, NULL, err);
+    struct mpi_impl *im = t->impl;
+    struct tf__stream_out *o;
+
+    if (t->rank != 0) {
+        if (im->s.peers[0].fd < 0 ||
+            tf__stream_write_all(im->s.peers[0].fd, frame->data,
+                                 frame->len) < 0)
+            return tf__error(err, TF_EPEER, "lost the master");
+        tf_buf_reset(frame);
+        return 0;
+    }
+    if (peer < 1 || peer > t->nworkers)
+        return tf__error(err, TF_ETRANSPORT, "no worker %d", peer);
+    o = tf__stream_out_take(frame);
+    if (o == NULL)
+        return tf__error(err, TF_ENOMEM, "out of memory");
+    tf__stream_queue(&im->s.peers[peer], o);
+    return 0;
 }
 
 static int
 mpi_send_ref(struct tf__transport *t, int peer, struct tf__frame_ref *ref,
              struct tf_error *err)
 {
-    return start_send(t, peer, NULL, ref, err);
+    struct mpi_impl *im = t->impl;
+    struct tf__stream_out *o;
+
+    if (t->rank != 0) {
+        if (im->s.peers[0].fd < 0 ||
+            tf__stream_write_all(im->s.peers[0].fd, ref->buf.data,
+                                 ref->buf.len) < 0)
+            return tf__error(err, TF_EPEER, "lost the master");
+        return 0;
+    }
+    if (peer < 1 || peer > t->nworkers)
+        return tf__error(err, TF_ETRANSPORT, "no worker %d", peer);
+    o = tf__stream_out_ref(ref);
+    if (o == NULL)
+        return tf__error(err, TF_ENOMEM, "out of memory");
+    tf__stream_queue(&im->s.peers[peer], o);
+    return 0;
 }
 
 /* Sends the workers in RANKS (N of them; NULL: every worker) a
@@ -555,8 +982,7 @@ send_window(struct tf__transport *t, const int *ranks, int n, uint32_t step,
         if (rc < 0)
             rc = tf__error(err, rc, "cannot encode a message");
         else
-            rc = start_send(t, ranks != NULL ? ranks[i] : i + 1, &f, NULL,
-                            err);
+            rc = mpi_send(t, ranks != NULL ? ranks[i] : i + 1, &f, err);
     }
     tf_buf_cleanup(&f);
     return rc;
@@ -583,12 +1009,14 @@ mpi_share_alloc(struct tf__transport *t, size_t len, struct tf_error *err)
     struct mpi_impl *im = t->impl;
     struct tf__frame_ref *r;
 
-    r = len < WINDOW_MIN ? tf__frame_ref_alloc(len) : tf__frame_ref_new();
+    bool window = len >= WINDOW_MIN && windows_ok(im);
+
+    r = window ? tf__frame_ref_new() : tf__frame_ref_alloc(len);
     if (r == NULL) {
         tf__error(err, TF_ENOMEM, "cannot keep %zu shared bytes", len);
         return NULL;
     }
-    if (len < WINDOW_MIN)
+    if (!window)
         return r;
     /* The last broadcast ends first: the windows are made and freed in one
      * order everywhere. The workers of this node join in when they read the
@@ -621,7 +1049,7 @@ mpi_share_all(struct tf__transport *t, struct tf__frame_ref *ref,
     if (!ref->borrowed || im->next.win == MPI_WIN_NULL ||
         ref->buf.data != im->next.base) {
         for (i = 1; rc == 0 && i <= t->nworkers; i++)
-            rc = start_send(t, i, NULL, ref, err);
+            rc = mpi_send_ref(t, i, ref, err);
         return rc;
     }
     if (im->bcast != MPI_REQUEST_NULL) {
@@ -649,7 +1077,9 @@ mpi_share_all(struct tf__transport *t, struct tf__frame_ref *ref,
 static bool
 mpi_maps(const struct tf__transport *t, size_t len)
 {
-    return len >= WINDOW_MIN && t->nnodes == 1;
+    const struct mpi_impl *im = t->impl;
+
+    return len >= WINDOW_MIN && t->nnodes == 1 && windows_ok(im);
 }
 
 /*
@@ -677,12 +1107,20 @@ window_step(struct tf__transport *t, struct tf_buf *frame,
     tf__wire_reader_init(&r, frame->data + TF__WIRE_HDR, payload);
     step = tf__wire_get_u32(&r);
     len = tf__wire_get_u64(&r);
-    if (r.bad || r.p != r.end || len < TF__WIRE_HDR || len > INT32_MAX ||
-        (step != STEP_MAKE && step != STEP_FILL) ||
+    if (r.bad || r.p != r.end ||
+        (step != STEP_END && (len < TF__WIRE_HDR || len > INT32_MAX)) ||
+        (step != STEP_MAKE && step != STEP_FILL && step != STEP_END) ||
         (step == STEP_MAKE && !im->master_node) ||
         (step == STEP_FILL && im->master_node &&
          (im->next.win == MPI_WIN_NULL || im->next.len != len)))
         return tf__error(err, TF_EPROTO, "malformed WINDOW message");
+    if (step == STEP_END) {
+        /* The master ended the run before this worker was stopped: its
+         * connection is gone or it stopped early. */
+        im->nlost = len > 0;
+        im->ended = true;
+        return tf__error(err, TF_EPEER, "the master ended the run");
+    }
     if (step == STEP_MAKE) {
         rc = make_next(im, (size_t)len, err);
         return rc < 0 ? rc : 0;
@@ -731,66 +1169,81 @@ window_step(struct tf__transport *t, struct tf_buf *frame,
     return rc < 0 ? tf__error(err, rc, "cannot encode a message") : 1;
 }
 
+/* Master: reports a worker that never connected as lost, once. Returns 1
+ * with its rank in *PEER, or 0. */
+static int
+missing_worker(struct tf__transport *t, struct mpi_impl *im, int *peer)
+{
+    int i;
+
+    for (i = 1; i <= t->nworkers; i++) {
+        if (im->s.peers[i].fd < 0 && !im->gone[i]) {
+            im->gone[i] = true;
+            im->nlost++;
+            *peer = i;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int
 mpi_recv(struct tf__transport *t, int *peer, struct tf_buf *frame,
          int timeout_ms, struct tf_error *err)
 {
     struct mpi_impl *im = t->impl;
     uint64_t start = tf__now_us();
-    long ns = 0;
 
+    if (t->rank == 0 && missing_worker(t, im, peer))
+        return tf__error(err, TF_EPEER,
+                         "worker %d never connected to the master", *peer);
     for (;;) {
-        MPI_Message msg;
-        MPI_Status st;
-        int flag = 0;
-        int count = 0;
+        int slice = timeout_ms;
         int rc;
 
-        rc = mpi_check(MPI_Improbe(MPI_ANY_SOURCE, TAG_FRAME, im->comm, &flag,
-                                   &msg, &st),
-                       "MPI_Improbe", err);
-        if (rc < 0)
-            return rc;
-        if (flag) {
-            rc = mpi_check(MPI_Get_count(&st, MPI_BYTE, &count),
-                           "MPI_Get_count", err);
-            if (rc < 0)
-                return rc;
-            tf_buf_reset(frame);
-            rc = tf_buf_reserve(frame, (size_t)count);
-            if (rc < 0)
-                return tf__error(err, rc, "cannot receive %d bytes", count);
-            rc = mpi_check(MPI_Mrecv(frame->data, count, MPI_BYTE, &msg,
-                                     MPI_STATUS_IGNORE),
-                           "MPI_Mrecv", err);
-            if (rc < 0)
-                return rc;
-            frame->len = (size_t)count;
-            frame->data[frame->len] = '\0';
-            *peer = st.MPI_SOURCE;
-            if (t->rank != 0 && count >= TF__WIRE_HDR &&
-                frame->data[5] == TF__MSG_WINDOW) {
-                rc = window_step(t, frame, err);
-                if (rc == 0)
-                    continue;
-            }
-            return rc < 0 ? rc : 1;
+        /* A broadcast of shared data moves only while this rank calls
+         * MPI: look at it every millisecond until it is done. */
+        if (im->bcast != MPI_REQUEST_NULL && (slice < 0 || slice > 1))
+            slice = 1;
+        rc = tf__streams_recv(&im->s, t->rank == 0 ? 1 : 0,
+                              t->rank == 0 ? t->nworkers : 0, peer, frame,
+                              slice, err);
+        if (im->bcast != MPI_REQUEST_NULL) {
+            int done = 0;
+            int mrc = mpi_check(MPI_Test(&im->bcast, &done,
+                                         MPI_STATUS_IGNORE),
+                                "MPI_Test", err);
+
+            if (mrc < 0)
+                return mrc;
         }
-        rc = reap_sends(im, err);
-        if (rc < 0)
+        if (rc == TF__STREAM_ENDED) {
+            t->peer_signal = 0;
+            if (t->rank != 0) {
+                im->ended = true;
+                im->vanished = true;
+                im->nlost = 1;
+                return tf__error(err, TF_EPEER, "lost the master");
+            }
+            if (!im->gone[*peer]) {
+                im->gone[*peer] = true;
+                im->nlost++;
+            }
+            return tf__error(err, TF_EPEER,
+                             "lost worker %d: its connection ended", *peer);
+        }
+        if (rc == 1 && t->rank != 0 && frame->len >= TF__WIRE_HDR &&
+            frame->data[5] == TF__MSG_WINDOW) {
+            rc = window_step(t, frame, err);
+            if (rc == 0)
+                continue;
+        }
+        if (rc != 0)
             return rc;
-        if (timeout_ms == 0)
+        if (timeout_ms == 0 ||
+            (timeout_ms > 0 &&
+             tf__now_us() - start >= (uint64_t)timeout_ms * 1000u))
             return 0;
-        if (timeout_ms > 0 &&
-            tf__now_us() - start >= (uint64_t)timeout_ms * 1000u)
-            return 0;
-        /* Open MPI's blocking receive spins a core; nap instead, backing
-         * off from microseconds while busy to milliseconds when idle. A
-         * large send in progress needs this rank to drive it, so naps stay
-         * short until it is done. */
-        if ((im->npend > 0 || im->bcast != MPI_REQUEST_NULL) && ns > 20000)
-            ns = 20000;
-        nap(&ns, tf__now_us() - start);
     }
 }
 
@@ -800,12 +1253,11 @@ mpi_abort(struct tf__transport *t)
     struct mpi_impl *im = t->impl;
 
     /* Busy ranks would never reach MPI_Finalize: leave without it. The
-     * launcher then ends the job when this process exits non-zero. */
+     * workers see their sockets close and end; the launcher ends the rest
+     * when this process exits non-zero. */
     if (im == NULL)
         return;
-    free(im->pend);
-    free(im->mates);
-    free(im);
+    impl_free(im);
     t->impl = NULL;
 }
 

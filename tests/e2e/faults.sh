@@ -143,9 +143,10 @@ done >> "$T"
         sleep 0.1
     done
     kill -TERM "$pid"
-    touch "$W/sig.go"
     wait "$pid"
     echo $? > "$W/sig.rc"
+    # Only now: a task that started after the signal must not finish.
+    touch "$W/sig.go"
 )
 check "test \"\$(cat $W/sig.rc)\" = 143"
 check "test \"\$(cat $W/sig.out)\" = \"\$(printf 'task 1\\ntask 2')\""
