@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "error.h"
 
@@ -36,6 +37,8 @@ struct wslot {
     struct tf__dchunk *head; /* chunks held, oldest first */
     struct tf__dchunk *tail;
     int inflight;
+    time_t lost_at; /* when it was lost for good (no one took its place),
+                       or 0 */
 };
 
 /* A task read and not yet handed out; its text is in QBYTES. */
@@ -168,6 +171,17 @@ log_msg(struct tf__dispatch *d, int level, const char *fmt, ...)
     va_end(ap);
     if (d->comm.log != NULL)
         d->comm.log(d->comm.arg, level, msg);
+}
+
+/* Writes T as the local time of day, HH:MM:SS, to BUF. */
+static void
+wall_clock(time_t t, char *buf, size_t size)
+{
+    struct tm tm;
+
+    if (localtime_r(&t, &tm) == NULL ||
+        strftime(buf, size, "%H:%M:%S", &tm) == 0)
+        snprintf(buf, size, "?");
 }
 
 /* ------------------------------------------------------- reading tasks */
@@ -1184,9 +1198,15 @@ tf__dispatch_lost(struct tf__dispatch *d, int w, bool died, int sig,
         d->active++;
         return 0;
     }
+    d->w[w].lost_at = time(NULL);
     if (d->active > 0) {
-        log_msg(d, TF_LOG_WARN, "worker %d is lost; the others take its work",
-                w);
+        char at[16];
+
+        wall_clock(d->w[w].lost_at, at, sizeof(at));
+        log_msg(d, TF_LOG_WARN,
+                "worker %d%s%.*s is lost (at %s); the others take its work",
+                w, d->w[w].host_len > 0 ? " on " : "",
+                (int)d->w[w].host_len, d->w[w].host, at);
         return 0;
     }
     return tf__error(err, TF_EPEER, "every worker is lost (the last: worker "
@@ -1496,6 +1516,38 @@ tf__dispatch_state(const struct tf__dispatch *d,
     st->next_due_us = d->b != NULL && d->b->keep && d->nunrecorded > 0
                           ? d->next_keep_us
                           : UINT64_MAX;
+}
+
+int
+tf__dispatch_lost_line(const struct tf__dispatch *d, char *buf, size_t size)
+{
+    size_t used = 0;
+    int n = 0;
+    int w;
+
+    buf[0] = '\0';
+    for (w = 1; w <= d->cfg.nworkers; w++) {
+        const struct wslot *ws = &d->w[w];
+        char at[16];
+        int k;
+
+        if (ws->lost_at == 0)
+            continue;
+        wall_clock(ws->lost_at, at, sizeof(at));
+        k = snprintf(buf + used, size - used, "%sworker %d%s%.*s at %s",
+                     n > 0 ? ", " : "", w, ws->host_len > 0 ? " on " : "",
+                     (int)ws->host_len, ws->host, at);
+        n++;
+        if (k < 0 || (size_t)k >= size - used) {
+            /* Cut: end it with an ellipsis where it fits. */
+            if (size > 4)
+                memcpy(buf + size - 4, "...", 4);
+            used = size - 1;
+        } else {
+            used += (size_t)k;
+        }
+    }
+    return n;
 }
 
 const char *

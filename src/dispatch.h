@@ -327,6 +327,14 @@ struct tf__dispatch_state {
 void tf__dispatch_state(const struct tf__dispatch *d,
                         struct tf__dispatch_state *st);
 
+/*
+ * Writes the workers lost for good (none took their places) to BUF, each
+ * as "worker W on HOST at HH:MM:SS", comma-separated (cut with "..." to fit
+ * SIZE). Returns how many there are.
+ */
+int tf__dispatch_lost_line(const struct tf__dispatch *d, char *buf,
+                           size_t size);
+
 /* Worker W's host (borrowed from the dispatcher) and state. */
 const char *tf__dispatch_host(const struct tf__dispatch *d, int w,
                               size_t *len);

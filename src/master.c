@@ -1021,6 +1021,18 @@ session_free(struct tf__session *m)
     free(m);
 }
 
+/* Says in one line which workers the run lost for good, and when. */
+static void
+lost_summary(struct tf__session *m)
+{
+    char line[768];
+    int n = tf__dispatch_lost_line(m->d, line, sizeof(line));
+
+    if (n > 0)
+        tf__log(TF_LOG_WARN, "lost %d of %d worker%s: %s", n, m->t.nworkers,
+                m->t.nworkers == 1 ? "" : "s", line);
+}
+
 int
 tf__session_close(struct tf__session *m, struct tf_error *err)
 {
@@ -1045,6 +1057,7 @@ tf__session_close(struct tf__session *m, struct tf_error *err)
             rc = master_step(m, err);
         tf__dispatch_state(m->d, &st);
     }
+    lost_summary(m);
     if (rc < 0)
         m->t.ops->abort(&m->t);
     else
