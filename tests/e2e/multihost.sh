@@ -102,7 +102,7 @@ mh_mpirun()
     cmd="$cmd --mca plm_rsh_agent $D/agent"
     cmd="$cmd --mca oob_tcp_if_include 10.99.0.0/24"
     cmd="$cmd --mca btl_tcp_if_include 10.99.0.0/24 --mca btl tcp,self"
-    cmd="$cmd --mca orte_tmpdir_base $W/ompi $(q "$@")"
+    cmd="$cmd --mca orte_tmpdir_base $W/ompi ${MH_MPIRUN_OPTS:-}$(q "$@")"
     printf '%s %s' "$D/agent tfhost1" "$(q "$cmd")"
 }
 
@@ -247,5 +247,41 @@ check "test \"\$(tail -n +\$((\$(wc -l < $W/all1.tsv) + 1)) $W/all.tsv | cut -f 
 # The output kept in R, task by task, is the one-host run's.
 check "for i in \$(seq 1 $NTASKS); do $TFQ results $R --task \$i 2> /dev/null || exit; done > $W/kept.out"
 same_file "$W/one.out" "$W/kept.out"
+
+# -------------------------------- 3. tfhost3 goes silent: its link is down
+# Nothing of tfhost3 dies and nothing closes: its peers only stop hearing
+# from it. The master notices its workers lost within TASKFARM_LOST_AFTER
+# (here 5 s) by TCP keepalive, and mpirun its daemon within its own
+# keepalive (the options below: 2 s idle, then 4 probes 1 s apart); Open
+# MPI then ends the job. Whoever is first, the run ends by itself well
+# within the bound (no hang until the timeout), and --resume on the hosts
+# left finishes the work: one successful record of every task.
+R3=$W/r3
+MH_MPIRUN_OPTS="--mca oob_tcp_keepalive_time 2 --mca oob_tcp_keepalive_intvl 1 --mca oob_tcp_keepalive_probes 4 -x TASKFARM_LOST_AFTER=5 "
+C1="TASKFARM_LOST_AFTER=5 $(mh_mpirun "$D/hostfile" 7 "$TF" -q --results "$R3" run "$T2") > $W/c1.out 2> $W/c1.err"
+MH_MPIRUN_OPTS=
+echo "# in the background: $C1"
+(eval "$C1") < /dev/null &
+C1_PID=$!
+N=0
+for ((i = 0; i < 300; i++)); do
+    N=$(records "$R3")
+    [ "$N" -ge "$MIN_RECORDS" ] && break
+    kill -0 "$C1_PID" 2> /dev/null || break
+    sleep 0.1
+done
+check "test $N -ge $MIN_RECORDS && test $N -lt $NTASKS"
+DOWN_AT=$(date +%s)
+check "ip netns exec $NS3 ip link set eth0 down"
+wait "$C1_PID"
+echo $? > "$W/c1.rc"
+echo $(($(date +%s) - DOWN_AT)) > "$W/c1.secs"
+check "ip netns exec $NS3 ip link set eth0 up"
+run_cmd 0 "awk '\$1 != 124 && \$1 != 137 { ok = 1 } END { exit !ok }' $W/c1.rc && test \$(cat $W/c1.secs) -le 30" \
+    "the run must end by itself within 30 s of the link going down: exit status $(cat "$W/c1.rc") after $(cat "$W/c1.secs") s"
+echo "# the run ended $(cat "$W/c1.secs") s after the link went down, exit status $(cat "$W/c1.rc")"
+run_cmd 0 "$(mh_mpirun "$W/hostfile2" 5 "$TF" --resume --results "$R3" run "$T2") > $W/c2.out 2> $W/c2.err"
+run_cmd 0 "$TFQ results --all $R3 > $W/all3.tsv"
+check "awk -F '\\t' 'NR > 1 { if (ok[\$1]) { print; bad = 1 } if (\$3 == 0) ok[\$1] = 1 } END { for (i = 1; i <= $NTASKS; i++) if (!ok[i]) { print \"no success: \" i; bad = 1 } exit bad }' $W/all3.tsv"
 
 e2e_finish
