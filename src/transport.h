@@ -81,8 +81,9 @@ struct tf__transport {
  * open: starts the workers. fork and loop start NWORKERS of them, each
  *   running FN(worker_transport, ARG): fork in a child process that exits
  *   with FN's status, loop in a thread. mpi joins MPI_COMM_WORLD, where the
- *   size of the job sets the number of workers; on ranks other than 0 it runs
- *   FN and returns TF__WORKER_DONE. Returns 0 on the master.
+ *   size of the job sets the number of workers, and connects each worker to
+ *   the master by a socket that carries the frames; on ranks other than 0
+ *   it runs FN and returns TF__WORKER_DONE. Returns 0 on the master.
  * send: queues FRAME for PEER and never blocks the master for long; it may
  *   take FRAME's memory, leaving FRAME empty and reusable. Sending to a peer
  *   that is gone is not an error: recv reports the loss, after the messages
@@ -114,9 +115,11 @@ struct tf__transport {
  * signal: (optional; fork only) sends SIG to every worker process. (Under
  *   MPI the launcher forwards the signals it gets to every rank.)
  * abort: ends the transport after a failure without waiting for workers
- *   that may be busy: fork signals its children, mpi leaves MPI without
- *   finalizing so that the launcher ends the other ranks when this process
- *   exits non-zero. The process must exit soon after.
+ *   that may be busy: fork signals its children, mpi closes the workers'
+ *   sockets and leaves MPI without finalizing, so that the launcher ends
+ *   the other ranks when this process exits non-zero (a worker whose
+ *   master went waits a moment for that before it ends by itself). The
+ *   process must exit soon after.
  */
 struct tf__transport_ops {
     const char *name;

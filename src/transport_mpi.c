@@ -3,6 +3,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -12,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -97,6 +101,10 @@ struct mpi_impl {
     bool ended;     /* worker: END came (or the master is gone) */
     bool vanished;  /* worker: the master went without an END */
     int lost_after; /* seconds */
+    /* The guardian: a process that ends the task this rank runs should
+     * the rank die (see start_guardian()). */
+    volatile int *pgid; /* owned shared page, or NULL */
+    int guard_fd;       /* the pipe's end whose closing wakes it, or -1 */
 };
 
 static int
@@ -654,9 +662,70 @@ wait_end(struct mpi_impl *im)
     tf_buf_cleanup(&f);
 }
 
+/*
+ * Starts the guardian of this rank's tasks, before MPI starts (so that
+ * the fork copies nothing of MPI's): a process that holds only the read
+ * end of a pipe whose write end this rank holds, and waits. When the rank
+ * dies (killed, out of memory) the pipe closes; the guardian then kills
+ * the process group of the task the rank was running, noted in a shared
+ * page, so that the task does not run on while the master hands it to
+ * another worker. A rank that ends normally has no task running. Without
+ * it (fork failed), a task's own process still dies with its worker
+ * (the run job's PR_SET_PDEATHSIG), though not what it started.
+ */
+static void
+start_guardian(struct tf__transport *t, struct mpi_impl *im)
+{
+    void *page;
+    int fds[2];
+    pid_t pid;
+
+    page = mmap(NULL, sizeof(int), PROT_READ | PROT_WRITE,
+                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED)
+        return;
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        munmap(page, sizeof(int));
+        return;
+    }
+    fflush(NULL);
+    pid = fork();
+    if (pid == 0) {
+        char c;
+        int pg;
+
+        /* Nothing of the rank's stays open here: not its launcher's
+         * sockets, not the write end. */
+        if (fds[0] > 0)
+            close_range(0, (unsigned int)fds[0] - 1, 0);
+        close_range((unsigned int)fds[0] + 1, ~0u, 0);
+        (void)prctl(PR_SET_NAME, "taskfarm-guard");
+        while (read(fds[0], &c, 1) < 0 && errno == EINTR)
+            ;
+        pg = *(volatile int *)page;
+        if (pg > 0)
+            kill(-pg, SIGKILL);
+        _exit(0);
+    }
+    close(fds[0]);
+    if (pid < 0) {
+        close(fds[1]);
+        munmap(page, sizeof(int));
+        return;
+    }
+    im->pgid = page;
+    im->guard_fd = fds[1];
+    t->task_pgid = im->pgid;
+}
+
 static void
 impl_free(struct mpi_impl *im)
 {
+    if (im->guard_fd >= 0)
+        close(im->guard_fd); /* the guardian ends, its rank having ended
+                                every task */
+    if (im->pgid != NULL)
+        munmap((void *)im->pgid, sizeof(int));
     tf__streams_cleanup(&im->s);
     free(im->gone);
     free(im->mates);
@@ -852,9 +921,11 @@ mpi_open(struct tf__transport *t, int nworkers, tf__worker_fn fn, void *arg,
     im->old.win = MPI_WIN_NULL;
     im->bcast = MPI_REQUEST_NULL;
     im->lost_after = lost_after_s();
+    im->guard_fd = -1;
     t->impl = im;
     MPI_Initialized(&initialised);
     if (!initialised) {
+        start_guardian(t, im);
         /* The ranks talk over sockets; what MPI does after the start
          * (shared data) needs no yielding on an oversubscribed node. */
         setenv("OMPI_MCA_mpi_yield_when_idle", "0", 0);

@@ -1384,7 +1384,29 @@ test_without_respawn_a_lost_workers_work_goes_to_the_busy_others(void **state)
     assert_emitted_in_id_order(s);
     tf__dispatch_state(s->d, &st);
     assert_int_equal(st.active, 2);
-    assert_true(logged(s, TF_LOG_WARN, "worker 2 is lost"));
+    assert_true(logged(s, TF_LOG_WARN, "worker 2"));
+    assert_true(logged(s, TF_LOG_WARN, " is lost (at "));
+    /* The one line that names the workers lost for good, and when. */
+    {
+        char line[128];
+        char tiny[16];
+        size_t len = 0;
+        const char *host = tf__dispatch_host(s->d, 2, &len);
+        char want[64];
+
+        snprintf(want, sizeof(want), "worker 2%s%.*s at ",
+                 len > 0 ? " on " : "", (int)len, host);
+        assert_int_equal(tf__dispatch_lost_line(s->d, line, sizeof(line)),
+                         1);
+        assert_memory_equal(line, want, strlen(want));
+        /* HH:MM:SS after it, and nothing else. */
+        assert_int_equal(strlen(line), strlen(want) + 8);
+        assert_true(line[strlen(want) + 2] == ':');
+        /* Cut to fit, it ends with an ellipsis. */
+        assert_int_equal(tf__dispatch_lost_line(s->d, tiny, sizeof(tiny)),
+                         1);
+        assert_string_equal(tiny + sizeof(tiny) - 4, "...");
+    }
     sim_free(s);
 }
 
