@@ -4,7 +4,8 @@
 #
 #   bash bench/ab.sh OLD NEW
 #
-# Workloads, each on the fork transport with 2 workers:
+# Workloads, each on the fork transport with 2 workers (with AB_MPI=1,
+# under `mpirun -np 3` instead: a master and 2 worker ranks):
 #   true      TASKS lines `true`            (dispatch.sh's first set)
 #   echo      TASKS lines `echo N`          (dispatch.sh's second set)
 #   null      seq N | taskfarm --joblog J null -   (overhead.sh's fork run:
@@ -15,7 +16,8 @@
 # exit status 0, the output exactly the expected lines in order, and for
 # `null` a joblog of N+1 lines.
 #
-# Env: TASKS (default 2000), N (default 2000000), ROUNDS (default 5).
+# Env: TASKS (default 2000), N (default 2000000), ROUNDS (default 5),
+# AB_MPI (default 0).
 # Exit status: 0 when every run checked out, 1 when one failed its check, 2
 # on a setup error.
 # shellcheck source=bench/lib.sh
@@ -30,6 +32,14 @@ if [[ $# -ne 2 || ! -x $1 || ! -x $2 ]]; then
 fi
 A=$1
 B=$2
+# How a binary is started: forked workers, or MPI ranks.
+launch=(env)
+jobs=(-j 2)
+if [[ ${AB_MPI:-0} == 1 ]]; then
+    launch=(env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+        mpirun --oversubscribe --bind-to none -np 3)
+    jobs=()
+fi
 
 awk -v n="$TASKS" 'BEGIN { for (i = 0; i < n; i++) print "true" }' >"$tmp/true.txt"
 seq "$TASKS" | sed 's/^/echo /' >"$tmp/echo.txt"
@@ -43,8 +53,8 @@ one() {
     local bin=$1 set=$2
     rm -f "$tmp/joblog"
     case $set in
-    true | echo) timeit "$tmp/out" "$bin" -j 2 -q run "$tmp/$set.txt" </dev/null ;;
-    null) timeit "$tmp/out" "$bin" -j 2 -q --joblog "$tmp/joblog" null - <"$tmp/null.txt" ;;
+    true | echo) timeit "$tmp/out" "${launch[@]}" "$bin" "${jobs[@]}" -q run "$tmp/$set.txt" </dev/null ;;
+    null) timeit "$tmp/out" "${launch[@]}" "$bin" "${jobs[@]}" -q --joblog "$tmp/joblog" null "$tmp/null.txt" </dev/null ;;
     esac || { echo "$bin $set: exit status $?" >&2; return 1; }
     if ! cmp -s "$tmp/out" "$tmp/$set.want"; then
         echo "$bin $set: wrong output" >&2

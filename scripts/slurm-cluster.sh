@@ -73,6 +73,37 @@ umask 022
 
 self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 
+# conf_auth, conf_plugins - the lines of slurm.conf that both kinds of
+# cluster share (with $sock and $dir set): users and credentials; plugins.
+conf_auth()
+{
+    cat << EOF
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+# A short credential life: a requeued job otherwise waits 120 s to restart.
+AuthInfo=socket=$sock,cred_expire=10
+StateSaveLocation=$dir/state
+EOF
+}
+
+conf_plugins()
+{
+    cat << EOF
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/none
+# Debian's Open MPI talks to srun through PMIx only.
+MpiDefault=pmix
+SelectType=select/cons_tres
+SelectTypeParameters=CR_CPU
+ReturnToService=2
+EOF
+}
+
 usage()
 {
     echo "usage: $0 start DIR [OWNER_PID] | start-hosts DIR HOSTSDIR [OWNER_PID] | stop DIR" >&2
@@ -401,13 +432,7 @@ ClusterName=taskfarm
 SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=$ctld_port
 SlurmdPort=$slurmd_port
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-CredType=cred/munge
-# A short credential life: a requeued job otherwise waits 120 s to restart.
-AuthInfo=socket=$sock,cred_expire=10
-StateSaveLocation=$dir/state
+$(conf_auth)
 SlurmdSpoolDir=$dir/spool
 SlurmctldPidFile=$dir/run/slurmctld.pid
 SlurmdPidFile=$dir/run/slurmd.pid
@@ -415,16 +440,7 @@ SlurmctldLogFile=$dir/log/slurmctld.log
 SlurmdLogFile=$dir/log/slurmd.log
 # The PMIx plugin keeps its per-step folders here.
 TmpFS=$dir/tmp
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/none
-# Debian's Open MPI talks to srun through PMIx only.
-MpiDefault=pmix
-SelectType=select/cons_tres
-SelectTypeParameters=CR_CPU
-ReturnToService=2
+$(conf_plugins)
 # The node may declare more CPUs than the machine has.
 SlurmdParameters=config_overrides
 KillWait=5
@@ -523,13 +539,7 @@ ClusterName=taskfarm
 SlurmctldHost=${nodes[0]}(${addrs[0]})
 SlurmctldPort=$hosts_ctld_port
 SlurmdPort=$hosts_slurmd_port
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-CredType=cred/munge
-# A short credential life: a requeued job otherwise waits 120 s to restart.
-AuthInfo=socket=$sock,cred_expire=10
-StateSaveLocation=$dir/state
+$(conf_auth)
 # %n: the node's name, so that each slurmd has files of its own.
 SlurmdSpoolDir=$dir/spool/%n
 SlurmctldPidFile=$dir/run/slurmctld.pid
@@ -539,16 +549,7 @@ SlurmdLogFile=$dir/log/slurmd.%n.log
 # The PMIx plugin keeps its per-step folders here: each node's slurmd sees
 # its own DIR/tmp.d/NODE there (a bind mount in its mount namespace).
 TmpFS=$dir/tmp
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/none
-# Debian's Open MPI talks to srun through PMIx only.
-MpiDefault=pmix
-SelectType=select/cons_tres
-SelectTypeParameters=CR_CPU
-ReturnToService=2
+$(conf_plugins)
 # A node whose slurmd does not answer for this long is DOWN.
 SlurmdTimeout=$hosts_slurmd_timeout_s
 # The nodes may declare more CPUs than the machine has.

@@ -984,51 +984,55 @@ mpi_open(struct tf__transport *t, int nworkers, tf__worker_fn fn, void *arg,
     return 0;
 }
 
+/* Worker: writes LEN bytes at DATA, a whole frame, to the master. */
+static int
+to_master(struct mpi_impl *im, const unsigned char *data, size_t len,
+          struct tf_error *err)
+{
+    if (im->s.peers[0].fd < 0 ||
+        tf__stream_write_all(im->s.peers[0].fd, data, len) < 0)
+        return tf__error(err, TF_EPEER, "lost the master");
+    return 0;
+}
+
+/* Master: queues O (taken; NULL when it could not be made) for PEER. */
+static int
+to_worker(struct tf__transport *t, int peer, struct tf__stream_out *o,
+          struct tf_error *err)
+{
+    struct mpi_impl *im = t->impl;
+
+    if (o == NULL)
+        return tf__error(err, TF_ENOMEM, "out of memory");
+    if (peer < 1 || peer > t->nworkers) {
+        tf__stream_out_free(o);
+        return tf__error(err, TF_ETRANSPORT, "no worker %d", peer);
+    }
+    tf__stream_queue(&im->s.peers[peer], o);
+    return 0;
+}
+
 static int
 mpi_send(struct tf__transport *t, int peer, struct tf_buf *frame,
          struct tf_error *err)
 {
-    struct mpi_impl *im = t->impl;
-    struct tf__stream_out *o;
+    int rc;
 
-    if (t->rank != 0) {
-        if (im->s.peers[0].fd < 0 ||
-            tf__stream_write_all(im->s.peers[0].fd, frame->data,
-                                 frame->len) < 0)
-            return tf__error(err, TF_EPEER, "lost the master");
+    if (t->rank == 0)
+        return to_worker(t, peer, tf__stream_out_take(frame), err);
+    rc = to_master(t->impl, frame->data, frame->len, err);
+    if (rc == 0)
         tf_buf_reset(frame);
-        return 0;
-    }
-    if (peer < 1 || peer > t->nworkers)
-        return tf__error(err, TF_ETRANSPORT, "no worker %d", peer);
-    o = tf__stream_out_take(frame);
-    if (o == NULL)
-        return tf__error(err, TF_ENOMEM, "out of memory");
-    tf__stream_queue(&im->s.peers[peer], o);
-    return 0;
+    return rc;
 }
 
 static int
 mpi_send_ref(struct tf__transport *t, int peer, struct tf__frame_ref *ref,
              struct tf_error *err)
 {
-    struct mpi_impl *im = t->impl;
-    struct tf__stream_out *o;
-
-    if (t->rank != 0) {
-        if (im->s.peers[0].fd < 0 ||
-            tf__stream_write_all(im->s.peers[0].fd, ref->buf.data,
-                                 ref->buf.len) < 0)
-            return tf__error(err, TF_EPEER, "lost the master");
-        return 0;
-    }
-    if (peer < 1 || peer > t->nworkers)
-        return tf__error(err, TF_ETRANSPORT, "no worker %d", peer);
-    o = tf__stream_out_ref(ref);
-    if (o == NULL)
-        return tf__error(err, TF_ENOMEM, "out of memory");
-    tf__stream_queue(&im->s.peers[peer], o);
-    return 0;
+    if (t->rank == 0)
+        return to_worker(t, peer, tf__stream_out_ref(ref), err);
+    return to_master(t->impl, ref->buf.data, ref->buf.len, err);
 }
 
 /* Sends the workers in RANKS (N of them; NULL: every worker) a
