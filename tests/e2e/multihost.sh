@@ -26,6 +26,14 @@
 #     its records (a task has a second record only when the first was not
 #     a success); the resumed run skipped what was done and ran only on the
 #     hosts left; the output kept in R equals the one-host run's.
+#  3. Only tfhost3's worker ranks die, under mpirun --mca
+#     orte_abort_on_non_zero_status 0: the job lives on, and the run
+#     finishes on the other hosts: every task once and successful, one
+#     line naming the two lost workers of tfhost3.
+#  4. tfhost3's link goes down mid-run (nothing dies, its peers stop
+#     hearing it): the run ends by itself within 30 s (taskfarm notices in
+#     TASKFARM_LOST_AFTER=5 s, Open MPI its daemon lost within its own
+#     keepalive and ends the job), and --resume on the hosts left finishes.
 # Between the two: GPUs and cores per worker on 3 hosts. With
 # CUDA_VISIBLE_DEVICES=0,1,2,3 set for every rank, --gpus-per-worker 2 and
 # --bind cores, 7 ranks: on each host, local worker 0 saw GPUs 0,1 and
@@ -248,7 +256,35 @@ check "test \"\$(tail -n +\$((\$(wc -l < $W/all1.tsv) + 1)) $W/all.tsv | cut -f 
 check "for i in \$(seq 1 $NTASKS); do $TFQ results $R --task \$i 2> /dev/null || exit; done > $W/kept.out"
 same_file "$W/one.out" "$W/kept.out"
 
-# -------------------------------- 3. tfhost3 goes silent: its link is down
+# ------------------- 3. tfhost3's worker ranks die, its mpirun daemon lives
+# With --mca orte_abort_on_non_zero_status 0, Open MPI keeps the job when
+# ranks die: the master hands the dead workers' tasks to the other hosts'
+# and the run finishes, every task once and successful, naming the two
+# workers of tfhost3 as lost; mpirun then exits 137 for the killed ranks.
+R4=$W/r4
+MH_MPIRUN_OPTS="--mca orte_abort_on_non_zero_status 0 "
+E1="$(mh_mpirun "$D/hostfile" 7 "$TF" -q --joblog "$W/e1.log" --results "$R4" run "$T2") > $W/e1.out 2> $W/e1.err"
+MH_MPIRUN_OPTS=
+echo "# in the background: $E1"
+(eval "$E1") < /dev/null &
+E1_PID=$!
+N=0
+for ((i = 0; i < 300; i++)); do
+    N=$(records "$R4")
+    [ "$N" -ge "$MIN_RECORDS" ] && break
+    kill -0 "$E1_PID" 2> /dev/null || break
+    sleep 0.1
+done
+check "test $N -ge $MIN_RECORDS && test $N -lt $NTASKS"
+check "for p in \$(ip netns pids $NS3); do test \"\$(cat /proc/\$p/comm 2> /dev/null)\" = taskfarm && kill -9 \$p; done; true"
+wait "$E1_PID"
+echo $? > "$W/e1.rc"
+check "test \"\$(cat $W/e1.rc)\" = 137"
+check "grep -Eq '^taskfarm: lost 2 of 6 workers: worker [0-9] on tfhost3 at [0-9:]{8}, worker [0-9] on tfhost3 at [0-9:]{8}\$' $W/e1.err"
+check "test \"\$(tail -n +2 $W/e1.log | wc -l)\" = $NTASKS && test \"\$(tail -n +2 $W/e1.log | awk -F '\\t' '\$7 == 0 { print \$1 }' | sort -u | wc -l)\" = $NTASKS"
+check "test \"\$($TFQ results $R4 | tail -n +2 | awk -F '\\t' '\$3 == 0' | wc -l)\" = $NTASKS"
+
+# -------------------------------- 4. tfhost3 goes silent: its link is down
 # Nothing of tfhost3 dies and nothing closes: its peers only stop hearing
 # from it. The master notices its workers lost within TASKFARM_LOST_AFTER
 # (here 5 s) by TCP keepalive, and mpirun its daemon within its own
