@@ -61,6 +61,11 @@
 #                         The results file holds tasks 1..40 once each,
 #                         all status 0, some from each run; the output
 #                         (appended to) holds each task's line once
+#   lost-node             the 50 tasks of run-srun, nothing lost (the
+#                         losses are tests/e2e/slurm-nodes.sh's, on 3
+#                         nodes): the same 50 lines, the summary, 50
+#                         records in its results file, its one step ended
+#                         with srun exit status 0 and the job with 0
 # and one job that is no shipped script, given with --wrap:
 #   deadline              taskfarm run --deadline-margin 50s under srun, 20
 #                         tasks "sleep 4", in a job of --time=1: its end,
@@ -236,7 +241,7 @@ for s in "$TOP"/slurm/long-run.sbatch "$TOP"/slurm/*.sbatch; do
     [ ! -d "$W/$name" ] || continue
     time=
     case $name in
-    run-srun | run-mpirun) vars=,TASKS=$W/tasks.txt ;;
+    run-srun | run-mpirun | lost-node) vars=,TASKS=$W/tasks.txt ;;
     gpu)
         vars=,TASKS=$W/gpu.txt
         time=" --gpus-per-node=2"
@@ -374,6 +379,13 @@ for name in $NAMES; do
         L=$W/$name/taskfarm-$J.joblog
         check "head -n 1 $L | grep -q -x 'Seq.Host.Starttime.JobRuntime.Send.Receive.Exitval.Signal.Command'"
         check "tail -n +2 $L | sort -n | awk -F '\\t' '{ n++; if (\$1 != n || \$2 != \"$NODE\" || \$7 != 0 || \$8 != 0) bad++ } END { exit !(n == $NTASKLINES && !bad) }'"
+        ;;
+    lost-node)
+        grep -v -e '^taskfarm: ' -e '^lost-node: ' "$OUT" > "$W/$name/tasks.out"
+        same_file "$W/tasks.expect" "$W/$name/tasks.out"
+        check "grep -q -x 'taskfarm: $NTASKLINES tasks, 0 failed, .* s, $WORKERS workers (mpi), .* tasks/s' $OUT"
+        check "test \"\$($(q "$TF") results $W/$name/taskfarm-$J.results | tail -n +2 | wc -l)\" = $NTASKLINES"
+        check "grep -q '^lost-node: job $J step 1 ends .*, srun exit status 0\$' $OUT && ! grep -q 'step 2' $OUT && grep -q '^lost-node: job $J ends .*, exit status 0\$' $OUT"
         ;;
     gpu)
         grep -v '^taskfarm: ' "$OUT" > "$W/gpu/tasks.out"
