@@ -19,13 +19,19 @@ tf__streams_init(struct tf__streams *s, int npeers)
     int i;
 
     memset(s, 0, sizeof(*s));
+    s->epfd = -1;
     s->peers = calloc((size_t)npeers + 1, sizeof(*s->peers));
     s->pfds = calloc((size_t)npeers + 2, sizeof(*s->pfds));
     s->pfd_peer = calloc((size_t)npeers + 2, sizeof(*s->pfd_peer));
-    if (s->peers == NULL || s->pfds == NULL || s->pfd_peer == NULL) {
+    s->evs = calloc((size_t)npeers + 1, sizeof(*s->evs));
+    if (s->peers == NULL || s->pfds == NULL || s->pfd_peer == NULL ||
+        s->evs == NULL) {
         tf__streams_cleanup(s);
         return TF_ENOMEM;
     }
+    /* Without epoll, poll does the same, slower with many peers. */
+    if (npeers > 0)
+        s->epfd = epoll_create1(EPOLL_CLOEXEC);
     for (i = 0; i <= npeers; i++) {
         s->peers[i].fd = -1;
         tf_buf_init(&s->peers[i].in, 0);
@@ -71,10 +77,47 @@ tf__streams_cleanup(struct tf__streams *s)
 
     for (i = 0; s->peers != NULL && i <= s->npeers; i++)
         tf__stream_close(&s->peers[i]);
+    if (s->epfd >= 0)
+        close(s->epfd);
     free(s->peers);
     free(s->pfds);
     free(s->pfd_peer);
+    free(s->evs);
     memset(s, 0, sizeof(*s));
+    s->epfd = -1;
+}
+
+int
+tf__streams_set(struct tf__streams *s, int i, int fd)
+{
+    struct epoll_event ev;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.events = EPOLLIN;
+    ev.data.u32 = (uint32_t)i;
+    if (s->epfd >= 0 && epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+        close(fd);
+        return TF_ESYS;
+    }
+    s->peers[i].fd = fd;
+    s->peers[i].out_armed = false;
+    return 0;
+}
+
+void
+tf__streams_close(struct tf__streams *s, int i)
+{
+    /* Out of the set first: a forked child may still hold a copy of the
+     * socket, which would keep it there. */
+    if (s->epfd >= 0 && s->peers[i].fd >= 0)
+        (void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->peers[i].fd, NULL);
+    tf__stream_close(&s->peers[i]);
+}
+
+int
+tf__streams_epoll_fd(const struct tf__streams *s)
+{
+    return s->epfd;
 }
 
 struct tf__stream_out *
@@ -311,45 +354,120 @@ take_buffered(struct tf__streams *s, int first, int last, int *peer,
     return 0;
 }
 
+/*
+ * Waits up to TIMEOUT_MS for peers FIRST..LAST to be ready, and puts them
+ * in s->pfd_peer with what they are ready for in s->pfds[k].revents.
+ * Returns how many, 0 on timeout, or a negative code.
+ */
+static int
+wait_ready(struct tf__streams *s, int first, int last, int timeout_ms,
+           struct tf_error *err)
+{
+    int nfds = 0;
+    int n;
+    int i;
+
+    if (s->epfd >= 0) {
+        bool any = false;
+
+        for (i = first; i <= last; i++) {
+            struct tf__stream_peer *p = &s->peers[i];
+            bool want = p->out_head != NULL;
+
+            if (p->fd < 0)
+                continue;
+            any = true;
+            if (want != p->out_armed) {
+                struct epoll_event ev;
+
+                memset(&ev, 0, sizeof(ev));
+                ev.events = EPOLLIN | (want ? EPOLLOUT : 0);
+                ev.data.u32 = (uint32_t)i;
+                if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, p->fd, &ev) == 0)
+                    p->out_armed = want;
+            }
+        }
+        if (!any)
+            return tf__error(err, TF_EPEER, "no peers left");
+        n = epoll_wait(s->epfd, s->evs, s->npeers + 1, timeout_ms);
+        if (n < 0) {
+            if (errno == EINTR)
+                return 0;
+            return tf__error_errno(err, TF_ESYS, errno, "epoll_wait");
+        }
+        for (i = 0; i < n; i++) {
+            int peer = (int)s->evs[i].data.u32;
+            uint32_t e = s->evs[i].events;
+
+            if (peer < first || peer > last || s->peers[peer].fd < 0)
+                continue;
+            s->pfd_peer[nfds] = peer;
+            s->pfds[nfds].revents =
+                (short)(((e & EPOLLIN) ? POLLIN : 0) |
+                        ((e & EPOLLOUT) ? POLLOUT : 0) |
+                        ((e & EPOLLHUP) ? POLLHUP : 0) |
+                        ((e & EPOLLERR) ? POLLERR : 0));
+            nfds++;
+        }
+        return nfds;
+    }
+    for (i = first; i <= last; i++) {
+        struct tf__stream_peer *p = &s->peers[i];
+
+        if (p->fd < 0)
+            continue;
+        s->pfds[nfds].fd = p->fd;
+        s->pfds[nfds].events = POLLIN;
+        if (p->out_head != NULL)
+            s->pfds[nfds].events |= POLLOUT;
+        s->pfds[nfds].revents = 0;
+        s->pfd_peer[nfds] = i;
+        nfds++;
+    }
+    if (nfds == 0)
+        return tf__error(err, TF_EPEER, "no peers left");
+    n = poll(s->pfds, (nfds_t)nfds, timeout_ms);
+    if (n < 0) {
+        if (errno == EINTR)
+            return 0;
+        return tf__error_errno(err, TF_ESYS, errno, "poll");
+    }
+    if (n == 0)
+        return 0;
+    /* The ready ones first, in the order of the peers. */
+    n = 0;
+    for (i = 0; i < nfds; i++) {
+        if (s->pfds[i].revents == 0)
+            continue;
+        s->pfds[n].revents = s->pfds[i].revents;
+        s->pfd_peer[n] = s->pfd_peer[i];
+        n++;
+    }
+    return n;
+}
+
 int
 tf__streams_recv(struct tf__streams *s, int first, int last, int *peer,
                  struct tf_buf *frame, int timeout_ms, struct tf_error *err)
 {
     for (;;) {
-        int nfds = 0;
+        int nready;
         int i;
         int rc;
 
         rc = take_buffered(s, first, last, peer, frame, err);
         if (rc != 0)
             return rc;
-        for (i = first; i <= last; i++) {
-            struct tf__stream_peer *p = &s->peers[i];
+        nready = wait_ready(s, first, last, timeout_ms, err);
+        if (nready <= 0)
+            return nready;
+        for (i = 0; i < nready; i++) {
+            int k = s->pfd_peer[i];
+            struct tf__stream_peer *p = &s->peers[k];
+            short re = s->pfds[i].revents;
 
             if (p->fd < 0)
                 continue;
-            s->pfds[nfds].fd = p->fd;
-            s->pfds[nfds].events = POLLIN;
-            if (p->out_head != NULL)
-                s->pfds[nfds].events |= POLLOUT;
-            s->pfds[nfds].revents = 0;
-            s->pfd_peer[nfds] = i;
-            nfds++;
-        }
-        if (nfds == 0)
-            return tf__error(err, TF_EPEER, "no peers left");
-        rc = poll(s->pfds, (nfds_t)nfds, timeout_ms);
-        if (rc < 0) {
-            if (errno == EINTR)
-                return 0;
-            return tf__error_errno(err, TF_ESYS, errno, "poll");
-        }
-        if (rc == 0)
-            return 0;
-        for (i = 0; i < nfds; i++) {
-            struct tf__stream_peer *p = &s->peers[s->pfd_peer[i]];
-            short re = s->pfds[i].revents;
-
             if (re & POLLOUT) {
                 if (flush_peer(p) < 0)
                     re |= POLLHUP;
@@ -360,13 +478,12 @@ tf__streams_recv(struct tf__streams *s, int first, int last, int *peer,
                     return rc;
                 if (rc == 1) {
                     /* Frames that arrived whole before the end still
-                     * count. */
-                    rc = take_buffered(s, s->pfd_peer[i], s->pfd_peer[i],
-                                       peer, frame, err);
+                     * count; the end is seen again on the next call. */
+                    rc = take_buffered(s, k, k, peer, frame, err);
                     if (rc != 0)
                         return rc;
-                    tf__stream_close(p);
-                    *peer = s->pfd_peer[i];
+                    tf__streams_close(s, k);
+                    *peer = k;
                     return TF__STREAM_ENDED;
                 }
             }

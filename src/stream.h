@@ -3,6 +3,7 @@
 #define TF_STREAM_H
 
 #include <poll.h>
+#include <sys/epoll.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -30,6 +31,7 @@ struct tf__stream_peer {
     int nfdq;
     struct tf__stream_out *out_head; /* owned list */
     struct tf__stream_out *out_tail;
+    bool out_armed; /* the epoll set waits for it to take more output */
 };
 
 /*
@@ -40,8 +42,13 @@ struct tf__streams {
     struct tf__stream_peer *peers; /* owned */
     int npeers;
     int scan; /* where the next scan for a buffered frame starts */
-    struct pollfd *pfds; /* owned, npeers + 2 */
-    int *pfd_peer;       /* owned */
+    /* The master waits with epoll, whose cost grows with the sockets that
+     * are ready rather than with all of them (a master of thousands of
+     * ranks); a worker, or a master without it, with poll. */
+    int epfd;                /* owned, or -1 */
+    struct epoll_event *evs; /* owned, npeers + 1 */
+    struct pollfd *pfds;     /* owned, npeers + 2 */
+    int *pfd_peer;           /* owned */
 };
 
 /* What tf__streams_recv() returns when a peer's stream ended. */
@@ -51,8 +58,13 @@ struct tf__streams {
 int tf__streams_init(struct tf__streams *s, int npeers);
 /* Closes every peer and frees S; S may be zeroed or half made. */
 void tf__streams_cleanup(struct tf__streams *s);
-/* Closes P's socket and drops what it holds; P can be used again. */
-void tf__stream_close(struct tf__stream_peer *p);
+/* Makes FD (taken) peer I's socket. Returns 0, or TF_ESYS when it cannot
+ * be watched (FD is closed then). */
+int tf__streams_set(struct tf__streams *s, int i, int fd);
+/* Closes peer I's socket and drops what it holds; it can be set again. */
+void tf__streams_close(struct tf__streams *s, int i);
+/* The file the epoll set of S is, for a forked child to close, or -1. */
+int tf__streams_epoll_fd(const struct tf__streams *s);
 
 /* Returns a new frame to queue, holding FRAME's memory (FRAME is left
  * empty and reusable), or NULL. */

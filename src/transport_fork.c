@@ -109,7 +109,7 @@ fork_close(struct tf__transport *t)
         return;
     /* Closing the sockets tells any worker still running to end. */
     for (i = 0; i <= im->s.npeers; i++)
-        tf__stream_close(&im->s.peers[i]);
+        tf__streams_close(&im->s, i);
     if (t->rank == 0) {
         for (i = 1; i <= im->s.npeers; i++) {
             pid_t pid = im->pids[i];
@@ -164,11 +164,14 @@ spawn_worker(struct tf__transport *t, int i, struct tf_error *err)
         for (j = 1; j <= im->s.npeers; j++)
             if (im->s.peers[j].fd >= 0)
                 close(im->s.peers[j].fd);
+        if (tf__streams_epoll_fd(&im->s) >= 0)
+            close(tf__streams_epoll_fd(&im->s));
         /* This child's copy of the master's state is not used. */
         wim = impl_new(0);
         if (wim == NULL || fcntl(sv[1], F_SETFL, O_NONBLOCK) < 0)
             _exit(3);
-        wim->s.peers[0].fd = sv[1];
+        if (tf__streams_set(&wim->s, 0, sv[1]) < 0)
+            _exit(3);
         memset(&wt, 0, sizeof(wt));
         wt.ops = &tf__transport_fork;
         wt.rank = i;
@@ -191,10 +194,15 @@ spawn_worker(struct tf__transport *t, int i, struct tf_error *err)
         _exit(rc < 0 ? 3 : rc);
     }
     close(sv[1]);
-    im->s.peers[i].fd = sv[0];
     im->pids[i] = pid;
-    if (fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0)
-        return tf__error_errno(err, TF_ESYS, errno, "fcntl");
+    if (fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0) {
+        int e = errno;
+
+        close(sv[0]);
+        return tf__error_errno(err, TF_ESYS, e, "fcntl");
+    }
+    if (tf__streams_set(&im->s, i, sv[0]) < 0)
+        return tf__error_errno(err, TF_ESYS, errno, "epoll_ctl");
     return 0;
 }
 
@@ -267,7 +275,7 @@ fork_respawn(struct tf__transport *t, int peer, struct tf_error *err)
     if (t->rank != 0 || peer < 1 || peer > im->s.npeers)
         return tf__error(err, TF_ETRANSPORT, "no worker %d", peer);
     pid = &im->pids[peer];
-    tf__stream_close(&im->s.peers[peer]);
+    tf__streams_close(&im->s, peer);
     /* Reap the one that ended, so it leaves no zombie; one that closed its
      * socket but lives on is ended first. */
     if (*pid > 0 && waitpid(*pid, NULL, WNOHANG) == 0)

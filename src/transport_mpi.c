@@ -17,8 +17,10 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,6 +62,10 @@
  * rank and the run's cookie, all big-endian. */
 #define GREET_MAGIC 0x54464331u /* "TFC1" */
 #define GREET_LEN 16
+/* Files the master may keep open besides its workers' sockets: room for
+ * as many, and at the least as few. */
+#define FILES_OWN 256
+#define FILES_MIN 32
 /* The master's addresses passed to the workers at most. */
 #define MAX_ADDRS 16
 
@@ -105,6 +111,7 @@ struct mpi_impl {
      * the rank die (see start_guardian()). */
     volatile int *pgid; /* owned shared page, or NULL */
     int guard_fd;       /* the pipe's end whose closing wakes it, or -1 */
+    pid_t guard_pid;    /* the guardian, or 0 */
 };
 
 static int
@@ -330,10 +337,8 @@ connect_master(struct tf__transport *t, struct mpi_impl *im,
                 inet_ntop(AF_INET, &in.sin_addr, where, sizeof(where));
             }
         }
-        if (fd >= 0) {
-            im->s.peers[0].fd = fd;
-            return 0;
-        }
+        if (fd >= 0)
+            return tf__streams_set(&im->s, 0, fd);
         if (tf__now_us() >= until)
             break;
         nanosleep(&nap, NULL);
@@ -437,8 +442,8 @@ take_worker(struct tf__transport *t, struct mpi_impl *im, int lfd,
         goto drop;
     if (sa.ss_family == AF_INET)
         tune_tcp(fd, im->lost_after);
-    im->s.peers[rank].fd = fd;
-    (*connected)++;
+    if (tf__streams_set(&im->s, (int)rank, fd) == 0)
+        (*connected)++;
     return;
 drop:
     close(fd);
@@ -466,6 +471,30 @@ accept_workers(struct tf__transport *t, struct mpi_impl *im,
     }
 }
 
+/* Master: raises its limit of open files, as far as it may, to hold a
+ * socket for each of NWORKERS workers and files of its own. */
+static int
+room_for_sockets(int nworkers, struct tf_error *err)
+{
+    rlim_t want = (rlim_t)nworkers + FILES_OWN;
+    rlim_t need = (rlim_t)nworkers + FILES_MIN;
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+        return 0;
+    rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want
+                      ? rl.rlim_max
+                      : want;
+    (void)setrlimit(RLIMIT_NOFILE, &rl);
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < need)
+        return tf__error(err, TF_ESYS,
+                         "the master needs %llu open files for %d workers "
+                         "and may have %llu (ulimit -n)",
+                         (unsigned long long)need, nworkers,
+                         (unsigned long long)rl.rlim_cur);
+    return 0;
+}
+
 /*
  * Connects the master and the workers: the master listens and broadcasts
  * where; each worker connects and greets; the master keeps each worker's
@@ -482,7 +511,9 @@ connect_ranks(struct tf__transport *t, struct mpi_impl *im,
 
     memset(&rv, 0, sizeof(rv));
     if (t->rank == 0) {
-        rc = listen_workers(&rv, lfd, err);
+        rc = room_for_sockets(t->nworkers, err);
+        if (rc == 0)
+            rc = listen_workers(&rv, lfd, err);
         ok = rc == 0;
     }
     /* Every rank learns whether the master could listen, and where. */
@@ -715,6 +746,7 @@ start_guardian(struct tf__transport *t, struct mpi_impl *im)
     }
     im->pgid = page;
     im->guard_fd = fds[1];
+    im->guard_pid = pid;
     t->task_pgid = im->pgid;
 }
 
@@ -724,6 +756,9 @@ impl_free(struct mpi_impl *im)
     if (im->guard_fd >= 0)
         close(im->guard_fd); /* the guardian ends, its rank having ended
                                 every task */
+    while (im->guard_pid > 0 && waitpid(im->guard_pid, NULL, 0) < 0 &&
+           errno == EINTR)
+        ;
     if (im->pgid != NULL)
         munmap((void *)im->pgid, sizeof(int));
     tf__streams_cleanup(&im->s);
