@@ -161,6 +161,36 @@ else
     e2e_skip "MPI: a worker rank lost, the run goes on" "$E2E_NO_MPI"
 fi
 
+# A lost master ends the run under any launcher: its workers see their
+# sockets close and end by themselves (no rank of the run is left), and
+# --resume finishes the work from the results file.
+if have_mpirun; then
+    K=$W/kill0
+    mkdir "$K"
+    for i in $(seq 1 40); do echo "sleep 0.2; echo task $i"; done > "$K/t.txt"
+    (
+        eval "$(mpirun_cmd "-np 3" -q --results "$K/r" run "$K/t.txt") > $K/1.out 2> $K/1.err &"
+        pid=$!
+        for _ in $(seq 300); do
+            test "$("$TF" results "$K/r" 2> /dev/null | tail -n +2 | wc -l)" -ge 5 && break
+            sleep 0.1
+        done
+        for p in $(mpi_rank_pids 0 "results $K/r run"); do
+            kill -9 "$p"
+        done
+        wait "$pid"
+        echo $? > "$K/1.rc"
+        sleep 3
+        pgrep -f "results $K/r run" > "$K/left" || true
+    )
+    check "test \"\$(cat $K/1.rc)\" != 0 && test \"\$(cat $K/1.rc)\" != 124"
+    check "test ! -s $K/left"
+    run_cmd 0 "$(mpirun_cmd "-np 3" -q --resume --results "$K/r" run "$K/t.txt") > $K/2.out 2> $K/2.err"
+    check "test \"\$($TFQ results $K/r | tail -n +2 | awk -F '\t' '\$3 == 0' | wc -l)\" = 40"
+else
+    e2e_skip "MPI: the master killed mid-run, then --resume" "$E2E_NO_MPI"
+fi
+
 # --resume without a record to resume from is a usage error.
 run_cmd 2 "$TFQ --resume run $T > /dev/null 2> $W/noresume.err"
 check "grep -q -e '--resume needs --joblog' $W/noresume.err"
