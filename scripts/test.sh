@@ -7,12 +7,13 @@
 #             optimised build (-DCMAKE_BUILD_TYPE=Release, -O3), whose
 #             warnings and code differ from the others
 #   sanitize  every test under AddressSanitizer and UndefinedBehaviorSanitizer
-#             but the Slurm and multi-host ones
+#             but the Slurm, multi-host, memory and install ones
 #   mpich     the unit tests and the MPI end-to-end tests of a build against
 #             MPICH (mpicc.mpich) under its mpiexec and srun --mpi=pmi2;
 #             the other builds use Open MPI
-#   minimal   every test of a build with every optional part off (no MPI,
-#             linalg or linkcheck: -DTASKFARM_MPI=OFF ...), built with clang
+#   minimal   every test but memory.sh of a build with every optional part
+#             off (no MPI, linalg or linkcheck: -DTASKFARM_MPI=OFF ...),
+#             built with clang
 #   fuzz      clang with libFuzzer (-DTF_FUZZ=ON), every part built: each
 #             fuzz target fuzzes for 20 s, and the regression inputs are
 #             replayed (ctest -L fuzz)
@@ -42,6 +43,7 @@ status=0
 for b in $builds; do
     # Each build runs every test unless it says which.
     select=()
+    big=
     case $b in
     normal)   dir=$top/build;          args=() ;;
     release)
@@ -53,10 +55,14 @@ for b in $builds; do
         # Every test but the two that drive outside systems (Slurm's
         # daemons, network namespaces): the taskfarm code they run is the
         # MPI path that transports, faults, resume and deadline run here
-        # too, and they are the slowest (about 3 minutes under ASan).
+        # too, and they are the slowest (about 3 minutes under ASan); nor
+        # memory.sh (cgroups, which ASan's shadow memory only blurs) and
+        # install.sh (the installed tree). once.sh's output larger than
+        # memory is 300 MB here, not 2 GB.
         dir=$top/build-sanitize
         args=(-DTF_SANITIZE=address,undefined)
-        select=(-E '^e2e_(slurm|multihost)$')
+        select=(-E '^e2e_(slurm|multihost|memory|install)$')
+        big=300000000
         ;;
     mpich)
         # Only what runs under MPI differs from the normal build: the unit
@@ -70,9 +76,13 @@ for b in $builds; do
         select=(-R '^(unit_.*|e2e_(transports|cli|resume|progress|examples|install|slurm))$')
         ;;
     minimal)
+        # Every test but memory.sh, whose cgroups the normal build tries on
+        # the same forked workers; once.sh with 300 MB as above.
         dir=$top/build-minimal
         args=(-DCMAKE_C_COMPILER=clang -DTASKFARM_MPI=OFF
               -DTASKFARM_LINALG=OFF -DTASKFARM_LINKCHECK=OFF)
+        select=(-E '^e2e_memory$')
+        big=300000000
         ;;
     fuzz)
         # A fuzz build has only the fuzz tests (tests/fuzz/CMakeLists.txt).
@@ -118,6 +128,9 @@ for b in $builds; do
             export LSAN_OPTIONS="suppressions=$top/tests/lsan.supp:fast_unwind_on_malloc=0:print_suppressions=0"
             export ASAN_OPTIONS="fast_unwind_on_malloc=0:detect_leaks=1"
             export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+        fi
+        if [ -n "$big" ]; then
+            export TF_E2E_BIG=$big
         fi
         cd "$dir" && ctest --output-on-failure -j 2 --timeout 600 "${select[@]}"
     ) || status=1
