@@ -430,6 +430,27 @@ e2e_finish()
     exit 0
 }
 
+# e2e_hosts_up HOSTS_SCRIPT DIR N - makes N hosts of network namespaces in
+# DIR with scripts/netns-hosts.sh (HOSTS_SCRIPT), this shell its watchdog,
+# so that they go even if the script is killed with SIGKILL; skips the
+# whole script when namespaces cannot be made here, ends it failed when
+# they do not work.
+e2e_hosts_up()
+{
+    local up rc
+    up="bash $(q "$1") up $2 $3 $$"
+    eval "$up" > "$W/up.out" 2> "$W/up.err" < /dev/null
+    rc=$?
+    if [ "$rc" -eq 77 ]; then
+        e2e_skip_all "$(head -n 1 "$W/up.err")"
+    fi
+    if [ "$rc" -ne 0 ]; then
+        e2e_err "$up" "exit status $rc" "$(head -n 10 "$W/up.err")"
+        e2e_finish
+    fi
+    e2e_ok "$up"
+}
+
 # has_job NAME: whether the taskfarm under test has the job NAME (a build
 # may leave the optional jobs out: taskfarm --version lists those it has).
 has_job()

@@ -82,17 +82,7 @@ trap 'exit 129' HUP
 
 # The watchdog (this shell's PID) removes the hosts even if this script is
 # killed with SIGKILL.
-UP="bash $(q "$HOSTS") up $D 3 $$"
-eval "$UP" > "$W/up.out" 2> "$W/up.err" < /dev/null
-RC=$?
-if [ "$RC" -eq 77 ]; then
-    e2e_skip_all "$(head -n 1 "$W/up.err")"
-fi
-if [ "$RC" -ne 0 ]; then
-    e2e_err "$UP" "exit status $RC" "$(head -n 10 "$W/up.err")"
-    e2e_finish
-fi
-e2e_ok "$UP"
+e2e_hosts_up "$HOSTS" "$D" 3
 NS3=$(awk '$1 == "tfhost3" { print $2 }' "$D/hosts")
 mkdir "$W/ompi"
 
@@ -205,21 +195,30 @@ sed 's/^sleep 0\.05;/sleep 0.3;/' "$T" > "$T2"
 check "test \"\$(grep -c '^sleep 0\\.3;' $T2)\" = $NTASKS"
 R=$W/r
 B1="$(mh_mpirun "$D/hostfile" 7 "$TF" -q --results "$R" run "$T2") > $W/b1.out 2> $W/b1.err"
-echo "# in the background: $B1"
-(eval "$B1") < /dev/null &
-B1_PID=$!
 # records R - how many records R holds (0 before it exists).
 records()
 {
     "$TF" results "$1" 2> /dev/null | tail -n +2 | wc -l
 }
-N=0
-for ((i = 0; i < 300; i++)); do
-    N=$(records "$R")
-    [ "$N" -ge "$MIN_RECORDS" ] && break
-    kill -0 "$B1_PID" 2> /dev/null || break
-    sleep 0.1
-done
+# start_until_records CMD R - starts CMD (a string) in the background, its
+# PID in BG_PID, and waits until the results file R holds MIN_RECORDS
+# records, or CMD ended, or 30 s passed; N is how many R holds then.
+start_until_records()
+{
+    local i
+    echo "# in the background: $1"
+    (eval "$1") < /dev/null &
+    BG_PID=$!
+    N=0
+    for ((i = 0; i < 300; i++)); do
+        N=$(records "$2")
+        [ "$N" -ge "$MIN_RECORDS" ] && break
+        kill -0 "$BG_PID" 2> /dev/null || break
+        sleep 0.1
+    done
+}
+start_until_records "$B1" "$R"
+B1_PID=$BG_PID
 E2E_N=$((E2E_N + 1))
 if [ "$N" -ge "$MIN_RECORDS" ] && [ "$N" -lt "$NTASKS" ]; then
     e2e_ok "$R holds $N records; the run goes on"
@@ -265,16 +264,8 @@ R4=$W/r4
 MH_MPIRUN_OPTS="--mca orte_abort_on_non_zero_status 0 "
 E1="$(mh_mpirun "$D/hostfile" 7 "$TF" -q --joblog "$W/e1.log" --results "$R4" run "$T2") > $W/e1.out 2> $W/e1.err"
 MH_MPIRUN_OPTS=
-echo "# in the background: $E1"
-(eval "$E1") < /dev/null &
-E1_PID=$!
-N=0
-for ((i = 0; i < 300; i++)); do
-    N=$(records "$R4")
-    [ "$N" -ge "$MIN_RECORDS" ] && break
-    kill -0 "$E1_PID" 2> /dev/null || break
-    sleep 0.1
-done
+start_until_records "$E1" "$R4"
+E1_PID=$BG_PID
 check "test $N -ge $MIN_RECORDS && test $N -lt $NTASKS"
 check "for p in \$(ip netns pids $NS3); do test \"\$(cat /proc/\$p/comm 2> /dev/null)\" = taskfarm && kill -9 \$p; done; true"
 wait "$E1_PID"
@@ -296,16 +287,8 @@ R3=$W/r3
 MH_MPIRUN_OPTS="--mca oob_tcp_keepalive_time 2 --mca oob_tcp_keepalive_intvl 1 --mca oob_tcp_keepalive_probes 4 -x TASKFARM_LOST_AFTER=5 "
 C1="TASKFARM_LOST_AFTER=5 $(mh_mpirun "$D/hostfile" 7 "$TF" -q --results "$R3" run "$T2") > $W/c1.out 2> $W/c1.err"
 MH_MPIRUN_OPTS=
-echo "# in the background: $C1"
-(eval "$C1") < /dev/null &
-C1_PID=$!
-N=0
-for ((i = 0; i < 300; i++)); do
-    N=$(records "$R3")
-    [ "$N" -ge "$MIN_RECORDS" ] && break
-    kill -0 "$C1_PID" 2> /dev/null || break
-    sleep 0.1
-done
+start_until_records "$C1" "$R3"
+C1_PID=$BG_PID
 check "test $N -ge $MIN_RECORDS && test $N -lt $NTASKS"
 DOWN_AT=$(date +%s)
 check "ip netns exec $NS3 ip link set eth0 down"

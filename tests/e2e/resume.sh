@@ -142,11 +142,13 @@ if have_mpirun && [ "$E2E_MPI" = openmpi ]; then
         eval "$(mpirun_cmd "-np 4 $keep" --joblog "$L/log" run "$L/t.txt") > $L/1.out 2> $L/1.err &"
         pid=$!
         for _ in $(seq 300); do
-            test "$(ls "$L" | grep -c '^w\.')" -ge 3 && break
+            set -- "$L"/w.*
+            test -e "$1" && test $# -ge 3 && break
             sleep 0.1
         done
         sleep 0.5
-        kill -9 "$(ls "$L" | grep '^w\.' | head -n 1 | cut -d. -f2)"
+        set -- "$L"/w.*
+        kill -9 "${1##*/w.}"
         wait "$pid"
         echo $? > "$L/1.rc"
     )

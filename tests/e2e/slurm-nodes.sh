@@ -82,17 +82,7 @@ trap 'exit 129' HUP
 chmod go+x "$W"
 # The watchdogs (this shell's PID) remove the hosts and stop the cluster
 # even if this script is killed with SIGKILL.
-UP="bash $(q "$HOSTS") up $D 3 $$"
-eval "$UP" > "$W/up.out" 2> "$W/up.err" < /dev/null
-RC=$?
-if [ "$RC" -eq 77 ]; then
-    e2e_skip_all "$(head -n 1 "$W/up.err")"
-fi
-if [ "$RC" -ne 0 ]; then
-    e2e_err "$UP" "exit status $RC" "$(head -n 10 "$W/up.err")"
-    e2e_finish
-fi
-e2e_ok "$UP"
+e2e_hosts_up "$HOSTS" "$D" 3
 NS3=$(awk '$1 == "tfhost3" { print $2 }' "$D/hosts")
 
 START="bash $(q "$CLUSTER") start-hosts $C $D $$"
