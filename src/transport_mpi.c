@@ -957,6 +957,7 @@ mpi_open(struct tf__transport *t, int nworkers, tf__worker_fn fn, void *arg,
     im->bcast = MPI_REQUEST_NULL;
     im->lost_after = lost_after_s();
     im->guard_fd = -1;
+    im->s.epfd = -1; /* the streams are made once the ranks are placed */
     t->impl = im;
     MPI_Initialized(&initialised);
     if (!initialised) {
