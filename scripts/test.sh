@@ -3,11 +3,11 @@
 # builds, each with its tests (-DBUILD_TESTING=ON) and with warnings as
 # errors (-DTF_WERROR=ON):
 #   normal    every test
-#   release   the unit tests and the fork-transport end-to-end tests of an
+#   release   the unit tests and the command's end-to-end test (cli) of an
 #             optimised build (-DCMAKE_BUILD_TYPE=Release, -O3), whose
 #             warnings and code differ from the others
 #   sanitize  every test under AddressSanitizer and UndefinedBehaviorSanitizer
-#             but the Slurm, multi-host, memory and install ones
+#             but the Slurm, multi-host, memory, install and pi ones
 #   mpich     the unit tests and the MPI end-to-end tests of a build against
 #             MPICH (mpicc.mpich) under its mpiexec and srun --mpi=pmi2;
 #             the other builds use Open MPI
@@ -17,8 +17,8 @@
 #   fuzz      clang with libFuzzer (-DTF_FUZZ=ON), every part built: each
 #             fuzz target fuzzes for 20 s, and the regression inputs are
 #             replayed (ctest -L fuzz)
-#   valgrind  the unit tests and the fork-transport end-to-end tests
-#             (transports, cli) of a Debug build (-O0) under valgrind
+#   valgrind  the unit tests and the fork-transport end-to-end test
+#             (transports) of a Debug build (-O0) under valgrind
 #             (-DTF_VALGRIND=ON, fork-only)
 #   aarch64   the unit tests and the fork end-to-end tests of the command
 #             and of pi (transports, cli, pi) of a fork-only build for
@@ -47,21 +47,25 @@ for b in $builds; do
     case $b in
     normal)   dir=$top/build;          args=() ;;
     release)
+        # -O3's own warnings, and its code under the unit tests and the
+        # command's end-to-end test; the engine's end-to-end tests run in
+        # every other build.
         dir=$top/build-release
         args=(-DCMAKE_BUILD_TYPE=Release)
-        select=(-R '^(unit_.*|e2e_transports|e2e_cli)$')
+        select=(-R '^(unit_.*|e2e_cli)$')
         ;;
     sanitize)
         # Every test but the two that drive outside systems (Slurm's
         # daemons, network namespaces): the taskfarm code they run is the
         # MPI path that transports, faults, resume and deadline run here
         # too, and they are the slowest (about 3 minutes under ASan); nor
-        # memory.sh (cgroups, which ASan's shadow memory only blurs) and
-        # install.sh (the installed tree). once.sh's output larger than
-        # memory is 300 MB here, not 2 GB.
+        # memory.sh (cgroups, which ASan's shadow memory only blurs),
+        # install.sh (the installed tree) and pi.sh (arithmetic, over the
+        # paths transports.sh runs). once.sh's output larger than memory
+        # is 300 MB here, not 2 GB.
         dir=$top/build-sanitize
         args=(-DTF_SANITIZE=address,undefined)
-        select=(-E '^e2e_(slurm|multihost|memory|install)$')
+        select=(-E '^e2e_(slurm|multihost|memory|install|pi)$')
         big=300000000
         ;;
     mpich)
@@ -93,10 +97,11 @@ for b in $builds; do
         ;;
     valgrind)
         # MPI under valgrind is out of scope; pi and linalg are mostly
-        # arithmetic, and faults.sh times its kills for native speed.
+        # arithmetic, faults.sh times its kills for native speed, and
+        # cli.sh's option checks are the other builds'.
         dir=$top/build-valgrind
         args=(-DCMAKE_BUILD_TYPE=Debug -DTF_VALGRIND=ON -DTASKFARM_MPI=OFF)
-        select=(-R '^(unit_.*|e2e_transports|e2e_cli)$')
+        select=(-R '^(unit_.*|e2e_transports)$')
         ;;
     aarch64)
         # Another CPU: no x86 clones of pi's kernel, and the same hits.
