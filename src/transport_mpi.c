@@ -104,6 +104,8 @@ struct mpi_impl {
     struct tf__streams s;
     bool *gone;     /* master: [1..nworkers], reported lost or ended */
     int nlost;      /* master: workers lost; worker: what END said */
+    int nmissing;   /* master: workers that never connected, not yet
+                       reported lost */
     bool ended;     /* worker: END came (or the master is gone) */
     bool vanished;  /* worker: the master went without an END */
     int lost_after; /* seconds */
@@ -469,6 +471,7 @@ accept_workers(struct tf__transport *t, struct mpi_impl *im,
             if (pfd[k].revents & POLLIN)
                 take_worker(t, im, lfd[k], rv, &connected);
     }
+    im->nmissing = t->nworkers - connected;
 }
 
 /* Master: raises its limit of open files, as far as it may, to hold a
@@ -1287,10 +1290,12 @@ missing_worker(struct tf__transport *t, struct mpi_impl *im, int *peer)
 {
     int i;
 
-    for (i = 1; i <= t->nworkers; i++) {
+    /* (Once all are reported, the master's loop does not look again.) */
+    for (i = 1; im->nmissing > 0 && i <= t->nworkers; i++) {
         if (im->s.peers[i].fd < 0 && !im->gone[i]) {
             im->gone[i] = true;
             im->nlost++;
+            im->nmissing--;
             *peer = i;
             return 1;
         }
