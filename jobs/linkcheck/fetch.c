@@ -477,9 +477,13 @@ xfer_finish(struct xfer *x, CURLcode code, struct tf_result *res)
         (ct != NULL && !lc__is_html(ct)))
         return 0;
     x->parsed = true;
-    rc = lc__page_links(x->url, eff,
-                        x->body.data != NULL ? (char *)x->body.data : "",
-                        x->body.len, &subs);
+    {
+        struct lc__page pg = {x->url, eff, ct,
+                              x->body.data != NULL ? (char *)x->body.data : "",
+                              x->body.len, x->stopped};
+
+        rc = lc__page_links(&pg, &subs);
+    }
     for (i = 0; rc == 0 && i < subs.n; i++)
         rc = tf_result_submit(res, subs.v[i], strlen(subs.v[i]));
     lc__strs_cleanup(&subs);
@@ -503,6 +507,9 @@ xfer_report(const struct xfer *x, const struct tf_task *task,
     o.parsed = x->parsed;
     o.host = task->host != NULL ? task->host : "";
     o.error = x->error;
+    o.errkind = x->error[0] != '\0' ? LC__ERR_OTHER : LC__ERR_NONE;
+    o.retries = 0;
+    o.cut = false;
     return lc__outcome_encode(&res->out, &o);
 }
 

@@ -270,9 +270,12 @@ lc__html_links(const char *p, size_t n, struct lc__strs *links, char **base)
 }
 
 int
-lc__page_links(const char *page, const char *final, const char *body, size_t n,
-               struct lc__strs *subs)
+lc__page_links(const struct lc__page *pg, struct lc__strs *subs)
 {
+    const char *page = pg->key;
+    const char *final = pg->final;
+    const char *body = pg->body;
+    size_t n = pg->n;
     struct lc__strs links = {NULL, 0, 0};
     struct lc__strs keys = {NULL, 0, 0};
     struct lc__table seen = {NULL, 0, 0};
@@ -315,9 +318,9 @@ lc__page_links(const char *page, const char *final, const char *body, size_t n,
         if (rc == 0)
             rc = lc__table_add(&seen, key, 0);
         if (rc == 0 && k == LC__URL_OK)
-            rc = lc__strs_printf(subs, "%s\t%s", page, key);
+            rc = lc__strs_printf(subs, "L\t%s\t%s\t", page, key);
         else if (rc == 0)
-            rc = lc__strs_printf(subs, "%s\t%s\t%s", page, key, why);
+            rc = lc__strs_printf(subs, "D\t%s\t%s\t%s", page, key, why);
     }
     lc__table_cleanup(&seen);
     lc__strs_cleanup(&keys);
@@ -344,4 +347,13 @@ lc__is_html(const char *ct)
             return true;
     }
     return false;
+}
+
+bool
+lc__is_css(const char *ct)
+{
+    while (*ct == ' ')
+        ct++;
+    return strncasecmp(ct, "text/css", 8) == 0 &&
+           (ct[8] == '\0' || ct[8] == ';' || ct[8] == ' ');
 }

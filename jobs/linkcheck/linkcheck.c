@@ -19,7 +19,7 @@
 #include "taskfarm.h"
 
 #define LC_BATCH_FACTOR 4 /* a batch holds up to 4 x --concurrency URLs */
-#define LC_FIELDS 11      /* fields of a worker's result line */
+#define LC_FIELDS 14      /* fields of a worker's result line */
 
 /* The longest time an option takes: a day. */
 #define LC_DAY_US ((uint64_t)86400 * 1000000)
@@ -162,7 +162,9 @@ lc__outcome_encode(struct tf_buf *out, const struct lc__outcome *o)
     if (rc == 0)
         rc = put_field(out, o->error);
     if (rc == 0)
-        rc = tf_buf_puts(out, "\n");
+        rc = tf_buf_printf(out, "\t%c\t%" PRIu64 "\t%d\n",
+                           o->errkind != '\0' ? o->errkind : LC__ERR_NONE,
+                           o->retries, o->cut ? 1 : 0);
     return rc;
 }
 
@@ -184,6 +186,7 @@ lc__outcome_decode(char *line, struct lc__outcome *o)
     char *f[LC_FIELDS];
     uint64_t status;
     uint64_t parsed;
+    uint64_t cut;
     size_t k = 0;
     char *p = line;
 
@@ -205,7 +208,10 @@ lc__outcome_decode(char *line, struct lc__outcome *o)
         !parse_u64_field(f[4], &o->time_us) ||
         !parse_u64_field(f[5], &o->size) ||
         !parse_u64_field(f[6], &o->redirects) ||
-        !parse_u64_field(f[8], &parsed) || parsed > 1)
+        !parse_u64_field(f[8], &parsed) || parsed > 1 ||
+        strchr("-hte", f[11][0]) == NULL || f[11][0] == '\0' ||
+        f[11][1] != '\0' || !parse_u64_field(f[12], &o->retries) ||
+        !parse_u64_field(f[13], &cut) || cut > 1)
         return TF_EPROTO;
     o->url = f[0];
     o->status = (long)status;
@@ -214,6 +220,8 @@ lc__outcome_decode(char *line, struct lc__outcome *o)
     o->parsed = parsed == 1;
     o->host = f[9];
     o->error = f[10];
+    o->errkind = f[11][0];
+    o->cut = cut == 1;
     return 0;
 }
 
@@ -442,9 +450,9 @@ lc__submit(void *arg, struct tf_pool *pool, uint64_t parent, const void *data,
            size_t len)
 {
     struct lc__run *r = arg;
-    char *page;
-    char *url;
-    char *why;
+    char *f[4] = {NULL, NULL, NULL, NULL};
+    char *p;
+    size_t nf = 0;
     size_t pi;
     size_t i;
     int rc;
@@ -455,21 +463,30 @@ lc__submit(void *arg, struct tf_pool *pool, uint64_t parent, const void *data,
     rc = tf_buf_append(&r->scratch, data, len);
     if (rc < 0)
         return rc;
-    page = (char *)r->scratch.data;
-    if (page == NULL || memchr(page, '\0', len) != NULL ||
-        strpbrk(page, "\r\n") != NULL)
+    p = (char *)r->scratch.data;
+    if (p == NULL || memchr(p, '\0', len) != NULL || strpbrk(p, "\r\n") != NULL)
         return 0; /* not from our worker: never trust the wire */
-    url = strchr(page, '\t');
-    if (url == NULL)
+    while (nf < 4) {
+        char *tab = strchr(p, '\t');
+
+        f[nf++] = p;
+        if (tab == NULL)
+            break;
+        *tab = '\0';
+        p = tab + 1;
+    }
+    if (nf < 2 || f[0][1] != '\0' || !lc__table_find(&r->index, f[1], &pi))
         return 0;
-    *url++ = '\0';
-    why = strchr(url, '\t');
-    if (why != NULL)
-        *why++ = '\0';
-    if (url[0] == '\0' || !lc__table_find(&r->index, page, &pi))
+    if (f[0][0] == LC__MSG_ANCHORS)
         return 0;
-    rc = lc__rec_get(r, url, r->recs[pi].depth + 1, why != NULL ? why : NULL,
-                     &i);
+    if (nf != 4 || f[2][0] == '\0')
+        return 0;
+    if (f[0][0] == LC__MSG_LINK)
+        rc = lc__rec_get(r, f[2], r->recs[pi].depth + 1, NULL, &i);
+    else if (f[0][0] == LC__MSG_DEAD || f[0][0] == LC__MSG_SKIP)
+        rc = lc__rec_get(r, f[2], r->recs[pi].depth + 1, f[3], &i);
+    else
+        return 0;
     if (rc < 0)
         return rc;
     return lc__rec_ref(r, i, pi);

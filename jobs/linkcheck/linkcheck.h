@@ -19,21 +19,51 @@
  * with GET and parse when it is HTML, "c URL\n" to check (HEAD, then GET
  * when the server refuses HEAD). A worker runs a batch with libcurl's multi
  * interface and answers one TAB-separated line per URL (see
- * lc__outcome_encode()); for each link on a page it parsed it submits
- * "PAGE\tURL", or "PAGE\tRAW\tERROR" for a link it already knows is dead.
+ * lc__outcome_encode()); for a page or style sheet it parsed it submits the
+ * messages LC__MSG_* below, one per distinct link, then the page's anchors.
  *
- * The files: url.c normalizes URLs, html.c finds the links of a page,
- * fetch.c is all that talks to libcurl (its URL parser, under url.c, and
- * the transfers of a worker), report.c writes the report, table.c holds
- * the hash table and string list the others use, and linkcheck.c the rest:
- * the master's records and frontier, the task and result lines, the
- * options and the job's vtable.
+ * The files: url.c normalizes URLs, html.c finds the links of a page and
+ * of CSS, fetch.c is all that talks to libcurl (its URL parser, under
+ * url.c, and the transfers of a worker), robots.c reads robots.txt,
+ * report.c writes the report, table.c holds the hash table and string list
+ * the others use, and linkcheck.c the rest: the master's records and
+ * frontier, the task and result lines, the options and the job's vtable.
  */
 #define LC__MAX_LINE 65536 /* longest line of a URL file */
 #define LC__MAX_REFS 100   /* referrers kept per URL; all are counted */
 #define LC__WHY 256        /* room for one URL's error text */
 
-enum lc__format { LC__TABLE, LC__JSONL };
+enum lc__format { LC__TABLE, LC__JSONL, LC__CSV };
+
+/*
+ * What a worker submits for a page it parsed (TAB-separated; a tab or line
+ * break inside a field becomes a space):
+ *   "L\tPAGE\tURL\tFRAG"   a link to check (and follow, when the crawl
+ *                           does): URL normalized (no fragment), FRAG its
+ *                           fragment percent-decoded, or "" (none, "#",
+ *                           "#top", or a text fragment "#:~:...")
+ *   "D\tPAGE\tTEXT\tERROR" a link that is dead already (no valid URL)
+ *   "S\tPAGE\tTEXT\tWHY"   a link that is reported, not checked: a scheme
+ *                           other than http(s) ("scheme ftp: not checked"),
+ *                           a form's action ("form action: not followed")
+ *   "A\tPAGE[\tID]..."    the page's anchors (every id, and the name of
+ *                           each <a>), after its links; sent for every HTML
+ *                           page parsed, none for a style sheet
+ * PAGE is the page's key (the URL the master asked for). Links to the
+ * schemes that name no document (mailto:, javascript:, tel:, data:, about:)
+ * and empty ones are no links and are not sent.
+ */
+#define LC__MSG_LINK 'L'
+#define LC__MSG_DEAD 'D'
+#define LC__MSG_SKIP 'S'
+#define LC__MSG_ANCHORS 'A'
+
+/* What kind of failure a worker's outcome is (lc__outcome.errkind). */
+#define LC__ERR_NONE '-'
+#define LC__ERR_HOST 'h'    /* the host cannot be reached: no address, no
+                               connection, a connect timeout */
+#define LC__ERR_TIMEOUT 't' /* --max-time passed */
+#define LC__ERR_OTHER 'e'   /* anything else: TLS, a reset, a bad reply */
 
 /* What lc__normalize_url() makes of a link. */
 enum { LC__URL_OK = 0, LC__URL_IGNORE = 1, LC__URL_DEAD = 2 };
@@ -156,6 +186,9 @@ struct lc__hostport {
     unsigned port; /* 0: any port */
 };
 
+/* Compiled regular expressions (linkcheck.c). */
+struct lc__regexes;
+
 /* One worker's libcurl state (fetch.c). */
 struct lc__conn;
 
@@ -171,11 +204,31 @@ struct lc__state {
     uint64_t max_body;
     uint64_t max_redirs;
     uint64_t concurrency;
+    uint64_t retries;          /* --retries: more tries after a 429, 503
+                                  or broken connection */
+    uint64_t max_retry_wait_us; /* --max-retry-wait: longest wait before a
+                                   retry (a longer Retry-After: no retry) */
+    uint64_t slow_us;           /* --slow: a warning past it; 0: none */
     double rate;
     long connect_timeout_ms;
     long max_time_ms;
     enum lc__format format;
     bool dead_only;
+    bool anchors;        /* check #fragments (not --ignore-anchors) */
+    bool robots;         /* honour robots.txt (not --ignore-robots) */
+    bool check_external; /* --check-external yes */
+    bool insecure;       /* --insecure */
+    const char *cacert;  /* --cacert FILE, or NULL; borrowed */
+    const char *cookies; /* --cookies FILE, or NULL; borrowed */
+    const char *netrc;   /* --netrc FILE, or NULL; borrowed */
+    const char *sitemap; /* --sitemap FILE, or NULL; borrowed */
+    struct lc__strs headers; /* --header values, "Name: value" */
+    void *headers_list;      /* owned: a curl_slist of HEADERS, made by
+                                fetch.c (lc__headers_make()), or NULL */
+    struct lc__regexes *exclude;   /* owned: --exclude, or NULL */
+    struct lc__regexes *include;   /* owned: --include, or NULL */
+    struct lc__regexes *no_follow; /* owned: --no-follow, or NULL */
+    struct lc__strs scope;         /* --scope prefixes (none: any) */
     const char *user_agent; /* borrowed */
     char default_ua[64];
     bool curl_ready;
@@ -244,18 +297,61 @@ int lc__put_utf8(struct tf_buf *out, unsigned long cp);
 int lc__html_links(const char *p, size_t n, struct lc__strs *links,
                    char **base);
 
+
+/* What a worker read of a page or style sheet, for lc__page_links(). */
+struct lc__page {
+    const char *key;   /* its key: the URL the master asked for */
+    const char *final; /* its URL after redirects, or NULL: KEY */
+    const char *ctype; /* its Content-Type header, or NULL */
+    const char *body;  /* what was read of it */
+    size_t n;
+    bool cut; /* BODY is only the first --max-body bytes: a tag, value or
+                 url() cut short at its end is no link */
+};
+
 /*
- * Appends to SUBS what a worker submits for the page PAGE (its key) read
- * from FINAL (its URL after redirects, or NULL: PAGE): "PAGE\tURL" for each
- * distinct link of BODY (N bytes), normalized, and "PAGE\tRAW\tERROR" for a
- * link that is dead already (no valid URL, a scheme other than http(s)).
- * Returns 0 or TF_ENOMEM.
+ * Appends to SUBS the messages (LC__MSG_*) a worker submits for page PG:
+ * an HTML page (text/html, application/xhtml+xml, or no Content-Type) or a
+ * style sheet (text/css: its url() and @import). Links are read in the
+ * page's character set (the Content-Type's charset, a byte order mark, a
+ * <meta> charset in its first 1024 bytes; else UTF-8 when it is valid
+ * UTF-8, windows-1252 when not) and become UTF-8 before they are resolved
+ * against the page's final URL or its <base href>. Each distinct (URL,
+ * fragment) is sent once. Returns 0 or TF_ENOMEM.
  */
-int lc__page_links(const char *page, const char *final, const char *body,
-                   size_t n, struct lc__strs *subs);
+int lc__page_links(const struct lc__page *pg, struct lc__strs *subs);
 
 /* Whether Content-Type CT names a page to parse for links. */
 bool lc__is_html(const char *ct);
+
+/* Whether Content-Type CT names a style sheet (text/css). */
+bool lc__is_css(const char *ct);
+
+/* ---------------------------------------------------- robots.c: robots */
+
+/* The rules of one robots.txt for one user agent. */
+struct lc__robots;
+
+/*
+ * Reads robots.txt TXT (N bytes, any bytes) for the robot AGENT (the
+ * product token, "taskfarm-linkcheck"): the rules of the groups whose
+ * User-agent names it (a case-insensitive match of the token or its first
+ * word before '-', "taskfarm"), else of the "*" groups; Allow and Disallow
+ * with '*' and '$' as RFC 9309 gives them; Crawl-delay. Sets *OUT (the
+ * caller frees it with lc__robots_free()). Returns 0 or TF_ENOMEM.
+ */
+int lc__robots_parse(const char *txt, size_t n, const char *agent,
+                     struct lc__robots **out);
+
+/* Whether R allows PATH (the path and query of a URL, as sent: "/a/b?q").
+ * The longest matching rule wins; Allow wins a tie; none: allowed. R NULL
+ * allows everything. */
+bool lc__robots_allows(const struct lc__robots *r, const char *path);
+
+/* R's Crawl-delay in seconds, or 0 when it gives none. */
+double lc__robots_delay(const struct lc__robots *r);
+
+void lc__robots_free(struct lc__robots *r);
 
 /* ------------------------------------------------------ fetch.c: libcurl */
 
@@ -277,6 +373,21 @@ int lc__curl_init(void);
 
 /* Undoes lc__curl_init(). */
 void lc__curl_cleanup(void);
+
+/* Makes ST->headers_list from ST->headers. Returns 0 or TF_ENOMEM. */
+int lc__headers_make(struct lc__state *st);
+
+/* Frees ST->headers_list. */
+void lc__headers_free(struct lc__state *st);
+
+/*
+ * Fetches URL (a robots.txt) at once with the settings of ST (user agent,
+ * headers, cookies, netrc, TLS, timeouts), at most 512 KiB of it. Sets
+ * *STATUS (0: no HTTP response) and appends the body to BODY. Returns 0,
+ * TF_ENOMEM, or TF_EINPUT with WHY (WHYLEN bytes) libcurl's error.
+ */
+int lc__fetch_once(const struct lc__state *st, const char *url, long *status,
+                   struct tf_buf *body, char *why, size_t whylen);
 
 /* Frees ST's idle libcurl states when they are this process's (a forked
  * worker inherits its parent's list, which is not its own to free). */
@@ -309,6 +420,9 @@ struct lc__outcome {
     bool parsed;
     const char *host;
     const char *error; /* "" when none */
+    char errkind;      /* LC__ERR_*: LC__ERR_NONE when ERROR is "" */
+    uint64_t retries;  /* tries after the first */
+    bool cut;          /* a page parsed from its first --max-body bytes */
 };
 
 /* Appends one URL (MODE 'p' or 'c') to a task. Returns 0 or the tf_buf
@@ -325,7 +439,8 @@ int lc__task_parse(char *p, size_t len, struct lc__task_url **urls, size_t *n);
 
 /* Appends O as one result line: TAB-separated url, status, final url,
  * start (epoch us), time (us), size, redirects, method, parsed, host,
- * error; a newline. Tabs and line breaks in the strings become spaces. */
+ * error, errkind, retries, cut; a newline. Tabs and line breaks in the
+ * strings become spaces. */
 int lc__outcome_encode(struct tf_buf *out, const struct lc__outcome *o);
 
 /* Splits result line LINE (without its newline, changed in place: its

@@ -109,8 +109,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     memset(&subs, 0, sizeof(subs));
-    FUZZ_CHECK(lc__page_links(PAGE, NULL, (const char *)data, size, &subs) ==
-               0);
+    {
+        struct lc__page pg = {PAGE, NULL, NULL, (const char *)data, size,
+                              false};
+
+        FUZZ_CHECK(lc__page_links(&pg, &subs) == 0);
+    }
     check_subs(&subs, links.n);
 
     lc__strs_cleanup(&subs);

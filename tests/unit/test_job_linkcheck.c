@@ -15,6 +15,17 @@
 
 #define PAGE "http://127.0.0.1:8080/index.html"
 
+/* lc__page_links() of an HTML page read from PAGE (redirected to FINAL,
+ * or not: NULL). */
+static int
+page_links(const char *page, const char *final, const char *body, size_t n,
+           struct lc__strs *subs)
+{
+    struct lc__page pg = {page, final, NULL, body, n, false};
+
+    return lc__page_links(&pg, subs);
+}
+
 static char tmpdir[64];
 
 static int
@@ -496,7 +507,7 @@ test_base_href_is_the_first_and_resolves_links(void **state)
     free(base);
     /* The base applies to the whole page, and is itself resolved against
      * the URL the page was read from. */
-    assert_int_equal(lc__page_links(PAGE,
+    assert_int_equal(page_links(PAGE,
                                     "http://127.0.0.1:8080/dir/final.html",
                                     html, strlen(html), &subs),
                      0);
@@ -506,7 +517,7 @@ test_base_href_is_the_first_and_resolves_links(void **state)
     lc__strs_cleanup(&subs);
     /* Without a base, links resolve against the final URL. */
     html = "<a href=c.html>";
-    assert_int_equal(lc__page_links(PAGE,
+    assert_int_equal(page_links(PAGE,
                                     "http://127.0.0.1:8080/dir/final.html",
                                     html, strlen(html), &subs),
                      0);
@@ -526,7 +537,7 @@ test_page_links_are_distinct_and_dead_ones_carry_their_error(void **state)
         "<a href='http://a b/'><img src=b.html>";
 
     (void)state;
-    assert_int_equal(lc__page_links(PAGE, NULL, html, strlen(html), &subs), 0);
+    assert_int_equal(page_links(PAGE, NULL, html, strlen(html), &subs), 0);
     assert_int_equal(subs.n, 3);
     assert_string_equal(subs.v[0], PAGE "\thttp://127.0.0.1:8080/b.html");
     assert_string_equal(subs.v[1],
@@ -577,12 +588,12 @@ test_malformed_html_never_crashes(void **state)
     (void)state;
     /* Every prefix of a page, as a cut body (--max-body) leaves it. */
     for (i = 0; i <= sizeof(doc) - 1; i++) {
-        assert_int_equal(lc__page_links(PAGE, NULL, doc, i, &subs), 0);
+        assert_int_equal(page_links(PAGE, NULL, doc, i, &subs), 0);
         lc__strs_cleanup(&subs);
     }
     for (i = 0; bad[i] != NULL; i++) {
         assert_int_equal(
-            lc__page_links(PAGE, NULL, bad[i], strlen(bad[i]) + 1, &subs), 0);
+            page_links(PAGE, NULL, bad[i], strlen(bad[i]) + 1, &subs), 0);
         lc__strs_cleanup(&subs);
     }
     /* Bytes of any value, '<' and quotes often. */
@@ -596,11 +607,11 @@ test_malformed_html_never_crashes(void **state)
                 : (unsigned char)often[(seed >> 8) % (sizeof(often) - 1)];
     }
     assert_int_equal(
-        lc__page_links(PAGE, NULL, (const char *)noise, sizeof(noise), &subs),
+        page_links(PAGE, NULL, (const char *)noise, sizeof(noise), &subs),
         0);
     lc__strs_cleanup(&subs);
     /* The whole page: the cut links and its own are what a browser sees. */
-    assert_int_equal(lc__page_links(PAGE, NULL, doc, sizeof(doc) - 1, &subs),
+    assert_int_equal(page_links(PAGE, NULL, doc, sizeof(doc) - 1, &subs),
                      0);
     assert_int_equal(subs.n, 5);
     assert_string_equal(subs.v[0], PAGE "\thttp://127.0.0.1:8080/b/x&y");
@@ -627,7 +638,7 @@ test_a_page_with_5000_links_gives_each_once(void **state)
                                        i, i, i),
                          0);
     assert_int_equal(
-        lc__page_links(PAGE, NULL, (char *)html.data, html.len, &subs), 0);
+        page_links(PAGE, NULL, (char *)html.data, html.len, &subs), 0);
     assert_int_equal(subs.n, 5000);
     assert_string_equal(subs.v[0], PAGE "\thttp://127.0.0.1:8080/p0.html");
     assert_string_equal(subs.v[4999],
@@ -699,7 +710,8 @@ test_result_lines_round_trip_with_tabs_made_spaces(void **state)
 {
     struct lc__outcome o = {
         "http://h/a", 404,  "http://h/b", 1700000000123456u, 1234, 153, 2,
-        "GET",        true, "node\t1",    "bad\tthing\nhere"};
+        "GET",        true, "node\t1",    "bad\tthing\nhere", LC__ERR_HOST,
+        3,            true};
     struct lc__outcome d;
     struct tf_buf line;
     char *s;
@@ -709,7 +721,7 @@ test_result_lines_round_trip_with_tabs_made_spaces(void **state)
     assert_int_equal(lc__outcome_encode(&line, &o), 0);
     assert_string_equal((char *)line.data,
                         "http://h/a\t404\thttp://h/b\t1700000000123456\t1234"
-                        "\t153\t2\tGET\t1\tnode 1\tbad thing here\n");
+                        "\t153\t2\tGET\t1\tnode 1\tbad thing here\th\t3\t1\n");
     s = (char *)line.data;
     s[line.len - 1] = '\0';
     assert_int_equal(lc__outcome_decode(s, &d), 0);
@@ -724,6 +736,9 @@ test_result_lines_round_trip_with_tabs_made_spaces(void **state)
     assert_true(d.parsed);
     assert_string_equal(d.host, "node 1");
     assert_string_equal(d.error, "bad thing here");
+    assert_int_equal(d.errkind, LC__ERR_HOST);
+    assert_int_equal(d.retries, 3);
+    assert_true(d.cut);
     tf_buf_cleanup(&line);
 }
 
