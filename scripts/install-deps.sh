@@ -30,9 +30,14 @@ build_pkgs+=(mpich libmpich-dev)
 # pages in (and scripts/report-sample.sh takes the screenshot with), and
 # fonts-dejavu-core, the fonts those pages ask for, so that screenshots
 # look the same everywhere.
+# python3.11-doc: Python's manual (530 pages of HTML, a 13 MB download),
+# the real site that tests/e2e/linkcheck-docs.sh and bench/linkcheck.sh
+# crawl: one that nobody here wrote, with broken links and anchors of its
+# own.
 test_pkgs=(python3 parallel time procps python3-numpy python3-mpi4py
            clang libclang-rt-dev valgrind slurm-wlm munge iproute2 util-linux
-           nginx linkchecker groff-base chromium fonts-dejavu-core)
+           nginx linkchecker groff-base chromium fonts-dejavu-core
+           python3.11-doc)
 # The aarch64 build of scripts/test.sh (cmake/aarch64-linux-gnu.cmake):
 # Debian's cross compiler and its C library (only recommended by the
 # compiler), qemu-user to run what it builds, and cmocka for arm64 from the
