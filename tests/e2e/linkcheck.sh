@@ -878,6 +878,30 @@ if mpi_run 1 "$(mpirun_cmd "-np 3" $CRAWL --format jsonl) > $W/mpi.out 2> $W/mpi
 fi
 run_cmd 1 "$TFQ -j 2 $CRAWL > $W/table.out 2> $W/table.err"
 check "python3 $W/lc.py table $W/table.out 10"
+# --sitemap: the pages parsed with a 2xx answer, each once, as XML; on a
+# full disk or in a folder that is not there, one line naming the file,
+# exit status 3, no report and no file left half written.
+run_cmd 1 "$TFQ -j 2 $CRAWL --format jsonl --sitemap $W/sitemap.xml > $W/sm.out"
+check "python3 -c 'import json, sys, xml.etree.ElementTree as E
+ns = \"{http://www.sitemaps.org/schemas/sitemap/0.9}\"
+locs = [e.text for e in E.parse(sys.argv[1]).getroot().iter(ns + \"loc\")]
+recs = [json.loads(l) for l in open(sys.argv[2])]
+want = sorted(set(r[\"final_url\"] for r in recs if r[\"parsed\"] and 200 <= r[\"status\"] < 300))
+sys.exit(0 if locs == want and len(want) > 100 else 1)' $W/sitemap.xml $W/sm.out"
+run_cmd 3 "$TFQ -j 2 $CRAWL --sitemap /dev/full > $W/smfull.out 2> $W/smfull.err"
+check "test ! -s $W/smfull.out && test \"\$(grep -c . $W/smfull.err)\" = 1 && grep -q -x 'taskfarm: --sitemap: /dev/full: No space left on device' $W/smfull.err"
+run_cmd 3 "$TFQ -j 2 $CRAWL --sitemap $W/no/such/dir/s.xml > $W/smdir.out 2> $W/smdir.err"
+check "test ! -s $W/smdir.out && grep -q -x 'taskfarm: --sitemap: $W/no/such/dir/s.xml: No such file or directory' $W/smdir.err"
+# CSV: the same records as JSON Lines, in the same order.
+run_cmd 1 "$TFQ -j 2 $CRAWL --format csv > $W/csv.out"
+check "python3 -c 'import csv, json, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline=\"\")))
+recs = [json.loads(l) for l in open(sys.argv[2])]
+ok = [r[\"url\"] for r in rows] == [r[\"url\"] for r in recs] and all(
+    r[\"result\"] == j[\"result\"] and r[\"status\"] == str(j[\"status\"]) and
+    r[\"error\"] == (j[\"error\"] or \"\") and r[\"found_on_count\"] == str(j[\"found_on_count\"])
+    for r, j in zip(rows, recs))
+sys.exit(0 if ok and len(rows) > 100 else 1)' $W/csv.out $W/sm.out"
 
 # ------------------------------------------------------------- bounds
 run_cmd 1 "$TFQ -j 2 $CRAWL --format jsonl --max-depth 0 > $W/d0.out"
