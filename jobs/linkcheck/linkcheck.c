@@ -89,7 +89,7 @@ static const struct tf_option lc_options[] = {
      TF_OPT_DURATION, 1000, LC_DAY_US, NULL},
     {"max-redirs", 0, "N", "redirects followed (default 10)", TF_OPT_INT, 0,
      1000, NULL},
-    {"retries", 0, "N",
+    {"max-retries", 0, "N",
      "tries again after a 429, a 503 or a broken connection, at most "
      "(default 2), waiting as Retry-After says or 1 s, 2 s, 4 s...",
      TF_OPT_INT, 0, 100, NULL},
@@ -1522,7 +1522,7 @@ opt_more(struct lc__state *st, const struct tf_opts *opts, struct tf_error *err)
     size_t k;
     int rc = 0;
 
-    st->retries = tf_opts_number(opts, "retries", st->retries);
+    st->retries = tf_opts_number(opts, "max-retries", st->retries);
     st->max_retry_wait_us =
         tf_opts_number(opts, "max-retry-wait", st->max_retry_wait_us);
     st->slow_us = tf_opts_number(opts, "slow", st->slow_us);

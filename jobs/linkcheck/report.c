@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -355,6 +356,8 @@ lc__sitemap(const struct lc__run *r, const char *path, struct tf_error *err)
 {
     const char **v;
     char *tmp = NULL;
+    struct stat sb;
+    bool direct;
     size_t n = 0;
     size_t i;
     FILE *f;
@@ -374,7 +377,10 @@ lc__sitemap(const struct lc__run *r, const char *path, struct tf_error *err)
             v[n++] = rec->final != NULL ? rec->final : rec->url;
     }
     qsort(v, n, sizeof(*v), cmp_str);
-    f = fopen(tmp, "w");
+    /* A file is replaced whole, never left half written; what is no file
+     * (a pipe, /dev/stdout) is written to. */
+    direct = stat(path, &sb) == 0 && !S_ISREG(sb.st_mode);
+    f = fopen(direct ? path : tmp, "w");
     if (f == NULL) {
         rc = tf_error_set(err, TF_ESYS, "--sitemap: %s: %s", path,
                           strerror(errno));
@@ -391,17 +397,20 @@ lc__sitemap(const struct lc__run *r, const char *path, struct tf_error *err)
         fputs("</loc></url>\n", f);
     }
     fputs("</urlset>\n", f);
-    if (fflush(f) == EOF || ferror(f) || fsync(fileno(f)) < 0) {
+    errno = 0;
+    if (fflush(f) == EOF || ferror(f) || (!direct && fsync(fileno(f)) < 0)) {
         rc = tf_error_set(err, TF_ESYS, "--sitemap: %s: %s", path,
                           strerror(errno != 0 ? errno : EIO));
         fclose(f);
-        unlink(tmp);
+        if (!direct)
+            unlink(tmp);
         goto out;
     }
-    if (fclose(f) == EOF || rename(tmp, path) < 0) {
+    if (fclose(f) == EOF || (!direct && rename(tmp, path) < 0)) {
         rc = tf_error_set(err, TF_ESYS, "--sitemap: %s: %s", path,
                           strerror(errno));
-        unlink(tmp);
+        if (!direct)
+            unlink(tmp);
     }
 out:
     free(tmp);

@@ -156,7 +156,7 @@ test_init_takes_defaults_and_every_option(void **state)
         "1",
         "ignore-robots",
         "1",
-        "retries",
+        "max-retries",
         "5",
         "max-retry-wait",
         "2m",
