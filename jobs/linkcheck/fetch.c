@@ -99,33 +99,6 @@ struct xfer {
     char detail[CURL_ERROR_SIZE]; /* libcurl's own message of this try */
 };
 
-/*
- * fetch.c's pure helpers; the job's tests reach them, no other file of the
- * job uses them. CODE is a CURLcode.
- */
-
-/*
- * The wait in microseconds before retry number TRY (1 for the first):
- * AFTER_S seconds when the response's Retry-After gave them (> 0), else
- * 1 s, 2 s, 4 s ... with JITTER (in [0, 1)) adding up to a quarter more.
- * UINT64_MAX when the wait would pass MAX_US: no retry then. A jitter
- * that alone passes MAX_US is cut to it.
- */
-uint64_t lc__retry_wait_us(uint64_t try, int64_t after_s, uint64_t max_us,
-                           double jitter);
-
-/* Whether a try that ended with CODE and HTTP STATUS (libcurl's message
- * DETAIL) is worth another: a 429 or 503, or a broken connection. */
-bool lc__retryable(int code, long status, const char *detail);
-
-/* The kind (LC__ERR_*) of a transfer that ended with CODE; CONNECTED says
- * it made a connection to the host. */
-char lc__errkind(int code, bool connected);
-
-/* Writes to WHY (LEN bytes) the error text of CODE of kind KIND: libcurl's
- * text, after "unreachable host: " for LC__ERR_HOST. */
-void lc__error_text(int code, char kind, char *why, size_t len);
-
 /* --------------------------------------------------------------- URLs */
 
 /* Lower-cases the host of H. */
@@ -966,8 +939,11 @@ xfer_finish(struct lc__conn *c, struct xfer *x, CURLcode code,
             return rc;
         rc = 0;
     }
+    /* A page redirected off the crawl's hosts is checked, not parsed: its
+     * links are another site's. */
     if (code != CURLE_OK || x->mode != 'p' || status < 200 || status > 299 ||
-        !readable(ct))
+        !readable(ct) ||
+        (x->final != NULL && !lc__host_allowed(x->st, x->final)))
         return 0;
     x->parsed = true;
     {

@@ -14,14 +14,6 @@
 
 #include "linkcheck/linkcheck.h"
 
-/* fetch.c's pure helpers (see there); linkcheck.h leaves them out, as no
- * other file of the job uses them. CODE is a CURLcode. */
-uint64_t lc__retry_wait_us(uint64_t try, int64_t after_s, uint64_t max_us,
-                           double jitter);
-bool lc__retryable(int code, long status, const char *detail);
-char lc__errkind(int code, bool connected);
-void lc__error_text(int code, char kind, char *why, size_t len);
-
 /* The CURLcodes the tests use; libcurl never renumbers them. */
 enum {
     E_OK = 0,
