@@ -1263,15 +1263,21 @@ test_results_and_warnings(void **state)
     rec.time_us = 1500000;
     rec.cut = true;
     rec.size = 1024;
-    rec.retries = 2;
     assert_int_equal(lc__rec_result(st, &rec), LC__WARN);
     assert_int_equal(lc__rec_warnings(st, &rec, &w), 0);
-    assert_int_equal(w.n, 4);
+    assert_int_equal(w.n, 3);
     assert_string_equal(w.v[0], "redirected to http://s/b");
     assert_string_equal(w.v[1], "slow: 1.5 s");
     assert_string_equal(w.v[2], "cut at 1024 bytes (--max-body): links after "
                                 "it not checked");
-    assert_string_equal(w.v[3], "retried 2 times");
+    lc__strs_cleanup(&w);
+    /* The time of a URL tried again holds the waits it was asked for. */
+    rec.retries = 2;
+    assert_int_equal(lc__rec_warnings(st, &rec, &w), 0);
+    assert_int_equal(w.n, 3);
+    assert_string_equal(w.v[1], "cut at 1024 bytes (--max-body): links after "
+                                "it not checked");
+    assert_string_equal(w.v[2], "retried 2 times");
     lc__strs_cleanup(&w);
     rec.status = 429;
     assert_int_equal(lc__rec_result(st, &rec), LC__DEAD);
