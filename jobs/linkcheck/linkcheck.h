@@ -67,7 +67,7 @@ enum lc__format { LC__TABLE, LC__JSONL, LC__CSV };
 #define LC__ERR_OTHER 'e'   /* anything else: TLS, a reset, a bad reply */
 
 /* What lc__normalize_url() makes of a link. */
-enum { LC__URL_OK = 0, LC__URL_IGNORE = 1, LC__URL_DEAD = 2 };
+enum { LC__URL_OK = 0, LC__URL_IGNORE = 1, LC__URL_DEAD = 2, LC__URL_SKIP = 3 };
 
 /* The job kind, defined in linkcheck.c. */
 extern const struct tf_job_kind tf_job_linkcheck;
