@@ -216,14 +216,16 @@ for line in open(sys.argv[1]):
         print(r["url"])' "$2" ;;
     linkchecker)
         # CSV: urlname;parentname;base;result;warningstring;infostring;
-        # valid;url;... after comment lines that start with '#'.
+        # valid;url;... after comment lines that start with '#'. A URL is
+        # logged once, with the fragment of the first link met to it,
+        # which LinkChecker does not check: the URL is without it.
         python3 -c 'import csv, sys
 rows = csv.reader((l for l in open(sys.argv[1], newline="") if not l.startswith("#")), delimiter=";")
 head = next(rows)
 v, u = head.index("valid"), head.index("url")
 for r in rows:
     if len(r) > u and r[v] == "False":
-        print(r[u])' "$2" ;;
+        print(r[u].split("#")[0])' "$2" ;;
     esac | LC_ALL=C sort -u
 }
 
@@ -242,7 +244,7 @@ pages = set(open(sys.argv[2]).read().split())
 rows = csv.reader((l for l in open(sys.argv[1], newline="") if not l.startswith("#")), delimiter=";")
 head = next(rows)
 v, u = head.index("valid"), head.index("url")
-print(len({r[u] for r in rows if len(r) > u and r[v] == "True" and r[u] in pages}))' "$2" "$tmp/pages" ;;
+print(len({r[u].split("#")[0] for r in rows if len(r) > u and r[v] == "True"} & pages))' "$2" "$tmp/pages" ;;
     esac
 }
 
