@@ -309,12 +309,17 @@ int tf_parse_number(const char *text, int type, uint64_t min, uint64_t max,
  * and so on, in order. `number` returns the value of a TF_OPT_INT, _SIZE
  * or _DURATION option as its table said to read it (checked against its
  * range already), or DEF when it was not given; `flag` whether a flag was.
+ * An option given more than once has its last value; `nth` gives each
+ * value in the order given (NTH from 0), and NULL past the last, for the
+ * options a job lets its users repeat.
  */
 struct tf_opts;
 const char *tf_opts_get(const struct tf_opts *opts, const char *name);
 uint64_t tf_opts_number(const struct tf_opts *opts, const char *name,
                         uint64_t def);
 bool tf_opts_flag(const struct tf_opts *opts, const char *name);
+const char *tf_opts_nth(const struct tf_opts *opts, const char *name,
+                        size_t nth);
 
 /* One option of a job kind, for parsing and for the help text. A table
  * of the four first fields alone is a table of text options and flags. */

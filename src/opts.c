@@ -41,6 +41,7 @@ tf__opts_set(struct tf_opts *o, const char *name, const char *value)
     return tf__opts_set_number(o, name, value, 0);
 }
 
+/* The index of the last value of NAME, or -1. */
 static int
 find(const struct tf_opts *opts, const char *name)
 {
@@ -48,10 +49,23 @@ find(const struct tf_opts *opts, const char *name)
 
     if (opts == NULL)
         return -1;
-    for (i = 0; i < opts->n; i++)
+    for (i = opts->n - 1; i >= 0; i--)
         if (strcmp(opts->names[i], name) == 0)
             return i;
     return -1;
+}
+
+const char *
+tf_opts_nth(const struct tf_opts *opts, const char *name, size_t nth)
+{
+    int i;
+
+    if (opts == NULL)
+        return NULL;
+    for (i = 0; i < opts->n; i++)
+        if (strcmp(opts->names[i], name) == 0 && nth-- == 0)
+            return opts->values[i];
+    return NULL;
 }
 
 const char *
@@ -77,8 +91,8 @@ tf_opts_flag(const struct tf_opts *opts, const char *name)
 }
 
 int
-tf__opts_add(struct tf_opts *o, const struct tf_option *table,
-             const char *name, const char *value, struct tf_error *err)
+tf__opts_add(struct tf_opts *o, const struct tf_option *table, const char *name,
+             const char *value, struct tf_error *err)
 {
     const struct tf_option *opt;
     uint64_t number = 0;
@@ -90,9 +104,14 @@ tf__opts_add(struct tf_opts *o, const struct tf_option *table,
         return tf__error(err, TF_EUSAGE, "unknown option '--%s'", name);
     if (tf_option_check(opt, value, &number, err) < 0)
         return TF_EUSAGE;
-    if (tf__opts_set_number(o, opt->name, value != NULL ? value : "1",
-                            number) < 0)
+    /* Every value is kept, in order: the last counts for
+     * tf_opts_get(), tf_opts_nth() gives them all. */
+    if (o->n == TF__OPTS_MAX)
         return tf__error(err, TF_EUSAGE, "too many options");
+    o->names[o->n] = opt->name;
+    o->values[o->n] = value != NULL ? value : "1";
+    o->numbers[o->n] = number;
+    o->n++;
     return 0;
 }
 
@@ -174,8 +193,8 @@ read_whole(const char *s, uint64_t base, bool bytes, uint64_t *out)
     if (p == NULL)
         return -1;
     if (*p != '\0') {
-        const char *k = *p == 'K' && base == 1024 ? suffixes
-                                                  : strchr(suffixes, *p);
+        const char *k =
+            *p == 'K' && base == 1024 ? suffixes : strchr(suffixes, *p);
 
         if (k != NULL) {
             nmult = (int)(k - suffixes) + 1;
@@ -218,14 +237,14 @@ read_duration(const char *s, uint64_t *us)
     static const struct {
         const char *name;
         double us;
-    } units[] = {{"us", 1}, {"ms", 1e3}, {"s", 1e6}, {"m", 60e6},
+    } units[] = {{"us", 1},     {"ms", 1e3},    {"s", 1e6}, {"m", 60e6},
                  {"h", 3600e6}, {"d", 86400e6}, {"", 1e6}};
     char *end = NULL;
     double d;
     size_t i;
 
-    if (!((s[0] >= '0' && s[0] <= '9') || (s[0] == '.' && s[1] >= '0' &&
-                                           s[1] <= '9')))
+    if (!((s[0] >= '0' && s[0] <= '9') ||
+          (s[0] == '.' && s[1] >= '0' && s[1] <= '9')))
         return -1;
     errno = 0;
     d = strtod(s, &end);
@@ -303,8 +322,8 @@ tf_parse_number(const char *text, int type, uint64_t min, uint64_t max,
     if (rc == -2 || v < min || (max != 0 && v > max)) {
         if (max == 0)
             return tf__error(err, TF_EUSAGE,
-                             "%s: %s is out of range (%s or more)", what,
-                             text, lo);
+                             "%s: %s is out of range (%s or more)", what, text,
+                             lo);
         return tf__error(err, TF_EUSAGE, "%s: %s is out of range (%s to %s)",
                          what, text, lo, hi);
     }

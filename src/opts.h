@@ -5,7 +5,7 @@
 
 #include "taskfarm.h"
 
-#define TF__OPTS_MAX 64
+#define TF__OPTS_MAX 256
 
 /* Names and values are borrowed (from argv or the option tables). */
 struct tf_opts {
@@ -27,9 +27,10 @@ int tf__opts_set_number(struct tf_opts *o, const char *name, const char *value,
 int tf__option_check(const struct tf_option *opt, const char *what,
                      const char *value, uint64_t *number,
                      struct tf_error *err);
-/* Sets option NAME of TABLE to VALUE (NULL for a flag) once
- * tf_option_check() took it. Returns 0 or TF_EUSAGE: an option TABLE does
- * not have, a value it refuses, a full table. */
+/* Adds VALUE (NULL for a flag) to option NAME of TABLE once
+ * tf_option_check() took it; the values of an option given again are all
+ * kept (tf_opts_nth()), the last is its value. Returns 0 or TF_EUSAGE: an
+ * option TABLE does not have, a value it refuses, a full table. */
 int tf__opts_add(struct tf_opts *o, const struct tf_option *table,
                  const char *name, const char *value, struct tf_error *err);
 

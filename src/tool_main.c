@@ -13,27 +13,26 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tool_dryrun.h"
 #include "cgroup.h"
 #include "error.h"
 #include "exit.h"
-#include "tool_history.h"
 #include "jobs.h"
 #include "opts.h"
 #include "pool.h"
-#include "tool_progress.h"
-#include "tool_report.h"
 #include "results.h"
-#include "tool_resume.h"
 #include "sink.h"
-#include "tool_source.h"
 #include "template.h"
+#include "tool_dryrun.h"
+#include "tool_history.h"
 #include "tool_linerun.h"
 #include "tool_log.h"
+#include "tool_progress.h"
+#include "tool_report.h"
 #include "tool_results.h"
+#include "tool_resume.h"
+#include "tool_source.h"
 #include "transport.h"
 #include "util.h"
-
 
 struct cli {
     const struct tf_job_kind *kind;
@@ -56,21 +55,21 @@ struct cli {
     struct tf__halt halt;
     bool have_halt;
     const char *results;
-    const char *output;    /* --output FILE, or NULL: standard output */
-    const char *tmpdir;    /* --tmpdir DIR, or NULL: $TMPDIR or /tmp */
+    const char *output; /* --output FILE, or NULL: standard output */
+    const char *tmpdir; /* --tmpdir DIR, or NULL: $TMPDIR or /tmp */
     bool resume;
     bool resume_failed;
     bool unordered;
     bool tag;
     bool quiet;
-    bool dry_run;          /* --dry-run: print the commands, run nothing */
-    double deadline;       /* --deadline, seconds since the epoch; 0: none */
-    uint64_t margin_us;    /* --deadline-margin, or 0: the default */
+    bool dry_run;       /* --dry-run: print the commands, run nothing */
+    double deadline;    /* --deadline, seconds since the epoch; 0: none */
+    uint64_t margin_us; /* --deadline-margin, or 0: the default */
     bool have_margin;
-    const char *history;   /* --history FILE, or NULL */
-    bool lpt;              /* --order lpt */
-    int progress;          /* --progress 1, --no-progress -1, else 0 */
-    uint64_t status_us;    /* --status-interval, or 0: the default */
+    const char *history; /* --history FILE, or NULL */
+    bool lpt;            /* --order lpt */
+    int progress;        /* --progress 1, --no-progress -1, else 0 */
+    uint64_t status_us;  /* --status-interval, or 0: the default */
     struct tf_opts opts;
 };
 
@@ -86,11 +85,11 @@ static const struct tf_option common_options[] = {
      "else fork",
      TF_OPT_CHOICE, 0, 0, "auto|mpi|fork"},
     {"chunk", 0, "N|auto",
-     "tasks per chunk handed to a worker (default auto: adaptive)",
-     TF_OPT_TEXT, 0, 0, NULL},
+     "tasks per chunk handed to a worker (default auto: adaptive)", TF_OPT_TEXT,
+     0, 0, NULL},
     {"keep-order", 'k', NULL,
-     "write each task's output in task order (the default)",
-     TF_OPT_TEXT, 0, 0, NULL},
+     "write each task's output in task order (the default)", TF_OPT_TEXT, 0, 0,
+     NULL},
     {"unordered", 'u', NULL, "write each task's output as soon as it ends",
      TF_OPT_TEXT, 0, 0, NULL},
     {"tag", 0, NULL, "prefix each output line with the task id and a TAB",
@@ -129,8 +128,8 @@ static const struct tf_option common_options[] = {
      "records as finished with the same text, and append to it",
      TF_OPT_TEXT, 0, 0, NULL},
     {"resume-failed", 0, NULL,
-     "as --resume, but run the tasks that failed again",
-     TF_OPT_TEXT, 0, 0, NULL},
+     "as --resume, but run the tasks that failed again", TF_OPT_TEXT, 0, 0,
+     NULL},
     {"timeout", 0, "TIME|N%",
      "end a task that runs longer than TIME (30, 30s, 5m, 2h, 1d) or than N% "
      "of the median runtime of the tasks that succeeded so far: SIGTERM to "
@@ -196,8 +195,7 @@ static const struct tf_option common_options[] = {
      "redraw a progress line on standard error (the default when it is a "
      "terminal): done/total, failed, running, tasks/s, elapsed, ETA",
      TF_OPT_TEXT, 0, 0, NULL},
-    {"no-progress", 0, NULL,
-     "show no progress line and no status lines",
+    {"no-progress", 0, NULL, "show no progress line and no status lines",
      TF_OPT_TEXT, 0, 0, NULL},
     {"status-interval", 0, "TIME",
      "when standard error is not a terminal (a Slurm log), write a status "
@@ -205,12 +203,11 @@ static const struct tf_option common_options[] = {
      "often (default 0.25s)",
      TF_OPT_DURATION, 1000, YEAR_US, NULL},
     {"quiet", 'q', NULL,
-     "do not print the summary line at the end, nor status lines",
-     TF_OPT_TEXT, 0, 0, NULL},
-    {"help", 'h', NULL, "print this help and exit",
-     TF_OPT_TEXT, 0, 0, NULL},
-    {"version", 'V', NULL, "print the version and exit",
-     TF_OPT_TEXT, 0, 0, NULL},
+     "do not print the summary line at the end, nor status lines", TF_OPT_TEXT,
+     0, 0, NULL},
+    {"help", 'h', NULL, "print this help and exit", TF_OPT_TEXT, 0, 0, NULL},
+    {"version", 'V', NULL, "print the version and exit", TF_OPT_TEXT, 0, 0,
+     NULL},
     {0},
 };
 
@@ -684,8 +681,8 @@ parse_halt(const char *v, struct cli *c, struct tf_error *err)
         if (tf_parse_number(buf, TF_OPT_INT, 1, 100, "--halt", &x, err) < 0)
             goto bad;
         c->halt.pct = (unsigned)x;
-    } else if (tf_parse_number(buf, TF_OPT_INT, 1, 0, "--halt",
-                               &c->halt.count, err) < 0) {
+    } else if (tf_parse_number(buf, TF_OPT_INT, 1, 0, "--halt", &c->halt.count,
+                               err) < 0) {
         goto bad;
     }
     c->have_halt = true;
@@ -709,17 +706,19 @@ parse_timeout(const char *v, struct cli *c, struct tf_error *err)
         char num[32];
 
         if (n - 1 >= sizeof(num))
-            return tf__error(err, TF_EUSAGE, "--timeout: '%s' is not a "
-                                             "percentage from 1%% to "
-                                             "100000%%",
+            return tf__error(err, TF_EUSAGE,
+                             "--timeout: '%s' is not a "
+                             "percentage from 1%% to "
+                             "100000%%",
                              v);
         memcpy(num, v, n - 1);
         num[n - 1] = '\0';
         if (tf_parse_number(num, TF_OPT_INT, 1, 100000, "--timeout",
                             &c->timeout_pct, err) < 0)
-            return tf__error(err, TF_EUSAGE, "--timeout: '%s' is not a "
-                                             "percentage from 1%% to "
-                                             "100000%%",
+            return tf__error(err, TF_EUSAGE,
+                             "--timeout: '%s' is not a "
+                             "percentage from 1%% to "
+                             "100000%%",
                              v);
         return 0;
     }
@@ -1096,14 +1095,13 @@ parse_args(struct cli *c, int argc, char **argv, struct tf_error *err)
                                                     "5", "6", "7", "8"};
 
                 if (npos >= 8 || tf__opts_set(&c->opts, names[npos], a) < 0)
-                    return tf__error(err, TF_EUSAGE,
-                                     "unexpected argument '%s'", a);
+                    return tf__error(err, TF_EUSAGE, "unexpected argument '%s'",
+                                     a);
                 npos++;
                 continue;
             }
             if (npos++ > 0)
-                return tf__error(err, TF_EUSAGE, "unexpected argument '%s'",
-                                 a);
+                return tf__error(err, TF_EUSAGE, "unexpected argument '%s'", a);
             c->input = a;
             continue;
         }
@@ -1463,9 +1461,8 @@ size_workers(const struct cli *c, int *nworkers, struct tf_error *err)
     if (c->kind->reads_lines && strcmp(c->input, "-") != 0) {
         rc = tf__source_open(c->input, (size_t)c->max_line, &src, err);
         if (rc == 0) {
-            tf__source_set_every_line(src,
-                                      tf_opts_get(&c->opts, "template") !=
-                                          NULL);
+            tf__source_set_every_line(src, tf_opts_get(&c->opts, "template") !=
+                                               NULL);
             rc = tf__source_prescan(src, &count, err);
         }
         tf__source_close(src);
@@ -1482,8 +1479,7 @@ size_workers(const struct cli *c, int *nworkers, struct tf_error *err)
                          "processes, and only %llu more may start here (%s)",
                          (unsigned long long)n, (unsigned long long)(2 * n),
                          (unsigned long long)(room < user ? room : user),
-                         room < user ? "the cgroup's pids.max"
-                                     : "ulimit -u");
+                         room < user ? "the cgroup's pids.max" : "ulimit -u");
     *nworkers = (int)n;
     return 0;
 }
@@ -1571,6 +1567,13 @@ resume_hint(const struct cli *c, int argc, char **argv)
     struct tf_buf cmd;
     int i;
 
+    if (!c->kind->reads_lines) {
+        /* --resume would refuse the command: say what to do instead. */
+        tf__log(TF_LOG_ERROR,
+                "job %s cannot be resumed: run it again to do it all",
+                c->kind->name);
+        return;
+    }
     if (c->joblog == NULL && c->results == NULL) {
         tf__log(TF_LOG_ERROR, "to resume a run later, give it --joblog FILE "
                               "or --results FILE");
@@ -1750,8 +1753,9 @@ run_lines(const struct cli *c, struct tf_pool *pool, uint64_t t0,
         run.measure = c->results != NULL;
         rc = tf__farm_lines(tf__pool_session(pool), &run, &stats, err);
     }
-    rc2 = close_lines(&lr, rc == 0 || rc == TF__EHALTED ||
-                               rc == TF__EDEADLINE || rc == TF__ESTOPPED,
+    rc2 = close_lines(&lr,
+                      rc == 0 || rc == TF__EHALTED || rc == TF__EDEADLINE ||
+                          rc == TF__ESTOPPED,
                       err);
     if (rc == 0 || (rc2 < 0 && (rc == TF__EHALTED || rc == TF__EDEADLINE ||
                                 rc == TF__ESTOPPED)))
@@ -1899,8 +1903,7 @@ run_master(const struct cli *c, void *state, struct tf_pool *pool,
         rc = rc2;
     if (fflush(io.out) == EOF && rc >= 0)
         rc = tf__error_errno(err, TF_ESYS, errno, "writing %s",
-                             c->output != NULL ? c->output
-                                               : "standard output");
+                             c->output != NULL ? c->output : "standard output");
     if (io.out != stdout && fclose(io.out) == EOF && rc >= 0)
         rc = tf__error_errno(err, TF_ESYS, errno, "writing %s", c->output);
     return rc;
@@ -1954,8 +1957,9 @@ main(int argc, char **argv)
     if (c.dry_run)
         return dry_run(&c);
     if (c.resume && !c.kind->reads_lines) {
-        refuse("--resume: job %s makes its own tasks; only the jobs that "
-               "read task lines can be resumed",
+        refuse("--resume: job %s makes its own tasks and cannot be resumed "
+               "(only the jobs that read task lines can); run it again "
+               "without --resume",
                c.kind->name);
         return TF__EXIT_USAGE;
     }

@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
+#include <regex.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,41 +34,171 @@ static const struct tf_option lc_options[] = {
      "comma-separated hosts (host or host:port) whose pages are followed "
      "too, beside the start URL's (default: none)",
      TF_OPT_TEXT, 0, 0, NULL},
+    {"scope", 0, "PREFIX",
+     "follow only the pages whose URL starts with PREFIX (may be given "
+     "again: any of them; default: every page of the crawl's hosts)",
+     TF_OPT_TEXT, 0, 0, NULL},
+    {"include", 0, "REGEX",
+     "check only the URLs that match REGEX, a POSIX extended regular "
+     "expression (may be given again: any of them); the others are skipped",
+     TF_OPT_TEXT, 0, 0, NULL},
+    {"exclude", 0, "REGEX",
+     "skip the URLs that match REGEX (may be given again): neither checked "
+     "nor followed",
+     TF_OPT_TEXT, 0, 0, NULL},
+    {"no-follow", 0, "REGEX",
+     "check the pages that match REGEX but do not parse them for links (may "
+     "be given again)",
+     TF_OPT_TEXT, 0, 0, NULL},
+    {"check-external", 0, "yes|no",
+     "check the links to other hosts than the crawl's (yes, the default; "
+     "they are never followed) or leave them out of the run and the report "
+     "(no)",
+     TF_OPT_CHOICE, 0, 0, "yes|no"},
     {"max-pages", 0, "N",
-     "pages fetched and parsed for links, at most (default 10000); further "
-     "links on the site are still checked",
+     "pages and style sheets parsed for links, at most (default 10000); "
+     "further links on the site are still checked",
      TF_OPT_INT, 0, UINT32_MAX, NULL},
     {"max-depth", 0, "N",
      "links followed from the start page, at most (default 10); deeper "
      "pages are checked, not parsed",
      TF_OPT_INT, 0, UINT32_MAX, NULL},
+    {"ignore-anchors", 0, NULL,
+     "do not check the #fragments of links against the ids and anchors of "
+     "the pages the crawl parses",
+     TF_OPT_TEXT, 0, 0, NULL},
+    {"ignore-robots", 0, NULL,
+     "crawl the pages the robots.txt of the crawl's hosts disallows (by "
+     "default they are skipped, not fetched)",
+     TF_OPT_TEXT, 0, 0, NULL},
     {"max-body", 0, "BYTES",
-     "bytes read of any response, at most (default 1M; suffixes k, M, G)",
+     "bytes read of a page, at most (default 16M; suffixes k, M, G); a "
+     "page cut there is parsed up to its last whole tag, with a warning",
      TF_OPT_SIZE, 0, (uint64_t)4 << 30, NULL},
     {"rate", 0, "R",
      "requests per second to each host, over all workers (default 0: no "
      "limit)",
      TF_OPT_TEXT, 0, 0, NULL},
     {"concurrency", 0, "N",
-     "transfers at once in each worker, 1 to 1024 (default 16)",
-     TF_OPT_INT, 1, 1024, NULL},
+     "transfers at once in each worker, 1 to 1024 (default 16)", TF_OPT_INT, 1,
+     1024, NULL},
     {"connect-timeout", 0, "TIME", "time to connect (default 10s)",
      TF_OPT_DURATION, 1000, LC_DAY_US, NULL},
     {"max-time", 0, "TIME",
-     "time for a whole transfer, redirects included (default 30s)",
+     "time for one try of a transfer, redirects included (default 30s)",
      TF_OPT_DURATION, 1000, LC_DAY_US, NULL},
-    {"max-redirs", 0, "N", "redirects followed (default 10)",
-     TF_OPT_INT, 0, 1000, NULL},
-    {"format", 0, "table|jsonl",
-     "the report on stdout: a table (default) or one JSON object per URL",
-     TF_OPT_CHOICE, 0, 0, "table|jsonl"},
-    {"dead-only", 0, NULL, "report only the dead links",
+    {"max-redirs", 0, "N", "redirects followed (default 10)", TF_OPT_INT, 0,
+     1000, NULL},
+    {"max-retries", 0, "N",
+     "tries again after a 429, a 503 or a broken connection, at most "
+     "(default 2), waiting as Retry-After says or 1 s, 2 s, 4 s...",
+     TF_OPT_INT, 0, 100, NULL},
+    {"max-retry-wait", 0, "TIME",
+     "the longest wait before a try again (default 60s); a longer "
+     "Retry-After ends the URL with the answer it got",
+     TF_OPT_DURATION, 0, LC_DAY_US, NULL},
+    {"slow", 0, "TIME",
+     "a URL that takes longer gets a warning (default 10s; 0: never)",
+     TF_OPT_DURATION, 0, LC_DAY_US, NULL},
+    {"header", 0, "'NAME: VALUE'",
+     "an HTTP header sent with every request (may be given again)", TF_OPT_TEXT,
+     0, 0, NULL},
+    {"cookies", 0, "FILE",
+     "send the cookies of FILE (a Netscape cookies file, as curl and "
+     "browsers' exports write it, or Set-Cookie lines)",
      TF_OPT_TEXT, 0, 0, NULL},
+    {"netrc", 0, "FILE",
+     "user names and passwords for HTTP basic authentication from FILE, a "
+     "netrc file, sent only to the hosts it names",
+     TF_OPT_TEXT, 0, 0, NULL},
+    {"insecure", 0, NULL,
+     "accept any TLS certificate (a self-signed one, a wrong host name)",
+     TF_OPT_TEXT, 0, 0, NULL},
+    {"cacert", 0, "FILE",
+     "trust the certificate authorities of FILE (PEM) instead of the "
+     "system's",
+     TF_OPT_TEXT, 0, 0, NULL},
+    {"format", 0, "table|jsonl|csv",
+     "the report on stdout: a table (default), one JSON object per URL, or "
+     "CSV with a header line",
+     TF_OPT_CHOICE, 0, 0, "table|jsonl|csv"},
+    {"sitemap", 0, "FILE",
+     "also write an XML sitemap of the HTML pages found to FILE", TF_OPT_TEXT,
+     0, 0, NULL},
+    {"dead-only", 0, NULL, "report only the dead links", TF_OPT_TEXT, 0, 0,
+     NULL},
     {"user-agent", 0, "STRING",
-     "the User-Agent header (default taskfarm-linkcheck/VERSION)",
-     TF_OPT_TEXT, 0, 0, NULL},
+     "the User-Agent header (default taskfarm-linkcheck/VERSION)", TF_OPT_TEXT,
+     0, 0, NULL},
     {0},
 };
+
+/* Compiled regular expressions: --include, --exclude, --no-follow. */
+struct lc__regexes {
+    regex_t *v; /* owned, each compiled */
+    size_t n;
+};
+
+static void
+regexes_free(struct lc__regexes *rs)
+{
+    size_t i;
+
+    if (rs == NULL)
+        return;
+    for (i = 0; i < rs->n; i++)
+        regfree(&rs->v[i]);
+    free(rs->v);
+    free(rs);
+}
+
+/* Compiles every value of option NAME into *OUT (left NULL when the option
+ * was not given). */
+static int
+regexes_make(const struct tf_opts *opts, const char *name,
+             struct lc__regexes **out, struct tf_error *err)
+{
+    const char *v;
+    size_t k;
+
+    *out = NULL;
+    for (k = 0; (v = tf_opts_nth(opts, name, k)) != NULL; k++) {
+        regex_t *nv;
+        char msg[128];
+        int e;
+
+        if (*out == NULL) {
+            *out = calloc(1, sizeof(**out));
+            if (*out == NULL)
+                return tf_error_set(err, TF_ENOMEM, "out of memory");
+        }
+        nv = realloc((*out)->v, ((*out)->n + 1) * sizeof(*nv));
+        if (nv == NULL)
+            return tf_error_set(err, TF_ENOMEM, "out of memory");
+        (*out)->v = nv;
+        e = regcomp(&nv[(*out)->n], v, REG_EXTENDED | REG_NOSUB);
+        if (e != 0) {
+            regerror(e, &nv[(*out)->n], msg, sizeof(msg));
+            return tf_error_set(err, TF_EUSAGE,
+                                "--%s: '%s' is not a regular expression (%s)",
+                                name, v, msg);
+        }
+        (*out)->n++;
+    }
+    return 0;
+}
+
+/* Whether S matches one of RS. */
+static bool
+regexes_match(const struct lc__regexes *rs, const char *s)
+{
+    size_t i;
+
+    for (i = 0; rs != NULL && i < rs->n; i++)
+        if (regexec(&rs->v[i], s, 0, NULL, 0) == 0)
+            return true;
+    return false;
+}
 
 /* Appends S to OUT with its tabs and line breaks as spaces: one field of a
  * TAB-separated line. */
@@ -233,6 +364,41 @@ lc__rec_is_dead(const struct lc__rec *rec)
     return rec->error != NULL || rec->status >= 400;
 }
 
+enum lc__result
+lc__rec_result(const struct lc__state *st, const struct lc__rec *rec)
+{
+    if (lc__rec_is_dead(rec))
+        return LC__DEAD;
+    if (rec->skip != NULL)
+        return LC__SKIP;
+    if (rec->redirects > 0 || rec->cut || rec->retries > 0 ||
+        (st->slow_us > 0 && rec->time_us > st->slow_us))
+        return LC__WARN;
+    return LC__OK;
+}
+
+int
+lc__rec_warnings(const struct lc__state *st, const struct lc__rec *rec,
+                 struct lc__strs *out)
+{
+    int rc = 0;
+
+    if (rec->redirects > 0)
+        rc = lc__strs_printf(out, "redirected to %s",
+                             rec->final != NULL ? rec->final : rec->url);
+    if (rc == 0 && st->slow_us > 0 && rec->time_us > st->slow_us)
+        rc = lc__strs_printf(out, "slow: %.1f s", (double)rec->time_us / 1e6);
+    if (rc == 0 && rec->cut)
+        rc = lc__strs_printf(out,
+                             "cut at %" PRIu64
+                             " bytes (--max-body): links after it not checked",
+                             rec->size);
+    if (rc == 0 && rec->retries > 0)
+        rc = lc__strs_printf(out, "retried %" PRIu64 " time%s", rec->retries,
+                             rec->retries == 1 ? "" : "s");
+    return rc;
+}
+
 void
 lc__run_init(struct lc__run *r, const struct lc__state *st, int nworkers)
 {
@@ -251,15 +417,28 @@ lc__run_cleanup(struct lc__run *r)
         free(r->recs[i].url);
         free(r->recs[i].final);
         free(r->recs[i].error);
+        free(r->recs[i].skip);
         free(r->recs[i].host);
         free(r->recs[i].refs);
+        free(r->recs[i].anchors);
     }
     free(r->recs);
     lc__table_cleanup(&r->index);
     free(r->queue);
+    free(r->held);
     for (i = 0; i < r->nbatches; i++)
         free(r->batches[i].recs);
     free(r->batches);
+    for (i = 0; i < r->narefs; i++)
+        free(r->arefs[i].frag);
+    free(r->arefs);
+    for (i = 0; i < r->host_keys.n; i++) {
+        lc__robots_free(r->host_info[i].robots);
+        free(r->host_info[i].failed);
+    }
+    free(r->host_info);
+    lc__table_cleanup(&r->hosts);
+    lc__strs_cleanup(&r->host_keys);
     tf_buf_cleanup(&r->scratch);
     memset(r, 0, sizeof(*r));
 }
@@ -344,7 +523,46 @@ queue_push(struct lc__run *r, size_t i)
     return 0;
 }
 
-/* Writes all N bytes at P to FD. */
+/* Puts the pages held back for --max-pages at the front of the frontier,
+ * in their order. */
+static int
+held_release(struct lc__run *r)
+{
+    size_t left = r->qtail - r->qhead;
+    size_t *v;
+
+    if (r->nheld == 0)
+        return 0;
+    v = malloc((left + r->nheld) * sizeof(*v));
+    if (v == NULL)
+        return TF_ENOMEM;
+    memcpy(v, r->held, r->nheld * sizeof(*v));
+    if (left > 0)
+        memcpy(v + r->nheld, r->queue + r->qhead, left * sizeof(*v));
+    free(r->queue);
+    r->queue = v;
+    r->qhead = 0;
+    r->qtail = r->qcap = left + r->nheld;
+    r->nheld = 0;
+    return 0;
+}
+
+static int
+held_push(struct lc__run *r, size_t i)
+{
+    if (r->nheld == r->capheld) {
+        size_t cap = r->capheld == 0 ? 64 : r->capheld * 2;
+        size_t *v = realloc(r->held, cap * sizeof(*v));
+
+        if (v == NULL)
+            return TF_ENOMEM;
+        r->held = v;
+        r->capheld = cap;
+    }
+    r->held[r->nheld++] = i;
+    return 0;
+}
+
 int
 lc__record(struct lc__run *r, size_t i)
 {
@@ -370,21 +588,206 @@ lc__record(struct lc__run *r, size_t i)
     return rc;
 }
 
-/* Ends record I as dead with WHY, checked by no worker. */
+/* Ends record I without a transfer: dead with WHY when SKIP is false,
+ * skipped for WHY when it is true. */
 static int
-rec_dead(struct lc__run *r, size_t i, const char *why)
+rec_end(struct lc__run *r, size_t i, const char *why, bool skip)
 {
     struct lc__rec *rec = &r->recs[i];
+    char **slot = skip ? &rec->skip : &rec->error;
 
-    free(rec->error);
-    rec->error = strdup(why[0] != '\0' ? why : "failed");
-    if (rec->error == NULL)
+    free(*slot);
+    *slot = strdup(why[0] != '\0' ? why : skip ? "not checked" : "failed");
+    if (*slot == NULL)
         return TF_ENOMEM;
     rec->done = true;
     if (rec->start_us == 0)
         rec->start_us = epoch_us();
     return lc__record(r, i);
 }
+
+static int
+rec_dead(struct lc__run *r, size_t i, const char *why)
+{
+    return rec_end(r, i, why, false);
+}
+
+/* ------------------------------------------------------- hosts, robots */
+
+/* The host record of URL's origin ("scheme://host:port"), made if need be;
+ * NULL when out of memory or URL has no host. */
+static struct lc__host *
+host_of(struct lc__run *r, const char *url)
+{
+    char key[400];
+    const char *host;
+    const char *colon = strchr(url, ':');
+    size_t len;
+    unsigned port;
+    size_t idx;
+    struct lc__host *v;
+
+    if (colon == NULL || !lc__url_hostport(url, &host, &len, &port) ||
+        len > 300)
+        return NULL;
+    snprintf(key, sizeof(key), "%.*s://%.*s:%u", (int)(colon - url), url,
+             (int)len, host, port);
+    if (lc__table_find(&r->hosts, key, &idx))
+        return &r->host_info[idx];
+    v = realloc(r->host_info, (r->host_keys.n + 1) * sizeof(*v));
+    if (v == NULL)
+        return NULL;
+    r->host_info = v;
+    idx = r->host_keys.n;
+    if (lc__strs_addn(&r->host_keys, key, strlen(key)) < 0)
+        return NULL;
+    if (lc__table_add(&r->hosts, r->host_keys.v[idx], idx) < 0) {
+        free(r->host_keys.v[idx]);
+        r->host_keys.n--;
+        return NULL;
+    }
+    memset(&v[idx], 0, sizeof(v[idx]));
+    return &v[idx];
+}
+
+/* The length of the origin of absolute URL S ("scheme://host:port"); the
+ * path and query follow it. */
+static size_t
+origin_len(const char *s)
+{
+    const char *a = strstr(s, "://");
+    const char *p = a != NULL ? strchr(a + 3, '/') : NULL;
+
+    return p != NULL ? (size_t)(p - s) : strlen(s);
+}
+
+/* The path and query of absolute URL S ("/" when it has none). */
+static const char *
+url_path(const char *s)
+{
+    return s[origin_len(s)] != '\0' ? s + origin_len(s) : "/";
+}
+
+/* Reads the robots.txt of URL's origin into H, once. Whatever stops it
+ * from being read (no such file, an error) allows every page. */
+static int
+robots_read(struct lc__run *r, struct lc__host *h, const char *url)
+{
+    struct tf_buf body;
+    char why[LC__WHY];
+    long status = 0;
+    char *robots = NULL;
+    int rc;
+
+    h->robots_read = true;
+    if (asprintf(&robots, "%.*s/robots.txt", (int)origin_len(url), url) < 0)
+        return TF_ENOMEM;
+    tf_buf_init(&body, 0);
+    rc = lc__fetch_once(r->st, robots, &status, &body, why, sizeof(why));
+    if (rc == TF_ENOMEM)
+        goto out;
+    if (rc < 0)
+        tf_log(TF_LOG_WARN, "linkcheck: %s: %s; every page is allowed", robots,
+               why);
+    else if (status >= 200 && status <= 299)
+        rc = lc__robots_parse(body.data != NULL ? (char *)body.data : "",
+                              body.len, "taskfarm-linkcheck", &h->robots);
+    else if (status >= 500 || status == 0)
+        tf_log(TF_LOG_WARN,
+               "linkcheck: %s: HTTP status %ld; every page is allowed", robots,
+               status);
+    rc = rc == TF_ENOMEM ? rc : 0;
+out:
+    free(robots);
+    tf_buf_cleanup(&body);
+    return rc;
+}
+
+/* Whether the crawl may fetch URL, a URL of one of its hosts, by their
+ * robots.txt (read the first time). Sets *ALLOWED. */
+static int
+robots_allows(struct lc__run *r, const char *url, bool *allowed)
+{
+    struct lc__host *h = host_of(r, url);
+    int rc;
+
+    *allowed = true;
+    if (h == NULL)
+        return 0;
+    if (!h->robots_read) {
+        rc = robots_read(r, h, url);
+        if (rc < 0)
+            return rc;
+    }
+    *allowed = lc__robots_allows(h->robots, url_path(url));
+    return 0;
+}
+
+/* Whether URL is a page of the crawl's scope (--scope). */
+static bool
+in_scope(const struct lc__state *st, const char *url)
+{
+    size_t i;
+
+    if (st->scope.n == 0)
+        return true;
+    for (i = 0; i < st->scope.n; i++)
+        if (strncmp(url, st->scope.v[i], strlen(st->scope.v[i])) == 0)
+            return true;
+    return false;
+}
+
+/* Settles what becomes of the new record I, found at its depth: skipped,
+ * or queued for a worker, and whether the crawl would parse it. */
+static int
+rec_classify(struct lc__run *r, size_t i)
+{
+    const struct lc__state *st = r->st;
+    struct lc__rec *rec = &r->recs[i];
+    bool onsite = st->start != NULL && lc__host_allowed(st, rec->url);
+    bool allowed = true;
+    int rc;
+
+    if (st->include != NULL && !regexes_match(st->include, rec->url))
+        return rec_end(r, i, "not included by --include", true);
+    if (regexes_match(st->exclude, rec->url))
+        return rec_end(r, i, "excluded by --exclude", true);
+    if (onsite && st->robots) {
+        rc = robots_allows(r, rec->url, &allowed);
+        if (rc < 0)
+            return rc;
+        rec = &r->recs[i];
+        if (!allowed)
+            return rec_end(r, i, "robots.txt disallows it", true);
+    }
+    rec->page = onsite && rec->depth <= st->max_depth &&
+                in_scope(st, rec->url) &&
+                !regexes_match(st->no_follow, rec->url);
+    return queue_push(r, i);
+}
+
+/* Why URL is not to be tried: its host failed before; NULL when it may. */
+static const char *
+host_failed(struct lc__run *r, const char *url)
+{
+    char key[400];
+    const char *host;
+    const char *colon = strchr(url, ':');
+    size_t len;
+    unsigned port;
+    size_t idx;
+
+    if (r->host_keys.n == 0 || colon == NULL ||
+        !lc__url_hostport(url, &host, &len, &port) || len > 300)
+        return NULL;
+    snprintf(key, sizeof(key), "%.*s://%.*s:%u", (int)(colon - url), url,
+             (int)len, host, port);
+    if (!lc__table_find(&r->hosts, key, &idx))
+        return NULL;
+    return r->host_info[idx].failed;
+}
+
+/* ----------------------------------------------------------- records */
 
 /* Fills record I from a worker's outcome O. */
 static int
@@ -398,6 +801,8 @@ rec_fill(struct lc__run *r, size_t i, const struct lc__outcome *o)
     rec->size = o->size;
     rec->redirects = o->redirects;
     rec->parsed = o->parsed;
+    rec->cut = o->cut;
+    rec->retries = o->retries;
     snprintf(rec->method, sizeof(rec->method), "%s", o->method);
     free(rec->final);
     free(rec->host);
@@ -409,40 +814,158 @@ rec_fill(struct lc__run *r, size_t i, const struct lc__outcome *o)
         (o->error[0] != '\0' && rec->error == NULL))
         return TF_ENOMEM;
     rec->done = true;
+    if (o->errkind == LC__ERR_HOST) {
+        /* Every further URL of the host ends at once: a resolver that
+         * drops queries costs a connect timeout once, not per URL. */
+        struct lc__host *h = host_of(r, rec->url);
+
+        rec = &r->recs[i];
+        if (h == NULL)
+            return TF_ENOMEM;
+        if (h->failed == NULL &&
+            asprintf(&h->failed, "%s (as for %s)", o->error, rec->url) < 0) {
+            h->failed = NULL;
+            return TF_ENOMEM;
+        }
+    }
     return lc__record(r, i);
 }
 
-/* Whether a URL found at DEPTH is a page to parse; counts it if so. */
-static char
-choose_mode(struct lc__run *r, const char *url, uint64_t depth)
+int
+lc__rec_get(struct lc__run *r, const char *key, uint64_t depth, char msg,
+            const char *why, size_t *out)
 {
     const struct lc__state *st = r->st;
-
-    if (st->start != NULL && depth <= st->max_depth &&
-        r->pages_scheduled < st->max_pages && lc__host_allowed(st, url)) {
-        r->pages_scheduled++;
-        return 'p';
-    }
-    return 'c';
-}
-
-int
-lc__rec_get(struct lc__run *r, const char *key, uint64_t depth,
-            const char *dead, size_t *out)
-{
     int rc;
 
     if (lc__table_find(&r->index, key, out))
         return 0;
+    /* Links to other hosts than the crawl's are left out altogether with
+     * --check-external no; so are the other schemes. */
+    if (st->start != NULL && !st->check_external && depth > 0 &&
+        (msg == LC__MSG_SKIP ||
+         (msg == LC__MSG_LINK && !lc__host_allowed(st, key))))
+        return 1;
     rc = rec_add(r, strdup(key), depth, out);
     if (rc < 0)
         return rc;
-    if (dead != NULL) {
+    if (msg == LC__MSG_DEAD || msg == LC__MSG_SKIP) {
         r->recs[*out].mode = 'x';
-        return rec_dead(r, *out, dead);
+        return rec_end(r, *out, why != NULL ? why : "", msg == LC__MSG_SKIP);
     }
-    r->recs[*out].mode = choose_mode(r, key, depth);
-    return queue_push(r, *out);
+    return rec_classify(r, *out);
+}
+
+/* Hash of anchor S: a page's anchors are kept as sorted hashes. */
+static uint64_t
+anchor_hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325u; /* FNV-1a */
+
+    for (; *s != '\0'; s++) {
+        h ^= (unsigned char)*s;
+        h *= 0x100000001b3u;
+    }
+    return h;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a;
+    uint64_t y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Keeps the anchors F[1..N-1] of the page of record I. */
+static int
+rec_anchors(struct lc__run *r, size_t i, char **f, size_t n)
+{
+    struct lc__rec *rec = &r->recs[i];
+    size_t k;
+
+    rec->html = true;
+    free(rec->anchors);
+    rec->anchors = NULL;
+    rec->nanchors = 0;
+    if (n == 0)
+        return 0;
+    rec->anchors = malloc(n * sizeof(*rec->anchors));
+    if (rec->anchors == NULL)
+        return TF_ENOMEM;
+    for (k = 0; k < n; k++)
+        rec->anchors[k] = anchor_hash(f[k]);
+    qsort(rec->anchors, n, sizeof(*rec->anchors), cmp_u64);
+    rec->nanchors = n;
+    return 0;
+}
+
+/* Keeps the link from record FROM to record TARGET's anchor FRAG. */
+static int
+aref_add(struct lc__run *r, size_t target, size_t from, const char *frag)
+{
+    struct lc__aref *a;
+
+    if (r->narefs == r->caparefs) {
+        size_t cap = r->caparefs == 0 ? 64 : r->caparefs * 2;
+        struct lc__aref *v = realloc(r->arefs, cap * sizeof(*v));
+
+        if (v == NULL)
+            return TF_ENOMEM;
+        r->arefs = v;
+        r->caparefs = cap;
+    }
+    a = &r->arefs[r->narefs];
+    a->frag = strdup(frag);
+    if (a->frag == NULL)
+        return TF_ENOMEM;
+    a->target = target;
+    a->from = from;
+    r->narefs++;
+    return 0;
+}
+
+int
+lc__check_anchors(struct lc__run *r)
+{
+    size_t k;
+    int rc = 0;
+
+    for (k = 0; rc == 0 && k < r->narefs; k++) {
+        const struct lc__aref *a = &r->arefs[k];
+        const struct lc__rec *t = &r->recs[a->target];
+        uint64_t h = anchor_hash(a->frag);
+        char *key = NULL;
+        size_t i;
+
+        /* Only a whole page parsed as HTML has known anchors. */
+        if (!t->html || t->cut || lc__rec_is_dead(t) ||
+            bsearch(&h, t->anchors, t->nanchors, sizeof(h), cmp_u64) != NULL)
+            continue;
+        if (asprintf(&key, "%s#%s", t->url, a->frag) < 0)
+            return TF_ENOMEM;
+        if (!lc__table_find(&r->index, key, &i)) {
+            char why[LC__WHY];
+
+            rc = rec_add(r, key, t->depth, &i);
+            if (rc < 0)
+                return rc;
+            t = &r->recs[a->target];
+            r->recs[i].mode = 'x';
+            r->recs[i].status = t->status;
+            if (t->final != NULL &&
+                asprintf(&r->recs[i].final, "%s#%s", t->final, a->frag) < 0)
+                return TF_ENOMEM;
+            snprintf(why, sizeof(why), "anchor #%s not found", a->frag);
+            rc = rec_dead(r, i, why);
+        } else {
+            free(key);
+        }
+        if (rc == 0)
+            rc = lc__rec_ref(r, i, a->from);
+    }
+    return rc;
 }
 
 int
@@ -466,6 +989,32 @@ lc__submit(void *arg, struct tf_pool *pool, uint64_t parent, const void *data,
     p = (char *)r->scratch.data;
     if (p == NULL || memchr(p, '\0', len) != NULL || strpbrk(p, "\r\n") != NULL)
         return 0; /* not from our worker: never trust the wire */
+    if (p[0] == LC__MSG_ANCHORS && p[1] == '\t') {
+        char **ids = NULL;
+        size_t nids = 0;
+        char *page = p + 2;
+        char *tab = strchr(page, '\t');
+
+        if (tab != NULL)
+            *tab = '\0';
+        if (!lc__table_find(&r->index, page, &pi) || !r->st->anchors)
+            return 0;
+        for (p = tab; p != NULL; p = strchr(p + 1, '\t'))
+            nids++;
+        if (nids > 0) {
+            ids = malloc(nids * sizeof(*ids));
+            if (ids == NULL)
+                return TF_ENOMEM;
+            nids = 0;
+            for (p = tab; p != NULL; p = strchr(p, '\t')) {
+                *p++ = '\0';
+                ids[nids++] = p;
+            }
+        }
+        rc = rec_anchors(r, pi, ids, nids);
+        free(ids);
+        return rc;
+    }
     while (nf < 4) {
         char *tab = strchr(p, '\t');
 
@@ -475,20 +1024,17 @@ lc__submit(void *arg, struct tf_pool *pool, uint64_t parent, const void *data,
         *tab = '\0';
         p = tab + 1;
     }
-    if (nf < 2 || f[0][1] != '\0' || !lc__table_find(&r->index, f[1], &pi))
+    if (nf != 4 || f[0][0] == '\0' || f[0][1] != '\0' || f[2][0] == '\0' ||
+        !lc__table_find(&r->index, f[1], &pi) || strchr("LDS", f[0][0]) == NULL)
         return 0;
-    if (f[0][0] == LC__MSG_ANCHORS)
-        return 0;
-    if (nf != 4 || f[2][0] == '\0')
-        return 0;
-    if (f[0][0] == LC__MSG_LINK)
-        rc = lc__rec_get(r, f[2], r->recs[pi].depth + 1, NULL, &i);
-    else if (f[0][0] == LC__MSG_DEAD || f[0][0] == LC__MSG_SKIP)
-        rc = lc__rec_get(r, f[2], r->recs[pi].depth + 1, f[3], &i);
-    else
-        return 0;
-    if (rc < 0)
-        return rc;
+    rc = lc__rec_get(r, f[2], r->recs[pi].depth + 1, f[0][0], f[3], &i);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
+    if (f[0][0] == LC__MSG_LINK && f[3][0] != '\0' && r->st->anchors) {
+        rc = aref_add(r, i, pi, f[3]);
+        if (rc < 0 || i == pi)
+            return rc; /* a link to an anchor of its own page */
+    }
     return lc__rec_ref(r, i, pi);
 }
 
@@ -496,6 +1042,7 @@ int
 lc__next(void *arg, uint64_t index, struct tf_buf *task)
 {
     struct lc__run *r = arg;
+    const struct lc__state *st = r->st;
     size_t avail = r->qtail - r->qhead;
     size_t want;
     struct lc__batch *b;
@@ -506,8 +1053,8 @@ lc__next(void *arg, uint64_t index, struct tf_buf *task)
     /* Small frontiers spread over the workers; large ones go in batches
      * that keep a worker's transfers busy for a while. */
     want = (avail + (size_t)r->nworkers - 1) / (size_t)r->nworkers;
-    if (want > LC_BATCH_FACTOR * r->st->concurrency)
-        want = (size_t)(LC_BATCH_FACTOR * r->st->concurrency);
+    if (want > LC_BATCH_FACTOR * st->concurrency)
+        want = (size_t)(LC_BATCH_FACTOR * st->concurrency);
     if (want == 0)
         want = 1;
     if (index >= r->nbatches) {
@@ -527,15 +1074,42 @@ lc__next(void *arg, uint64_t index, struct tf_buf *task)
     b->recs = malloc(want * sizeof(*b->recs));
     if (b->recs == NULL)
         return TF_ENOMEM;
-    while (rc == 0 && b->n < want) {
+    while (rc == 0 && b->n < want && r->qhead < r->qtail) {
         size_t i = r->queue[r->qhead++];
+        struct lc__rec *rec = &r->recs[i];
+        const char *failed = host_failed(r, rec->url);
+        char mode = 'c';
 
+        if (failed != NULL) {
+            rc = rec_dead(r, i, failed);
+            continue;
+        }
+        /* --max-pages counts pages parsed: a page waits while the pages
+         * out may still fill the count, and is checked alone once they
+         * did. */
+        if (rec->page && r->pages_parsed < st->max_pages) {
+            if (r->pages_parsed + r->pages_out < st->max_pages) {
+                mode = 'p';
+                r->pages_out++;
+            } else {
+                rc = held_push(r, i);
+                continue;
+            }
+        }
+        rec->mode = mode;
         b->recs[b->n++] = i;
-        rc = lc__task_add(task, r->recs[i].mode, r->recs[i].url);
+        rc = lc__task_add(task, mode, rec->url);
     }
     if (r->qhead == r->qtail)
         r->qhead = r->qtail = 0;
-    return rc < 0 ? rc : 1;
+    if (rc < 0)
+        return rc;
+    if (b->n == 0) {
+        free(b->recs);
+        b->recs = NULL;
+        return TF_LATER;
+    }
+    return 1;
 }
 
 /* Copies the worker's error text of a failed task to WHY, on one line. */
@@ -562,6 +1136,7 @@ int
 lc__done(void *arg, uint64_t index, const struct tf_result *res)
 {
     struct lc__run *r = arg;
+    const struct lc__state *st = r->st;
     struct lc__batch *b = index < r->nbatches ? &r->batches[index] : NULL;
     const char *p = res->out.len > 0 ? (const char *)res->out.data : "";
     const char *end = p + res->out.len;
@@ -592,14 +1167,27 @@ lc__done(void *arg, uint64_t index, const struct tf_result *res)
         task_error(res, why, sizeof(why));
     else
         snprintf(why, sizeof(why), "no result from the worker");
-    for (k = 0; rc == 0 && b != NULL && k < b->n; k++)
-        if (!r->recs[b->recs[k]].done)
+    for (k = 0; rc == 0 && b != NULL && k < b->n; k++) {
+        struct lc__rec *rec = &r->recs[b->recs[k]];
+
+        if (!rec->done)
             rc = rec_dead(r, b->recs[k], why);
+        rec = &r->recs[b->recs[k]];
+        if (rec->mode == 'p') {
+            r->pages_out--;
+            r->pages_parsed += rec->parsed ? 1 : 0;
+        }
+    }
     if (b != NULL) {
         free(b->recs);
         b->recs = NULL;
         b->n = 0;
     }
+    /* Pages held back go on once room is left, or once no page is out
+     * that could still take it (then they are checked). */
+    if (rc == 0 && r->nheld > 0 &&
+        (r->pages_out == 0 || r->pages_parsed + r->pages_out < st->max_pages))
+        rc = held_release(r);
     return rc;
 }
 
@@ -628,7 +1216,8 @@ url_line(struct lc__run *r, const char *path, uint64_t lineno, const char *line,
     rc = lc__normalize_url(NULL, line, n, false, &key, why, sizeof(why));
     if (rc < 0)
         return tf_error_set(err, rc, "out of memory");
-    rc = lc__rec_get(r, key, 0, rc == LC__URL_DEAD ? why : NULL, &i);
+    rc = lc__rec_get(r, key, 0,
+                     rc == LC__URL_DEAD ? LC__MSG_DEAD : LC__MSG_LINK, why, &i);
     free(key);
     if (rc == 0)
         rc = lc__rec_ref(r, i, lineno);
@@ -701,6 +1290,8 @@ lc_master(void *state, struct tf_pool *pool, const struct tf_job_io *io,
     uint64_t t0 = mono_us();
     struct lc__run r;
     size_t ndead = 0;
+    size_t nwarn = 0;
+    size_t nskip = 0;
     int stopped = 0;
     size_t nparsed = 0;
     size_t i;
@@ -712,7 +1303,7 @@ lc_master(void *state, struct tf_pool *pool, const struct tf_job_io *io,
     if (st->file != NULL) {
         rc = lc__read_urls(&r, st->file, err);
     } else {
-        rc = lc__rec_get(&r, st->start, 0, NULL, &i);
+        rc = lc__rec_get(&r, st->start, 0, LC__MSG_LINK, NULL, &i);
         if (rc < 0)
             tf_error_set(err, rc, "out of memory");
     }
@@ -733,9 +1324,9 @@ lc_master(void *state, struct tf_pool *pool, const struct tf_job_io *io,
     /* A run stopped by a signal, or by its workers' loss, still reports
      * what it checked; ERR keeps the pool's reason. */
     stopped = rc < 0 ? rc : 0;
-    rc = 0;
+    rc = lc__check_anchors(&r);
     for (i = 0; rc == 0 && i < r.nrecs; i++)
-        if (!r.recs[i].done)
+        if (!r.recs[i].done && r.recs[i].mode != 'x')
             rc = rec_dead(&r, i,
                           stopped ? "not checked: the run stopped first"
                                   : "not checked");
@@ -744,15 +1335,26 @@ lc_master(void *state, struct tf_pool *pool, const struct tf_job_io *io,
         goto out;
     }
     secs = (double)(mono_us() - t0) / 1e6;
+    if (st->sitemap != NULL) {
+        rc = lc__sitemap(&r, st->sitemap, err);
+        if (rc < 0)
+            goto out;
+    }
     rc = lc__report(&r, io->out, &ndead, &nparsed);
     if (rc < 0) {
         tf_error_set(err, rc, "cannot write the report: %s", strerror(errno));
         goto out;
     }
+    for (i = 0; i < r.nrecs; i++) {
+        enum lc__result res = lc__rec_result(st, &r.recs[i]);
+
+        nwarn += res == LC__WARN ? 1 : 0;
+        nskip += res == LC__SKIP ? 1 : 0;
+    }
     tf_log(TF_LOG_INFO,
-           "linkcheck: %zu URLs, %zu pages parsed, %zu dead, %.3f s, %d "
-           "workers (%s), %.0f URLs/s",
-           r.nrecs, nparsed, ndead, secs, tf_pool_nworkers(pool),
+           "linkcheck: %zu URLs, %zu pages parsed, %zu dead, %zu with "
+           "warnings, %zu skipped, %.3f s, %d workers (%s), %.0f URLs/s",
+           r.nrecs, nparsed, ndead, nwarn, nskip, secs, tf_pool_nworkers(pool),
            tf_pool_backend(pool), secs > 0 ? (double)r.nrecs / secs : 0.0);
     rc = stopped != 0 ? stopped : ndead > 0 ? 1 : 0;
 out:
@@ -874,6 +1476,109 @@ opt_crawl(struct lc__state *st, const char *url, struct tf_error *err)
     return 0;
 }
 
+/* Reads a --header value: "Name: value", a name of token characters. */
+static int
+opt_header(struct lc__state *st, const char *v, struct tf_error *err)
+{
+    size_t n = strcspn(v, ":");
+    size_t k;
+    bool ok = n > 0 && v[n] == ':' && strpbrk(v, "\r\n") == NULL;
+
+    for (k = 0; ok && k < n; k++)
+        ok = (unsigned char)v[k] > ' ' && (unsigned char)v[k] < 127 &&
+             strchr("()<>@,;\\\"/[]?={}", v[k]) == NULL;
+    if (!ok)
+        return tf_error_set(err, TF_EUSAGE,
+                            "--header: '%s' is not 'Name: value'", v);
+    if (lc__strs_addn(&st->headers, v, strlen(v)) < 0)
+        return tf_error_set(err, TF_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* Checks that the file of option NAME can be read. */
+static int
+opt_file(const struct tf_opts *opts, const char *name, const char **out,
+         struct tf_error *err)
+{
+    const char *v = tf_opts_get(opts, name);
+    int fd;
+
+    *out = v;
+    if (v == NULL)
+        return 0;
+    fd = open(v, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return tf_error_set(err, TF_EUSAGE, "--%s: %s: %s", name, v,
+                            strerror(errno));
+    close(fd);
+    return 0;
+}
+
+/* The options of scope, manners and access. */
+static int
+opt_more(struct lc__state *st, const struct tf_opts *opts, struct tf_error *err)
+{
+    const char *v;
+    size_t k;
+    int rc = 0;
+
+    st->retries = tf_opts_number(opts, "max-retries", st->retries);
+    st->max_retry_wait_us =
+        tf_opts_number(opts, "max-retry-wait", st->max_retry_wait_us);
+    st->slow_us = tf_opts_number(opts, "slow", st->slow_us);
+    st->anchors = !tf_opts_flag(opts, "ignore-anchors");
+    st->robots = !tf_opts_flag(opts, "ignore-robots");
+    st->insecure = tf_opts_flag(opts, "insecure");
+    v = tf_opts_get(opts, "check-external");
+    st->check_external = v == NULL || strcmp(v, "yes") == 0;
+    st->sitemap = tf_opts_get(opts, "sitemap");
+    if (st->start == NULL) {
+        static const char *const crawl_only[] = {
+            "scope",         "no-follow", "check-external",
+            "ignore-robots", "sitemap",   NULL};
+
+        for (k = 0; crawl_only[k] != NULL; k++)
+            if (tf_opts_get(opts, crawl_only[k]) != NULL)
+                return tf_error_set(err, TF_EUSAGE, "--%s needs --crawl",
+                                    crawl_only[k]);
+    }
+    for (k = 0; rc == 0 && (v = tf_opts_nth(opts, "header", k)) != NULL; k++)
+        rc = opt_header(st, v, err);
+    for (k = 0; rc == 0 && (v = tf_opts_nth(opts, "scope", k)) != NULL; k++) {
+        char why[LC__WHY];
+        char *url = NULL;
+        int u = lc__normalize_url(NULL, v, strlen(v), false, &url, why,
+                                  sizeof(why));
+
+        if (u < 0)
+            return tf_error_set(err, u, "out of memory");
+        if (u != LC__URL_OK) {
+            free(url);
+            return tf_error_set(err, TF_EUSAGE,
+                                "--scope: '%s' is not an http or https URL "
+                                "(%s)",
+                                v, why);
+        }
+        if (lc__strs_add(&st->scope, url) < 0)
+            return tf_error_set(err, TF_ENOMEM, "out of memory");
+    }
+    if (rc == 0)
+        rc = regexes_make(opts, "include", &st->include, err);
+    if (rc == 0)
+        rc = regexes_make(opts, "exclude", &st->exclude, err);
+    if (rc == 0)
+        rc = regexes_make(opts, "no-follow", &st->no_follow, err);
+    if (rc == 0)
+        rc = opt_file(opts, "cookies", &st->cookies, err);
+    if (rc == 0)
+        rc = opt_file(opts, "netrc", &st->netrc, err);
+    if (rc == 0)
+        rc = opt_file(opts, "cacert", &st->cacert, err);
+    if (rc == 0 && lc__headers_make(st) < 0)
+        rc = tf_error_set(err, TF_ENOMEM, "out of memory");
+    return rc;
+}
+
 static void
 lc_fini(void *state)
 {
@@ -890,6 +1595,12 @@ lc_fini(void *state)
     for (i = 0; i < st->nallow; i++)
         free(st->allow[i].host);
     free(st->allow);
+    lc__headers_free(st);
+    lc__strs_cleanup(&st->headers);
+    lc__strs_cleanup(&st->scope);
+    regexes_free(st->exclude);
+    regexes_free(st->include);
+    regexes_free(st->no_follow);
     if (st->curl_ready)
         lc__curl_cleanup();
     free(st);
@@ -919,8 +1630,14 @@ lc_init(void **state, const struct tf_opts *opts, struct tf_error *err)
     st->curl_ready = true;
     st->max_pages = 10000;
     st->max_depth = 10;
-    st->max_body = (uint64_t)1 << 20;
+    st->max_body = (uint64_t)16 << 20;
     st->max_redirs = 10;
+    st->retries = 2;
+    st->max_retry_wait_us = 60000000;
+    st->slow_us = 10000000;
+    st->anchors = true;
+    st->robots = true;
+    st->check_external = true;
     st->concurrency = 16;
     st->connect_timeout_ms = 10000;
     st->max_time_ms = 30000;
@@ -964,10 +1681,14 @@ lc_init(void **state, const struct tf_opts *opts, struct tf_error *err)
     v = tf_opts_get(opts, "format");
     if (v != NULL && strcmp(v, "jsonl") == 0)
         st->format = LC__JSONL;
+    else if (v != NULL && strcmp(v, "csv") == 0)
+        st->format = LC__CSV;
     st->dead_only = tf_opts_flag(opts, "dead-only");
     v = tf_opts_get(opts, "user-agent");
     if (v != NULL)
         st->user_agent = v;
+    if (rc == 0)
+        rc = opt_more(st, opts, err);
     if (rc < 0)
         goto fail;
     *state = st;

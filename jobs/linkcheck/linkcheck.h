@@ -457,10 +457,19 @@ struct lc__rec {
     char *final;    /* owned, or NULL */
     char *error;    /* owned, or NULL: none */
     char *host;     /* owned, or NULL: the host of the worker that checked it */
+    char *skip;     /* owned, or NULL: why it was not checked */
     char method[8]; /* "HEAD", "GET", or "" when no request was made */
-    char mode;      /* 'p', 'c', or 'x': dead without a transfer */
+    char mode;      /* 'p', 'c', or 'x': ended without a transfer (dead,
+                       skipped, a broken anchor) */
+    bool page;      /* the crawl would parse it (host, scope, depth), if
+                       --max-pages leaves room when it is handed out */
     bool done;
     bool parsed;
+    bool html;      /* parsed as HTML: its anchors are known */
+    bool cut;       /* parsed from its first --max-body bytes */
+    uint64_t retries;
+    uint64_t *anchors; /* owned: hashes of its anchors, sorted */
+    size_t nanchors;
     long status;
     uint64_t depth;
     uint64_t start_us;
@@ -472,6 +481,23 @@ struct lc__rec {
     size_t nrefs;
     uint64_t ref_count; /* all of them */
 };
+
+/* A link with a fragment: checked against its page's anchors at the end. */
+struct lc__aref {
+    size_t target; /* the record of the page it links to */
+    size_t from;   /* the record of the page it is on */
+    char *frag;    /* owned */
+};
+
+/* What the master knows of a host of the crawl. */
+struct lc__host {
+    bool robots_read;           /* its robots.txt was asked for */
+    struct lc__robots *robots;  /* owned, or NULL: everything allowed */
+    char *failed;               /* owned, or NULL: why it cannot be reached */
+};
+
+/* What became of a URL. */
+enum lc__result { LC__OK, LC__WARN, LC__DEAD, LC__SKIP };
 
 /* The URLs of one task, by record index. */
 struct lc__batch {
@@ -491,9 +517,19 @@ struct lc__run {
     size_t qhead;
     size_t qtail;
     size_t qcap;
+    size_t *held; /* owned: pages that wait for room under --max-pages */
+    size_t nheld;
+    size_t capheld;
     struct lc__batch *batches; /* owned: by task index */
     size_t nbatches;
-    uint64_t pages_scheduled;
+    uint64_t pages_out;    /* pages handed out to parse, not back yet */
+    uint64_t pages_parsed; /* pages parsed */
+    struct lc__aref *arefs; /* owned: links with a fragment to check */
+    size_t narefs;
+    size_t caparefs;
+    struct lc__table hosts; /* "scheme://host:port" -> index in host_info */
+    struct lc__strs host_keys;
+    struct lc__host *host_info; /* owned */
     struct tf_pool *pool; /* borrowed: where the records go, or NULL */
     struct tf_buf scratch; /* owned */
     char why[512];         /* why a callback stopped the run */
@@ -501,6 +537,20 @@ struct lc__run {
 
 /* Whether REC is a dead link: an error, or an HTTP status of 400 up. */
 bool lc__rec_is_dead(const struct lc__rec *rec);
+
+/* What became of REC in a run of ST: dead, skipped, ok with warnings, or
+ * ok. */
+enum lc__result lc__rec_result(const struct lc__state *st,
+                               const struct lc__rec *rec);
+
+/* Appends REC's warnings (texts) to OUT. Returns 0 or TF_ENOMEM. */
+int lc__rec_warnings(const struct lc__state *st, const struct lc__rec *rec,
+                     struct lc__strs *out);
+
+/* Checks the links with a fragment of R against the anchors of their pages
+ * and adds a dead record "URL#FRAG" for each anchor a page lacks. Returns
+ * 0, TF_ENOMEM, or the error of writing a record (R->why). */
+int lc__check_anchors(struct lc__run *r);
 
 /* Starts R, a run of ST (borrowed) over NWORKERS workers; no memory yet.
  * lc__run_cleanup() ends it. */
@@ -514,19 +564,22 @@ void lc__run_cleanup(struct lc__run *r);
 int lc__rec_ref(struct lc__run *r, size_t i, uint64_t ref);
 
 /*
- * Finds the record of KEY, or adds it at DEPTH: dead at once when DEAD (its
- * error) is not NULL, else queued for a worker. Sets *OUT to its index.
- * Returns 0, TF_ENOMEM, or the error of writing its record (the reason
- * in R->why).
+ * Finds the record of KEY, or adds it at DEPTH as a page's message MSG
+ * says (LC__MSG_LINK, _DEAD or _SKIP, with WHY the error or the reason):
+ * dead or skipped at once, skipped by --include, --exclude or robots.txt,
+ * or queued for a worker. Sets *OUT to its index. Returns 0; 1 when the
+ * URL is left out of the run (an off-site link with --check-external no);
+ * TF_ENOMEM, or the error of writing its record (the reason in R->why).
  */
-int lc__rec_get(struct lc__run *r, const char *key, uint64_t depth,
-                const char *dead, size_t *out);
+int lc__rec_get(struct lc__run *r, const char *key, uint64_t depth, char msg,
+                const char *why, size_t *out);
 
 /*
- * The submit hook (ARG is the struct lc__run): a link a worker found,
- * "PAGE\tURL" or "PAGE\tRAW\tERROR". A URL met for the first time is
- * recorded and queued; every one records where it was found. The work
- * stays here (return 0): lc__next() hands it out.
+ * The submit hook (ARG is the struct lc__run): a message of a worker about
+ * a page it parsed (LC__MSG_*). A URL met for the first time is recorded
+ * and queued; every one records where it was found; a link with a fragment
+ * is kept for lc__check_anchors(), a page's anchors with its record. The
+ * work stays here (return 0): lc__next() hands it out.
  */
 int lc__submit(void *arg, struct tf_pool *pool, uint64_t parent,
                const void *data, size_t len);
@@ -566,5 +619,12 @@ int lc__record(struct lc__run *r, size_t i);
  * TF_ENOMEM or TF_ESYS when OUT cannot be written. */
 int lc__report(const struct lc__run *r, FILE *out, size_t *ndead,
                size_t *nparsed);
+
+/* Writes the sitemap of R (sitemaps.org's XML: the HTML pages parsed with a
+ * 2xx status, by their final URL, sorted) to PATH, through a temporary file
+ * renamed in place. Returns 0, or TF_ENOMEM or TF_ESYS with ERR naming
+ * PATH. */
+int lc__sitemap(const struct lc__run *r, const char *path,
+                struct tf_error *err);
 
 #endif /* TF_LINKCHECK_H */

@@ -138,7 +138,7 @@ check "test \"\$(completions --order '')\" = 'input lpt '"
 check "test \"\$(completions --bind '')\" = 'cores none '"
 check "test \"\$(completions --chunk '')\" = 'auto '"
 if has_job linkcheck; then
-    check "test \"\$(completions linkcheck --format '')\" = 'jsonl table '"
+    check "test \"\$(completions linkcheck --format '')\" = 'csv jsonl table '"
 fi
 check "test \"\$(completions results --format '')\" = 'jsonl tsv '"
 # A job's options only after the job; the argument of -j is not the job.

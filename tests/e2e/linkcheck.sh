@@ -371,7 +371,8 @@ def load_jsonl(path):
     return recs
 
 
-TYPES = {"url": str, "ok": bool, "status": int, "final_url": str,
+TYPES = {"url": str, "result": str, "ok": bool, "status": int,
+         "final_url": str, "warnings": list, "skip": (str, type(None)),
          "time": (int, float), "size": int, "error": (str, type(None)),
          "redirects": int, "method": str, "parsed": bool, "depth": int,
          "found_on": list, "found_on_count": int}
@@ -394,6 +395,13 @@ def check_records(recs, path):
         if not isinstance(u, str):
             continue
         urls.append(u)
+        # The result agrees with ok, the error, the skip and the warnings.
+        want = ("dead" if r.get("ok") is False else
+                "skipped" if r.get("skip") is not None else
+                "warning" if r.get("warnings") else "ok")
+        if r.get("result") != want:
+            fail("%s: %s: result %r, expected %r" % (path, u, r.get("result"),
+                                                     want))
         if u in by:
             fail("%s: %s appears twice" % (path, u))
         by[u] = r
@@ -497,7 +505,7 @@ def cmd_jsonl(out, max_depth, dead_only):
     done()
 
 
-ROW = re.compile(r"^(ok|dead) +(\d{3}|---) +(\d+\.\d{3}) +(\d+)  (\S+)"
+ROW = re.compile(r"^(ok|warn|dead|skip) +(\d{3}|---) +(\d+\.\d{3}) +(\d+)  (\S+)"
                  r"(?:  -> (\S+))?(?:  \((.*)\))?$")
 
 
@@ -522,9 +530,13 @@ def cmd_table(out, max_depth, dead_only):
                 fail("%s:%d: %s appears twice" % (out, n, u))
             cur = {"result": mo.group(1), "code": mo.group(2),
                    "final": mo.group(6), "error": mo.group(7),
-                   "found": [], "more": None}
+                   "found": [], "more": None, "warnings": []}
             rows[u] = cur
             order.append(u)
+            continue
+        mo = re.match(r"^      warning: (.+)$", line)
+        if mo and cur is not None and cur["result"] == "warn":
+            cur["warnings"].append(mo.group(1))
             continue
         mo = re.match(r"^      found on (\S+)$", line)
         if mo and cur is not None and cur["more"] is None:
@@ -557,7 +569,9 @@ def cmd_table(out, max_depth, dead_only):
         spec = e.get("error")
         if spec is not None:
             check_error(u, spec, r["error"], out)
-        if r["result"] == "ok":
+        if r["result"] == "warn" and not r["warnings"]:
+            fail("%s: %s: a warn line without its warnings" % (out, u))
+        if r["result"] in ("ok", "warn"):
             if r["found"] or r["more"] is not None or r["error"]:
                 fail("%s: %s: an ok line with found on, more or error" % (out, u))
             continue
@@ -684,18 +698,23 @@ def cmd_summary(err, out, workers, backend):
              % (err, len(tf), tf[:3]))
     else:
         mo = re.match(r"^taskfarm: linkcheck: (\d+) URLs, (\d+) pages parsed, "
-                      r"(\d+) dead, \d+\.\d{3} s, (\d+) workers \((\w+)\), "
+                      r"(\d+) dead, (\d+) with warnings, (\d+) skipped, "
+                      r"\d+\.\d{3} s, (\d+) workers \((\w+)\), "
                       r"\d+ URLs/s$", tf[0])
         if mo is None:
             fail("%s: not the summary: %r" % (err, tf[0]))
         else:
             want = (len(recs), sum(1 for r in recs if r.get("parsed") is True),
                     sum(1 for r in recs if r.get("ok") is False),
+                    sum(1 for r in recs if r.get("result") == "warning"),
+                    sum(1 for r in recs if r.get("result") == "skipped"),
                     int(workers), backend)
             got = (int(mo.group(1)), int(mo.group(2)), int(mo.group(3)),
-                   int(mo.group(4)), mo.group(5))
+                   int(mo.group(4)), int(mo.group(5)), int(mo.group(6)),
+                   mo.group(7))
             if got != want:
-                fail("%s: summary says (URLs, parsed, dead, workers, backend)"
+                fail("%s: summary says (URLs, parsed, dead, warnings, "
+                     "skipped, workers, backend)"
                      " = %r, the output %r" % (err, got, want))
     done()
 
@@ -859,6 +878,30 @@ if mpi_run 1 "$(mpirun_cmd "-np 3" $CRAWL --format jsonl) > $W/mpi.out 2> $W/mpi
 fi
 run_cmd 1 "$TFQ -j 2 $CRAWL > $W/table.out 2> $W/table.err"
 check "python3 $W/lc.py table $W/table.out 10"
+# --sitemap: the pages parsed with a 2xx answer, each once, as XML; on a
+# full disk or in a folder that is not there, one line naming the file,
+# exit status 3, no report and no file left half written.
+run_cmd 1 "$TFQ -j 2 $CRAWL --format jsonl --sitemap $W/sitemap.xml > $W/sm.out"
+check "python3 -c 'import json, sys, xml.etree.ElementTree as E
+ns = \"{http://www.sitemaps.org/schemas/sitemap/0.9}\"
+locs = [e.text for e in E.parse(sys.argv[1]).getroot().iter(ns + \"loc\")]
+recs = [json.loads(l) for l in open(sys.argv[2])]
+want = sorted(set(r[\"final_url\"] for r in recs if r[\"parsed\"] and 200 <= r[\"status\"] < 300))
+sys.exit(0 if locs == want and len(want) > 100 else 1)' $W/sitemap.xml $W/sm.out"
+run_cmd 3 "$TFQ -j 2 $CRAWL --sitemap /dev/full > $W/smfull.out 2> $W/smfull.err"
+check "test ! -s $W/smfull.out && test \"\$(grep -c . $W/smfull.err)\" = 1 && grep -q -x 'taskfarm: --sitemap: /dev/full: No space left on device' $W/smfull.err"
+run_cmd 3 "$TFQ -j 2 $CRAWL --sitemap $W/no/such/dir/s.xml > $W/smdir.out 2> $W/smdir.err"
+check "test ! -s $W/smdir.out && grep -q -x 'taskfarm: --sitemap: $W/no/such/dir/s.xml: No such file or directory' $W/smdir.err"
+# CSV: the same records as JSON Lines, in the same order.
+run_cmd 1 "$TFQ -j 2 $CRAWL --format csv > $W/csv.out"
+check "python3 -c 'import csv, json, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline=\"\")))
+recs = [json.loads(l) for l in open(sys.argv[2])]
+ok = [r[\"url\"] for r in rows] == [r[\"url\"] for r in recs] and all(
+    r[\"result\"] == j[\"result\"] and r[\"status\"] == str(j[\"status\"]) and
+    r[\"error\"] == (j[\"error\"] or \"\") and r[\"found_on_count\"] == str(j[\"found_on_count\"])
+    for r, j in zip(rows, recs))
+sys.exit(0 if ok and len(rows) > 100 else 1)' $W/csv.out $W/sm.out"
 
 # ------------------------------------------------------------- bounds
 run_cmd 1 "$TFQ -j 2 $CRAWL --format jsonl --max-depth 0 > $W/d0.out"
@@ -906,7 +949,8 @@ echo "$B/r1" > "$W/r1.txt"
 run_cmd 1 "$TFQ linkcheck $W/r1.txt $T --max-redirs 1 > $W/redirs1.out"
 check "grep -q '^dead  *[0-9-]* .*  $B/r1  .*(.*)\$' $W/redirs1.out"
 run_cmd 0 "$TFQ linkcheck $W/r1.txt $T --max-redirs 2 > $W/redirs2.out"
-check "grep -q '^ok  *200 .*  $B/r1  -> $B/final.html\$' $W/redirs2.out"
+check "grep -q '^warn  *200 .*  $B/r1  -> $B/final.html\$' $W/redirs2.out"
+check "grep -q -x '      warning: redirected to $B/final.html' $W/redirs2.out"
 echo "$B/a.html" > "$W/good.txt"
 run_cmd 0 "$TFQ linkcheck $W/good.txt $T > $W/good.out"
 check "grep -q '^ok  *200 .*  $B/a.html\$' $W/good.out"

@@ -80,7 +80,8 @@ init_with(const char *const *kv, struct lc__state **st, struct tf_error *err)
         if (kv[0][0] >= '1' && kv[0][0] <= '9')
             assert_int_equal(tf__opts_set(&opts, kv[0], kv[1]), 0);
         else
-            rc = tf__opts_add(&opts, tf_job_linkcheck.options, kv[0], kv[1], err);
+            rc = tf__opts_add(&opts, tf_job_linkcheck.options, kv[0], kv[1],
+                              err);
     }
     if (rc == 0)
         rc = tf_job_linkcheck.init(&state, &opts, err);
@@ -135,6 +136,36 @@ test_init_takes_defaults_and_every_option(void **state)
         "1",
         "user-agent",
         "ua/1",
+        "header",
+        "X-One: 1",
+        "header",
+        "X-Two:  two words",
+        "scope",
+        "http://Example.org/docs/",
+        "include",
+        "^https?://",
+        "exclude",
+        "\\.pdf$",
+        "exclude",
+        "/private/",
+        "no-follow",
+        "/archive/",
+        "check-external",
+        "no",
+        "ignore-anchors",
+        "1",
+        "ignore-robots",
+        "1",
+        "max-retries",
+        "5",
+        "max-retry-wait",
+        "2m",
+        "slow",
+        "0",
+        "insecure",
+        "1",
+        "sitemap",
+        "/tmp/sitemap.xml",
         NULL};
     struct lc__state *st;
     struct tf_error err;
@@ -145,8 +176,21 @@ test_init_takes_defaults_and_every_option(void **state)
     assert_null(st->start);
     assert_int_equal(st->max_pages, 10000);
     assert_int_equal(st->max_depth, 10);
-    assert_int_equal(st->max_body, 1 << 20);
+    assert_int_equal(st->max_body, 16 << 20);
     assert_int_equal(st->max_redirs, 10);
+    assert_int_equal(st->retries, 2);
+    assert_int_equal(st->max_retry_wait_us, 60000000);
+    assert_int_equal(st->slow_us, 10000000);
+    assert_true(st->anchors);
+    assert_true(st->robots);
+    assert_true(st->check_external);
+    assert_false(st->insecure);
+    assert_null(st->cookies);
+    assert_null(st->netrc);
+    assert_null(st->cacert);
+    assert_null(st->sitemap);
+    assert_int_equal(st->headers.n, 0);
+    assert_null(st->exclude);
     assert_int_equal(st->concurrency, 16);
     assert_int_equal(st->connect_timeout_ms, 10000);
     assert_int_equal(st->max_time_ms, 30000);
@@ -179,6 +223,21 @@ test_init_takes_defaults_and_every_option(void **state)
     assert_int_equal(st->format, LC__JSONL);
     assert_true(st->dead_only);
     assert_string_equal(st->user_agent, "ua/1");
+    assert_int_equal(st->headers.n, 2);
+    assert_string_equal(st->headers.v[1], "X-Two:  two words");
+    assert_int_equal(st->scope.n, 1);
+    assert_string_equal(st->scope.v[0], "http://example.org/docs/");
+    assert_non_null(st->include);
+    assert_non_null(st->exclude);
+    assert_non_null(st->no_follow);
+    assert_false(st->check_external);
+    assert_false(st->anchors);
+    assert_false(st->robots);
+    assert_int_equal(st->retries, 5);
+    assert_int_equal(st->max_retry_wait_us, 120000000);
+    assert_int_equal(st->slow_us, 0);
+    assert_true(st->insecure);
+    assert_string_equal(st->sitemap, "/tmp/sitemap.xml");
     tf_job_linkcheck.fini(st);
     tf_job_linkcheck.fini(NULL);
 }
@@ -203,7 +262,17 @@ test_init_rejects_bad_options_naming_them(void **state)
     static const char *const ct[] = {"1", "f", "connect-timeout", "0", NULL};
     static const char *const mt[] = {"1", "f", "max-time", "1y", NULL};
     static const char *const mr[] = {"1", "f", "max-redirs", "1e4", NULL};
-    static const char *const fmt[] = {"1", "f", "format", "csv", NULL};
+    static const char *const fmt[] = {"1", "f", "format", "xml", NULL};
+    static const char *const re[] = {"1", "f", "exclude", "a(", NULL};
+    static const char *const hdr[] = {"1", "f", "header", "NoColon", NULL};
+    static const char *const hdr2[] = {"1", "f", "header", "Bad Name: v", NULL};
+    static const char *const scope[] = {"crawl", "http://h/", "scope",
+                                        "ftp://h/", NULL};
+    static const char *const nocrawl[] = {"1", "f", "scope", "http://h/", NULL};
+    static const char *const cookies[] = {"1", "f", "cookies",
+                                          "/nonexistent/cookies.txt", NULL};
+    static const char *const ext[] = {"crawl", "http://h/", "check-external",
+                                      "maybe", NULL};
     static const char *const host1[] = {"crawl", "http://h/", "allow-host",
                                         "a,,b", NULL};
     static const char *const host2[] = {"crawl", "http://h/", "allow-host",
@@ -229,7 +298,16 @@ test_init_rejects_bad_options_naming_them(void **state)
     assert_usage(ct, "--connect-timeout: 0 is out of range (1ms to 1d)");
     assert_usage(mt, "--max-time: '1y' is not a duration");
     assert_usage(mr, "--max-redirs: 1e4 is out of range (0 to 1000)");
-    assert_usage(fmt, "--format: 'csv' is not table or jsonl");
+    assert_usage(fmt, "--format: 'xml' is not table, jsonl or csv");
+    assert_usage(re, "--exclude: 'a(' is not a regular expression");
+    assert_usage(hdr, "--header: 'NoColon' is not 'Name: value'");
+    assert_usage(hdr2, "--header: 'Bad Name: v'");
+    assert_usage(scope, "--scope: 'ftp://h/' is not an http or https URL");
+    assert_usage(nocrawl, "--scope needs --crawl");
+    assert_usage(cookies,
+                 "--cookies: /nonexistent/cookies.txt: No such file or "
+                 "directory");
+    assert_usage(ext, "--check-external: 'maybe'");
     assert_usage(host1, "--allow-host: ''");
     assert_usage(host2, "--allow-host: 'a:0'");
     assert_usage(host3, "--allow-host: 'a/b'");
@@ -507,9 +585,8 @@ test_base_href_is_the_first_and_resolves_links(void **state)
     free(base);
     /* The base applies to the whole page, and is itself resolved against
      * the URL the page was read from. */
-    assert_int_equal(page_links(PAGE,
-                                    "http://127.0.0.1:8080/dir/final.html",
-                                    html, strlen(html), &subs),
+    assert_int_equal(page_links(PAGE, "http://127.0.0.1:8080/dir/final.html",
+                                html, strlen(html), &subs),
                      0);
     assert_int_equal(subs.n, 2);
     assert_string_equal(subs.v[0], PAGE "\thttp://127.0.0.1:8080/sub/a.html");
@@ -517,9 +594,8 @@ test_base_href_is_the_first_and_resolves_links(void **state)
     lc__strs_cleanup(&subs);
     /* Without a base, links resolve against the final URL. */
     html = "<a href=c.html>";
-    assert_int_equal(page_links(PAGE,
-                                    "http://127.0.0.1:8080/dir/final.html",
-                                    html, strlen(html), &subs),
+    assert_int_equal(page_links(PAGE, "http://127.0.0.1:8080/dir/final.html",
+                                html, strlen(html), &subs),
                      0);
     assert_int_equal(subs.n, 1);
     assert_string_equal(subs.v[0], PAGE "\thttp://127.0.0.1:8080/dir/c.html");
@@ -607,12 +683,10 @@ test_malformed_html_never_crashes(void **state)
                 : (unsigned char)often[(seed >> 8) % (sizeof(often) - 1)];
     }
     assert_int_equal(
-        page_links(PAGE, NULL, (const char *)noise, sizeof(noise), &subs),
-        0);
+        page_links(PAGE, NULL, (const char *)noise, sizeof(noise), &subs), 0);
     lc__strs_cleanup(&subs);
     /* The whole page: the cut links and its own are what a browser sees. */
-    assert_int_equal(page_links(PAGE, NULL, doc, sizeof(doc) - 1, &subs),
-                     0);
+    assert_int_equal(page_links(PAGE, NULL, doc, sizeof(doc) - 1, &subs), 0);
     assert_int_equal(subs.n, 5);
     assert_string_equal(subs.v[0], PAGE "\thttp://127.0.0.1:8080/b/x&y");
     assert_string_equal(subs.v[1], PAGE "\thttp://127.0.0.1:8080/b/i.png");
@@ -637,8 +711,8 @@ test_a_page_with_5000_links_gives_each_once(void **state)
                                        "<a href='./p%zu.html#again'>\n",
                                        i, i, i),
                          0);
-    assert_int_equal(
-        page_links(PAGE, NULL, (char *)html.data, html.len, &subs), 0);
+    assert_int_equal(page_links(PAGE, NULL, (char *)html.data, html.len, &subs),
+                     0);
     assert_int_equal(subs.n, 5000);
     assert_string_equal(subs.v[0], PAGE "\thttp://127.0.0.1:8080/p0.html");
     assert_string_equal(subs.v[4999],
@@ -708,10 +782,20 @@ test_task_lines_round_trip_and_bad_ones_are_refused(void **state)
 static void
 test_result_lines_round_trip_with_tabs_made_spaces(void **state)
 {
-    struct lc__outcome o = {
-        "http://h/a", 404,  "http://h/b", 1700000000123456u, 1234, 153, 2,
-        "GET",        true, "node\t1",    "bad\tthing\nhere", LC__ERR_HOST,
-        3,            true};
+    struct lc__outcome o = {"http://h/a",
+                            404,
+                            "http://h/b",
+                            1700000000123456u,
+                            1234,
+                            153,
+                            2,
+                            "GET",
+                            true,
+                            "node\t1",
+                            "bad\tthing\nhere",
+                            LC__ERR_HOST,
+                            3,
+                            true};
     struct lc__outcome d;
     struct tf_buf line;
     char *s;
@@ -801,46 +885,51 @@ rec_of(const struct lc__run *r, const char *url)
 static void
 test_submit_hook_deduplicates_and_chooses_pages(void **state)
 {
-    static const char *const kv[] = {"crawl",     "http://s/", "max-depth", "1",
-                                     "max-pages", "3",         NULL};
+    static const char *const kv[] = {
+        "crawl", "http://s/", "max-depth", "1", "ignore-robots", NULL, NULL};
     struct lc__run r;
     struct lc__state *st = master_with(kv, 2, &r);
     size_t i;
 
     (void)state;
-    assert_int_equal(lc__rec_get(&r, st->start, 0, NULL, &i), 0);
-    assert_int_equal(r.recs[i].mode, 'p');
-    submit(&r, "http://s/\thttp://s/a");
-    submit(&r, "http://s/\thttp://s/a");
-    submit(&r, "http://s/\thttp://other/x");
-    submit(&r, "http://s/\thttp://s/b");
-    submit(&r, "http://s/\tftp://s/f\tprotocol not allowed: ftp");
+    assert_int_equal(lc__rec_get(&r, st->start, 0, LC__MSG_LINK, NULL, &i), 0);
+    assert_true(r.recs[i].page);
+    submit(&r, "L\thttp://s/\thttp://s/a\t");
+    submit(&r, "L\thttp://s/\thttp://s/a\t");
+    submit(&r, "L\thttp://s/\thttp://other/x\t");
+    submit(&r, "L\thttp://s/\thttp://s/b\t");
+    submit(&r, "S\thttp://s/\tftp://s/f\tscheme ftp: not checked");
+    submit(&r, "D\thttp://s/\thttp://a b/\tinvalid URL: bad");
     /* A page of depth 1 links deeper: checked, not parsed. */
-    submit(&r, "http://s/a\thttp://s/deep");
-    submit(&r, "http://s/a\thttp://s/b");
-    /* The third page was the last: more same-site links are checked. */
-    submit(&r, "http://s/\thttp://s/c");
-    /* From no known page, or not a link: dropped. */
-    submit(&r, "http://nowhere/\thttp://s/z");
+    submit(&r, "L\thttp://s/a\thttp://s/deep\t");
+    submit(&r, "L\thttp://s/a\thttp://s/b\t");
+    /* From no known page, not a message, or not a link: dropped. */
+    submit(&r, "L\thttp://nowhere/\thttp://s/z\t");
     submit(&r, "no tab here");
-    submit(&r, "http://s/\t");
+    submit(&r, "L\thttp://s/\t\t");
+    submit(&r, "L\thttp://s/\thttp://s/q");
+    submit(&r, "X\thttp://s/\thttp://s/q\t");
+    submit(&r, "LL\thttp://s/\thttp://s/q\t");
     assert_int_equal(r.nrecs, 7);
-    assert_int_equal(rec_of(&r, "http://s/a")->mode, 'p');
+    assert_true(rec_of(&r, "http://s/a")->page);
     assert_int_equal(rec_of(&r, "http://s/a")->depth, 1);
     assert_int_equal(rec_of(&r, "http://s/a")->ref_count, 1);
-    assert_int_equal(rec_of(&r, "http://other/x")->mode, 'c');
-    assert_int_equal(rec_of(&r, "http://s/b")->mode, 'p');
+    assert_false(rec_of(&r, "http://other/x")->page);
+    assert_true(rec_of(&r, "http://s/b")->page);
     assert_int_equal(rec_of(&r, "http://s/b")->ref_count, 2);
-    assert_int_equal(rec_of(&r, "http://s/deep")->mode, 'c');
+    assert_false(rec_of(&r, "http://s/deep")->page);
     assert_int_equal(rec_of(&r, "http://s/deep")->depth, 2);
-    assert_int_equal(rec_of(&r, "http://s/c")->mode, 'c');
+    /* Another scheme is skipped, not dead; no URL is dead. */
     assert_int_equal(rec_of(&r, "ftp://s/f")->mode, 'x');
     assert_true(rec_of(&r, "ftp://s/f")->done);
-    assert_string_equal(rec_of(&r, "ftp://s/f")->error,
-                        "protocol not allowed: ftp");
-    assert_int_equal(r.pages_scheduled, 3);
-    /* The frontier holds the six URLs to fetch, in the order met. */
-    assert_int_equal(r.qtail - r.qhead, 6);
+    assert_false(lc__rec_is_dead(rec_of(&r, "ftp://s/f")));
+    assert_string_equal(rec_of(&r, "ftp://s/f")->skip,
+                        "scheme ftp: not checked");
+    assert_int_equal(lc__rec_result(st, rec_of(&r, "ftp://s/f")), LC__SKIP);
+    assert_string_equal(rec_of(&r, "http://a b/")->error, "invalid URL: bad");
+    assert_int_equal(lc__rec_result(st, rec_of(&r, "http://a b/")), LC__DEAD);
+    /* The frontier holds the five URLs to fetch, in the order met. */
+    assert_int_equal(r.qtail - r.qhead, 5);
     assert_string_equal(r.recs[r.queue[r.qhead]].url, "http://s/");
     assert_string_equal(r.recs[r.queue[r.qhead + 1]].url, "http://s/a");
     lc__run_cleanup(&r);
@@ -850,18 +939,19 @@ test_submit_hook_deduplicates_and_chooses_pages(void **state)
 static void
 test_referrers_keep_100_and_count_all(void **state)
 {
-    static const char *const kv[] = {"crawl", "http://s/", NULL};
+    static const char *const kv[] = {"crawl", "http://s/", "ignore-robots",
+                                     NULL, NULL};
     struct lc__run r;
     struct lc__state *st = master_with(kv, 1, &r);
     char text[64];
     size_t i;
 
     (void)state;
-    assert_int_equal(lc__rec_get(&r, st->start, 0, NULL, &i), 0);
+    assert_int_equal(lc__rec_get(&r, st->start, 0, LC__MSG_LINK, NULL, &i), 0);
     for (i = 0; i < 150; i++) {
-        snprintf(text, sizeof(text), "http://s/\thttp://s/p%zu", i);
+        snprintf(text, sizeof(text), "L\thttp://s/\thttp://s/p%zu\t", i);
         submit(&r, text);
-        snprintf(text, sizeof(text), "http://s/p%zu\thttp://s/t", i);
+        snprintf(text, sizeof(text), "L\thttp://s/p%zu\thttp://s/t\t", i);
         submit(&r, text);
     }
     assert_int_equal(rec_of(&r, "http://s/t")->ref_count, 150);
@@ -873,8 +963,8 @@ test_referrers_keep_100_and_count_all(void **state)
 static void
 test_next_spreads_small_frontiers_and_caps_batches(void **state)
 {
-    static const char *const kv[] = {"crawl", "http://s/", "concurrency", "2",
-                                     NULL};
+    static const char *const kv[] = {
+        "crawl", "http://s/", "concurrency", "2", "ignore-robots", NULL, NULL};
     struct lc__run r;
     struct lc__state *st = master_with(kv, 3, &r);
     struct tf_buf task;
@@ -884,14 +974,14 @@ test_next_spreads_small_frontiers_and_caps_batches(void **state)
     (void)state;
     tf_buf_init(&task, 0);
     assert_int_equal(lc__next(&r, 0, &task), TF_LATER);
-    assert_int_equal(lc__rec_get(&r, st->start, 0, NULL, &i), 0);
+    assert_int_equal(lc__rec_get(&r, st->start, 0, LC__MSG_LINK, NULL, &i), 0);
     /* One URL, three workers: a batch of one. */
     assert_int_equal(lc__next(&r, 0, &task), 1);
     assert_string_equal((char *)task.data, "p http://s/\n");
     assert_int_equal(r.batches[0].n, 1);
     assert_int_equal(lc__next(&r, 1, &task), TF_LATER);
     for (i = 0; i < 30; i++) {
-        snprintf(text, sizeof(text), "http://s/\thttp://x/%02zu", i);
+        snprintf(text, sizeof(text), "L\thttp://s/\thttp://x/%02zu\t", i);
         submit(&r, text);
     }
     /* 30 URLs over 3 workers would be 10 each; 4 x 2 transfers is the
@@ -915,10 +1005,35 @@ test_next_spreads_small_frontiers_and_caps_batches(void **state)
     tf_job_linkcheck.fini(st);
 }
 
+/* A worker's result line for URL: STATUS, PARSED, ERROR of kind ERRKIND. */
 static void
-test_done_fills_records_and_marks_the_unreported_dead(void **state)
+outcome_line(struct tf_buf *out, const char *url, long status, bool parsed,
+             const char *error, char errkind)
 {
-    static const char *const kv[] = {"crawl", "http://s/", NULL};
+    assert_int_equal(tf_buf_printf(out,
+                                   "%s\t%ld\t%s\t1000000\t2000\t512\t0\tGET\t%d"
+                                   "\tw1\t%s\t%c\t0\t0\n",
+                                   url, status, url, parsed ? 1 : 0, error,
+                                   errkind),
+                     0);
+}
+
+/* Hands out the next batch of R as task INDEX and answers it with RES;
+ * returns the task's text in TASK. */
+static void
+round_trip(struct lc__run *r, uint64_t index, struct tf_buf *task,
+           struct tf_result *res)
+{
+    assert_int_equal(lc__done(r, index, res), 0);
+    tf_buf_reset(&res->out);
+    (void)task;
+}
+
+static void
+test_max_pages_counts_the_pages_parsed(void **state)
+{
+    static const char *const kv[] = {
+        "crawl", "http://s/", "max-pages", "2", "ignore-robots", NULL, NULL};
     struct lc__run r;
     struct lc__state *st = master_with(kv, 1, &r);
     struct tf_result res;
@@ -930,21 +1045,279 @@ test_done_fills_records_and_marks_the_unreported_dead(void **state)
     tf_buf_init(&res.out, 0);
     tf_buf_init(&res.err, 0);
     tf_buf_init(&task, 0);
-    assert_int_equal(lc__rec_get(&r, st->start, 0, NULL, &i), 0);
-    submit(&r, "http://s/\thttp://s/a");
-    submit(&r, "http://s/\thttp://s/b");
+    assert_int_equal(lc__rec_get(&r, st->start, 0, LC__MSG_LINK, NULL, &i), 0);
+    assert_int_equal(lc__next(&r, 0, &task), 1);
+    assert_string_equal((char *)task.data, "p http://s/\n");
+    submit(&r, "L\thttp://s/\thttp://s/img.png\t");
+    submit(&r, "L\thttp://s/\thttp://s/b\t");
+    submit(&r, "L\thttp://s/\thttp://s/c\t");
+    outcome_line(&res.out, "http://s/", 200, true, "", LC__ERR_NONE);
+    round_trip(&r, 0, &task, &res);
+    /* One page parsed, one to go: img.png goes out as a page, and the
+     * others wait, since it may be one. */
+    tf_buf_reset(&task);
+    assert_int_equal(lc__next(&r, 1, &task), 1);
+    assert_string_equal((char *)task.data, "p http://s/img.png\n");
+    tf_buf_reset(&task);
+    assert_int_equal(lc__next(&r, 2, &task), TF_LATER);
+    /* It was no page: the room is b's. */
+    outcome_line(&res.out, "http://s/img.png", 200, false, "", LC__ERR_NONE);
+    round_trip(&r, 1, &task, &res);
+    tf_buf_reset(&task);
+    assert_int_equal(lc__next(&r, 2, &task), 1);
+    assert_string_equal((char *)task.data, "p http://s/b\n");
+    outcome_line(&res.out, "http://s/b", 200, true, "", LC__ERR_NONE);
+    round_trip(&r, 2, &task, &res);
+    /* Two pages parsed: c is checked, not parsed. */
+    tf_buf_reset(&task);
+    assert_int_equal(lc__next(&r, 3, &task), 1);
+    assert_string_equal((char *)task.data, "c http://s/c\n");
+    assert_int_equal(r.pages_parsed, 2);
+    assert_int_equal(r.pages_out, 0);
+    tf_buf_cleanup(&task);
+    tf_buf_cleanup(&res.out);
+    tf_buf_cleanup(&res.err);
+    lc__run_cleanup(&r);
+    tf_job_linkcheck.fini(st);
+}
+
+static void
+test_anchors_missing_on_parsed_pages_are_dead_links(void **state)
+{
+    static const char *const kv[] = {"crawl", "http://s/", "ignore-robots",
+                                     NULL, NULL};
+    struct lc__run r;
+    struct lc__state *st = master_with(kv, 1, &r);
+    const struct lc__rec *rec;
+    size_t i;
+
+    (void)state;
+    assert_int_equal(lc__rec_get(&r, st->start, 0, LC__MSG_LINK, NULL, &i), 0);
+    submit(&r, "L\thttp://s/\thttp://s/a\tintro");
+    submit(&r, "L\thttp://s/\thttp://s/a\tgone");
+    submit(&r, "L\thttp://s/\thttp://s/\tself");
+    submit(&r, "L\thttp://s/\thttp://s/\tnot-here");
+    submit(&r, "L\thttp://s/\thttp://s/cut\tlate");
+    submit(&r, "L\thttp://s/\thttp://s/img.png\tx");
+    submit(&r, "A\thttp://s/\tself\ttop-of-page");
+    submit(&r, "L\thttp://s/a\thttp://s/a\tgone");
+    submit(&r, "A\thttp://s/a\tintro\tcaf\xc3\xa9");
+    submit(&r, "A\thttp://s/cut\tearly");
+    for (i = 0; i < r.nrecs; i++) {
+        struct lc__rec *x = &r.recs[i];
+
+        x->done = true;
+        x->status = 200;
+        x->parsed = x->html;
+        x->cut = strcmp(x->url, "http://s/cut") == 0;
+    }
+    /* A link to an anchor of its own page is no referrer of the page. */
+    assert_int_equal(rec_of(&r, "http://s/")->ref_count, 0);
+    assert_int_equal(lc__check_anchors(&r), 0);
+    rec = rec_of(&r, "http://s/a#gone");
+    assert_true(lc__rec_is_dead(rec));
+    assert_string_equal(rec->error, "anchor #gone not found");
+    assert_int_equal(rec->status, 200);
+    /* Found on two pages, each once. */
+    assert_int_equal(rec->ref_count, 2);
+    rec = rec_of(&r, "http://s/#not-here");
+    assert_string_equal(rec->error, "anchor #not-here not found");
+    /* A cut page, and what is no page, have no known anchors; the found
+     * ones are fine. */
+    assert_false(lc__table_find(&r.index, "http://s/cut#late", &i));
+    assert_false(lc__table_find(&r.index, "http://s/img.png#x", &i));
+    assert_false(lc__table_find(&r.index, "http://s/a#intro", &i));
+    assert_false(lc__table_find(&r.index, "http://s/#self", &i));
+    assert_int_equal(r.nrecs, 6);
+    lc__run_cleanup(&r);
+    tf_job_linkcheck.fini(st);
+
+    /* --ignore-anchors: none is kept. */
+    {
+        static const char *const kv2[] = {
+            "crawl", "http://s/", "ignore-robots", NULL, "ignore-anchors",
+            NULL,    NULL};
+
+        st = master_with(kv2, 1, &r);
+        assert_int_equal(lc__rec_get(&r, st->start, 0, LC__MSG_LINK, NULL, &i),
+                         0);
+        submit(&r, "L\thttp://s/\thttp://s/\tnot-here");
+        submit(&r, "A\thttp://s/");
+        r.recs[0].done = true;
+        r.recs[0].status = 200;
+        assert_int_equal(lc__check_anchors(&r), 0);
+        assert_int_equal(r.nrecs, 1);
+        lc__run_cleanup(&r);
+        tf_job_linkcheck.fini(st);
+    }
+}
+
+static void
+test_scope_options_skip_or_leave_out_urls(void **state)
+{
+    static const char *const kv[] = {"crawl",     "http://s/", "ignore-robots",
+                                     NULL,        "exclude",   "/private/",
+                                     "exclude",   "\\.pdf$",   "no-follow",
+                                     "/archive/", "scope",     "http://s/docs/",
+                                     "scope",     "http://s/", "check-external",
+                                     "no",        NULL};
+    static const char *const kv2[] = {
+        "crawl",         "http://s/", "include", "^http://s/(docs/)?[a-z]*$",
+        "ignore-robots", NULL,        NULL};
+    struct lc__run r;
+    struct lc__state *st = master_with(kv, 1, &r);
+    size_t i;
+
+    (void)state;
+    assert_int_equal(lc__rec_get(&r, st->start, 0, LC__MSG_LINK, NULL, &i), 0);
+    submit(&r, "L\thttp://s/\thttp://s/private/x\t");
+    submit(&r, "L\thttp://s/\thttp://s/a.pdf\t");
+    submit(&r, "L\thttp://s/\thttp://s/archive/y\t");
+    submit(&r, "L\thttp://s/\thttp://s/docs/z\t");
+    submit(&r, "L\thttp://s/\thttp://elsewhere/\t");
+    submit(&r, "S\thttp://s/\tftp://s/f\tscheme ftp: not checked");
+    assert_string_equal(rec_of(&r, "http://s/private/x")->skip,
+                        "excluded by --exclude");
+    assert_string_equal(rec_of(&r, "http://s/a.pdf")->skip,
+                        "excluded by --exclude");
+    assert_false(rec_of(&r, "http://s/archive/y")->page);
+    assert_null(rec_of(&r, "http://s/archive/y")->skip);
+    assert_true(rec_of(&r, "http://s/docs/z")->page);
+    /* --check-external no: off-site links and other schemes are left
+     * out. */
+    assert_false(lc__table_find(&r.index, "http://elsewhere/", &i));
+    assert_false(lc__table_find(&r.index, "ftp://s/f", &i));
+    assert_int_equal(r.nrecs, 5);
+    lc__run_cleanup(&r);
+    tf_job_linkcheck.fini(st);
+
+    st = master_with(kv2, 1, &r);
+    assert_int_equal(lc__rec_get(&r, st->start, 0, LC__MSG_LINK, NULL, &i), 0);
+    submit(&r, "L\thttp://s/\thttp://s/docs/z\t");
+    submit(&r, "L\thttp://s/\thttp://s/x.png\t");
+    assert_null(rec_of(&r, "http://s/docs/z")->skip);
+    assert_string_equal(rec_of(&r, "http://s/x.png")->skip,
+                        "not included by --include");
+    /* A prefix only follows pages under it. */
+    lc__run_cleanup(&r);
+    tf_job_linkcheck.fini(st);
+}
+
+static void
+test_a_host_that_failed_ends_its_other_urls_at_once(void **state)
+{
+    static const char *const kv[] = {"crawl", "http://s/", "ignore-robots",
+                                     NULL, NULL};
+    struct lc__run r;
+    struct lc__state *st = master_with(kv, 1, &r);
+    struct tf_result res;
+    struct tf_buf task;
+    size_t i;
+
+    (void)state;
+    memset(&res, 0, sizeof(res));
+    tf_buf_init(&res.out, 0);
+    tf_buf_init(&res.err, 0);
+    tf_buf_init(&task, 0);
+    assert_int_equal(lc__rec_get(&r, st->start, 0, LC__MSG_LINK, NULL, &i), 0);
+    submit(&r, "L\thttp://s/\thttp://gone.invalid/1\t");
+    assert_int_equal(lc__next(&r, 0, &task), 1);
+    submit(&r, "L\thttp://s/\thttp://gone.invalid/2\t");
+    submit(&r, "L\thttp://s/\thttp://gone.invalid:81/3\t");
+    outcome_line(&res.out, "http://s/", 200, true, "", LC__ERR_NONE);
+    outcome_line(&res.out, "http://gone.invalid/1", 0, false,
+                 "unreachable host: Could not resolve host", LC__ERR_HOST);
+    round_trip(&r, 0, &task, &res);
+    tf_buf_reset(&task);
+    /* Another port is another host. */
+    assert_int_equal(lc__next(&r, 1, &task), 1);
+    assert_string_equal((char *)task.data, "c http://gone.invalid:81/3\n");
+    assert_true(rec_of(&r, "http://gone.invalid/2")->done);
+    assert_string_equal(rec_of(&r, "http://gone.invalid/2")->error,
+                        "unreachable host: Could not resolve host (as for "
+                        "http://gone.invalid/1)");
+    tf_buf_cleanup(&task);
+    tf_buf_cleanup(&res.out);
+    tf_buf_cleanup(&res.err);
+    lc__run_cleanup(&r);
+    tf_job_linkcheck.fini(st);
+}
+
+static void
+test_results_and_warnings(void **state)
+{
+    static const char *const kv[] = {"crawl", "http://s/", "slow", "1", NULL};
+    struct lc__strs w = {NULL, 0, 0};
+    struct lc__state *st;
+    struct lc__run r;
+    struct lc__rec rec;
+
+    (void)state;
+    st = master_with(kv, 1, &r);
+    memset(&rec, 0, sizeof(rec));
+    rec.url = "http://s/a";
+    rec.status = 200;
+    assert_int_equal(lc__rec_result(st, &rec), LC__OK);
+    rec.redirects = 1;
+    rec.final = "http://s/b";
+    rec.time_us = 1500000;
+    rec.cut = true;
+    rec.size = 1024;
+    rec.retries = 2;
+    assert_int_equal(lc__rec_result(st, &rec), LC__WARN);
+    assert_int_equal(lc__rec_warnings(st, &rec, &w), 0);
+    assert_int_equal(w.n, 4);
+    assert_string_equal(w.v[0], "redirected to http://s/b");
+    assert_string_equal(w.v[1], "slow: 1.5 s");
+    assert_string_equal(w.v[2], "cut at 1024 bytes (--max-body): links after "
+                                "it not checked");
+    assert_string_equal(w.v[3], "retried 2 times");
+    lc__strs_cleanup(&w);
+    rec.status = 429;
+    assert_int_equal(lc__rec_result(st, &rec), LC__DEAD);
+    rec.status = 0;
+    rec.redirects = 0;
+    rec.cut = false;
+    rec.retries = 0;
+    rec.time_us = 0;
+    rec.skip = "robots.txt disallows it";
+    assert_int_equal(lc__rec_result(st, &rec), LC__SKIP);
+    lc__run_cleanup(&r);
+    tf_job_linkcheck.fini(st);
+}
+
+static void
+test_done_fills_records_and_marks_the_unreported_dead(void **state)
+{
+    static const char *const kv[] = {"crawl", "http://s/", "ignore-robots",
+                                     NULL, NULL};
+    struct lc__run r;
+    struct lc__state *st = master_with(kv, 1, &r);
+    struct tf_result res;
+    struct tf_buf task;
+    size_t i;
+
+    (void)state;
+    memset(&res, 0, sizeof(res));
+    tf_buf_init(&res.out, 0);
+    tf_buf_init(&res.err, 0);
+    tf_buf_init(&task, 0);
+    assert_int_equal(lc__rec_get(&r, st->start, 0, LC__MSG_LINK, NULL, &i), 0);
+    submit(&r, "L\thttp://s/\thttp://s/a\t");
+    submit(&r, "L\thttp://s/\thttp://s/b\t");
     assert_int_equal(lc__next(&r, 0, &task), 1);
     assert_int_equal(r.batches[0].n, 3);
     /* A worker reports two of its three URLs (and one nobody asked for,
      * and a line that is none). */
     assert_int_equal(tf_buf_puts(&res.out,
                                  "http://s/\t200\thttp://s/\t1000000\t2000\t"
-                                 "512\t0\tGET\t1\tw1\t\n"
+                                 "512\t0\tGET\t1\tw1\t\t-\t0\t0\n"
                                  "garbage\n"
                                  "http://s/zzz\t200\tf\t1\t1\t1\t0\tGET\t0\tw1"
-                                 "\t\n"
+                                 "\t\t-\t0\t0\n"
                                  "http://s/a\t0\thttp://s/a\t1000000\t9\t0\t0"
-                                 "\tGET\t0\tw1\tCouldn't connect to server\n"),
+                                 "\tGET\t0\tw1\tCouldn't connect to server\te"
+                                 "\t1\t0\n"),
                      0);
     assert_int_equal(lc__done(&r, 0, &res), 0);
     assert_true(rec_of(&r, "http://s/")->done);
@@ -955,12 +1328,13 @@ test_done_fills_records_and_marks_the_unreported_dead(void **state)
     assert_false(lc__rec_is_dead(rec_of(&r, "http://s/")));
     assert_string_equal(rec_of(&r, "http://s/a")->error,
                         "Couldn't connect to server");
+    assert_int_equal(rec_of(&r, "http://s/a")->retries, 1);
     assert_true(lc__rec_is_dead(rec_of(&r, "http://s/a")));
     assert_string_equal(rec_of(&r, "http://s/b")->error,
                         "no result from the worker");
     assert_int_equal(r.nrecs, 3);
     /* A failed task: each of its URLs is dead with the worker's message. */
-    submit(&r, "http://s/\thttp://s/c");
+    submit(&r, "L\thttp://s/\thttp://s/c\t");
     tf_buf_reset(&task);
     assert_int_equal(lc__next(&r, 1, &task), 1);
     res.status = 1;
@@ -1024,7 +1398,7 @@ test_url_file_lines_are_checked_once_with_every_line(void **state)
     assert_non_null(strstr(rec_of(&r, "not a url")->error, "invalid URL: "));
     /* Two to fetch, none to parse. */
     assert_int_equal(r.qtail - r.qhead, 2);
-    assert_int_equal(r.pages_scheduled, 0);
+    assert_false(rec_of(&r, "http://h/a")->page);
     lc__run_cleanup(&r);
     tf_job_linkcheck.fini(st);
 }
@@ -1081,6 +1455,8 @@ sample_run(struct lc__run *r, const char *format, bool dead_only)
                         "http://h:8080/",
                         "format",
                         format,
+                        "ignore-robots",
+                        NULL,
                         dead_only ? "dead-only" : NULL,
                         "1",
                         NULL};
@@ -1090,17 +1466,18 @@ sample_run(struct lc__run *r, const char *format, bool dead_only)
     size_t i;
     size_t k;
 
-    assert_int_equal(lc__rec_get(r, st->start, 0, NULL, &i), 0);
-    submit(r, "http://h:8080/\thttp://h:8080/zeta");
-    submit(r, "http://h:8080/\thttp://h:8080/missing.html");
-    submit(r, "http://h:8080/\thttp://h:8080/r1");
-    submit(r, "http://h:8080/\thttp://h:8081/hang");
-    submit(r, "http://h:8080/\tftp://h/f\tprotocol not allowed: ftp");
+    assert_int_equal(lc__rec_get(r, st->start, 0, LC__MSG_LINK, NULL, &i), 0);
+    submit(r, "L\thttp://h:8080/\thttp://h:8080/zeta\t");
+    submit(r, "L\thttp://h:8080/\thttp://h:8080/missing.html\t");
+    submit(r, "L\thttp://h:8080/\thttp://h:8080/r1\t");
+    submit(r, "L\thttp://h:8080/\thttp://h:8081/hang\t");
+    submit(r, "D\thttp://h:8080/\tftp://h/f\tprotocol not allowed: ftp");
     for (k = 0; k < 12; k++) {
-        snprintf(text, sizeof(text), "http://h:8080/\thttp://h:8080/p%02zu", k);
+        snprintf(text, sizeof(text),
+                 "L\thttp://h:8080/\thttp://h:8080/p%02zu\t", k);
         submit(r, text);
         snprintf(text, sizeof(text),
-                 "http://h:8080/p%02zu\thttp://h:8080/missing.html", k);
+                 "L\thttp://h:8080/p%02zu\thttp://h:8080/missing.html\t", k);
         submit(r, text);
     }
     for (i = 0; i < r->nrecs; i++) {
@@ -1112,7 +1489,7 @@ sample_run(struct lc__run *r, const char *format, bool dead_only)
         rec->time_us = 2000;
         rec->size = 1234;
         snprintf(rec->method, sizeof(rec->method), "GET");
-        rec->parsed = rec->mode == 'p';
+        rec->parsed = rec->page;
         rec->final = strdup(rec->url);
         rec->host = strdup("w");
     }
@@ -1193,8 +1570,9 @@ test_table_is_sorted_with_referrers_of_dead_links(void **state)
         "ok      200    0.002      1234  http://h:8080/p09\n"
         "ok      200    0.002      1234  http://h:8080/p10\n"
         "ok      200    0.002      1234  http://h:8080/p11\n"
-        "ok      200    0.002      1234  http://h:8080/r1  -> "
+        "warn    200    0.002      1234  http://h:8080/r1  -> "
         "http://h:8080/final.html\n"
+        "      warning: redirected to http://h:8080/final.html\n"
         "ok      200    0.002      1234  http://h:8080/zeta\n"
         "dead    ---   10.002         0  http://h:8081/hang  (Timeout was "
         "reached)\n"
@@ -1239,7 +1617,7 @@ test_jsonl_reads_back_with_every_field(void **state)
         if (o == NULL)
             fail_msg("line %zu is no JSON: %s", lines + 1, jerr.text);
         assert_true(json_is_object(o));
-        assert_int_equal(json_object_size(o), 13);
+        assert_int_equal(json_object_size(o), 16);
         url = json_string_value(json_object_get(o, "url"));
         assert_non_null(url);
         assert_true(strcmp(prev, url) < 0); /* sorted */
@@ -1277,6 +1655,12 @@ test_jsonl_reads_back_with_every_field(void **state)
                 "http://h:8080/final.html");
             assert_int_equal(
                 json_integer_value(json_object_get(o, "redirects")), 2);
+            assert_string_equal(json_string_value(json_object_get(o, "result")),
+                                "warning");
+            assert_string_equal(json_string_value(json_array_get(
+                                    json_object_get(o, "warnings"), 0)),
+                                "redirected to http://h:8080/final.html");
+            assert_true(json_is_true(json_object_get(o, "ok")));
         } else if (strcmp(url, "http://h:8081/hang") == 0) {
             assert_int_equal(json_integer_value(json_object_get(o, "status")),
                              0);
@@ -1310,16 +1694,19 @@ test_jsonl_field_order_and_bad_utf8(void **state)
 
     (void)state;
     st = master_with(kv, 1, &r);
-    assert_int_equal(lc__rec_get(&r, "bad\xff\xc3(", 0, "invalid URL: x", &i),
-                     0);
+    assert_int_equal(
+        lc__rec_get(&r, "bad\xff\xc3(", 0, LC__MSG_DEAD, "invalid URL: x", &i),
+        0);
     assert_int_equal(lc__rec_ref(&r, i, 7), 0);
     text = report_text(&r, &ndead, &nparsed);
     assert_int_equal(ndead, 1);
     assert_string_equal(text,
-                        "{\"url\": \"bad\xef\xbf\xbd\xef\xbf\xbd(\", \"ok\": "
+                        "{\"url\": \"bad\xef\xbf\xbd\xef\xbf\xbd(\", "
+                        "\"result\": \"dead\", \"ok\": "
                         "false, \"status\": 0, \"final_url\": \"bad\xef\xbf"
                         "\xbd\xef\xbf\xbd(\", \"time\": 0.0, \"size\": 0, "
-                        "\"error\": \"invalid URL: x\", \"redirects\": 0, "
+                        "\"error\": \"invalid URL: x\", \"warnings\": [], "
+                        "\"skip\": null, \"redirects\": 0, "
                         "\"method\": null, \"parsed\": false, \"depth\": 0, "
                         "\"found_on\": [\"urls.txt:7\"], \"found_on_count\": "
                         "1}\n");
@@ -1355,6 +1742,11 @@ main(void)
         cmocka_unit_test(test_referrers_keep_100_and_count_all),
         cmocka_unit_test(test_next_spreads_small_frontiers_and_caps_batches),
         cmocka_unit_test(test_done_fills_records_and_marks_the_unreported_dead),
+        cmocka_unit_test(test_max_pages_counts_the_pages_parsed),
+        cmocka_unit_test(test_anchors_missing_on_parsed_pages_are_dead_links),
+        cmocka_unit_test(test_scope_options_skip_or_leave_out_urls),
+        cmocka_unit_test(test_a_host_that_failed_ends_its_other_urls_at_once),
+        cmocka_unit_test(test_results_and_warnings),
         cmocka_unit_test(test_url_file_lines_are_checked_once_with_every_line),
         cmocka_unit_test(test_url_file_errors_name_file_and_line),
         cmocka_unit_test(test_table_is_sorted_with_referrers_of_dead_links),
