@@ -85,11 +85,12 @@ cat > "$W/lcw.py" << 'PYEOF'
   lcw.py table TABLE JSONL     the same for the table
   lcw.py sitemap XML           the sitemap of the main crawl
   lcw.py same A B              two JSON Lines reports agree but for timing
-  lcw.py ngx FROM SECTION...   the requests nginx logged after line FROM of
-                               W/access.log:
+  lcw.py ngx FROM TO SECTION... the requests nginx logged in lines FROM+1
+                               to TO of W/access.log:
       --n REGEX N              those whose path matches REGEX: N of them (a
                                number, or + for one or more)
-      --ua UA                  each came with User-Agent UA (and one did)
+      --ua REGEX UA            those whose path matches REGEX came with
+                               User-Agent UA (and one did)
       --user REGEX USER        those whose path matches REGEX came as USER
                                (basic auth)
   lcw.py py LOG SECTION...     LOG, the misbehaving server's:
@@ -97,6 +98,10 @@ cat > "$W/lcw.py" << 'PYEOF'
                                none at all)
       --gap PATH SECS          its first two requests of PATH are SECS
                                apart or more
+  lcw.py batch FILE            runs the checks of FILE, one a line (the
+                               arguments above, quoted as for the shell);
+                               the output of check N goes to FILE.N, a line
+                               "N STATUS" for each to stdout
 Each check prints what it expected and what it found, and exits 1; or
 exits 0.
 """
@@ -804,12 +809,12 @@ NGX = re.compile(r'^\S+ - (\S+) \[[^\]]*\] "(\S+) (\S+)[^"]*" (\d+) \d+ '
                  r'"[^"]*" "([^"]*)"')
 
 
-def ngx_lines(start):
+def ngx_lines(start, end):
     out = []
     with open(os.path.join(W, "access.log"), encoding="utf-8",
               errors="replace") as f:
         for n, line in enumerate(f, 1):
-            if n <= start:
+            if n <= start or n > end:
                 continue
             mo = NGX.match(line)
             if mo is None:
@@ -822,35 +827,34 @@ def ngx_lines(start):
     return out
 
 
-def cmd_ngx(start, args):
-    lines = ngx_lines(start)
+def cmd_ngx(start, end, args):
+    lines = ngx_lines(start, end)
+    where = "access.log, lines %d to %d" % (start + 1, end)
     for sec, a in sections(args, ("--n", "--ua", "--user")):
+        hits = [x for x in lines if re.search(a[0], x["path"])]
         if sec == "--n":
-            hits = [x for x in lines if re.search(a[0], x["path"])]
             show = " ".join("%s %s" % (x["method"], x["path"])
                             for x in hits[:6])
             if a[1] == "+" and not hits:
-                fail("access.log: no request of %r after line %d, expected "
-                     "one or more" % (a[0], start))
+                fail("%s: no request of %r, expected one or more" % (where,
+                                                                     a[0]))
             elif a[1] != "+" and len(hits) != int(a[1]):
-                fail("access.log: %d requests of %r after line %d, expected "
-                     "%s: %s" % (len(hits), a[0], start, a[1], show))
+                fail("%s: %d requests of %r, expected %s: %s" % (
+                    where, len(hits), a[0], a[1], show))
         elif sec == "--ua":
-            if not lines:
-                fail("access.log: no request after line %d" % start)
-            bad = sorted(set(x["ua"] for x in lines if x["ua"] != a[0]))
-            if bad:
-                fail("access.log: User-Agent %r after line %d, expected %r "
-                     "alone" % (bad, start, a[0]))
-        else:
-            hits = [x for x in lines if re.search(a[0], x["path"])]
             if not hits:
-                fail("access.log: no request of %r after line %d" % (a[0],
-                                                                    start))
+                fail("%s: no request of %r, expected some" % (where, a[0]))
+            bad = sorted(set(x["ua"] for x in hits if x["ua"] != a[1]))
+            if bad:
+                fail("%s: User-Agent %r, expected %r alone" % (where, bad,
+                                                               a[1]))
+        else:
+            if not hits:
+                fail("%s: no request of %r, expected some" % (where, a[0]))
             bad = [(x["path"], x["user"]) for x in hits if x["user"] != a[1]]
             if bad:
-                fail("access.log: requests of %r as %r, expected user %r" % (
-                    a[0], bad[:4], a[1]))
+                fail("%s: requests of %r as %r, expected user %r" % (
+                    where, a[0], bad[:4], a[1]))
     done()
 
 
@@ -891,8 +895,7 @@ def cmd_py(log, args):
     done()
 
 
-def main():
-    a = sys.argv[1:]
+def run(a):
     cmd = a[0]
     if cmd == "gen":
         gen(a[1], a[2], a[3], a[4], a[5])
@@ -909,16 +912,84 @@ def main():
     elif cmd == "same":
         cmd_same(a[1], a[2])
     elif cmd == "ngx":
-        cmd_ngx(int(a[1]), a[2:])
+        cmd_ngx(int(a[1]), int(a[2]), a[3:])
     elif cmd == "py":
         cmd_py(a[1], a[2:])
     else:
         sys.exit("lcw.py: unknown command %r" % cmd)
 
 
+def batch(path):
+    """Runs the checks of PATH, one a line (the arguments of lcw.py as the
+    shell would read them): the output of check N goes to PATH.N, and a
+    line "N STATUS" for each to standard output."""
+    import io
+    import shlex
+    with open(path) as f:
+        lines = f.read().splitlines()
+    for n, line in enumerate(lines, 1):
+        out = io.StringIO()
+        old = sys.stdout
+        sys.stdout = out
+        FAIL.clear()
+        try:
+            run(shlex.split(line))
+            status = 0
+        except SystemExit as e:
+            if e.code is None or isinstance(e.code, int):
+                status = e.code or 0
+            else:
+                print(e.code)
+                status = 1
+        except Exception as e:  # a check that breaks is a failed check
+            print("lcw.py: %s: %r" % (type(e).__name__, e))
+            status = 1
+        finally:
+            sys.stdout = old
+        with open("%s.%d" % (path, n), "w") as f:
+            f.write(out.getvalue())
+        print(n, status)
+
+
+def main():
+    if sys.argv[1] == "batch":
+        batch(sys.argv[2])
+    else:
+        run(sys.argv[1:])
+
+
 main()
 PYEOF
 LCW="python3 $W/lcw.py"
+
+# pcheck ARGS - a check by lcw.py (ARGS: its arguments as one string, quoted
+# for the shell), run with the others by pcheck_all: Python starts slowly
+# on a busy machine, so the checks of the outputs, which look at files that
+# no later run changes, run at the end in one process. Each is reported as
+# the command that makes it alone.
+: > "$W/checks.txt"
+pcheck()
+{
+    printf '%s\n' "$1" >> "$W/checks.txt"
+}
+
+pcheck_all()
+{
+    local n=0 line status
+    python3 "$W/lcw.py" batch "$W/checks.txt" > "$W/checks.status" \
+        2> "$W/checks.err"
+    while IFS= read -r line; do
+        n=$((n + 1))
+        status=$(awk -v n="$n" '$1 == n { print $2 }' "$W/checks.status")
+        if [ "$status" = 0 ]; then
+            e2e_ok "$LCW $line"
+        else
+            e2e_err "$LCW $line" "expected status 0, got '$status'" \
+                "$(head -n 30 "$W/checks.txt.$n" 2> /dev/null)" \
+                "$(head -n 10 "$W/checks.err")"
+        fi
+    done < "$W/checks.txt"
+}
 
 # ------------------------------------------------------------ the servers
 # pyserver NAME [ARG...] - starts the misbehaving server, its requests
@@ -973,9 +1044,11 @@ if [ -z "$P" ] || [ -z "$YP" ]; then
         "nginx port '$P', server port '$YP'" "$(cat "$W/httpd.out")"
     e2e_finish
 fi
-# mark - the lines of nginx's access log so far, for lcw.py ngx.
+# mark - the lines of nginx's access log so far, for lcw.py ngx. (nginx
+# writes a request's line once it has sent the answer: a moment later.)
 mark()
 {
+    sleep 0.2
     wc -l < "$W/access.log"
 }
 VERSION=$("$TF" --version | head -n 1 | awk '{ print $2 }')
@@ -991,35 +1064,35 @@ MAIN="linkcheck --crawl $B/index.html $TO"
 # robots.txt, a redirect, off-site links: each URL as the model says.
 M0=$(mark)
 run_cmd 1 "$TFQ -j 2 $MAIN --format jsonl --sitemap $W/sitemap.xml > $W/main.jsonl 2> $W/main.err"
-check "$LCW main $W/main.jsonl"
-check "$LCW sitemap $W/sitemap.xml"
+pcheck "main $W/main.jsonl"
+pcheck "sitemap $W/sitemap.xml"
 # What nginx was asked: robots.txt, the UTF-8 form of cafe, no form action,
 # nothing under /private/, no escaped backslash, each request with the
 # default User-Agent.
-check "$LCW ngx $M0 --n '^/robots\\.txt\$' + --n '^/charset/caf%C3%A9\\.html\$' + --n '%E9' 0 --n '^/private/' 0 --n 'k-form\\.cgi' 0 --n '%5C' 0 --ua taskfarm-linkcheck/$VERSION"
+pcheck "ngx $M0 $(mark) --n '^/robots\\.txt\$' + --n '^/charset/caf%C3%A9\\.html\$' + --n '%E9' 0 --n '^/private/' 0 --n 'k-form\\.cgi' 0 --n '%5C' 0 --ua . taskfarm-linkcheck/$VERSION"
 # The same crawl, in the other formats and under other options.
 run_cmd 1 "$TFQ -j 2 $MAIN --format csv > $W/main.csv"
-check "$LCW csv $W/main.csv $W/main.jsonl"
+pcheck "csv $W/main.csv $W/main.jsonl"
 run_cmd 1 "$TFQ -j 2 $MAIN > $W/main.table"
-check "$LCW table $W/main.table $W/main.jsonl"
+pcheck "table $W/main.table $W/main.jsonl"
 run_cmd 1 "$TFQ -j 2 $MAIN --format jsonl --dead-only > $W/dead.jsonl"
-check "$LCW main $W/dead.jsonl --dead-only"
+pcheck "main $W/dead.jsonl --dead-only"
 run_cmd 1 "$TFQ -j 2 $MAIN --format jsonl --ignore-anchors > $W/noanchors.jsonl"
-check "$LCW main $W/noanchors.jsonl --ignore-anchors"
+pcheck "main $W/noanchors.jsonl --ignore-anchors"
 M0=$(mark)
 run_cmd 1 "$TFQ -j 2 $MAIN --format jsonl --ignore-robots > $W/norobots.jsonl"
-check "$LCW main $W/norobots.jsonl --ignore-robots"
-check "$LCW ngx $M0 --n '^/private/[ab]\\.html\$' +"
+pcheck "main $W/norobots.jsonl --ignore-robots"
+pcheck "ngx $M0 $(mark) --n '^/private/[ab]\\.html\$' +"
 # shellcheck disable=SC2086 # MAIN: words
 if mpi_run 1 "$(mpirun_cmd "-np 3" $MAIN --format jsonl) > $W/mpi.jsonl 2> $W/mpi.err"; then
-    check "$LCW main $W/mpi.jsonl"
-    check "$LCW same $W/main.jsonl $W/mpi.jsonl"
+    pcheck "main $W/mpi.jsonl"
+    pcheck "same $W/main.jsonl $W/mpi.jsonl"
 fi
 # --user-agent replaces the default.
 M0=$(mark)
 echo "$B/list.html" > "$W/ua.txt"
 run_cmd 0 "$LC --user-agent 'tf-test-agent/9 (e2e)' $W/ua.txt > $W/ua.out"
-check "$LCW ngx $M0 --ua 'tf-test-agent/9 (e2e)'"
+pcheck "ngx $M0 $(mark) --ua '^/list\\.html\$' 'tf-test-agent/9 (e2e)'"
 
 # ------------------------------------------------------------- torn pages
 # Cut at 64 KiB in the middle of a link (the page and its style sheet):
@@ -1027,39 +1100,39 @@ check "$LCW ngx $M0 --ua 'tf-test-agent/9 (e2e)'"
 CUTW='^cut at 65536 bytes \(--max-body\): links after it not checked$'
 run_cmd 0 "$LC --crawl $B/torn/cut.html --max-body 64k --format jsonl > $W/cut.jsonl" \
     "expected exit status 0: a cut page is a warning, its torn link no dead link"
-check "$LCW jl $W/cut.jsonl --urls $B/torn/cut.html $B/torn/cut.css $B/torn/before.html $B/torn/css-before.png --rec $B/torn/cut.html result=warning 'warnings~$CUTW' parsed=true --rec $B/torn/cut.css result=warning 'warnings~$CUTW'"
+pcheck "jl $W/cut.jsonl --urls $B/torn/cut.html $B/torn/cut.css $B/torn/before.html $B/torn/css-before.png --rec $B/torn/cut.html result=warning 'warnings~$CUTW' parsed=true --rec $B/torn/cut.css result=warning 'warnings~$CUTW'"
 # With room for all of it, the links after the cut are found.
 run_cmd 1 "$LC --crawl $B/torn/cut.html --max-body 1M --format jsonl > $W/uncut.jsonl"
-check "$LCW jl $W/uncut.jsonl --urls $B/torn/cut.html $B/torn/cut.css $B/torn/before.html $B/torn/css-before.png $B/torn/torn-target.html $B/torn/after.html $B/torn/after-missing.html $B/torn/torn-css-target.png $B/torn/css-after-missing.png --rec $B/torn/cut.html result=ok warnings=[] --rec $B/torn/after-missing.html result=dead status=404 'found_on=[\"$B/torn/cut.html\"]' --rec $B/torn/css-after-missing.png result=dead status=404 'found_on=[\"$B/torn/cut.css\"]' --rec $B/torn/torn-target.html result=ok"
+pcheck "jl $W/uncut.jsonl --urls $B/torn/cut.html $B/torn/cut.css $B/torn/before.html $B/torn/css-before.png $B/torn/torn-target.html $B/torn/after.html $B/torn/after-missing.html $B/torn/torn-css-target.png $B/torn/css-after-missing.png --rec $B/torn/cut.html result=ok warnings=[] --rec $B/torn/after-missing.html result=dead status=404 'found_on=[\"$B/torn/cut.html\"]' --rec $B/torn/css-after-missing.png result=dead status=404 'found_on=[\"$B/torn/cut.css\"]' --rec $B/torn/torn-target.html result=ok"
 
 # ------------------------------------------------------------------ scope
 S=$B/scope
 SC="$LC --crawl $S/index.html --format jsonl"
 ALL="$S/index.html $S/docs/a.html $S/docs/b.html $S/blog/p.html $S/blog/q.html $S/skip-me.html $S/nofollow/n.html $S/nofollow/deeper.html $Y/small"
 run_cmd 1 "$SC > $W/scope.jsonl"
-check "$LCW jl $W/scope.jsonl --urls $ALL"
+pcheck "jl $W/scope.jsonl --urls $ALL"
 # --exclude, twice: reported as skipped, never requested; nothing dead.
 M0=$(mark)
 run_cmd 0 "$SC --exclude 'skip-me' --exclude '/blog/q\\.html\$' > $W/exclude.jsonl"
-check "$LCW jl $W/exclude.jsonl --urls $ALL --rec $S/skip-me.html result=skipped 'skip=excluded by --exclude' --rec $S/blog/q.html result=skipped 'skip=excluded by --exclude'"
-check "$LCW ngx $M0 --n 'skip-me|/blog/q' 0"
+pcheck "jl $W/exclude.jsonl --urls $ALL --rec $S/skip-me.html result=skipped 'skip=excluded by --exclude' --rec $S/blog/q.html result=skipped 'skip=excluded by --exclude'"
+pcheck "ngx $M0 $(mark) --n 'skip-me|/blog/q' 0"
 # --include: what does not match is skipped, off-site links too.
 NOTINC="result=skipped 'skip=not included by --include'"
 run_cmd 0 "$SC --include '^http://127\\.0\\.0\\.1:$P/scope/(index|docs/)' > $W/include.jsonl"
-check "$LCW jl $W/include.jsonl --urls $S/index.html $S/docs/a.html $S/docs/b.html $S/blog/p.html $S/skip-me.html $S/nofollow/n.html $Y/small --rec $S/blog/p.html $NOTINC --rec $S/skip-me.html $NOTINC --rec $S/nofollow/n.html $NOTINC --rec $Y/small $NOTINC --rec $S/docs/b.html result=ok"
+pcheck "jl $W/include.jsonl --urls $S/index.html $S/docs/a.html $S/docs/b.html $S/blog/p.html $S/skip-me.html $S/nofollow/n.html $Y/small --rec $S/blog/p.html $NOTINC --rec $S/skip-me.html $NOTINC --rec $S/nofollow/n.html $NOTINC --rec $Y/small $NOTINC --rec $S/docs/b.html result=ok"
 # --no-follow: checked, not parsed.
 run_cmd 1 "$SC --no-follow '/nofollow/' > $W/nofollow.jsonl"
-check "$LCW jl $W/nofollow.jsonl --urls $S/index.html $S/docs/a.html $S/docs/b.html $S/blog/p.html $S/blog/q.html $S/skip-me.html $S/nofollow/n.html $Y/small --rec $S/nofollow/n.html result=ok parsed=false"
+pcheck "jl $W/nofollow.jsonl --urls $S/index.html $S/docs/a.html $S/docs/b.html $S/blog/p.html $S/blog/q.html $S/skip-me.html $S/nofollow/n.html $Y/small --rec $S/nofollow/n.html result=ok parsed=false"
 # --scope, twice: pages outside the prefixes are checked, not parsed.
 run_cmd 1 "$SC --scope $S/index --scope $S/docs/ > $W/prefix.jsonl"
-check "$LCW jl $W/prefix.jsonl --urls $S/index.html $S/docs/a.html $S/docs/b.html $S/blog/p.html $S/skip-me.html $S/nofollow/n.html $Y/small --rec $S/blog/p.html result=ok parsed=false --rec $S/docs/a.html result=ok parsed=true"
+pcheck "jl $W/prefix.jsonl --urls $S/index.html $S/docs/a.html $S/docs/b.html $S/blog/p.html $S/skip-me.html $S/nofollow/n.html $Y/small --rec $S/blog/p.html result=ok parsed=false --rec $S/docs/a.html result=ok parsed=true"
 # --check-external no: off-site links neither checked nor reported.
 cp "$W/py.log" "$W/py.before"
 run_cmd 1 "$SC --check-external no > $W/noext.jsonl"
-check "$LCW jl $W/noext.jsonl --urls $S/index.html $S/docs/a.html $S/docs/b.html $S/blog/p.html $S/blog/q.html $S/skip-me.html $S/nofollow/n.html $S/nofollow/deeper.html"
+pcheck "jl $W/noext.jsonl --urls $S/index.html $S/docs/a.html $S/docs/b.html $S/blog/p.html $S/blog/q.html $S/skip-me.html $S/nofollow/n.html $S/nofollow/deeper.html"
 check "cmp $W/py.before $W/py.log"
 run_cmd 1 "$SC --check-external yes > $W/ext.jsonl"
-check "$LCW jl $W/ext.jsonl --urls $ALL --rec $Y/small result=ok status=200"
+pcheck "jl $W/ext.jsonl --urls $ALL --rec $Y/small result=ok status=200"
 
 # -------------------------------------------------------------- --max-pages
 # Pages parsed, exactly, though links that look like pages come first and
@@ -1067,9 +1140,9 @@ check "$LCW jl $W/ext.jsonl --urls $ALL --rec $Y/small result=ok status=200"
 for n in 4 7 100; do
     run_cmd 1 "$LC --crawl $B/mp/index.html --format jsonl --max-pages $n > $W/mp$n.jsonl"
 done
-check "$LCW jl $W/mp4.jsonl --parsed 4"
-check "$LCW jl $W/mp7.jsonl --parsed 7"
-check "$LCW jl $W/mp100.jsonl --parsed 7"
+pcheck "jl $W/mp4.jsonl --parsed 4"
+pcheck "jl $W/mp7.jsonl --parsed 7"
+pcheck "jl $W/mp100.jsonl --parsed 7"
 
 # ---------------------------------------------------------------- retries
 # 429 with Retry-After: 1 then 200; 503 then 200; a reset then 200; always
@@ -1078,8 +1151,8 @@ printf '%s\n' "$Y/ra-once/1/a" "$Y/s503-once/a" "$Y/reset-once/a" \
     "$Y/ra/1/a" > "$W/retry.txt"
 run_cmd 1 "timeout 60 $LC --format jsonl $W/retry.txt > $W/retry.jsonl"
 RETRIED="result=warning status=200 'warnings~^retried 1 times?\$'"
-check "$LCW jl $W/retry.jsonl --rec $Y/ra-once/1/a $RETRIED --rec $Y/s503-once/a $RETRIED --rec $Y/reset-once/a $RETRIED --rec $Y/ra/1/a result=dead status=429"
-check "$LCW py $W/py.log --n /ra-once/1/a 2 --gap /ra-once/1/a 1.0 --n /s503-once/a 2 --n /reset-once/a 2 --n /ra/1/a 3"
+pcheck "jl $W/retry.jsonl --rec $Y/ra-once/1/a $RETRIED --rec $Y/s503-once/a $RETRIED --rec $Y/reset-once/a $RETRIED --rec $Y/ra/1/a result=dead status=429"
+pcheck "py $W/py.log --n /ra-once/1/a 2 --gap /ra-once/1/a 1.0 --n /s503-once/a 2 --n /reset-once/a 2 --n /ra/1/a 3"
 # A Retry-After longer than --max-retry-wait is not waited for: the 429
 # stands, at once; under the default --max-retry-wait (60s) too.
 printf '%s\n' "$Y/ra/3600/b" "$Y/ra-once/3/b" > "$W/ra.txt"
@@ -1089,53 +1162,53 @@ ELAPSED="rc=\$?; echo \$(( (\$(date +%s%N) - s) / 1000000 ))"
 run_cmd 1 "$TIMED --max-retry-wait 2s $W/ra.txt > $W/ra.jsonl; $ELAPSED > $W/ra.ms; exit \$rc"
 run_cmd 1 "$TIMED $W/ra2.txt > $W/ra2.jsonl; $ELAPSED > $W/ra2.ms; exit \$rc"
 NORETRY="result=dead status=429 'warnings!~retried'"
-check "$LCW jl $W/ra.jsonl --rec $Y/ra/3600/b $NORETRY --rec $Y/ra-once/3/b $NORETRY"
-check "$LCW jl $W/ra2.jsonl --rec $Y/ra/3600/c $NORETRY"
-check "$LCW py $W/py.log --n /ra/3600/b 1 --n /ra-once/3/b 1 --n /ra/3600/c 1"
+pcheck "jl $W/ra.jsonl --rec $Y/ra/3600/b $NORETRY --rec $Y/ra-once/3/b $NORETRY"
+pcheck "jl $W/ra2.jsonl --rec $Y/ra/3600/c $NORETRY"
+pcheck "py $W/py.log --n /ra/3600/b 1 --n /ra-once/3/b 1 --n /ra/3600/c 1"
 check "test \"\$(cat $W/ra.ms)\" -lt 5000 && test \"\$(cat $W/ra2.ms)\" -lt 5000"
 # --max-retries 0: the first answer stands.
 printf '%s\n' "$Y/ra-once/1/d" "$Y/s503-once/d" > "$W/r0.txt"
 run_cmd 1 "$LC --max-retries 0 --format jsonl $W/r0.txt > $W/r0.jsonl"
-check "$LCW jl $W/r0.jsonl --rec $Y/ra-once/1/d result=dead status=429 --rec $Y/s503-once/d result=dead status=503"
-check "$LCW py $W/py.log --n /ra-once/1/d 1 --n /s503-once/d 1"
+pcheck "jl $W/r0.jsonl --rec $Y/ra-once/1/d result=dead status=429 --rec $Y/s503-once/d result=dead status=503"
+pcheck "py $W/py.log --n /ra-once/1/d 1 --n /s503-once/d 1"
 
 # ------------------------------------------------- warnings and exit status
 # A slow URL and a redirect are warnings: exit 0.
 printf '%s\n' "$Y/slow/1500" "$B/redir/old.html" "$B/list.html" > "$W/warn.txt"
 run_cmd 0 "$LC --slow 1s --format jsonl $W/warn.txt > $W/warn.jsonl" \
     "expected exit status 0: warnings alone are no failure"
-check "$LCW jl $W/warn.jsonl --rec $Y/slow/1500 result=warning status=200 'warnings~^slow: [0-9]+\\.[0-9] s\$' 'warnings~^slow: (1\\.[5-9]|[2-9]\\.[0-9]) s\$' --rec $B/redir/old.html result=warning 'warnings=[\"redirected to $B/redir/new.html\"]' final_url=$B/redir/new.html --rec $B/list.html result=ok warnings=[]"
+pcheck "jl $W/warn.jsonl --rec $Y/slow/1500 result=warning status=200 'warnings~^slow: [0-9]+\\.[0-9] s\$' 'warnings~^slow: (1\\.[5-9]|[2-9]\\.[0-9]) s\$' --rec $B/redir/old.html result=warning 'warnings=[\"redirected to $B/redir/new.html\"]' final_url=$B/redir/new.html --rec $B/list.html result=ok warnings=[]"
 run_cmd 0 "$LC --slow 1s $W/warn.txt > $W/warn.table"
 check "grep -q '^warn .*  $Y/slow/1500' $W/warn.table && grep -q '^ok .*  $B/list.html' $W/warn.table"
 # Under the default --slow (10s), 1.5 s is no warning.
 echo "$Y/slow/1500" > "$W/slow.txt"
 run_cmd 0 "$LC --format jsonl $W/slow.txt > $W/slow.jsonl"
-check "$LCW jl $W/slow.jsonl --rec $Y/slow/1500 result=ok warnings=[]"
+pcheck "jl $W/slow.jsonl --rec $Y/slow/1500 result=ok warnings=[]"
 # A crawl whose only findings are skips exits 0 too.
 run_cmd 0 "$LC --crawl $B/scope/docs/a.html --exclude 'b\\.html' --format jsonl > $W/skips.jsonl" \
     "expected exit status 0: skipped URLs are no failure"
-check "$LCW jl $W/skips.jsonl --rec $B/scope/docs/b.html result=skipped"
+pcheck "jl $W/skips.jsonl --rec $B/scope/docs/b.html result=skipped"
 # An unreachable host is named so, in file mode too.
 echo "http://127.0.0.1:$CP/x.html" > "$W/closed.txt"
 run_cmd 1 "$LC --format jsonl $W/closed.txt > $W/closed.jsonl"
-check "$LCW jl $W/closed.jsonl --rec http://127.0.0.1:$CP/x.html result=dead status=0 'error~^unreachable host: .'"
+pcheck "jl $W/closed.jsonl --rec http://127.0.0.1:$CP/x.html result=dead status=0 'error~^unreachable host: .'"
 
 # --------------------------------------------------------- robots.txt, 2
 # The group for taskfarm-linkcheck, not the one for other robots.
 run_cmd 1 "$LC --crawl $Y/rb/index.html --format jsonl > $W/rb.jsonl"
-check "$LCW jl $W/rb.jsonl --urls $Y/rb/index.html $Y/rb/stars/a.html $Y/rb/botonly/a.html $Y/rb/botonly/open.html $Y/small $Y/rb/missing.html --rec $Y/rb/botonly/a.html result=skipped 'skip=robots.txt disallows it' --rec $Y/rb/botonly/open.html result=ok parsed=true --rec $Y/rb/stars/a.html result=ok parsed=true --rec $Y/rb/missing.html result=dead status=404"
-check "$LCW py $W/py.log --n /rb/botonly/a.html 0 --n /rb/stars/a.html 1"
+pcheck "jl $W/rb.jsonl --urls $Y/rb/index.html $Y/rb/stars/a.html $Y/rb/botonly/a.html $Y/rb/botonly/open.html $Y/small $Y/rb/missing.html --rec $Y/rb/botonly/a.html result=skipped 'skip=robots.txt disallows it' --rec $Y/rb/botonly/open.html result=ok parsed=true --rec $Y/rb/stars/a.html result=ok parsed=true --rec $Y/rb/missing.html result=dead status=404"
+pcheck "py $W/py.log --n /rb/botonly/a.html 0 --n /rb/stars/a.html 1"
 
 # ------------------------------------------------------------------ access
 # Basic auth from a netrc file: 401 without it; with it, the pages and the
 # crawl below them, and the password is in no output.
 echo "$B/auth/child.html" > "$W/auth.txt"
 run_cmd 1 "$LC --format jsonl $W/auth.txt > $W/noauth.jsonl"
-check "$LCW jl $W/noauth.jsonl --rec $B/auth/child.html result=dead status=401"
+pcheck "jl $W/noauth.jsonl --rec $B/auth/child.html result=dead status=401"
 M0=$(mark)
 run_cmd 0 "$LC --netrc $W/netrc --format jsonl --crawl $B/auth/index.html > $W/auth.jsonl 2> $W/auth.err"
-check "$LCW jl $W/auth.jsonl --urls $B/auth/index.html $B/auth/child.html --rec $B/auth/child.html result=ok status=200"
-check "$LCW ngx $M0 --user '^/auth/' tfuser"
+pcheck "jl $W/auth.jsonl --urls $B/auth/index.html $B/auth/child.html --rec $B/auth/child.html result=ok status=200"
+pcheck "ngx $M0 $(mark) --user '^/auth/' tfuser"
 run_cmd 0 "$LC --netrc $W/netrc --format csv $W/auth.txt > $W/auth.csv 2>&1"
 check "! grep -r -l -F -e $PW $W/auth.jsonl $W/auth.err $W/auth.csv $W/noauth.jsonl"
 # Cookies from a file, in Netscape's format or as Set-Cookie lines.
@@ -1143,28 +1216,28 @@ echo "$B/cookie/page.html" > "$W/cookie.txt"
 run_cmd 1 "$LC --format jsonl $W/cookie.txt > $W/nocookie.jsonl"
 run_cmd 0 "$LC --cookies $W/cookies.txt --format jsonl $W/cookie.txt > $W/cookie.jsonl"
 run_cmd 0 "$LC --cookies $W/cookies-h.txt --format jsonl $W/cookie.txt > $W/cookie-h.jsonl"
-check "$LCW jl $W/nocookie.jsonl --rec $B/cookie/page.html result=dead status=403"
-check "$LCW jl $W/cookie.jsonl --rec $B/cookie/page.html result=ok status=200"
-check "$LCW jl $W/cookie-h.jsonl --rec $B/cookie/page.html result=ok status=200"
+pcheck "jl $W/nocookie.jsonl --rec $B/cookie/page.html result=dead status=403"
+pcheck "jl $W/cookie.jsonl --rec $B/cookie/page.html result=ok status=200"
+pcheck "jl $W/cookie-h.jsonl --rec $B/cookie/page.html result=ok status=200"
 # Headers, one or several.
 printf '%s\n' "$B/header/page.html" "$B/header2/page.html" > "$W/header.txt"
 run_cmd 1 "$LC --header 'X-TF-Token: h3ader' --format jsonl $W/header.txt > $W/header1.jsonl"
-check "$LCW jl $W/header1.jsonl --rec $B/header/page.html result=ok status=200 --rec $B/header2/page.html result=dead status=403"
+pcheck "jl $W/header1.jsonl --rec $B/header/page.html result=ok status=200 --rec $B/header2/page.html result=dead status=403"
 run_cmd 0 "$LC --header 'X-TF-Token: h3ader' --header 'X-TF-Second: two' --format jsonl $W/header.txt > $W/header2.jsonl"
-check "$LCW jl $W/header2.jsonl --rec $B/header/page.html result=ok status=200 --rec $B/header2/page.html result=ok status=200"
+pcheck "jl $W/header2.jsonl --rec $B/header/page.html result=ok status=200 --rec $B/header2/page.html result=ok status=200"
 
 # A self-signed certificate: dead without a word, fine with --insecure or
 # with the certificate as the CA bundle; a crawl over HTTPS.
 if [ "$TLS" = 1 ]; then
     echo "$T/small" > "$W/tls.txt"
     run_cmd 1 "$LC --format jsonl $W/tls.txt > $W/tls-no.jsonl"
-    check "$LCW jl $W/tls-no.jsonl --rec $T/small result=dead status=0 'error~(?i)certificate'"
+    pcheck "jl $W/tls-no.jsonl --rec $T/small result=dead status=0 'error~(?i)certificate'"
     run_cmd 0 "$LC --insecure --format jsonl $W/tls.txt > $W/tls-k.jsonl"
-    check "$LCW jl $W/tls-k.jsonl --rec $T/small result=ok status=200"
+    pcheck "jl $W/tls-k.jsonl --rec $T/small result=ok status=200"
     run_cmd 0 "$LC --cacert $W/cert.pem --format jsonl $W/tls.txt > $W/tls-ca.jsonl"
-    check "$LCW jl $W/tls-ca.jsonl --rec $T/small result=ok status=200"
+    pcheck "jl $W/tls-ca.jsonl --rec $T/small result=ok status=200"
     run_cmd 1 "$LC --cacert $W/cert.pem --crawl $T/rb/index.html --format jsonl > $W/tls-crawl.jsonl"
-    check "$LCW jl $W/tls-crawl.jsonl --rec $T/rb/stars/a.html result=ok parsed=true --rec $T/rb/botonly/a.html result=skipped --rec $T/rb/missing.html result=dead status=404"
+    pcheck "jl $W/tls-crawl.jsonl --rec $T/rb/stars/a.html result=ok parsed=true --rec $T/rb/botonly/a.html result=skipped --rec $T/rb/missing.html result=dead status=404"
 else
     e2e_skip "$LC --insecure $W/tls.txt" "openssl could not make a certificate"
 fi
@@ -1200,4 +1273,5 @@ bad_value --max-retry-wait linkcheck --crawl "$B/index.html" --max-retry-wait so
 bad_value --slow linkcheck --crawl "$B/index.html" --slow never
 bad_value --header linkcheck --crawl "$B/index.html" --header 'no colon'
 
+pcheck_all
 e2e_finish
