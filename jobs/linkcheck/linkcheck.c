@@ -364,6 +364,14 @@ lc__rec_is_dead(const struct lc__rec *rec)
     return rec->error != NULL || rec->status >= 400;
 }
 
+/* Whether REC took longer than --slow; the time of a URL that was retried
+ * holds the waits the server asked for, so it is not slow. */
+static bool
+is_slow(const struct lc__state *st, const struct lc__rec *rec)
+{
+    return st->slow_us > 0 && rec->time_us > st->slow_us && rec->retries == 0;
+}
+
 enum lc__result
 lc__rec_result(const struct lc__state *st, const struct lc__rec *rec)
 {
@@ -371,8 +379,7 @@ lc__rec_result(const struct lc__state *st, const struct lc__rec *rec)
         return LC__DEAD;
     if (rec->skip != NULL)
         return LC__SKIP;
-    if (rec->redirects > 0 || rec->cut || rec->retries > 0 ||
-        (st->slow_us > 0 && rec->time_us > st->slow_us))
+    if (rec->redirects > 0 || rec->cut || rec->retries > 0 || is_slow(st, rec))
         return LC__WARN;
     return LC__OK;
 }
@@ -386,7 +393,7 @@ lc__rec_warnings(const struct lc__state *st, const struct lc__rec *rec,
     if (rec->redirects > 0)
         rc = lc__strs_printf(out, "redirected to %s",
                              rec->final != NULL ? rec->final : rec->url);
-    if (rc == 0 && st->slow_us > 0 && rec->time_us > st->slow_us)
+    if (rc == 0 && is_slow(st, rec))
         rc = lc__strs_printf(out, "slow: %.1f s", (double)rec->time_us / 1e6);
     if (rc == 0 && rec->cut)
         rc = lc__strs_printf(out,
@@ -816,14 +823,18 @@ rec_fill(struct lc__run *r, size_t i, const struct lc__outcome *o)
     rec->done = true;
     if (o->errkind == LC__ERR_HOST) {
         /* Every further URL of the host ends at once: a resolver that
-         * drops queries costs a connect timeout once, not per URL. */
-        struct lc__host *h = host_of(r, rec->url);
+         * drops queries costs a connect timeout once, not per URL. The
+         * host is the one that failed: where redirects led. */
+        struct lc__host *h = host_of(
+            r, o->redirects > 0 && o->final[0] != '\0' ? o->final : rec->url);
 
         rec = &r->recs[i];
         if (h == NULL)
             return TF_ENOMEM;
         if (h->failed == NULL &&
-            asprintf(&h->failed, "%s (as for %s)", o->error, rec->url) < 0) {
+            asprintf(&h->failed, "%s (as for %s)", o->error,
+                     o->redirects > 0 && o->final[0] != '\0' ? o->final
+                                                             : rec->url) < 0) {
             h->failed = NULL;
             return TF_ENOMEM;
         }

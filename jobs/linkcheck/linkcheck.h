@@ -60,13 +60,14 @@ enum lc__format { LC__TABLE, LC__JSONL, LC__CSV };
 
 /* What kind of failure a worker's outcome is (lc__outcome.errkind). */
 #define LC__ERR_NONE '-'
-#define LC__ERR_HOST 'h'    /* the host cannot be reached: no address, no
+#define LC__ERR_HOST                                                           \
+    'h'                     /* the host cannot be reached: no address, no      \
                                connection, a connect timeout */
 #define LC__ERR_TIMEOUT 't' /* --max-time passed */
 #define LC__ERR_OTHER 'e'   /* anything else: TLS, a reset, a bad reply */
 
 /* What lc__normalize_url() makes of a link. */
-enum { LC__URL_OK = 0, LC__URL_IGNORE = 1, LC__URL_DEAD = 2 };
+enum { LC__URL_OK = 0, LC__URL_IGNORE = 1, LC__URL_DEAD = 2, LC__URL_SKIP = 3 };
 
 /* The job kind, defined in linkcheck.c. */
 extern const struct tf_job_kind tf_job_linkcheck;
@@ -204,8 +205,8 @@ struct lc__state {
     uint64_t max_body;
     uint64_t max_redirs;
     uint64_t concurrency;
-    uint64_t retries;          /* --retries: more tries after a 429, 503
-                                  or broken connection */
+    uint64_t retries;           /* --retries: more tries after a 429, 503
+                                   or broken connection */
     uint64_t max_retry_wait_us; /* --max-retry-wait: longest wait before a
                                    retry (a longer Retry-After: no retry) */
     uint64_t slow_us;           /* --slow: a warning past it; 0: none */
@@ -214,22 +215,22 @@ struct lc__state {
     long max_time_ms;
     enum lc__format format;
     bool dead_only;
-    bool anchors;        /* check #fragments (not --ignore-anchors) */
-    bool robots;         /* honour robots.txt (not --ignore-robots) */
-    bool check_external; /* --check-external yes */
-    bool insecure;       /* --insecure */
-    const char *cacert;  /* --cacert FILE, or NULL; borrowed */
-    const char *cookies; /* --cookies FILE, or NULL; borrowed */
-    const char *netrc;   /* --netrc FILE, or NULL; borrowed */
-    const char *sitemap; /* --sitemap FILE, or NULL; borrowed */
-    struct lc__strs headers; /* --header values, "Name: value" */
-    void *headers_list;      /* owned: a curl_slist of HEADERS, made by
-                                fetch.c (lc__headers_make()), or NULL */
+    bool anchors;                  /* check #fragments (not --ignore-anchors) */
+    bool robots;                   /* honour robots.txt (not --ignore-robots) */
+    bool check_external;           /* --check-external yes */
+    bool insecure;                 /* --insecure */
+    const char *cacert;            /* --cacert FILE, or NULL; borrowed */
+    const char *cookies;           /* --cookies FILE, or NULL; borrowed */
+    const char *netrc;             /* --netrc FILE, or NULL; borrowed */
+    const char *sitemap;           /* --sitemap FILE, or NULL; borrowed */
+    struct lc__strs headers;       /* --header values, "Name: value" */
+    void *headers_list;            /* owned: a curl_slist of HEADERS, made by
+                                      fetch.c (lc__headers_make()), or NULL */
     struct lc__regexes *exclude;   /* owned: --exclude, or NULL */
     struct lc__regexes *include;   /* owned: --include, or NULL */
     struct lc__regexes *no_follow; /* owned: --no-follow, or NULL */
     struct lc__strs scope;         /* --scope prefixes (none: any) */
-    const char *user_agent; /* borrowed */
+    const char *user_agent;        /* borrowed */
     char default_ua[64];
     bool curl_ready;
     /* Workers: idle libcurl states, one per worker process or thread. */
@@ -296,7 +297,6 @@ int lc__put_utf8(struct tf_buf *out, unsigned long cp);
  */
 int lc__html_links(const char *p, size_t n, struct lc__strs *links,
                    char **base);
-
 
 /* What a worker read of a page or style sheet, for lc__page_links(). */
 struct lc__page {
@@ -373,6 +373,33 @@ int lc__curl_init(void);
 
 /* Undoes lc__curl_init(). */
 void lc__curl_cleanup(void);
+
+/*
+ * fetch.c's pure helpers, declared here for the job's tests; no other file
+ * of the job uses them. CODE is a CURLcode.
+ */
+
+/*
+ * The wait in microseconds before retry number TRY (1 for the first):
+ * AFTER_S seconds when the response's Retry-After gave them (> 0), else
+ * 1 s, 2 s, 4 s ... with JITTER (in [0, 1)) adding up to a quarter more.
+ * UINT64_MAX when the wait would pass MAX_US: no retry then. A jitter
+ * that alone passes MAX_US is cut to it.
+ */
+uint64_t lc__retry_wait_us(uint64_t try, int64_t after_s, uint64_t max_us,
+                           double jitter);
+
+/* Whether a try that ended with CODE and HTTP STATUS (libcurl's message
+ * DETAIL) is worth another: a 429 or 503, or a broken connection. */
+bool lc__retryable(int code, long status, const char *detail);
+
+/* The kind (LC__ERR_*) of a transfer that ended with CODE; CONNECTED says
+ * it made a connection to the host. */
+char lc__errkind(int code, bool connected);
+
+/* Writes to WHY (LEN bytes) the error text of CODE of kind KIND: libcurl's
+ * text, after "unreachable host: " for LC__ERR_HOST. */
+void lc__error_text(int code, char kind, char *why, size_t len);
 
 /* Makes ST->headers_list from ST->headers. Returns 0 or TF_ENOMEM. */
 int lc__headers_make(struct lc__state *st);
@@ -465,8 +492,8 @@ struct lc__rec {
                        --max-pages leaves room when it is handed out */
     bool done;
     bool parsed;
-    bool html;      /* parsed as HTML: its anchors are known */
-    bool cut;       /* parsed from its first --max-body bytes */
+    bool html; /* parsed as HTML: its anchors are known */
+    bool cut;  /* parsed from its first --max-body bytes */
     uint64_t retries;
     uint64_t *anchors; /* owned: hashes of its anchors, sorted */
     size_t nanchors;
@@ -491,9 +518,9 @@ struct lc__aref {
 
 /* What the master knows of a host of the crawl. */
 struct lc__host {
-    bool robots_read;           /* its robots.txt was asked for */
-    struct lc__robots *robots;  /* owned, or NULL: everything allowed */
-    char *failed;               /* owned, or NULL: why it cannot be reached */
+    bool robots_read;          /* its robots.txt was asked for */
+    struct lc__robots *robots; /* owned, or NULL: everything allowed */
+    char *failed;              /* owned, or NULL: why it cannot be reached */
 };
 
 /* What became of a URL. */
@@ -522,17 +549,17 @@ struct lc__run {
     size_t capheld;
     struct lc__batch *batches; /* owned: by task index */
     size_t nbatches;
-    uint64_t pages_out;    /* pages handed out to parse, not back yet */
-    uint64_t pages_parsed; /* pages parsed */
+    uint64_t pages_out;     /* pages handed out to parse, not back yet */
+    uint64_t pages_parsed;  /* pages parsed */
     struct lc__aref *arefs; /* owned: links with a fragment to check */
     size_t narefs;
     size_t caparefs;
     struct lc__table hosts; /* "scheme://host:port" -> index in host_info */
     struct lc__strs host_keys;
     struct lc__host *host_info; /* owned */
-    struct tf_pool *pool; /* borrowed: where the records go, or NULL */
-    struct tf_buf scratch; /* owned */
-    char why[512];         /* why a callback stopped the run */
+    struct tf_pool *pool;       /* borrowed: where the records go, or NULL */
+    struct tf_buf scratch;      /* owned */
+    char why[512];              /* why a callback stopped the run */
 };
 
 /* Whether REC is a dead link: an error, or an HTTP status of 400 up. */

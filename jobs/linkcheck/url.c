@@ -103,15 +103,89 @@ lc__fix_escapes(char *s)
     return dot;
 }
 
+/* Whether SCHEME is one of the special schemes of the WHATWG URL standard
+ * that are checked here. */
+static bool
+is_http(const char *scheme)
+{
+    return strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0;
+}
+
+/* Says in WHY (WHYLEN bytes) that a link of SCHEME, not http(s), is not
+ * checked: on a page it is reported as such, in a file of URLs it is
+ * dead. Returns the code that says so. */
+static int
+other_scheme(const char *scheme, bool from_page, char *why, size_t whylen)
+{
+    if (!from_page) {
+        snprintf(why, whylen, "protocol not allowed: %s", scheme);
+        return LC__URL_DEAD;
+    }
+    snprintf(why, whylen, "scheme %s: not checked", scheme);
+    return LC__URL_SKIP;
+}
+
+/*
+ * The link S (cleaned) as the WHATWG URL standard reads it when it is an
+ * http(s) URL or a relative link resolved against an http(s) BASE (SCHEME
+ * is the link's own, or "" for none), where curl's parser would not: a
+ * backslash before the query or fragment is a slash ("sub\page.html");
+ * "http:page.html" and "http:/x", with the base's scheme, are the relative
+ * "page.html" and "/x", and "http:" alone (or before a fragment) is the
+ * base itself (*IS_BASE is then set); with another scheme or no base, any
+ * number of slashes may follow the scheme ("http:/h/x" is "http://h/x").
+ * Returns a new string, the caller's to free, or NULL when out of memory.
+ */
+static char *
+whatwg_fix(const char *s, const char *scheme, const char *base, bool *is_base)
+{
+    char base_scheme[32];
+    size_t end = strcspn(s, "?#");
+    size_t slen = strlen(scheme);
+    char *fixed;
+    char *rest;
+    char *out;
+    size_t i;
+
+    *is_base = false;
+    fixed = strdup(s);
+    if (fixed == NULL)
+        return NULL;
+    for (i = 0; i < end; i++)
+        if (fixed[i] == '\\')
+            fixed[i] = '/';
+    if (slen == 0)
+        return fixed;
+    rest = fixed + slen + 1;
+    if (base != NULL && url_scheme(base, base_scheme, sizeof(base_scheme)) &&
+        strcmp(base_scheme, scheme) == 0 && strncmp(rest, "//", 2) != 0) {
+        *is_base = rest[0] == '\0' || rest[0] == '#';
+        memmove(fixed, rest, strlen(rest) + 1);
+        return fixed;
+    }
+    if (strncmp(rest, "//", 2) == 0 && rest[2] != '/')
+        return fixed;
+    while (*rest == '/')
+        rest++;
+    out = malloc(slen + 3 + strlen(rest) + 1);
+    if (out != NULL)
+        sprintf(out, "%s://%s", scheme, rest);
+    free(fixed);
+    return out;
+}
+
 int
 lc__normalize_url(const char *base, const char *link, size_t n, bool from_page,
                   char **out, char *why, size_t whylen)
 {
     static const char *const ignored[] = {"mailto", "javascript", "tel",
                                           "data",   "about",      NULL};
-    char scheme[32];
+    char base_scheme[32];
+    char scheme[32] = "";
     char *clean;
+    char *fixed = NULL;
     char *url = NULL;
+    bool is_base = false;
     size_t i;
     int rc;
 
@@ -131,13 +205,33 @@ lc__normalize_url(const char *base, const char *link, size_t n, bool from_page,
                 return LC__URL_IGNORE;
             }
         }
-        if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
-            snprintf(why, whylen, "protocol not allowed: %s", scheme);
+        if (!is_http(scheme)) {
             *out = clean;
-            return LC__URL_DEAD;
+            return other_scheme(scheme, from_page, why, whylen);
         }
     }
-    rc = lc__resolve_url(base, clean, &url, why, whylen);
+    if (scheme[0] == '\0' && base != NULL &&
+        url_scheme(base, base_scheme, sizeof(base_scheme)) &&
+        !is_http(base_scheme)) {
+        /* A relative link on a page whose base is of another scheme (a
+         * <base href="file:...">) is of that scheme. */
+        *out = clean;
+        return other_scheme(base_scheme, from_page, why, whylen);
+    }
+    if (scheme[0] != '\0' || base != NULL) {
+        /* Fixed on a copy: a dead link keeps its text. */
+        fixed = whatwg_fix(clean, scheme, base, &is_base);
+        if (fixed == NULL) {
+            free(clean);
+            return TF_ENOMEM;
+        }
+    }
+    if (is_base)
+        rc = lc__resolve_url(NULL, base, &url, why, whylen);
+    else
+        rc = lc__resolve_url(base, fixed != NULL ? fixed : clean, &url, why,
+                             whylen);
+    free(fixed);
     if (rc == TF_ENOMEM) {
         free(clean);
         return TF_ENOMEM;
@@ -147,12 +241,12 @@ lc__normalize_url(const char *base, const char *link, size_t n, bool from_page,
         return LC__URL_DEAD;
     }
     if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
-        /* Only a base of another scheme gets here. */
+        /* The checks above leave no way here; this one makes sure that no
+         * other scheme is ever taken for a URL to check. */
         url_scheme(url, scheme, sizeof(scheme));
-        snprintf(why, whylen, "protocol not allowed: %s", scheme);
         free(url);
         *out = clean;
-        return LC__URL_DEAD;
+        return other_scheme(scheme, from_page, why, whylen);
     }
     free(clean);
     *out = url;

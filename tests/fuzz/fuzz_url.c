@@ -15,9 +15,10 @@
  *   bits 1-2  the base it is resolved against: none (the link must be
  *             absolute) or one of three pages.
  * The properties:
- *   - a link is a URL, ignored (only on a page) or dead, and a dead link
- *     keeps its text, trimmed of the blanks at its ends and without tabs,
- *     line breaks and NUL bytes, with the reason;
+ *   - a link is a URL, ignored or not checked (only on a page: a scheme
+ *     other than http(s), its own or its base's) or dead, and a dead or
+ *     unchecked link keeps its text, trimmed of the blanks at its ends and
+ *     without tabs, line breaks and NUL bytes, with the reason;
  *   - a URL is http or https, has a host in lower case (but for an IPv6
  *     zone ID), is one line without tabs or spaces and keeps no fragment;
  *   - normalizing is idempotent: the URL normalizes to itself, from a file
@@ -34,7 +35,12 @@
  *         IPv4 number only when it parses it again ("03%30" gives "030",
  *         which is 0.0.0.24 the next time). Otherwise the URL may change
  *         in its authority alone, and then once only;
- *   - the same link gives the same answer twice.
+ *   - the same link gives the same answer twice;
+ *   - the rules of the WHATWG URL standard that curl's parser lacks: a
+ *     backslash before the query or fragment of an http(s) link, or of a
+ *     relative one on an http(s) base, is a slash (the link with slashes
+ *     gives the same answer); on a page of scheme S, "S:./LINK" is the
+ *     relative "./LINK"; with no base, "http:/LINK" is "http://LINK".
  */
 static const char *const bases[4] = {
     NULL,
@@ -75,10 +81,12 @@ normalize(const char *base, const char *link, size_t n, bool from_page,
 
     *out = (char *)&rc; /* must be overwritten */
     rc = lc__normalize_url(base, link, n, from_page, out, why, LC__WHY);
-    FUZZ_CHECK(rc == LC__URL_OK || rc == LC__URL_IGNORE || rc == LC__URL_DEAD);
+    FUZZ_CHECK(rc == LC__URL_OK || rc == LC__URL_IGNORE || rc == LC__URL_DEAD ||
+               rc == LC__URL_SKIP);
     FUZZ_CHECK(strlen(why) < LC__WHY);
-    if (rc == LC__URL_IGNORE) {
+    if (rc == LC__URL_IGNORE || rc == LC__URL_SKIP)
         FUZZ_CHECK(from_page);
+    if (rc == LC__URL_IGNORE) {
         FUZZ_CHECK(*out == NULL);
     } else {
         FUZZ_CHECK(*out != NULL && *out != (char *)&rc);
@@ -202,6 +210,90 @@ check_url(const char *url)
     }
 }
 
+/* Checks that normalizing the N bytes of link B gives what normalizing A
+ * gave (code RC, URL OUT), both on a page or both not. */
+static void
+check_same(const char *base, const char *b, size_t n, bool from_page, int rc,
+           const char *out)
+{
+    char why[LC__WHY];
+    char *got;
+    int k;
+
+    k = normalize(base, b, n, from_page, &got, why);
+    if (k != rc || (rc == LC__URL_OK && strcmp(got, out) != 0))
+        fprintf(stderr, "'%.*s': %d '%s', not %d '%s'\n", (int)n, b, k,
+                got != NULL ? got : "", rc, out != NULL ? out : "");
+    FUZZ_CHECK(k == rc);
+    FUZZ_CHECK(rc != LC__URL_OK || strcmp(got, out) == 0);
+    free(got);
+}
+
+/* The WHATWG rules of LINK (N bytes), which gave RC and OUT. */
+static void
+check_whatwg(const char *base, const char *link, size_t n, bool from_page,
+             int rc, const char *out)
+{
+    size_t end = n;
+    char *b = malloc(n + 8);
+    size_t i;
+
+    FUZZ_CHECK(b != NULL);
+    /* Backslashes, but for one that follows a scheme of a base that is
+     * not http(s): no base here is. */
+    memcpy(b, link, n);
+    for (i = 0; i < n; i++)
+        if (link[i] == '?' || link[i] == '#')
+            break;
+    end = i;
+    if (memchr(link, '\\', end) != NULL) {
+        for (i = 0; i < end; i++)
+            if (b[i] == '\\')
+                b[i] = '/';
+        check_same(base, b, n, from_page, rc, out);
+    }
+    if (base != NULL && from_page) {
+        /* "http:./LINK" is "./LINK" on an http page. */
+        const char *scheme =
+            strncmp(base, "https:", 6) == 0 ? "https:" : "http:";
+        size_t slen = strlen(scheme);
+        char *rel = malloc(n + 3);
+        char *url = NULL;
+        char why[LC__WHY];
+        int k;
+
+        FUZZ_CHECK(rel != NULL);
+        memcpy(rel, "./", 2);
+        memcpy(rel + 2, link, n);
+        k = normalize(base, rel, n + 2, true, &url, why);
+        free(b);
+        b = malloc(n + slen + 3);
+        FUZZ_CHECK(b != NULL);
+        memcpy(b, scheme, slen);
+        memcpy(b + slen, rel, n + 2);
+        check_same(base, b, n + slen + 2, true, k, url);
+        free(url);
+        free(rel);
+    }
+    if (base == NULL) {
+        /* "http:/LINK" is "http://LINK". */
+        char *url = NULL;
+        char why[LC__WHY];
+        int k;
+
+        free(b);
+        b = malloc(n + 8);
+        FUZZ_CHECK(b != NULL);
+        memcpy(b, "http://", 7);
+        memcpy(b + 7, link, n);
+        k = normalize(NULL, b, n + 7, from_page, &url, why);
+        memmove(b + 6, b + 7, n);
+        check_same(NULL, b, n + 6, from_page, k, url);
+        free(url);
+    }
+    free(b);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -234,15 +326,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK((out == NULL) == (out2 == NULL));
     FUZZ_CHECK(out == NULL || strcmp(out, out2) == 0);
     free(out2);
-    if (rc == LC__URL_DEAD) {
+    if (rc == LC__URL_DEAD || rc == LC__URL_SKIP) {
         text = trimmed(link, n);
         FUZZ_CHECK(strcmp(out, text) == 0);
-        FUZZ_CHECK(strncmp(why, "invalid URL: ", 13) == 0 ||
-                   strncmp(why, "protocol not allowed: ", 22) == 0);
+        if (rc == LC__URL_SKIP)
+            FUZZ_CHECK(strncmp(why, "scheme ", 7) == 0 && strlen(why) > 20 &&
+                       strcmp(why + strlen(why) - 13, ": not checked") == 0);
+        else
+            FUZZ_CHECK(strncmp(why, "invalid URL: ", 13) == 0 ||
+                       (!from_page &&
+                        strncmp(why, "protocol not allowed: ", 22) == 0));
         free(text);
     } else if (rc == LC__URL_OK) {
         check_url(out);
     }
+    check_whatwg(base, link, n, from_page, rc, out);
     free(out);
     return 0;
 }

@@ -268,6 +268,23 @@ write("html", "malformed", b"<<<<a<a href=1<a =x href=y><a ==== href=z>"
       b"<!--><a href=ok><!---><a href=ok2></a x='<a href=e>'><?x?>"
       b"<script></scripty><a href=s></script ><a href=\"\x00x\">"
       b"<style>\xff\xfe<a href=no></style\n><a href=\"unterminated")
+write("html", "kinds", b"<img src=i.png srcset='a.png 1x, b,c.png 2x,, d.png'"
+      b" longdesc=l.html><video poster=p.png src=v.mp4><object data=o.svg>"
+      b"<blockquote cite=c.html><input type=image src=in.png><body "
+      b"background=bg.png><form action=/search><svg><image href=s.png/>"
+      b"<use xlink:href=u.svg#i /></svg><meta http-equiv=refresh "
+      b"content=\"0; URL='next.html'\"><link rel=preconnect href=//cdn>")
+write("html", "css", b"<style>@import 'a.css'; @import url(b.css);"
+      b"p{background:url( c.png )} q{x:url(\"d e.png\")} /* url(no) */"
+      b"r{y:image-set('f.png' 1x, url(g.png) 2x)} s{z:u\\72l(\\68.png)}"
+      b"@namespace x url(http://ns); t{w:url(bad(url)}</style>"
+      b"<div style='background:url(&quot;h.png&quot;)'>")
+write("html", "charset", b"<meta http-equiv=Content-Type content='text/html;"
+      b" charset=iso-8859-1'><a href=caf\xe9.html>caf\xe9</a>"
+      b"<a href='&eacute;&copy&copy=&#x80;'>")
+write("html", "anchors", b"<h1 id=intro>x</h1><a name=old href=#intro>"
+      b"<a href='p.html#caf%C3%A9'><a href=#top><a href='#:~:text=x'>"
+      b"<a href=http:q.html#s><a href=sub\\r.html><p id=\"a\tb\" id=c>")
 
 # ------------------------------------------------------------------- url
 # One control byte (fuzz_url.c): bit 0 the link is from a page, bits 1-2
@@ -285,6 +302,9 @@ write("url", "ipv6", url(0, b"http://[::ABCD]:8080/%2e%2E/x"))
 write("url", "blanks", url(1 | 1 << 1, b" \t a b\n.html%zz%2\x00 "))
 write("url", "invalid", url(0, b"http://a b/"))
 write("url", "no-scheme", url(0, b"example.com/page"))
+write("url", "backslashes", url(1 | 1 << 1, b"\\\\h\\a\\b?c\\d#e\\f"))
+write("url", "same-scheme", url(1 | 1 << 1, b"http:page.html?q"))
+write("url", "slashes", url(0, b"http:/\\example.com"))
 
 # -------------------------------------------------------------------- mm
 # A Matrix Market file (fuzz_mm.c): any bytes.
