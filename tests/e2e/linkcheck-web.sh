@@ -210,10 +210,12 @@ def gen(w, p, y, t, cp):
         rec(ch + n + ".html", parsed=True, depth=1, found_on=[index],
             page=True)
     rec(cafe, depth=2, found_on=[ch + "utf8.html", ch + "latin1-header.html",
-                                 ch + "latin1-meta.html"])
+                                 ch + "latin1-meta.html"], parsed=True,
+        page=True)
     rec(moji, depth=2, found_on=[ch + "declared-header.html",
                                  ch + "declared-meta.html",
-                                 ch + "declared-equiv.html"])
+                                 ch + "declared-equiv.html"], parsed=True,
+        page=True)
     dead(ch + "nocaf%C3%A9.html", [ch + "latin1-header.html"], depth=2)
 
     # ---- anchors
@@ -357,26 +359,27 @@ def gen(w, p, y, t, cp):
     # ---- a page and a style sheet cut at 64 KiB (--max-body 64k), each
     # in the middle of a link
     cut = 65536
-    head = ('<!DOCTYPE html>\n<html><head><title>cut</title>'
-            '<link rel="stylesheet" href="cut.css"></head><body>\n'
-            '<a href="before.html">before</a>\n')
-    torn = '<a href="torn-tar'
-    pad = cut - len(head) - len(torn)
-    body = (head + (filler * (pad // len(filler) + 1))[:pad - 1] + "\n" +
-            torn + 'get.html">torn</a>\n<a href="after.html">after</a>\n'
-            '<a href="after-missing.html">gone</a>\n' + filler * 500 +
-            "</body></html>\n")
-    assert body.index("torn-tar") + len("torn-tar") == cut
-    write("torn/cut.html", body)
-    head = '.a { background: url(css-before.png) }\n'
-    torn = '.t { background: url(torn-css-tar'
-    pad = cut - len(head) - len(torn)
-    cfill = "/* " + "y" * 60 + " */\n"
-    body = (head + (cfill * (pad // len(cfill) + 1))[:pad - 1] + "\n" +
-            torn + "get.png) }\n.z { background: url(css-after-missing.png)"
-            " }\n" + cfill * 500)
-    assert body.index("torn-css-tar") + len("torn-css-tar") == cut
-    write("torn/cut.css", body)
+
+    def torn_at_cut(head, fill, torn, tail):
+        """HEAD, whole FILLs and blanks, TORN, which ends at byte CUT
+        (in the middle of a name), then TAIL."""
+        pad = cut - len(head) - len(torn)
+        k = pad // len(fill)
+        body = head + fill * k + " " * (pad - k * len(fill)) + torn + tail
+        assert body[:cut].endswith(torn)
+        return body
+    write("torn/cut.html", torn_at_cut(
+        '<!DOCTYPE html>\n<html><head><title>cut</title>'
+        '<link rel="stylesheet" href="cut.css"></head><body>\n'
+        '<a href="before.html">before</a>\n', filler, '<a href="torn-tar',
+        'get.html">torn</a>\n<a href="after.html">after</a>\n'
+        '<a href="after-missing.html">gone</a>\n' + filler * 500 +
+        "</body></html>\n"))
+    write("torn/cut.css", torn_at_cut(
+        ".a { background: url(css-before.png) }\n",
+        "/* " + "y" * 60 + " */\n", ".t { background: url(torn-css-tar",
+        "get.png) }\n.z { background: url(css-after-missing.png) }\n" +
+        ".f { color: red }\n" * 2000))
     for name in ["before.html", "torn-target.html", "after.html"]:
         page("torn/" + name, name)
     for name in ["css-before.png", "torn-css-target.png"]:
