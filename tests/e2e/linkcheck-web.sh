@@ -14,8 +14,10 @@
 # on HTTPS with a self-signed certificate that the test makes with openssl;
 # it logs every request ($W/py.log, $W/tls.log). The main crawl of the site
 # is checked URL by URL against the model gen writes ($W/model.json): what
-# it must report, and nothing else. Every run uses two forked workers; the
-# main crawl runs once more under mpirun -np 3 when MPI is available.
+# it must report, and nothing else; the checks of the outputs run together
+# at the end, in one Python process (see pcheck), each reported as the
+# command that makes it alone. Every run uses two forked workers; the main
+# crawl runs once more under mpirun -np 3 when MPI is available.
 # Only 127.0.0.1 is ever contacted. The whole script is skipped without
 # nginx or python3; the TLS cases without openssl.
 
