@@ -849,8 +849,20 @@ lc__rec_get(struct lc__run *r, const char *key, uint64_t depth, char msg,
     const struct lc__state *st = r->st;
     int rc;
 
-    if (lc__table_find(&r->index, key, out))
-        return 0;
+    if (lc__table_find(&r->index, key, out)) {
+        struct lc__rec *rec = &r->recs[*out];
+
+        if (msg != LC__MSG_LINK || !rec->page_skip)
+            return 0;
+        /* A form's action that is also a plain link is checked. */
+        free(rec->skip);
+        rec->skip = NULL;
+        rec->page_skip = false;
+        rec->done = false;
+        rec->mode = 'c';
+        rec->start_us = 0;
+        return rec_classify(r, *out);
+    }
     /* Links to other hosts than the crawl's are left out altogether with
      * --check-external no; so are the other schemes. */
     if (st->start != NULL && !st->check_external && depth > 0 &&
@@ -860,11 +872,33 @@ lc__rec_get(struct lc__run *r, const char *key, uint64_t depth, char msg,
     rc = rec_add(r, strdup(key), depth, out);
     if (rc < 0)
         return rc;
-    if (msg == LC__MSG_DEAD || msg == LC__MSG_SKIP) {
+    if (msg == LC__MSG_SKIP) {
+        struct lc__rec *rec = &r->recs[*out];
+
+        rec->mode = 'x';
+        rec->page_skip = true;
+        rec->done = true;
+        rec->start_us = epoch_us();
+        rec->skip = strdup(why != NULL && why[0] != '\0' ? why : "not checked");
+        return rec->skip != NULL ? 0 : TF_ENOMEM;
+    }
+    if (msg == LC__MSG_DEAD) {
         r->recs[*out].mode = 'x';
-        return rec_end(r, *out, why != NULL ? why : "", msg == LC__MSG_SKIP);
+        return rec_dead(r, *out, why != NULL ? why : "");
     }
     return rec_classify(r, *out);
+}
+
+int
+lc__record_page_skips(struct lc__run *r)
+{
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; rc == 0 && i < r->nrecs; i++)
+        if (r->recs[i].page_skip)
+            rc = lc__record(r, i);
+    return rc;
 }
 
 /* Hash of anchor S: a page's anchors are kept as sorted hashes. */
@@ -1335,7 +1369,9 @@ lc_master(void *state, struct tf_pool *pool, const struct tf_job_io *io,
     /* A run stopped by a signal, or by its workers' loss, still reports
      * what it checked; ERR keeps the pool's reason. */
     stopped = rc < 0 ? rc : 0;
-    rc = lc__check_anchors(&r);
+    rc = lc__record_page_skips(&r);
+    if (rc == 0)
+        rc = lc__check_anchors(&r);
     for (i = 0; rc == 0 && i < r.nrecs; i++)
         if (!r.recs[i].done && r.recs[i].mode != 'x')
             rc = rec_dead(&r, i,

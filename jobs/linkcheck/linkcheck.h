@@ -492,8 +492,11 @@ struct lc__rec {
                        --max-pages leaves room when it is handed out */
     bool done;
     bool parsed;
-    bool html; /* parsed as HTML: its anchors are known */
-    bool cut;  /* parsed from its first --max-body bytes */
+    bool html;      /* parsed as HTML: its anchors are known */
+    bool page_skip; /* skipped by a page's message (a form's action, another
+                       scheme): a plain link to it checks it after all; its
+                       record is written at the end */
+    bool cut;       /* parsed from its first --max-body bytes */
     uint64_t retries;
     uint64_t *anchors; /* owned: hashes of its anchors, sorted */
     size_t nanchors;
@@ -573,6 +576,11 @@ enum lc__result lc__rec_result(const struct lc__state *st,
 /* Appends REC's warnings (texts) to OUT. Returns 0 or TF_ENOMEM. */
 int lc__rec_warnings(const struct lc__state *st, const struct lc__rec *rec,
                      struct lc__strs *out);
+
+/* Writes the records of the URLs skipped by a page's message (once the
+ * run ended: until then a plain link may still check them). Returns 0 or
+ * the error of writing a record (R->why). */
+int lc__record_page_skips(struct lc__run *r);
 
 /* Checks the links with a fragment of R against the anchors of their pages
  * and adds a dead record "URL#FRAG" for each anchor a page lacks. Returns

@@ -295,8 +295,8 @@ def gen(w, p, q, cp, nlinks):
     dead(Y + "/hang", status=0, error="")
     dead(Y + "/drop", status=0, error="")
     dead(C, status=0, error="")
-    dead("ftp://127.0.0.1/file.txt", status=0,
-         error="=protocol not allowed: ftp")
+    # Another scheme is skipped, never requested.
+    ok("ftp://127.0.0.1/file.txt", status=0, skip="scheme ftp: not checked")
     dead("http://[::1", status=0, error="^invalid URL: ")
 
     with open(os.path.join(w, "site.conf"), "w") as f:
@@ -407,9 +407,9 @@ def check_records(recs, path):
         by[u] = r
         # A URL that never reached libcurl (a scheme not allowed, a URL
         # that does not parse) was not requested by any method.
-        never = (isinstance(r.get("error"), str) and
-                 r["error"].startswith(("protocol not allowed: ",
-                                        "invalid URL: ")))
+        never = r.get("skip") is not None or (
+            isinstance(r.get("error"), str) and
+            r["error"].startswith(("protocol not allowed: ", "invalid URL: ")))
         if r.get("method") not in ("HEAD", "GET") and not (
                 never and r.get("method") is None):
             fail("%s: %s: method %r" % (path, u, r.get("method")))
@@ -487,6 +487,9 @@ def cmd_jsonl(out, max_depth, dead_only):
             if e.get(k) not in (None, "*") and r.get(k) != e[k]:
                 fail("%s: %s: %s %r, expected %r" % (out, u, k, r.get(k), e[k]))
         check_error(u, e.get("error"), r.get("error"), out)
+        if r.get("skip") != e.get("skip"):
+            fail("%s: %s: skip %r, expected %r" % (out, u, r.get("skip"),
+                                                    e.get("skip")))
         # A same-site page within the depth is fetched with GET and
         # parsed; beyond it, a URL is only checked.
         if u in m["pages"] and e["ok"]:
@@ -497,7 +500,8 @@ def cmd_jsonl(out, max_depth, dead_only):
             if depth[u] <= max_depth and r.get("method") != "GET":
                 fail("%s: %s: method %r for a page" % (out, u,
                                                        r.get("method")))
-        if r.get("ok") is True and r.get("status") != 200:
+        if (r.get("ok") is True and r.get("status") != 200 and
+                r.get("skip") is None):
             fail("%s: %s: ok with status %r" % (out, u, r.get("status")))
         if e.get("final_url") != "*" and r.get("final_url") != e.get(
                 "final_url", u):
@@ -571,6 +575,11 @@ def cmd_table(out, max_depth, dead_only):
             check_error(u, spec, r["error"], out)
         if r["result"] == "warn" and not r["warnings"]:
             fail("%s: %s: a warn line without its warnings" % (out, u))
+        if r["result"] == "skip":
+            if r["found"] or r["more"] is not None or r["error"] != e["skip"]:
+                fail("%s: %s: a skip line with found on, or not its reason"
+                     % (out, u))
+            continue
         if r["result"] in ("ok", "warn"):
             if r["found"] or r["more"] is not None or r["error"]:
                 fail("%s: %s: an ok line with found on, more or error" % (out, u))

@@ -1682,6 +1682,35 @@ test_scope_options_skip_or_leave_out_urls(void **state)
 }
 
 static void
+test_a_form_action_that_is_also_a_link_is_checked(void **state)
+{
+    static const char *const kv[] = {"crawl", "http://s/", "ignore-robots",
+                                     NULL, NULL};
+    struct lc__run r;
+    struct lc__state *st = master_with(kv, 1, &r);
+    size_t i;
+
+    (void)state;
+    assert_int_equal(lc__rec_get(&r, st->start, 0, LC__MSG_LINK, NULL, &i), 0);
+    submit(&r, "S\thttp://s/\thttp://s/search\tform action: not followed");
+    submit(&r, "S\thttp://s/\thttp://s/post\tform action: not followed");
+    assert_string_equal(rec_of(&r, "http://s/search")->skip,
+                        "form action: not followed");
+    assert_int_equal(r.qtail - r.qhead, 1);
+    submit(&r, "L\thttp://s/\thttp://s/search\t");
+    assert_null(rec_of(&r, "http://s/search")->skip);
+    assert_false(rec_of(&r, "http://s/search")->done);
+    assert_true(rec_of(&r, "http://s/search")->page);
+    assert_int_equal(r.qtail - r.qhead, 2);
+    /* Another form's action once more changes nothing. */
+    submit(&r, "S\thttp://s/\thttp://s/post\tform action: not followed");
+    assert_true(rec_of(&r, "http://s/post")->page_skip);
+    assert_int_equal(lc__record_page_skips(&r), 0);
+    lc__run_cleanup(&r);
+    tf_job_linkcheck.fini(st);
+}
+
+static void
 test_a_host_that_failed_ends_its_other_urls_at_once(void **state)
 {
     static const char *const kv[] = {"crawl", "http://s/", "ignore-robots",
@@ -2247,6 +2276,7 @@ main(void)
         cmocka_unit_test(test_anchors_missing_on_parsed_pages_are_dead_links),
         cmocka_unit_test(test_scope_options_skip_or_leave_out_urls),
         cmocka_unit_test(test_a_host_that_failed_ends_its_other_urls_at_once),
+        cmocka_unit_test(test_a_form_action_that_is_also_a_link_is_checked),
         cmocka_unit_test(test_results_and_warnings),
         cmocka_unit_test(test_url_file_lines_are_checked_once_with_every_line),
         cmocka_unit_test(test_url_file_errors_name_file_and_line),
