@@ -2,7 +2,7 @@
 # linkcheck-web.sh - taskfarm linkcheck on what real web sites hold and do:
 # character sets, pages cut at --max-body, anchors, every kind of link,
 # robots.txt, the scope options, retries, access (auth, cookies, headers,
-# TLS), the report formats and the exit status (issue 18)
+# TLS), the report formats and the exit status
 #
 # Usage: bash tests/e2e/linkcheck-web.sh path/to/taskfarm   (or TASKFARM=...)
 #
