@@ -24,8 +24,9 @@ build_pkgs+=(mpich libmpich-dev)
 # for the private web server (scripts/httpd.sh) that tests/e2e/linkcheck.sh
 # and bench/linkcheck.sh crawl, and linkchecker, the peer the linkcheck
 # benchmark compares against (in Debian 12, nginx is the plain server and
-# nginx-light only adds the echo module to it); groff-base, whose groff
-# tests/e2e/help.sh renders the man page with, to find its warnings;
+# nginx-light only adds the echo module to it); openssl, which makes the
+# self-signed certificate of tests/e2e/linkcheck-web.sh; groff-base, whose
+# groff tests/e2e/help.sh renders the man page with, to find its warnings;
 # chromium, the headless browser tests/e2e/report.sh opens the report
 # pages in (and scripts/report-sample.sh takes the screenshot with), and
 # fonts-dejavu-core, the fonts those pages ask for, so that screenshots
@@ -36,7 +37,7 @@ build_pkgs+=(mpich libmpich-dev)
 # own.
 test_pkgs=(python3 parallel time procps python3-numpy python3-mpi4py
            clang libclang-rt-dev valgrind slurm-wlm munge iproute2 util-linux
-           nginx linkchecker groff-base chromium fonts-dejavu-core
+           nginx openssl linkchecker groff-base chromium fonts-dejavu-core
            python3.11-doc)
 # The aarch64 build of scripts/test.sh (cmake/aarch64-linux-gnu.cmake):
 # Debian's cross compiler and its C library (only recommended by the

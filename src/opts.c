@@ -36,6 +36,21 @@ tf__opts_set_number(struct tf_opts *o, const char *name, const char *value,
 }
 
 int
+tf__opts_push(struct tf_opts *o, const char *name, const char *value,
+              uint64_t number)
+{
+    /* Every value is kept, in order: the last counts for tf_opts_get(),
+     * tf_opts_nth() gives them all. */
+    if (o->n == TF__OPTS_MAX)
+        return TF_EUSAGE;
+    o->names[o->n] = name;
+    o->values[o->n] = value;
+    o->numbers[o->n] = number;
+    o->n++;
+    return 0;
+}
+
+int
 tf__opts_set(struct tf_opts *o, const char *name, const char *value)
 {
     return tf__opts_set_number(o, name, value, 0);
@@ -104,14 +119,8 @@ tf__opts_add(struct tf_opts *o, const struct tf_option *table, const char *name,
         return tf__error(err, TF_EUSAGE, "unknown option '--%s'", name);
     if (tf_option_check(opt, value, &number, err) < 0)
         return TF_EUSAGE;
-    /* Every value is kept, in order: the last counts for
-     * tf_opts_get(), tf_opts_nth() gives them all. */
-    if (o->n == TF__OPTS_MAX)
+    if (tf__opts_push(o, opt->name, value != NULL ? value : "1", number) < 0)
         return tf__error(err, TF_EUSAGE, "too many options");
-    o->names[o->n] = opt->name;
-    o->values[o->n] = value != NULL ? value : "1";
-    o->numbers[o->n] = number;
-    o->n++;
     return 0;
 }
 

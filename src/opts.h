@@ -22,11 +22,14 @@ int tf__opts_set(struct tf_opts *o, const char *name, const char *value);
 /* ... with the NUMBER it holds (tf_opts_number()). */
 int tf__opts_set_number(struct tf_opts *o, const char *name, const char *value,
                         uint64_t number);
+/* Adds VALUE with its NUMBER to NAME, after the values NAME has. Returns
+ * 0 or TF_EUSAGE when the table is full. */
+int tf__opts_push(struct tf_opts *o, const char *name, const char *value,
+                  uint64_t number);
 /* tf_option_check(), its messages naming the option WHAT, as it was
  * written ("-j"). */
 int tf__option_check(const struct tf_option *opt, const char *what,
-                     const char *value, uint64_t *number,
-                     struct tf_error *err);
+                     const char *value, uint64_t *number, struct tf_error *err);
 /* Adds VALUE (NULL for a flag) to option NAME of TABLE once
  * tf_option_check() took it; the values of an option given again are all
  * kept (tf_opts_nth()), the last is its value. Returns 0 or TF_EUSAGE: an

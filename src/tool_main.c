@@ -762,7 +762,7 @@ apply(struct cli *c, const struct tf_option *opt, const char *typed,
     if (tf__option_check(opt, typed, value, &num, err) < 0)
         return TF_EUSAGE;
     if (!common)
-        return tf__opts_set_number(&c->opts, n, value ? value : "1", num) < 0
+        return tf__opts_push(&c->opts, n, value ? value : "1", num) < 0
                    ? tf__error(err, TF_EUSAGE, "too many options")
                    : 0;
     if (strcmp(n, "help") == 0) {

@@ -1075,8 +1075,8 @@ lc__submit(void *arg, struct tf_pool *pool, uint64_t parent, const void *data,
     rc = lc__rec_get(r, f[2], r->recs[pi].depth + 1, f[0][0], f[3], &i);
     if (rc != 0)
         return rc < 0 ? rc : 0;
-    if (f[0][0] == LC__MSG_LINK && f[3][0] != '\0' && r->st->anchors) {
-        rc = aref_add(r, i, pi, f[3]);
+    if (f[0][0] == LC__MSG_LINK && f[3][0] != '\0') {
+        rc = r->st->anchors ? aref_add(r, i, pi, f[3]) : 0;
         if (rc < 0 || i == pi)
             return rc; /* a link to an anchor of its own page */
     }

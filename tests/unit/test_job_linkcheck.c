@@ -1621,6 +1621,8 @@ test_anchors_missing_on_parsed_pages_are_dead_links(void **state)
                          0);
         submit(&r, "L\thttp://s/\thttp://s/\tnot-here");
         submit(&r, "A\thttp://s/");
+        /* Nor is a page's own anchor a link to the page. */
+        assert_int_equal(r.recs[0].ref_count, 0);
         r.recs[0].done = true;
         r.recs[0].status = 200;
         assert_int_equal(lc__check_anchors(&r), 0);
