@@ -113,10 +113,12 @@ def resolve(base, link):
     """(url, fragment) of LINK on a page at BASE: the absolute URL,
     normalized (no fragment; scheme and host lower-case; no default port;
     no dot segments; escapes as fix_escapes() leaves them), and the
-    fragment percent-decoded ("" for none); None for what is no link (empty,
-    a fragment alone, mailto: and the like); ValueError when it is no URL."""
+    fragment percent-decoded ("" for none); None for what is no link
+    (empty, mailto: and the like, a fragment alone that names no place:
+    "#", "#top"); ValueError when it is no URL. A fragment alone ("#intro")
+    is a link to the page at BASE, as in a browser."""
     link = clean(link)
-    if link == "" or link.startswith("#"):
+    if link == "":
         return None
     m = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*):", link)
     if m and m.group(1).lower() in IGNORED_SCHEMES:
@@ -131,6 +133,8 @@ def resolve(base, link):
     frag = urllib.parse.unquote(u.fragment, errors="surrogateescape")
     if frag == "top" or frag.startswith(":~:"):
         frag = ""
+    if link.startswith("#") and frag == "":
+        return None
     if scheme not in ("http", "https"):
         return (url.split("#", 1)[0], frag, scheme)
     host = u.hostname or ""
@@ -281,8 +285,9 @@ def parse_all(root):
     for d, _, files in os.walk(os.fsencode(root)):
         for name in files:
             ext = os.path.splitext(name)[1].lower().decode("latin-1")
-            if ext in TYPES:
-                items.append((os.path.join(d, name), TYPES[ext]))
+            path = os.path.join(d, name)
+            if ext in TYPES and os.path.isfile(path):  # no dangling link
+                items.append((path, TYPES[ext]))
     with multiprocessing.Pool(min(os.cpu_count() or 1, 4)) as pool:
         return dict(zip((p for p, _ in items),
                         pool.map(parse, items, chunksize=8)))
