@@ -61,12 +61,13 @@ for b in $builds; do
         # too, and they are the slowest (about 3 minutes under ASan); nor
         # memory.sh (cgroups, which ASan's shadow memory only blurs),
         # install.sh (the installed tree), pi.sh (arithmetic, over the
-        # paths transports.sh runs) and linkcheck-docs.sh (a real site
-        # through the code linkcheck.sh and linkcheck-web.sh run here).
+        # paths transports.sh runs), linkcheck-web.sh and linkcheck-docs.sh
+        # (real sites' cases through the crawl linkcheck.sh runs here; the
+        # pages' and URLs' readers are fuzzed under the sanitizers).
         # once.sh's output larger than memory is 300 MB here, not 2 GB.
         dir=$top/build-sanitize
         args=(-DTF_SANITIZE=address,undefined)
-        select=(-E '^e2e_(slurm|multihost|memory|install|pi|linkcheck-docs)$')
+        select=(-E '^e2e_(slurm|multihost|memory|install|pi|linkcheck-web|linkcheck-docs)$')
         big=300000000
         ;;
     mpich)
