@@ -621,24 +621,35 @@ rec_dead(struct lc__run *r, size_t i, const char *why)
 
 /* ------------------------------------------------------- hosts, robots */
 
-/* The host record of URL's origin ("scheme://host:port"), made if need be;
- * NULL when out of memory or URL has no host. */
-static struct lc__host *
-host_of(struct lc__run *r, const char *url)
+/* Writes the key of URL's origin, "scheme://host:port", to KEY (400
+ * bytes); false when URL has no host (or one too long to be one). */
+static bool
+host_key(const char *url, char *key)
 {
-    char key[400];
     const char *host;
     const char *colon = strchr(url, ':');
     size_t len;
     unsigned port;
+
+    if (colon == NULL || colon - url > 32 ||
+        !lc__url_hostport(url, &host, &len, &port) || len > 300)
+        return false;
+    snprintf(key, 400, "%.*s://%.*s:%u", (int)(colon - url), url, (int)len,
+             host, port);
+    return true;
+}
+
+/* The host record of URL's origin, made if need be; NULL when out of
+ * memory or URL has no host. */
+static struct lc__host *
+host_of(struct lc__run *r, const char *url)
+{
+    char key[400];
     size_t idx;
     struct lc__host *v;
 
-    if (colon == NULL || !lc__url_hostport(url, &host, &len, &port) ||
-        len > 300)
+    if (!host_key(url, key))
         return NULL;
-    snprintf(key, sizeof(key), "%.*s://%.*s:%u", (int)(colon - url), url,
-             (int)len, host, port);
     if (lc__table_find(&r->hosts, key, &idx))
         return &r->host_info[idx];
     v = realloc(r->host_info, (r->host_keys.n + 1) * sizeof(*v));
@@ -778,17 +789,11 @@ static const char *
 host_failed(struct lc__run *r, const char *url)
 {
     char key[400];
-    const char *host;
-    const char *colon = strchr(url, ':');
-    size_t len;
-    unsigned port;
     size_t idx;
 
-    if (r->host_keys.n == 0 || colon == NULL ||
-        !lc__url_hostport(url, &host, &len, &port) || len > 300)
+    /* Most runs have no such host: then no URL pays for a lookup. */
+    if (r->nfailed == 0 || !host_key(url, key))
         return NULL;
-    snprintf(key, sizeof(key), "%.*s://%.*s:%u", (int)(colon - url), url,
-             (int)len, host, port);
     if (!lc__table_find(&r->hosts, key, &idx))
         return NULL;
     return r->host_info[idx].failed;
@@ -831,12 +836,15 @@ rec_fill(struct lc__run *r, size_t i, const struct lc__outcome *o)
         rec = &r->recs[i];
         if (h == NULL)
             return TF_ENOMEM;
-        if (h->failed == NULL &&
-            asprintf(&h->failed, "%s (as for %s)", o->error,
-                     o->redirects > 0 && o->final[0] != '\0' ? o->final
-                                                             : rec->url) < 0) {
-            h->failed = NULL;
-            return TF_ENOMEM;
+        if (h->failed == NULL) {
+            if (asprintf(&h->failed, "%s (as for %s)", o->error,
+                         o->redirects > 0 && o->final[0] != '\0'
+                             ? o->final
+                             : rec->url) < 0) {
+                h->failed = NULL;
+                return TF_ENOMEM;
+            }
+            r->nfailed++;
         }
     }
     return lc__record(r, i);

@@ -560,6 +560,7 @@ struct lc__run {
     struct lc__table hosts; /* "scheme://host:port" -> index in host_info */
     struct lc__strs host_keys;
     struct lc__host *host_info; /* owned */
+    size_t nfailed;             /* hosts of host_info that failed */
     struct tf_pool *pool;       /* borrowed: where the records go, or NULL */
     struct tf_buf scratch;      /* owned */
     char why[512];              /* why a callback stopped the run */
